@@ -1,0 +1,180 @@
+/*
+ * C unit tests of the shim's core, without a JVM: memfd sealing, spawn with pipes, exit codes,
+ * exec failures leaving nothing behind, and stdio fds already sitting on 0..2.
+ * Usage: umh-ctest TEST_BLOBS_DIR. Prints "N passed, N failed".
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "umh.h"
+
+static int passed, failed;
+
+#define CHECK(cond)                                                        \
+    do {                                                                   \
+        if (cond) {                                                        \
+            passed++;                                                      \
+        } else {                                                           \
+            failed++;                                                      \
+            fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond); \
+        }                                                                  \
+    } while (0)
+
+static const char *blobs;
+
+static int load_file(const char *name)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", blobs, name);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0) {
+        perror(path);
+        exit(2);
+    }
+    char *data = malloc((size_t)st.st_size);
+    if (data == NULL || read(fd, data, (size_t)st.st_size) != st.st_size)
+        exit(2);
+    close(fd);
+    int memfd = umh_memfd_load(data, (size_t)st.st_size);
+    free(data);
+    return memfd;
+}
+
+static int count_fds(void)
+{
+    int n = 0;
+    for (int fd = 0; fd < 1024; fd++)
+        n += fcntl(fd, F_GETFD) >= 0;
+    return n;
+}
+
+static int spawn(int memfd, char **argv, struct umh_spawn_res *res)
+{
+    static char *envp[] = { "A=b", NULL };
+    struct umh_spawn_req req = { .memfd = memfd, .argv = argv, .envp = envp, .err_fd = 2 };
+    return umh_spawn(&req, res);
+}
+
+static void close_res(struct umh_spawn_res *res)
+{
+    close(res->stdin_w);
+    close(res->stdout_r);
+    if (res->pidfd >= 0)
+        close(res->pidfd);
+}
+
+static void test_seals(void)
+{
+    int fd = umh_memfd_load("#!/bin/sh\n", 10);
+    CHECK(fd >= 0);
+    CHECK(write(fd, "x", 1) < 0 && errno == EPERM);
+    CHECK(ftruncate(fd, 0) < 0 && errno == EPERM);
+    CHECK(fcntl(fd, F_GET_SEALS) == (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL));
+    close(fd);
+}
+
+static void test_exit_code(void)
+{
+    int memfd = load_file("exit");
+    char *argv[] = { "exit", "42", NULL };
+    struct umh_spawn_res res;
+    CHECK(spawn(memfd, argv, &res) == 0);
+    CHECK(res.pidfd >= 0);
+    CHECK(umh_reap(res.pidfd, res.pid, 1) == 42);
+    close_res(&res);
+    char *killed[] = { "exit", "-s", "9", NULL };
+    CHECK(spawn(memfd, killed, &res) == 0);
+    CHECK(umh_reap(res.pidfd, res.pid, 1) == 128 + 9);
+    close_res(&res);
+    close(memfd);
+}
+
+static void test_cat_round_trip(void)
+{
+    int memfd = load_file("cat");
+    char *argv[] = { "cat", NULL };
+    struct umh_spawn_res res;
+    char buf[16] = { 0 };
+    CHECK(spawn(memfd, argv, &res) == 0);
+    CHECK(write(res.stdin_w, "ping", 4) == 4);
+    close(res.stdin_w);
+    CHECK(read(res.stdout_r, buf, sizeof buf) == 4 && memcmp(buf, "ping", 4) == 0);
+    CHECK(umh_reap(res.pidfd, res.pid, 1) == 0);
+    close(res.stdout_r);
+    close(res.pidfd);
+    close(memfd);
+}
+
+static void test_enoexec_leaves_nothing(void)
+{
+    int memfd = umh_memfd_load("this is no program", 18);
+    char *argv[] = { "x", NULL };
+    struct umh_spawn_res res;
+    int before = count_fds();
+    int rc = spawn(memfd, argv, &res);
+    CHECK(rc < 0 && UMH_FAIL_STEP(rc) == UMH_CHILD_EXECVEAT && UMH_FAIL_ERRNO(rc) == ENOEXEC);
+    CHECK(count_fds() == before);
+    CHECK(waitpid(-1, NULL, WNOHANG) < 0 && errno == ECHILD); /* no zombie */
+    char msg[256];
+    CHECK(strcmp(umh_describe(rc, msg, sizeof msg), "execveat failed: ENOEXEC (Exec format error)") == 0);
+    close(memfd);
+}
+
+/* With the parent's 0, 1 and 2 closed, pipe2 hands out those numbers: the child must still get
+ * its stdin on 0 and stdout on 1. */
+static void test_low_fds(void)
+{
+    int memfd = load_file("cat");
+    int saved[3];
+    for (int i = 0; i < 3; i++)
+        saved[i] = fcntl(i, F_DUPFD_CLOEXEC, 100);
+    close(0);
+    close(1);
+    close(2);
+    char *argv[] = { "cat", NULL };
+    struct umh_spawn_res res;
+    int rc = spawn(memfd, argv, &res);
+    char buf[16] = { 0 };
+    ssize_t n = -1;
+    int status = -1;
+    if (rc == 0) {
+        (void)!write(res.stdin_w, "low", 3);
+        close(res.stdin_w);
+        n = read(res.stdout_r, buf, sizeof buf);
+        status = umh_reap(res.pidfd, res.pid, 1);
+        close(res.stdout_r);
+        close(res.pidfd);
+    }
+    for (int i = 0; i < 3; i++) {
+        dup2(saved[i], i);
+        close(saved[i]);
+    }
+    CHECK(rc == 0);
+    CHECK(n == 3 && memcmp(buf, "low", 3) == 0);
+    CHECK(status == 0);
+    close(memfd);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 2) {
+        fprintf(stderr, "usage: umh-ctest TEST_BLOBS_DIR\n");
+        return 2;
+    }
+    blobs = argv[1];
+    test_seals();
+    test_exit_code();
+    test_cat_round_trip();
+    test_enoexec_leaves_nothing();
+    test_low_fds();
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed == 0 ? 0 : 1;
+}

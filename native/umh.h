@@ -1,0 +1,80 @@
+/*
+ * umh: the plain-C core of the shim. Nothing here knows about JNI, so the same code is
+ * driven by the JVM (umh_jni.c) and by the C unit tests (test/umh_ctest.c).
+ *
+ * Failures travel as one negative int, -(step << 12 | errno): the step says which call failed,
+ * errno why. errno always fits in 12 bits (the kernel's MAX_ERRNO is 4095). Java decodes it once
+ * (Native.describe) into "execveat failed: ENOEXEC (Exec format error)".
+ */
+#ifndef UMH_H
+#define UMH_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+enum umh_step {
+    UMH_STEP_NONE = 0,
+    /* loading a blob */
+    UMH_MEMFD_CREATE, UMH_FALLOCATE, UMH_MMAP, UMH_ADD_SEALS,
+    /* the parent's side of a spawn */
+    UMH_PIPE2, UMH_CLONE, UMH_PIDFD_OPEN, UMH_MALLOC,
+    /* the child, between clone and exec */
+    UMH_CHILD_SIGACTION, UMH_CHILD_PDEATHSIG, UMH_CHILD_MOVE_FD, UMH_CHILD_DUP2,
+    UMH_CHILD_CLOSE_FDS, UMH_CHILD_CLEAR_CLOEXEC, UMH_CHILD_CHDIR, UMH_CHILD_EXECVEAT,
+    /* lifetime */
+    UMH_OPEN, UMH_WAITID, UMH_EPOLL_CREATE, UMH_EPOLL_CTL, UMH_EPOLL_WAIT, UMH_SIGNAL, UMH_CLOSE,
+    UMH_STEP_COUNT
+};
+
+#define UMH_FAIL(step, err) (-(int)(((unsigned)(step) << 12) | ((unsigned)(err) & 0xfffu)))
+#define UMH_FAIL_STEP(code) ((-(code)) >> 12)
+#define UMH_FAIL_ERRNO(code) ((-(code)) & 0xfff)
+/* umh_reap's answer for a child that has not exited yet; distinct from every UMH_FAIL code */
+#define UMH_RUNNING (-1)
+
+/* umh_errors.c */
+const char *umh_step_name(int step);
+const char *umh_errno_name(int err);
+/* "execveat failed: ENOEXEC (Exec format error)" into buf; returns buf */
+char *umh_describe(int code, char *buf, size_t len);
+
+/* umh_memfd.c: create a memfd of `size` bytes, mapped writable at *map (fd >= 0 or UMH_FAIL) */
+int umh_memfd_open(size_t size, void **map);
+/* unmap and seal: nobody can change the blob afterwards (0 or UMH_FAIL); the fd stays the caller's */
+int umh_memfd_seal(int fd, void *map, size_t size);
+/* both, with a copy in between: for callers that have the bytes in C memory */
+int umh_memfd_load(const void *data, size_t size);
+
+/* umh_spawn.c */
+struct umh_spawn_req {
+    int memfd;               /* the loaded blob */
+    int script;              /* nonzero: starts with "#!", the interpreter must be able to open it */
+    char *const *argv;       /* NULL-terminated, argv[0] set */
+    char *const *envp;       /* NULL-terminated */
+    const char *dir;         /* NULL: the caller's working directory */
+    int err_fd;              /* -1: a new pipe; else the fd to put on the child's fd 2 (2: inherit) */
+};
+struct umh_spawn_res {
+    int stdin_w;             /* parent's end of the child's fd 0 */
+    int stdout_r;            /* parent's end of the child's fd 1 */
+    int stderr_r;            /* parent's end of the child's fd 2, or -1 */
+    int pid;
+    int pidfd;               /* -1 where the kernel has no pidfds */
+};
+/* 0 on success (every res fd is the caller's), UMH_FAIL on failure (nothing left behind) */
+int umh_spawn(const struct umh_spawn_req *req, struct umh_spawn_res *res);
+
+/* open a file for the child's stderr: O_WRONLY|O_CREAT and O_APPEND or O_TRUNC (fd or UMH_FAIL) */
+int umh_open_output(const char *path, int append);
+
+/* umh_reap.c */
+int umh_reap(int pidfd, int pid, int block);  /* status (code, or 128+signal), UMH_RUNNING, UMH_FAIL */
+int umh_wait_exited(int pid);                 /* block until pid exits, without reaping it */
+int umh_signal(int pidfd, int pid, int sig);
+int umh_pidfd_open(int pid);
+int umh_epoll_create(void);
+int umh_epoll_ctl(int epfd, int add, int fd);
+int umh_epoll_wait(int epfd, int *fds, int max);
+int umh_close(int fd);
+
+#endif

@@ -1,0 +1,74 @@
+/* Names for steps and errnos: the one place failure codes become words. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "umh.h"
+
+static const char *const step_names[UMH_STEP_COUNT] = {
+    [UMH_STEP_NONE] = "unknown",
+    [UMH_MEMFD_CREATE] = "memfd_create",
+    [UMH_FALLOCATE] = "fallocate",
+    [UMH_MMAP] = "mmap",
+    [UMH_ADD_SEALS] = "fcntl(F_ADD_SEALS)",
+    [UMH_PIPE2] = "pipe2",
+    [UMH_CLONE] = "clone",
+    [UMH_PIDFD_OPEN] = "pidfd_open",
+    [UMH_MALLOC] = "malloc",
+    [UMH_CHILD_SIGACTION] = "sigaction",
+    [UMH_CHILD_PDEATHSIG] = "prctl(PR_SET_PDEATHSIG)",
+    [UMH_CHILD_MOVE_FD] = "fcntl(F_DUPFD_CLOEXEC)",
+    [UMH_CHILD_DUP2] = "dup2",
+    [UMH_CHILD_CLOSE_FDS] = "close_range",
+    [UMH_CHILD_CLEAR_CLOEXEC] = "fcntl(F_SETFD)",
+    [UMH_CHILD_CHDIR] = "chdir",
+    [UMH_CHILD_EXECVEAT] = "execveat",
+    [UMH_OPEN] = "open",
+    [UMH_WAITID] = "waitid",
+    [UMH_EPOLL_CREATE] = "epoll_create1",
+    [UMH_EPOLL_CTL] = "epoll_ctl",
+    [UMH_EPOLL_WAIT] = "epoll_wait",
+    [UMH_SIGNAL] = "pidfd_send_signal",
+    [UMH_CLOSE] = "close",
+};
+
+const char *umh_step_name(int step)
+{
+    return step > 0 && step < UMH_STEP_COUNT ? step_names[step] : step_names[UMH_STEP_NONE];
+}
+
+/* Our own table (not strerrorname_np): it must exist on every glibc the jar runs on. */
+#define UMH_ERRNOS(X) \
+    X(EPERM) X(ENOENT) X(ESRCH) X(EINTR) X(EIO) X(ENXIO) X(E2BIG) X(ENOEXEC) X(EBADF) \
+    X(ECHILD) X(EAGAIN) X(ENOMEM) X(EACCES) X(EFAULT) X(EBUSY) X(EEXIST) X(ENODEV) \
+    X(ENOTDIR) X(EISDIR) X(EINVAL) X(ENFILE) X(EMFILE) X(ETXTBSY) X(EFBIG) X(ENOSPC) \
+    X(ESPIPE) X(EROFS) X(EMLINK) X(EPIPE) X(ERANGE) X(ENAMETOOLONG) X(ENOSYS) X(ELOOP) \
+    X(ELIBBAD) X(EOVERFLOW) X(EOPNOTSUPP) X(ETIMEDOUT) X(EDQUOT) X(ECANCELED)
+
+#define UMH_ERRNO_CASE(e) case e: return #e;
+
+const char *umh_errno_name(int err)
+{
+    switch (err) {
+        UMH_ERRNOS(UMH_ERRNO_CASE)
+    default:
+        return NULL;
+    }
+}
+
+char *umh_describe(int code, char *buf, size_t len)
+{
+    int err = UMH_FAIL_ERRNO(code);
+    const char *name = umh_errno_name(err);
+    char num[24];
+    if (name == NULL) {
+        snprintf(num, sizeof num, "errno %d", err);
+        name = num;
+    }
+    int step = UMH_FAIL_STEP(code);
+    const char *hint = "";
+    if (step == UMH_MEMFD_CREATE && err == EACCES)
+        hint = "; executable memfds are refused by sysctl vm.memfd_noexec=2";
+    snprintf(buf, len, "%s failed: %s (%s)%s", umh_step_name(step), name, strerror(err), hint);
+    return buf;
+}

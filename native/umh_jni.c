@@ -1,0 +1,224 @@
+/*
+ * JNI glue for io.umh.Native: copies Java arrays into C memory and calls the plain-C core.
+ * C never throws: every native returns a value or a UMH_FAIL code, and Java builds the exception
+ * in one place (Native.check). The only Java objects made here are FileDescriptors.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <jni.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "io_umh_Native.h"
+#include "umh.h"
+
+#define JNI_EXPORT __attribute__((visibility("default")))
+/* copy big blobs in slices: one huge Get*ArrayRegion would hold off safepoints for its whole length */
+#define COPY_SLICE (1024 * 1024)
+
+static jclass fd_class;
+static jmethodID fd_init;
+static jfieldID fd_field;
+
+JNI_EXPORT jint JNI_OnLoad(JavaVM *vm, void *reserved)
+{
+    (void)reserved;
+    JNIEnv *env;
+    if ((*vm)->GetEnv(vm, (void **)&env, JNI_VERSION_1_8) != JNI_OK)
+        return JNI_ERR;
+    jclass local = (*env)->FindClass(env, "java/io/FileDescriptor");
+    if (local == NULL)
+        return JNI_ERR;
+    fd_class = (*env)->NewGlobalRef(env, local);
+    (*env)->DeleteLocalRef(env, local);
+    if (fd_class == NULL)
+        return JNI_ERR;
+    fd_init = (*env)->GetMethodID(env, fd_class, "<init>", "()V");
+    /* FileDescriptor's private int field "fd": the same on every JDK since 1.0; nothing public
+     * makes a FileDescriptor from a number. Checked on each supported JDK by NativeTest. */
+    fd_field = (*env)->GetFieldID(env, fd_class, "fd", "I");
+    return fd_init != NULL && fd_field != NULL ? JNI_VERSION_1_8 : JNI_ERR;
+}
+
+JNIEXPORT jobject JNICALL Java_io_umh_Native_fileDescriptor(JNIEnv *env, jclass cls, jint fd)
+{
+    (void)cls;
+    jobject obj = (*env)->NewObject(env, fd_class, fd_init);
+    if (obj != NULL)
+        (*env)->SetIntField(env, obj, fd_field, fd);
+    return obj;
+}
+
+JNIEXPORT jint JNICALL Java_io_umh_Native_load(JNIEnv *env, jclass cls, jbyteArray blob)
+{
+    (void)cls;
+    jsize size = (*env)->GetArrayLength(env, blob);
+    void *map = NULL;
+    int fd = umh_memfd_open((size_t)size, &map);
+    if (fd < 0)
+        return fd;
+    for (jsize off = 0; off < size; off += COPY_SLICE) {
+        jsize n = size - off < COPY_SLICE ? size - off : COPY_SLICE;
+        (*env)->GetByteArrayRegion(env, blob, off, n, (jbyte *)map + off);
+    }
+    int rc = umh_memfd_seal(fd, map, (size_t)size);
+    if (rc < 0) {
+        umh_close(fd);
+        return rc;
+    }
+    return fd;
+}
+
+/* Point ptrs[0..count-1] at the count NUL-terminated strings packed in block; ptrs[count] = NULL. */
+static void split_block(char *block, jint count, char **ptrs)
+{
+    for (jint i = 0; i < count; i++) {
+        ptrs[i] = block;
+        block += strlen(block) + 1;
+    }
+    ptrs[count] = NULL;
+}
+
+/* One allocation for everything the child reads: argv and envp (pointers, then bytes) and dir. */
+struct spawn_memory {
+    char **argv;
+    char **envp;
+    char *dir;
+};
+
+static void *copy_spawn_memory(JNIEnv *env, jbyteArray argv, jint argc, jbyteArray envp, jint envc,
+                               jbyteArray dir, struct spawn_memory *m)
+{
+    jsize alen = (*env)->GetArrayLength(env, argv);
+    jsize elen = (*env)->GetArrayLength(env, envp);
+    jsize dlen = dir == NULL ? 0 : (*env)->GetArrayLength(env, dir);
+    size_t ptrs = ((size_t)argc + 1 + (size_t)envc + 1) * sizeof(char *);
+    char *mem = malloc(ptrs + (size_t)alen + (size_t)elen + (size_t)dlen);
+    if (mem == NULL)
+        return NULL;
+    m->argv = (char **)mem;
+    m->envp = m->argv + argc + 1;
+    char *bytes = mem + ptrs;
+    (*env)->GetByteArrayRegion(env, argv, 0, alen, (jbyte *)bytes);
+    (*env)->GetByteArrayRegion(env, envp, 0, elen, (jbyte *)bytes + alen);
+    split_block(bytes, argc, m->argv);
+    split_block(bytes + alen, envc, m->envp);
+    m->dir = NULL;
+    if (dir != NULL) {
+        m->dir = bytes + alen + elen;
+        (*env)->GetByteArrayRegion(env, dir, 0, dlen, (jbyte *)m->dir);
+    }
+    return mem;
+}
+
+/* out: { stdin_w, stdout_r, stderr_r, pid, pidfd } */
+JNIEXPORT jint JNICALL Java_io_umh_Native_spawn(JNIEnv *env, jclass cls, jint memfd, jboolean script,
+                                                jbyteArray argv, jint argc, jbyteArray envp, jint envc,
+                                                jbyteArray dir, jint err_fd, jintArray out)
+{
+    (void)cls;
+    struct spawn_memory m;
+    void *mem = copy_spawn_memory(env, argv, argc, envp, envc, dir, &m);
+    if (mem == NULL)
+        return UMH_FAIL(UMH_MALLOC, ENOMEM);
+    struct umh_spawn_req req = {
+        .memfd = memfd, .script = script, .argv = m.argv, .envp = m.envp, .dir = m.dir, .err_fd = err_fd,
+    };
+    struct umh_spawn_res res;
+    int rc = umh_spawn(&req, &res);
+    free(mem);
+    if (rc == 0) {
+        jint vals[5] = { res.stdin_w, res.stdout_r, res.stderr_r, res.pid, res.pidfd };
+        (*env)->SetIntArrayRegion(env, out, 0, 5, vals);
+    }
+    return rc;
+}
+
+JNIEXPORT jint JNICALL Java_io_umh_Native_openOutput(JNIEnv *env, jclass cls, jbyteArray path, jboolean append)
+{
+    (void)cls;
+    char buf[4096];
+    jsize len = (*env)->GetArrayLength(env, path); /* NUL-terminated by Java */
+    if (len > (jsize)sizeof buf)
+        return UMH_FAIL(UMH_OPEN, ENAMETOOLONG);
+    (*env)->GetByteArrayRegion(env, path, 0, len, (jbyte *)buf);
+    return umh_open_output(buf, append);
+}
+
+JNIEXPORT jint JNICALL Java_io_umh_Native_reap(JNIEnv *env, jclass cls, jint pidfd, jint pid, jboolean block)
+{
+    (void)env, (void)cls;
+    return umh_reap(pidfd, pid, block);
+}
+
+JNIEXPORT jint JNICALL Java_io_umh_Native_waitExited(JNIEnv *env, jclass cls, jint pid)
+{
+    (void)env, (void)cls;
+    return umh_wait_exited(pid);
+}
+
+JNIEXPORT jint JNICALL Java_io_umh_Native_signal(JNIEnv *env, jclass cls, jint pidfd, jint pid, jint sig)
+{
+    (void)env, (void)cls;
+    return umh_signal(pidfd, pid, sig);
+}
+
+JNIEXPORT jint JNICALL Java_io_umh_Native_pidfdOpen(JNIEnv *env, jclass cls, jint pid)
+{
+    (void)env, (void)cls;
+    return umh_pidfd_open(pid);
+}
+
+JNIEXPORT jint JNICALL Java_io_umh_Native_epollCreate(JNIEnv *env, jclass cls)
+{
+    (void)env, (void)cls;
+    return umh_epoll_create();
+}
+
+JNIEXPORT jint JNICALL Java_io_umh_Native_epollCtl(JNIEnv *env, jclass cls, jint epfd, jboolean add, jint fd)
+{
+    (void)env, (void)cls;
+    return umh_epoll_ctl(epfd, add, fd);
+}
+
+JNIEXPORT jint JNICALL Java_io_umh_Native_epollWait(JNIEnv *env, jclass cls, jint epfd, jintArray fds)
+{
+    (void)cls;
+    jint buf[64];
+    jsize max = (*env)->GetArrayLength(env, fds);
+    int n = umh_epoll_wait(epfd, buf, max < 64 ? max : 64);
+    if (n > 0)
+        (*env)->SetIntArrayRegion(env, fds, 0, n, buf);
+    return n;
+}
+
+JNIEXPORT jint JNICALL Java_io_umh_Native_close(JNIEnv *env, jclass cls, jint fd)
+{
+    (void)env, (void)cls;
+    return umh_close(fd);
+}
+
+JNIEXPORT jstring JNICALL Java_io_umh_Native_describe(JNIEnv *env, jclass cls, jint code)
+{
+    (void)cls;
+    char buf[256];
+    return (*env)->NewStringUTF(env, umh_describe(code, buf, sizeof buf));
+}
+
+JNIEXPORT jstring JNICALL Java_io_umh_Native_stepName(JNIEnv *env, jclass cls, jint code)
+{
+    (void)cls;
+    return (*env)->NewStringUTF(env, umh_step_name(UMH_FAIL_STEP(code)));
+}
+
+/* Values Java must agree on with C, fetched once at load: { SIGTERM, SIGKILL, UMH_RUNNING } */
+JNIEXPORT jintArray JNICALL Java_io_umh_Native_constants(JNIEnv *env, jclass cls)
+{
+    (void)cls;
+    jint vals[] = { SIGTERM, SIGKILL, UMH_RUNNING };
+    jintArray arr = (*env)->NewIntArray(env, 3);
+    if (arr != NULL)
+        (*env)->SetIntArrayRegion(env, arr, 0, 3, vals);
+    return arr;
+}

@@ -1,0 +1,315 @@
+/*
+ * The spawn: clone(CLONE_VM | CLONE_VFORK) on a small separate stack, as glibc's posix_spawn
+ * does. The child shares the JVM's memory and never copies its page tables, so the cost does not
+ * grow with the heap; the parent is suspended until the child has exec'd or exited.
+ *
+ * The child's contract (child_main and everything it calls):
+ *   - it never returns: it execs or it _exits(127);
+ *   - it reads only what umh_spawn prepared in `struct child` before the clone, and writes only
+ *     that struct's `fail` field and its own stack;
+ *   - no malloc or free, no locks, no stdio, no JNI: raw system calls only. It shares memory with
+ *     a JVM whose other threads may hold any lock at the moment of the clone.
+ * All signals are blocked across the clone so that no JVM handler can run on the child's stack.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "umh.h"
+
+#ifndef CLONE_PIDFD
+#define CLONE_PIDFD 0x00001000
+#endif
+#ifndef SYS_close_range
+#define SYS_close_range 436
+#endif
+#ifndef AT_EMPTY_PATH
+#define AT_EMPTY_PATH 0x1000
+#endif
+
+/* The kernel's own sigaction layout (rt_sigaction), not glibc's. */
+struct kernel_sigaction {
+    void (*handler)(int);
+    unsigned long flags;
+    void (*restorer)(void);
+    uint64_t mask;
+};
+#define KERNEL_SIGSET_SIZE sizeof(uint64_t)
+#define KERNEL_NSIG 64
+
+/* Everything the child needs, prepared before the clone. */
+struct child {
+    const struct umh_spawn_req *req;
+    int stdin_r;          /* becomes fd 0 */
+    int stdout_w;         /* becomes fd 1 */
+    int stderr_w;         /* becomes fd 2; 2 itself: inherit */
+    pid_t parent;         /* for the PR_SET_PDEATHSIG race check */
+    char proc_path[32];   /* "/proc/self/fd/N", written by the child once N is final */
+    volatile int fail;    /* set by the child before _exit: the parent reads it after the vfork */
+};
+
+#define CHILD_STACK_SIZE (32 * 1024)
+
+/* ---------------------------------------------------------------- the child: raw syscalls only */
+
+static __attribute__((noreturn)) void child_fail(struct child *c, int step, int err)
+{
+    c->fail = UMH_FAIL(step, err);
+    _exit(127);
+}
+
+/* Signals the JVM catches would run JVM code on our stack; ignored ones would be inherited
+ * through exec. Both go back to the default; then the (fully blocked) mask is cleared. */
+static int child_reset_signals(void)
+{
+    struct kernel_sigaction dfl = { .handler = SIG_DFL };
+    for (int sig = 1; sig <= KERNEL_NSIG; sig++) {
+        struct kernel_sigaction old;
+        if (sig == SIGKILL || sig == SIGSTOP)
+            continue;
+        if (syscall(SYS_rt_sigaction, sig, NULL, &old, KERNEL_SIGSET_SIZE) < 0)
+            return -1;
+        if (old.handler != SIG_DFL && syscall(SYS_rt_sigaction, sig, &dfl, NULL, KERNEL_SIGSET_SIZE) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int child_unblock_signals(void)
+{
+    uint64_t none = 0;
+    return (int)syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL, KERNEL_SIGSET_SIZE);
+}
+
+/* Die with the JVM, even when it is SIGKILLed. The signal follows the thread that cloned us;
+ * umh clones from one long-lived library thread (Spawner.java). Re-check the parent afterwards:
+ * it may have died before the prctl took effect. */
+static int child_die_with_parent(const struct child *c)
+{
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+        return -1;
+    if (getppid() != c->parent)
+        _exit(127); /* orphaned already: nobody is left to report to */
+    return 0;
+}
+
+/* An fd that must end up on 0, 1 or 2 may already sit on one of them (when the JVM's own stdio is
+ * closed, pipe2 hands out low numbers). Lift it above 2 first, so that the dup2s cannot clobber it. */
+static int child_lift(int *fd)
+{
+    if (*fd < 0 || *fd > 2)
+        return 0;
+    int lifted = fcntl(*fd, F_DUPFD_CLOEXEC, 3);
+    if (lifted < 0)
+        return -1;
+    *fd = lifted;
+    return 0;
+}
+
+static int child_dup2(int from, int to)
+{
+    int rc;
+    do {
+        rc = dup2(from, to); /* the copy on `to` is not close-on-exec */
+    } while (rc < 0 && errno == EINTR);
+    return rc < 0 ? -1 : 0;
+}
+
+/* Inheriting the JVM's fd 2 when the JVM has none: pipe2 or memfd_create may have put one of
+ * ours there. All of ours are close-on-exec and a real stderr is not, so drop fd 2 in that case:
+ * the child gets no stderr, as the JVM has none. */
+static void child_drop_borrowed_stderr(void)
+{
+    int flags = fcntl(2, F_GETFD);
+    if (flags >= 0 && (flags & FD_CLOEXEC))
+        close(2);
+}
+
+static void child_itoa(char *out, int n)
+{
+    char tmp[12];
+    int len = 0;
+    do {
+        tmp[len++] = (char)('0' + n % 10);
+        n /= 10;
+    } while (n > 0);
+    while (len > 0)
+        *out++ = tmp[--len];
+    *out = '\0';
+}
+
+/* Close everything above 2 but the memfd. close_range (5.9) where the kernel has it. */
+static int child_close_range(unsigned lo, unsigned hi)
+{
+    if (lo > hi)
+        return 0;
+    if (syscall(SYS_close_range, lo, hi, 0) == 0)
+        return 0;
+    if (errno != ENOSYS)
+        return -1;
+    long max = sysconf(_SC_OPEN_MAX); /* getrlimit underneath: a plain syscall */
+    for (long fd = lo; fd <= (long)hi && fd < max; fd++)
+        close((int)fd);
+    return 0;
+}
+
+static int child_close_others(int memfd)
+{
+    if (child_close_range(3, (unsigned)memfd - 1) < 0)
+        return -1;
+    return child_close_range((unsigned)memfd + 1, ~0U);
+}
+
+static void child_exec(struct child *c, int memfd)
+{
+    const struct umh_spawn_req *r = c->req;
+    syscall(SYS_execveat, memfd, "", r->argv, r->envp, AT_EMPTY_PATH);
+    int err = errno;
+    /* binfmt_misc emulators and pre-3.19 kernels: exec the same file by its /proc path */
+    if (err == ENOENT || err == ENOSYS || err == EINVAL) {
+        memcpy(c->proc_path, "/proc/self/fd/", 14);
+        child_itoa(c->proc_path + 14, memfd);
+        execve(c->proc_path, r->argv, r->envp);
+        if (err == ENOSYS || err == EINVAL)
+            err = errno;
+    }
+    child_fail(c, UMH_CHILD_EXECVEAT, err);
+}
+
+static int child_main(void *arg)
+{
+    struct child *c = arg;
+    const struct umh_spawn_req *r = c->req;
+    int memfd = r->memfd;
+    int inherit_err = c->stderr_w == 2;
+
+    if (child_reset_signals() < 0)
+        child_fail(c, UMH_CHILD_SIGACTION, errno);
+    if (child_die_with_parent(c) < 0)
+        child_fail(c, UMH_CHILD_PDEATHSIG, errno);
+    if (child_lift(&c->stdin_r) < 0 || child_lift(&c->stdout_w) < 0 || child_lift(&memfd) < 0 ||
+        (!inherit_err && child_lift(&c->stderr_w) < 0))
+        child_fail(c, UMH_CHILD_MOVE_FD, errno);
+    if (child_dup2(c->stdin_r, 0) < 0 || child_dup2(c->stdout_w, 1) < 0 ||
+        (!inherit_err && child_dup2(c->stderr_w, 2) < 0))
+        child_fail(c, UMH_CHILD_DUP2, errno);
+    if (inherit_err)
+        child_drop_borrowed_stderr();
+    if (child_close_others(memfd) < 0)
+        child_fail(c, UMH_CHILD_CLOSE_FDS, errno);
+    /* a script's interpreter opens /dev/fd/N after the exec: keep N open in the child only */
+    if (r->script && fcntl(memfd, F_SETFD, 0) < 0)
+        child_fail(c, UMH_CHILD_CLEAR_CLOEXEC, errno);
+    if (r->dir != NULL && chdir(r->dir) < 0)
+        child_fail(c, UMH_CHILD_CHDIR, errno);
+    if (child_unblock_signals() < 0)
+        child_fail(c, UMH_CHILD_SIGACTION, errno);
+    child_exec(c, memfd);
+    return 127; /* not reached */
+}
+
+/* ---------------------------------------------------------------- the parent */
+
+static void close_if_open(int *fd)
+{
+    if (*fd >= 0) {
+        close(*fd); /* never retried: the fd is gone even when close reports EINTR */
+        *fd = -1;
+    }
+}
+
+static int make_pipe(int *r, int *w)
+{
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) < 0)
+        return UMH_FAIL(UMH_PIPE2, errno);
+    *r = p[0];
+    *w = p[1];
+    return 0;
+}
+
+int umh_open_output(const char *path, int append)
+{
+    int fd;
+    do {
+        fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC), 0666);
+    } while (fd < 0 && errno == EINTR);
+    return fd < 0 ? UMH_FAIL(UMH_OPEN, errno) : fd;
+}
+
+/* Wait for a child that failed before exec, so a failed spawn leaves no zombie. */
+static void reap_failed(int pid)
+{
+    siginfo_t info;
+    while (waitid(P_PID, (id_t)pid, &info, WEXITED) < 0 && errno == EINTR) {
+    }
+}
+
+static int clone_child(struct child *c, int *pidfd)
+{
+    /* the child's stack lives in this frame: the parent is suspended until the child execs */
+    char stack[CHILD_STACK_SIZE] __attribute__((aligned(16)));
+    sigset_t all, old;
+    sigfillset(&all);
+    /* raw: glibc's pthread_sigmask would leave its own SIGCANCEL/SIGSETXID open */
+    syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, &old, KERNEL_SIGSET_SIZE);
+    int pid = clone(child_main, stack + sizeof stack, CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD,
+                    c, pidfd, NULL, NULL);
+    int err = errno;
+    syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old, NULL, KERNEL_SIGSET_SIZE);
+    return pid < 0 ? UMH_FAIL(UMH_CLONE, err) : pid;
+}
+
+int umh_spawn(const struct umh_spawn_req *req, struct umh_spawn_res *res)
+{
+    int in_r = -1, in_w = -1, out_r = -1, out_w = -1, err_r = -1, err_w = -1, pidfd = -1;
+    int rc;
+    struct child c;
+    memset(&c, 0, sizeof c);
+
+    if ((rc = make_pipe(&in_r, &in_w)) < 0 || (rc = make_pipe(&out_r, &out_w)) < 0)
+        goto out;
+    if (req->err_fd == -1 && (rc = make_pipe(&err_r, &err_w)) < 0)
+        goto out;
+    c.req = req;
+    c.stdin_r = in_r;
+    c.stdout_w = out_w;
+    c.stderr_w = req->err_fd == -1 ? err_w : req->err_fd;
+    c.parent = getpid();
+
+    rc = clone_child(&c, &pidfd);
+    if (rc < 0)
+        goto out;
+    int pid = rc;
+    if (c.fail != 0) {
+        rc = c.fail;
+        reap_failed(pid);
+        goto out;
+    }
+    if (pidfd < 0) /* a kernel without CLONE_PIDFD ignores the flag: ask for one the other way */
+        pidfd = umh_pidfd_open(pid);
+    res->stdin_w = in_w;
+    res->stdout_r = out_r;
+    res->stderr_r = err_r;
+    res->pid = pid;
+    res->pidfd = pidfd < 0 ? -1 : pidfd;
+    in_w = out_r = err_r = pidfd = -1; /* handed over */
+    rc = 0;
+out:
+    close_if_open(&in_r);
+    close_if_open(&in_w);
+    close_if_open(&out_r);
+    close_if_open(&out_w);
+    close_if_open(&err_r);
+    close_if_open(&err_w);
+    close_if_open(&pidfd);
+    return rc;
+}

@@ -1,0 +1,221 @@
+package io.umh;
+
+import java.io.ByteArrayOutputStream;
+import java.lang.ProcessBuilder.Redirect;
+import java.nio.charset.Charset;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * How to run a blob: argv, environment, working directory and where the child's stderr goes.
+ * Immutable and validated once, when built; the argv and environment blocks the native spawn reads
+ * are prepared then too, so a fork with the same options copies nothing twice.
+ */
+public final class ForkOptions {
+    /** The encoding the JDK itself uses for argv, environment and paths. */
+    static final Charset JNU = jnuCharset();
+    private static final ForkOptions DEFAULTS = builder().build(); // after JNU: it encodes with it
+
+    private final String argv0;
+    private final List<String> args;
+    private final Map<String, String> environment; // null: the JVM's
+    private final Path directory;                  // null: the JVM's
+    private final Redirect redirectError;
+
+    final Block argv;
+    final Block envp;
+    final byte[] dir;
+
+    /** NUL-terminated strings packed into one array, as the child's argv or envp. */
+    static final class Block {
+        final byte[] bytes;
+        final int count;
+
+        Block(List<String> strings) {
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            for (String s : strings) {
+                out.writeBytes(s.getBytes(JNU));
+                out.write(0);
+            }
+            this.bytes = out.toByteArray();
+            this.count = strings.size();
+        }
+    }
+
+    /** The JVM's environment never changes: encode it once. */
+    private static final class InheritedEnvironment {
+        static final Block BLOCK = new Block(entries(System.getenv()));
+    }
+
+    private ForkOptions(Builder b) {
+        this.argv0 = checkString(b.argv0, "argv0");
+        List<String> a = new ArrayList<>(b.args.size());
+        for (String s : b.args) {
+            a.add(checkString(s, "argument"));
+        }
+        this.args = Collections.unmodifiableList(a);
+        if (b.environment != null) {
+            Map<String, String> env = new LinkedHashMap<>();
+            b.environment.forEach((k, v) -> env.put(checkName(k), checkString(v, "value of environment variable " + k)));
+            this.environment = Collections.unmodifiableMap(env);
+        } else {
+            this.environment = null;
+        }
+        this.directory = b.directory;
+        this.redirectError = checkRedirect(b.redirectError);
+
+        List<String> all = new ArrayList<>(args.size() + 1);
+        all.add(argv0);
+        all.addAll(args);
+        this.argv = new Block(all);
+        this.envp = environment == null ? InheritedEnvironment.BLOCK : new Block(entries(environment));
+        this.dir = directory == null ? null : nulTerminated(directory.toString());
+    }
+
+    /** A new builder with every default: argv0 "umh", no arguments, the JVM's environment and directory, stderr inherited. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** The options {@code builder().build()} gives. */
+    public static ForkOptions defaults() {
+        return DEFAULTS;
+    }
+
+    /** A builder that starts from these options. */
+    public Builder toBuilder() {
+        Builder b = new Builder().argv0(argv0).args(args).redirectError(redirectError);
+        b.environment = environment;
+        b.directory = directory;
+        return b;
+    }
+
+    public String argv0() {
+        return argv0;
+    }
+
+    public List<String> args() {
+        return args;
+    }
+
+    /** The environment that replaces the JVM's, or empty when the child inherits the JVM's. */
+    public Optional<Map<String, String>> environment() {
+        return Optional.ofNullable(environment);
+    }
+
+    /** The child's working directory, or empty for the JVM's. */
+    public Optional<Path> directory() {
+        return Optional.ofNullable(directory);
+    }
+
+    public Redirect redirectError() {
+        return redirectError;
+    }
+
+    static byte[] nulTerminated(String s) {
+        byte[] b = s.getBytes(JNU);
+        byte[] z = new byte[b.length + 1];
+        System.arraycopy(b, 0, z, 0, b.length);
+        return z;
+    }
+
+    private static List<String> entries(Map<String, String> env) {
+        List<String> list = new ArrayList<>(env.size());
+        env.forEach((k, v) -> list.add(k + "=" + v));
+        return list;
+    }
+
+    private static String checkString(String s, String what) {
+        Objects.requireNonNull(s, what);
+        if (s.indexOf('\0') >= 0) {
+            throw new IllegalArgumentException(what + " contains a NUL character: " + s.replace('\0', '?'));
+        }
+        return s;
+    }
+
+    private static String checkName(String name) {
+        checkString(name, "environment variable name");
+        if (name.isEmpty() || name.indexOf('=') >= 0) {
+            throw new IllegalArgumentException("environment variable name is empty or contains '=': " + name);
+        }
+        return name;
+    }
+
+    private static Redirect checkRedirect(Redirect r) {
+        Objects.requireNonNull(r, "redirectError");
+        if (r.type() == Redirect.Type.READ) {
+            throw new IllegalArgumentException("redirectError cannot read from a file: " + r);
+        }
+        return r;
+    }
+
+    private static Charset jnuCharset() {
+        try {
+            return Charset.forName(System.getProperty("sun.jnu.encoding", "UTF-8"));
+        } catch (RuntimeException e) {
+            return StandardCharsets.UTF_8;
+        }
+    }
+
+    /** Collects options; {@link #build()} validates them and throws on the first bad one. */
+    public static final class Builder {
+        private String argv0 = "umh";
+        private List<String> args = List.of();
+        private Map<String, String> environment;
+        private Path directory;
+        private Redirect redirectError = Redirect.INHERIT;
+
+        private Builder() {}
+
+        /** argv[0]; default "umh". */
+        public Builder argv0(String argv0) {
+            this.argv0 = Objects.requireNonNull(argv0, "argv0");
+            return this;
+        }
+
+        /** argv[1..]. */
+        public Builder args(String... args) {
+            return args(List.of(Objects.requireNonNull(args, "args").clone()));
+        }
+
+        /** argv[1..]. */
+        public Builder args(List<String> args) {
+            Objects.requireNonNull(args, "args");
+            this.args = new ArrayList<>(args);
+            return this;
+        }
+
+        /** Replaces the environment; default: the JVM's, as ProcessBuilder. */
+        public Builder environment(Map<String, String> environment) {
+            this.environment = new LinkedHashMap<>(Objects.requireNonNull(environment, "environment"));
+            return this;
+        }
+
+        /** The child's working directory; default: the JVM's. */
+        public Builder directory(Path directory) {
+            this.directory = Objects.requireNonNull(directory, "directory");
+            return this;
+        }
+
+        /**
+         * Where the child's fd 2 goes: INHERIT (default), PIPE (readable through
+         * {@link Process#getErrorStream()}), DISCARD, {@code to(file)} or {@code appendTo(file)}.
+         */
+        public Builder redirectError(Redirect redirect) {
+            this.redirectError = Objects.requireNonNull(redirect, "redirectError");
+            return this;
+        }
+
+        /** Validates and builds: IllegalArgumentException for NUL characters, '=' in names, reading redirects. */
+        public ForkOptions build() {
+            return new ForkOptions(this);
+        }
+    }
+}

@@ -1,0 +1,94 @@
+package io.umh;
+
+import java.io.FileDescriptor;
+import java.io.IOException;
+
+/**
+ * The JNI surface: one native per system-level operation, each returning a value or a failure code
+ * {@code -(step << 12 | errno)}. Exceptions are built here, in {@link #error}, and nowhere else.
+ */
+final class Native {
+    private static final Throwable LOAD_FAILURE;
+    static final int SIGTERM;
+    static final int SIGKILL;
+    /** {@link #reap} with {@code block == false}: the child has not exited yet. */
+    static final int RUNNING;
+
+    static {
+        Throwable failure = null;
+        int[] c = {15, 9, -1};
+        try {
+            NativeLoader.load();
+            c = constants();
+        } catch (Throwable t) {
+            failure = t;
+        }
+        LOAD_FAILURE = failure;
+        SIGTERM = c[0];
+        SIGKILL = c[1];
+        RUNNING = c[2];
+    }
+
+    private Native() {}
+
+    /** Throws, at every use, why the shim could not be loaded. */
+    static void ensureLoaded() {
+        if (LOAD_FAILURE != null) {
+            UnsatisfiedLinkError e = new UnsatisfiedLinkError(LOAD_FAILURE.getMessage());
+            e.initCause(LOAD_FAILURE);
+            throw e;
+        }
+    }
+
+    /** Returns {@code rc}, or throws the IOException a failure code stands for. */
+    static int check(int rc, String operation) throws IOException {
+        if (rc < 0) {
+            throw error(operation, rc, "");
+        }
+        return rc;
+    }
+
+    /** {@code "fork: execveat failed: ENOEXEC (Exec format error)" + detail}. */
+    static IOException error(String operation, int code, String detail) {
+        return new IOException(operation + ": " + describe(code) + detail);
+    }
+
+    static native int[] constants();
+
+    static native String describe(int code);
+
+    static native String stepName(int code);
+
+    /** A FileDescriptor that owns {@code fd}; nothing public makes one from a number. */
+    static native FileDescriptor fileDescriptor(int fd);
+
+    /** A sealed, executable memfd holding {@code blob}. */
+    static native int load(byte[] blob);
+
+    /** Opens a file for a child's stderr; {@code path} is NUL-terminated. */
+    static native int openOutput(byte[] path, boolean append);
+
+    /**
+     * Spawns a child from {@code memfd}. {@code argv}/{@code envp} hold argc/envc NUL-terminated
+     * strings, {@code dir} is NUL-terminated or null, {@code errFd} is -1 for a pipe or the fd to put
+     * on the child's fd 2. Fills {@code out} with {stdin_w, stdout_r, stderr_r, pid, pidfd}.
+     */
+    static native int spawn(int memfd, boolean script, byte[] argv, int argc, byte[] envp, int envc,
+                            byte[] dir, int errFd, int[] out);
+
+    static native int reap(int pidfd, int pid, boolean block);
+
+    static native int waitExited(int pid);
+
+    static native int signal(int pidfd, int pid, int sig);
+
+    static native int pidfdOpen(int pid);
+
+    static native int epollCreate();
+
+    static native int epollCtl(int epfd, boolean add, int fd);
+
+    static native int epollWait(int epfd, int[] fds);
+
+    static native int close(int fd);
+}

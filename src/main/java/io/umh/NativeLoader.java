@@ -1,0 +1,121 @@
+package io.umh;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.nio.file.StandardCopyOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * Finds and loads libumh.so, and when it cannot, says what it tried and why each way failed.
+ *
+ * <ol>
+ *   <li>{@code -Dumh.native.path=/path/libumh.so}: an installed library, and nothing else.
+ *   <li>{@code META-INF/native/<classifier>/libumh.so} from the class path (the platform jar),
+ *       extracted under a content-hash name into {@code -Dumh.native.dir} or java.io.tmpdir:
+ *       written to a temporary name and renamed into place, so concurrent JVMs never see a
+ *       partial file and an existing copy is reused.
+ * </ol>
+ */
+final class NativeLoader {
+    private NativeLoader() {}
+
+    static String classifier() {
+        String os = System.getProperty("os.name", "").toLowerCase(Locale.ROOT);
+        String arch = System.getProperty("os.arch", "").toLowerCase(Locale.ROOT);
+        if (!os.startsWith("linux")) {
+            throw new UnsatisfiedLinkError("umh runs on Linux only, not on " + os
+                    + ": it execs from a memfd with clone/execveat");
+        }
+        switch (arch) {
+            case "amd64": case "x86_64": return "linux-x86_64";
+            case "aarch64": case "arm64": return "linux-aarch_64";
+            default:
+                throw new UnsatisfiedLinkError("umh has no native library for CPU " + arch
+                        + "; supported: linux-x86_64, linux-aarch_64");
+        }
+    }
+
+    static void load() {
+        String explicit = System.getProperty("umh.native.path");
+        if (explicit != null) {
+            loadOrExplain(Paths.get(explicit), "-Dumh.native.path=" + explicit, new ArrayList<>());
+            return;
+        }
+        String classifier = classifier();
+        String resource = "/META-INF/native/" + classifier + "/libumh.so";
+        List<String> tried = new ArrayList<>();
+        byte[] lib;
+        try (InputStream in = NativeLoader.class.getResourceAsStream(resource)) {
+            if (in == null) {
+                throw new UnsatisfiedLinkError("umh: no " + resource + " on the class path; add the platform jar"
+                        + " io.umh:umh:<version>:" + classifier + " or set -Dumh.native.path");
+            }
+            lib = in.readAllBytes();
+        } catch (IOException e) {
+            throw linkError("umh: cannot read " + resource + ": " + e, e);
+        }
+        String dirName = System.getProperty("umh.native.dir", System.getProperty("java.io.tmpdir"));
+        Path target;
+        try {
+            target = extract(lib, Paths.get(dirName));
+        } catch (IOException e) {
+            throw linkError("umh: cannot extract " + resource + " into " + dirName + " (" + e
+                    + "); set -Dumh.native.dir to a writable, executable directory or -Dumh.native.path", e);
+        }
+        loadOrExplain(target, "extracted " + resource, tried);
+    }
+
+    private static void loadOrExplain(Path path, String how, List<String> tried) {
+        try {
+            System.load(path.toAbsolutePath().toString());
+        } catch (UnsatisfiedLinkError e) {
+            tried.add(how + " -> " + path + ": " + e.getMessage());
+            throw linkError("umh: cannot load the native library; tried: " + String.join("; ", tried)
+                    + ". A noexec directory? Set -Dumh.native.dir to an executable one, or -Dumh.native.path", e);
+        }
+    }
+
+    private static Path extract(byte[] lib, Path dir) throws IOException {
+        Path target = dir.resolve("libumh-" + sha256(lib).substring(0, 32) + ".so");
+        if (Files.isRegularFile(target) && Files.size(target) == lib.length
+                && sha256(Files.readAllBytes(target)).equals(sha256(lib))) {
+            return target;
+        }
+        Files.createDirectories(dir);
+        Path tmp = Files.createTempFile(dir, "libumh-", ".tmp");
+        try {
+            Files.write(tmp, lib);
+            try {
+                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            } catch (AtomicMoveNotSupportedException e) {
+                Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
+            }
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+        return target;
+    }
+
+    private static String sha256(byte[] bytes) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+        } catch (NoSuchAlgorithmException e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    private static UnsatisfiedLinkError linkError(String message, Throwable cause) {
+        UnsatisfiedLinkError e = new UnsatisfiedLinkError(message);
+        e.initCause(cause);
+        return e;
+    }
+}

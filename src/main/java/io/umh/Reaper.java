@@ -1,0 +1,73 @@
+package io.umh;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * One library thread waits for every child: epoll over their pidfds, then waitid(P_PIDFD) for
+ * the one that became readable. No thread per child, and never waitpid(-1), which would steal the
+ * JDK's own children.
+ *
+ * <p>On kernels without pidfds (before 5.3) each child gets a small waiting thread instead: it
+ * waits without reaping (WNOWAIT), then reaps under the process's lock, so a signal can never be
+ * sent to a pid that was already reaped and recycled.
+ */
+final class Reaper {
+    private static final int EPFD;
+    /** pidfd -> its process, from registration until the child is reaped. */
+    private static final ConcurrentHashMap<Integer, UsermodeProcess> CHILDREN = new ConcurrentHashMap<>();
+
+    static {
+        try {
+            EPFD = Native.check(Native.epollCreate(), "reaper");
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        Thread t = new Thread(null, Reaper::serve, "umh-reaper", 0, false);
+        t.setDaemon(true);
+        t.start();
+    }
+
+    private Reaper() {}
+
+    /** Starts watching {@code p}; the reaper completes its exit once the child has exited. */
+    static void watch(UsermodeProcess p, int pidfd) throws IOException {
+        if (pidfd < 0) {
+            Thread t = new Thread(null, () -> waitWithoutPidfd(p), "umh-wait-" + p.pid(), 64 * 1024, false);
+            t.setDaemon(true);
+            t.start();
+            return;
+        }
+        CHILDREN.put(pidfd, p);
+        int rc = Native.epollCtl(EPFD, true, pidfd);
+        if (rc < 0) {
+            CHILDREN.remove(pidfd);
+            throw Native.error("fork", rc, "");
+        }
+    }
+
+    private static void serve() {
+        int[] ready = new int[64];
+        while (true) {
+            int n = Native.epollWait(EPFD, ready);
+            if (n < 0) { // only a broken epoll fd gets here: say so rather than spin
+                throw new IllegalStateException("umh reaper: " + Native.describe(n));
+            }
+            for (int i = 0; i < n; i++) {
+                UsermodeProcess p = CHILDREN.get(ready[i]);
+                if (p != null && p.reapIfExited()) {
+                    // forget it before its pidfd is closed: the number may come back for the next child
+                    CHILDREN.remove(ready[i]);
+                    Native.epollCtl(EPFD, false, ready[i]);
+                    p.releasePidfd();
+                }
+            }
+        }
+    }
+
+    private static void waitWithoutPidfd(UsermodeProcess p) {
+        Native.waitExited((int) p.pid());
+        p.reapIfExited();
+    }
+}

@@ -1,0 +1,56 @@
+package io.umh;
+
+import java.io.IOException;
+import java.util.Objects;
+
+/**
+ * Runs a program's bytes as a child process without writing a file: the JVM's counterpart of the
+ * kernel's {@code fork_usermode_blob}. The bytes go into a sealed memfd, the child is cloned with
+ * two pipes on its fd 0 and fd 1 and exec'd from that memfd, and the caller gets a
+ * {@link UsermodeProcess} that owns the child.
+ *
+ * <pre>{@code
+ * byte[] helper = Umh.class.getResourceAsStream("/helper").readAllBytes();
+ * try (UsermodeProcess p = Umh.forkUsermodeBlob(helper)) {
+ *     p.pipeToUmh().write("ping\n".getBytes());
+ *     p.pipeToUmh().close();
+ *     byte[] reply = p.pipeFromUmh().readAllBytes();
+ *     int status = p.waitFor();
+ * }
+ * }</pre>
+ */
+public final class Umh {
+    private Umh() {}
+
+    /** Loads {@code blob} and forks it once with the default options; the memfd is released once the child has it. */
+    public static UsermodeProcess forkUsermodeBlob(byte[] blob) throws IOException {
+        return forkUsermodeBlob(blob, ForkOptions.defaults());
+    }
+
+    /** Loads {@code blob} and forks it once; the memfd is released once the child has it. */
+    public static UsermodeProcess forkUsermodeBlob(byte[] blob, ForkOptions options) throws IOException {
+        Objects.requireNonNull(options, "options");
+        try (UsermodeBlob loaded = load(blob)) {
+            return loaded.fork(options);
+        }
+    }
+
+    /**
+     * Loads {@code blob} into a sealed, executable memfd, to fork as often as needed.
+     *
+     * @throws NullPointerException if blob is null
+     * @throws IllegalArgumentException if blob is empty
+     * @throws IOException naming the errno if the memfd cannot be made (EMFILE, ENOMEM, or
+     *         EACCES where sysctl vm.memfd_noexec=2 forbids executable memfds)
+     */
+    public static UsermodeBlob load(byte[] blob) throws IOException {
+        Objects.requireNonNull(blob, "blob");
+        if (blob.length == 0) {
+            throw new IllegalArgumentException("blob is empty");
+        }
+        Native.ensureLoaded();
+        int fd = Native.check(Native.load(blob), "load");
+        boolean script = blob.length >= 2 && blob[0] == '#' && blob[1] == '!';
+        return new UsermodeBlob(fd, blob.length, script);
+    }
+}

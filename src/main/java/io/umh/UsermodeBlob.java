@@ -1,0 +1,74 @@
+package io.umh;
+
+import java.io.IOException;
+import java.lang.ref.Cleaner;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+
+/**
+ * A blob loaded once into a sealed memfd, ready to fork many times (the kernel's umd_load_blob).
+ * Nobody can change the bytes after {@link Umh#load}: the memfd is sealed against writes, growth
+ * and shrinking. Thread-safe: forks run concurrently; {@link #close()} waits for them.
+ */
+public final class UsermodeBlob implements AutoCloseable {
+    private final long size;
+    private final boolean script;
+    private final int memfd;
+    private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
+    private final Cleaner.Cleanable cleanable;
+    private boolean closed; // guarded by lock
+
+    UsermodeBlob(int memfd, long size, boolean script) {
+        this.memfd = memfd;
+        this.size = size;
+        this.script = script;
+        this.cleanable = UsermodeProcess.CLEANER.register(this, () -> Native.close(memfd));
+    }
+
+    /** Forks a child running this blob with the default options. */
+    public UsermodeProcess fork() throws IOException {
+        return fork(ForkOptions.defaults());
+    }
+
+    /** Forks a child running this blob. IllegalStateException once closed. */
+    public UsermodeProcess fork(ForkOptions options) throws IOException {
+        java.util.Objects.requireNonNull(options, "options");
+        lock.readLock().lock();
+        try {
+            if (closed) {
+                throw new IllegalStateException("UsermodeBlob is closed");
+            }
+            return UsermodeProcess.spawn(memfd, script, options);
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    /** The blob's length in bytes. */
+    public long size() {
+        return size;
+    }
+
+    /** Whether the blob is a {@code #!} script rather than a binary. */
+    public boolean isScript() {
+        return script;
+    }
+
+    /** Releases the memfd; children already forked are not affected. Idempotent. */
+    @Override
+    public void close() {
+        lock.writeLock().lock();
+        try {
+            if (!closed) {
+                closed = true;
+                cleanable.clean();
+            }
+        } finally {
+            lock.writeLock().unlock();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "UsermodeBlob[" + size + " bytes" + (script ? ", script" : "") + (closed ? ", closed" : "") + "]";
+    }
+}

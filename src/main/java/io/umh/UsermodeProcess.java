@@ -1,0 +1,275 @@
+package io.umh;
+
+import java.io.Closeable;
+import java.io.FileInputStream;
+import java.io.FileOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.lang.ProcessBuilder.Redirect;
+import java.lang.ref.Cleaner;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * A running (or finished) usermode helper: its pid, its pipes and its exit.
+ *
+ * <p>The child's fd 0 is {@link #pipeToUmh()}, its fd 1 {@link #pipeFromUmh()}; both are plain
+ * file streams over the pipe and are the very objects {@link #getOutputStream()} and
+ * {@link #getInputStream()} return. Signals go through a pidfd, so they can never reach a process
+ * that merely reuses the pid. The exit status is a normal exit's code, or 128+N after death by
+ * signal N, as the JDK reports it.
+ *
+ * <p>{@link #close()} kills the child if it is still running, reaps it and closes every pipe. A
+ * process that is never closed has its pipes closed once it has exited and become unreachable.
+ */
+public final class UsermodeProcess extends Process implements AutoCloseable {
+    static final Cleaner CLEANER = Cleaner.create(r -> {
+        Thread t = new Thread(null, r, "umh-cleaner", 64 * 1024, false);
+        t.setDaemon(true);
+        return t;
+    });
+
+    private final int pid;
+    private final FileOutputStream toUmh;
+    private final FileInputStream fromUmh;
+    private final InputStream errorStream;
+    private final Cleaner.Cleanable pipes;
+    private final CountDownLatch exited = new CountDownLatch(1);
+    private final CompletableFuture<Integer> exit = new CompletableFuture<>();
+    private final AtomicBoolean closed = new AtomicBoolean();
+    private final Object lock = new Object();
+    private int pidfd;          // guarded by lock: -1 once released, or without pidfds
+    private boolean reaped;     // guarded by lock: never signal a reaped child
+    private volatile int status;
+
+    private UsermodeProcess(int[] fds) {
+        this.toUmh = new FileOutputStream(Native.fileDescriptor(fds[0]));
+        this.fromUmh = new PipeInputStream(Native.fileDescriptor(fds[1]));
+        this.errorStream = fds[2] >= 0 ? new PipeInputStream(Native.fileDescriptor(fds[2])) : InputStream.nullInputStream();
+        this.pid = fds[3];
+        this.pidfd = fds[4];
+        this.pipes = CLEANER.register(this, new CloseAll(toUmh, fromUmh, errorStream));
+    }
+
+    /** Clones a child from a loaded blob, on the spawner thread, and hands it to the reaper. */
+    static UsermodeProcess spawn(int memfd, boolean script, ForkOptions o) throws IOException {
+        Redirect err = o.redirectError();
+        int errFd = 2;
+        if (err.type() == Redirect.Type.PIPE) {
+            errFd = -1;
+        } else if (err.type() != Redirect.Type.INHERIT) {
+            String file = err.file().getPath();
+            int rc = Native.openOutput(ForkOptions.nulTerminated(file), err.type() == Redirect.Type.APPEND);
+            if (rc < 0) {
+                throw Native.error("fork", rc, ": " + file);
+            }
+            errFd = rc;
+        }
+        int[] out = new int[5];
+        int rc;
+        try {
+            int fd = errFd;
+            rc = Spawner.call(() -> Native.spawn(memfd, script, o.argv.bytes, o.argv.count, o.envp.bytes,
+                    o.envp.count, o.dir, fd, out));
+        } finally {
+            if (errFd > 2) {
+                Native.close(errFd);
+            }
+        }
+        if (rc < 0) {
+            boolean chdir = "chdir".equals(Native.stepName(rc));
+            throw Native.error("fork", rc, chdir ? ": directory " + o.directory().orElseThrow() : "");
+        }
+        UsermodeProcess p = new UsermodeProcess(out);
+        try {
+            Reaper.watch(p, p.pidfd);
+        } catch (IOException e) {
+            p.destroyForcibly();
+            p.reapIfExited(true);
+            p.releasePidfd();
+            p.close();
+            throw e;
+        }
+        return p;
+    }
+
+    /** The child's fd 0: what is written here, the helper reads. */
+    public FileOutputStream pipeToUmh() {
+        return toUmh;
+    }
+
+    /** The child's fd 1: what the helper writes, this reads. */
+    public FileInputStream pipeFromUmh() {
+        return fromUmh;
+    }
+
+    @Override
+    public FileOutputStream getOutputStream() {
+        return toUmh;
+    }
+
+    @Override
+    public FileInputStream getInputStream() {
+        return fromUmh;
+    }
+
+    /** The child's stderr with {@code Redirect.PIPE}; otherwise an empty stream, as ProcessBuilder gives. */
+    @Override
+    public InputStream getErrorStream() {
+        return errorStream;
+    }
+
+    @Override
+    public long pid() {
+        return pid;
+    }
+
+    @Override
+    public int waitFor() throws InterruptedException {
+        exited.await();
+        return status;
+    }
+
+    @Override
+    public boolean waitFor(long timeout, TimeUnit unit) throws InterruptedException {
+        return exited.await(timeout, unit);
+    }
+
+    @Override
+    public int exitValue() {
+        if (exited.getCount() != 0) {
+            throw new IllegalThreadStateException("process " + pid + " has not exited");
+        }
+        return status;
+    }
+
+    @Override
+    public boolean isAlive() {
+        return exited.getCount() != 0;
+    }
+
+    /** SIGTERM. */
+    @Override
+    public void destroy() {
+        signal(Native.SIGTERM);
+    }
+
+    /** SIGKILL. */
+    @Override
+    public UsermodeProcess destroyForcibly() {
+        signal(Native.SIGKILL);
+        return this;
+    }
+
+    @Override
+    public boolean supportsNormalTermination() {
+        return true;
+    }
+
+    /** Completes (on the common pool, never on the reaper thread) once the child has exited and been reaped. */
+    @Override
+    public CompletableFuture<Process> onExit() {
+        return exit.handleAsync((s, t) -> this);
+    }
+
+    @Override
+    public ProcessHandle toHandle() {
+        return new UsermodeProcessHandle(this);
+    }
+
+    /** SIGKILL if still running, reap, close every pipe. Idempotent; waits for the child uninterruptibly. */
+    @Override
+    public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
+        if (isAlive()) {
+            destroyForcibly();
+        }
+        boolean interrupted = false;
+        while (true) {
+            try {
+                exited.await();
+                break;
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        pipes.clean();
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "UsermodeProcess[pid=" + pid + (isAlive() ? ", alive" : ", exitValue=" + status) + "]";
+    }
+
+    CompletableFuture<Integer> exitFuture() {
+        return exit;
+    }
+
+    /** Sends {@code sig} unless the child has been reaped; true if it was sent. */
+    boolean signal(int sig) {
+        synchronized (lock) {
+            return !reaped && Native.signal(pidfd, pid, sig) == 0;
+        }
+    }
+
+    boolean reapIfExited() {
+        return reapIfExited(false);
+    }
+
+    /** Reaps the child if it has exited and completes its exit; true once reaped. */
+    private boolean reapIfExited(boolean block) {
+        int s;
+        synchronized (lock) {
+            if (reaped) {
+                return true;
+            }
+            s = Native.reap(pidfd, pid, block);
+            if (s == Native.RUNNING) {
+                return false;
+            }
+            reaped = true;
+        }
+        // a failed waitid (ECHILD: someone else reaped our child, e.g. SIGCHLD set to SIG_IGN): status unknown
+        status = s < 0 ? -1 : s;
+        exited.countDown();
+        exit.complete(status);
+        return true;
+    }
+
+    /** Closes the pidfd once the child is reaped and the reaper has forgotten it. */
+    void releasePidfd() {
+        synchronized (lock) {
+            if (pidfd >= 0) {
+                Native.close(pidfd);
+                pidfd = -1;
+            }
+        }
+    }
+
+    /** The Cleaner's action: must not reference the process. */
+    private static final class CloseAll implements Runnable {
+        private final Closeable[] closeables;
+
+        CloseAll(Closeable... closeables) {
+            this.closeables = closeables;
+        }
+
+        @Override
+        public void run() {
+            for (Closeable c : closeables) {
+                try {
+                    c.close();
+                } catch (IOException ignored) {
+                    // closing a pipe end cannot fail in a way anyone could act on
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,70 @@
+package io.umh;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/** What the helper sees: exactly fds 0, 1, 2, a clean signal state, and the argv/env/cwd it was given. */
+@Timeout(60)
+class ChildStateTest {
+    private static Map<String, String> probe(ForkOptions o) throws Exception {
+        try (UsermodeProcess p = Umh.forkUsermodeBlob(TestBlobs.bytes("probe"), o)) {
+            Map<String, String> m = TestBlobs.probe(p);
+            assertEquals(0, p.waitFor());
+            return m;
+        }
+    }
+
+    @Test
+    void seesExactlyFds012AndNoSignalsBlockedOrIgnored() throws Exception {
+        // the JVM has many fds open, and ignores or catches several signals: none of it may leak
+        Map<String, String> m = probe(ForkOptions.defaults());
+        assertEquals("0,1,2", m.get("fds"));
+        assertEquals("0000000000000000", m.get("SigBlk"));
+        assertEquals("0000000000000000", m.get("SigIgn"));
+        assertEquals("0000000000000000", m.get("SigCgt"));
+        assertEquals(Long.toString(ProcessHandle.current().pid()), m.get("ppid"));
+    }
+
+    @Test
+    void argvAsGiven() throws Exception {
+        Map<String, String> m = probe(ForkOptions.builder().argv0("my-helper").args("a b", "", "ü-€", "--x=1").build());
+        assertEquals("5", m.get("argc"));
+        assertEquals("my-helper", m.get("argv[0]"));
+        assertEquals("a b", m.get("argv[1]"));
+        assertEquals("", m.get("argv[2]"));
+        assertEquals("ü-€", m.get("argv[3]"));
+        assertEquals("--x=1", m.get("argv[4]"));
+        assertEquals("umh", probe(ForkOptions.defaults()).get("argv[0]"));
+    }
+
+    @Test
+    void environmentReplacedOrInherited() throws Exception {
+        Map<String, String> env = new LinkedHashMap<>();
+        env.put("ONE", "1");
+        env.put("EMPTY", "");
+        env.put("SPACED", "a = b");
+        assertEquals("ONE=1\nEMPTY=\nSPACED=a = b\n", probe(ForkOptions.builder().environment(env).build()).get("env"));
+        assertEquals("", probe(ForkOptions.builder().environment(Map.of()).build()).get("env"));
+
+        StringBuilder inherited = new StringBuilder();
+        System.getenv().forEach((k, v) -> inherited.append(k).append('=').append(v).append('\n'));
+        assertEquals(inherited.toString(), probe(ForkOptions.defaults()).get("env"));
+    }
+
+    @Test
+    void workingDirectoryAsGivenOrTheJvms(@TempDir Path dir) throws Exception {
+        Path real = dir.toRealPath();
+        assertEquals(real.toString(), probe(ForkOptions.builder().directory(dir).build()).get("cwd"));
+        assertEquals(Path.of("").toAbsolutePath().toRealPath().toString(), probe(ForkOptions.defaults()).get("cwd"));
+        assertTrue(Files.isDirectory(real));
+    }
+}

@@ -1,0 +1,33 @@
+package io.umh;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+@Timeout(60)
+class ExitStatusTest {
+    @Test
+    void everyExitCodeFrom0To255() throws Exception {
+        try (UsermodeBlob blob = Umh.load(TestBlobs.bytes("exit"))) {
+            for (int code = 0; code <= 255; code++) {
+                try (UsermodeProcess p = blob.fork(ForkOptions.builder().args(Integer.toString(code)).build())) {
+                    assertEquals(code, p.waitFor(), "exit " + code);
+                    assertEquals(code, p.exitValue());
+                }
+            }
+        }
+    }
+
+    /** Death by signal N is 128+N, as the JDK reports it (SIGQUIT, SIGABRT, SIGSEGV dump core). */
+    @ParameterizedTest
+    @ValueSource(ints = {1, 2, 3, 6, 9, 11, 13, 15})
+    void deathBySignalIs128PlusN(int signal) throws Exception {
+        ForkOptions o = ForkOptions.builder().args("-s", Integer.toString(signal)).build();
+        try (UsermodeProcess p = Umh.forkUsermodeBlob(TestBlobs.bytes("exit"), o)) {
+            assertEquals(128 + signal, p.waitFor());
+        }
+    }
+}

@@ -1,0 +1,163 @@
+package io.umh;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Paths;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/** Every java.lang.Process method, as the JDK documents it, on a real child. */
+@Timeout(60)
+class ProcessContractTest {
+    /** A sleeper that has said "ready": it is running, and waits for EOF on stdin. */
+    static UsermodeProcess sleeper(String... args) throws IOException {
+        UsermodeProcess p = Umh.forkUsermodeBlob(TestBlobs.bytes("sleeper"), ForkOptions.builder().args(args).build());
+        byte[] ready = p.pipeFromUmh().readNBytes(6);
+        assertEquals("ready\n", new String(ready, StandardCharsets.US_ASCII));
+        return p;
+    }
+
+    @Test
+    void pidIsTheChildsAndItsParentIsThisJvm() throws Exception {
+        try (UsermodeProcess p = sleeper()) {
+            assertTrue(p.pid() > 0);
+            String stat = Files.readString(Paths.get("/proc/" + p.pid() + "/stat"));
+            long ppid = Long.parseLong(stat.substring(stat.lastIndexOf(')') + 2).split(" ")[1]);
+            assertEquals(ProcessHandle.current().pid(), ppid);
+            assertEquals(p.pid(), p.toHandle().pid());
+        }
+    }
+
+    @Test
+    void aliveUntilStdinClosesThenExitValue() throws Exception {
+        try (UsermodeProcess p = sleeper()) {
+            assertTrue(p.isAlive());
+            assertThrows(IllegalThreadStateException.class, p::exitValue);
+            assertFalse(p.waitFor(10, TimeUnit.MILLISECONDS));
+            assertFalse(p.waitFor(0, TimeUnit.SECONDS));
+            p.getOutputStream().close();
+            assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+            assertFalse(p.isAlive());
+            assertEquals(0, p.exitValue());
+            assertEquals(0, p.waitFor());
+            assertTrue(p.waitFor(0, TimeUnit.SECONDS));
+        }
+    }
+
+    @Test
+    void destroyIsSigtermAndDestroyForciblyIsSigkill() throws Exception {
+        try (UsermodeProcess p = sleeper()) {
+            assertTrue(p.supportsNormalTermination());
+            p.destroy();
+            assertEquals(128 + 15, p.waitFor());
+        }
+        try (UsermodeProcess p = sleeper("-t")) { // ignores SIGTERM
+            p.destroy();
+            assertFalse(p.waitFor(100, TimeUnit.MILLISECONDS));
+            assertSame(p, p.destroyForcibly());
+            assertEquals(128 + 9, p.waitFor());
+        }
+    }
+
+    @Test
+    void destroyAfterExitIsHarmless() throws Exception {
+        try (UsermodeProcess p = Umh.forkUsermodeBlob(TestBlobs.bytes("exit"), ForkOptions.builder().args("3").build())) {
+            assertEquals(3, p.waitFor());
+            p.destroy();
+            p.destroyForcibly();
+            assertFalse(p.toHandle().destroy());
+            assertEquals(3, p.exitValue());
+        }
+    }
+
+    @Test
+    void onExitCompletesWithTheProcess() throws Exception {
+        try (UsermodeProcess p = sleeper()) {
+            var f = p.onExit();
+            var h = p.toHandle().onExit();
+            assertFalse(f.isDone());
+            p.getOutputStream().close();
+            assertSame(p, f.get(30, TimeUnit.SECONDS));
+            assertEquals(p.pid(), h.get(30, TimeUnit.SECONDS).pid());
+            assertSame(p, p.onExit().get(30, TimeUnit.SECONDS)); // after exit too
+        }
+    }
+
+    @Test
+    void handleActsThroughTheProcess() throws Exception {
+        try (UsermodeProcess p = sleeper()) {
+            ProcessHandle h = p.toHandle();
+            assertTrue(h.isAlive());
+            assertTrue(h.supportsNormalTermination());
+            assertEquals(ProcessHandle.current().pid(), h.parent().orElseThrow().pid());
+            assertEquals(0, h.children().count());
+            assertTrue(h.info().command().isPresent());
+            assertEquals(h, p.toHandle());
+            assertTrue(h.destroyForcibly());
+            assertEquals(128 + 9, p.waitFor());
+            assertFalse(h.isAlive());
+        }
+    }
+
+    @Test
+    void streamsAreThePipes() throws Exception {
+        try (UsermodeProcess p = sleeper()) {
+            assertSame(p.pipeToUmh(), p.getOutputStream());
+            assertSame(p.pipeFromUmh(), p.getInputStream());
+            InputStream err = p.getErrorStream();
+            assertEquals(-1, err.read()); // stderr is inherited: nothing to read here
+        }
+    }
+
+    @Test
+    void closeKillsReapsAndIsIdempotent() throws Exception {
+        UsermodeProcess p = sleeper("-t", "-p"); // ignores SIGTERM and EOF
+        long pid = p.pid();
+        p.close();
+        assertFalse(p.isAlive());
+        assertEquals(128 + 9, p.exitValue());
+        assertFalse(TestBlobs.running(pid));
+        assertTrue(TestBlobs.zombieChildren().isEmpty());
+        assertThrows(IOException.class, () -> p.pipeToUmh().write(1));
+        p.close();
+        assertEquals(128 + 9, p.exitValue());
+    }
+
+    @Test
+    void closeAfterExitKeepsTheStatus() throws Exception {
+        UsermodeProcess p = Umh.forkUsermodeBlob(TestBlobs.bytes("exit"), ForkOptions.builder().args("5").build());
+        assertEquals(5, p.waitFor());
+        p.close();
+        assertEquals(5, p.exitValue());
+    }
+
+    @Test
+    void waitForIsInterruptibleAndLeavesTheChildAlone() throws Exception {
+        try (UsermodeProcess p = sleeper()) {
+            Thread.currentThread().interrupt();
+            assertThrows(InterruptedException.class, p::waitFor);
+            assertTrue(p.isAlive());
+            p.getOutputStream().close();
+            assertEquals(0, p.waitFor());
+        }
+    }
+
+    @Test
+    void toStringSaysWhatItIs() throws Exception {
+        try (UsermodeProcess p = sleeper()) {
+            assertTrue(p.toString().contains("pid=" + p.pid()));
+            assertNotEquals(-1, p.pid());
+        }
+    }
+}
