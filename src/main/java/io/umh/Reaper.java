@@ -56,11 +56,13 @@ final class Reaper {
             }
             for (int i = 0; i < n; i++) {
                 UsermodeProcess p = CHILDREN.get(ready[i]);
-                if (p != null && p.reapIfExited()) {
+                int status = p == null ? Native.RUNNING : p.tryReap(false);
+                if (status != Native.RUNNING) {
                     // forget it before its pidfd is closed: the number may come back for the next child
                     CHILDREN.remove(ready[i]);
                     Native.epollCtl(EPFD, false, ready[i]);
                     p.releasePidfd();
+                    p.exited(status); // last: whoever waitFor()s sees every fd but the pipes released
                 }
             }
         }
@@ -68,6 +70,6 @@ final class Reaper {
 
     private static void waitWithoutPidfd(UsermodeProcess p) {
         Native.waitExited((int) p.pid());
-        p.reapIfExited();
+        p.exited(p.tryReap(true));
     }
 }

@@ -87,8 +87,8 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
             Reaper.watch(p, p.pidfd);
         } catch (IOException e) {
             p.destroyForcibly();
-            p.reapIfExited(true);
             p.releasePidfd();
+            p.exited(p.tryReap(true));
             p.close();
             throw e;
         }
@@ -219,28 +219,30 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
         }
     }
 
-    boolean reapIfExited() {
-        return reapIfExited(false);
-    }
-
-    /** Reaps the child if it has exited and completes its exit; true once reaped. */
-    private boolean reapIfExited(boolean block) {
-        int s;
+    /**
+     * Reaps the child if it has exited: its status, or {@link Native#RUNNING}. After this, no
+     * signal is sent any more; the caller releases the pidfd and then calls {@link #exited}.
+     */
+    int tryReap(boolean block) {
         synchronized (lock) {
             if (reaped) {
-                return true;
+                return status;
             }
-            s = Native.reap(pidfd, pid, block);
+            int s = Native.reap(pidfd, pid, block);
             if (s == Native.RUNNING) {
-                return false;
+                return s;
             }
             reaped = true;
+            // a failed waitid (ECHILD: someone else reaped our child, e.g. SIGCHLD set to SIG_IGN): status unknown
+            status = s < 0 ? -1 : s;
+            return status;
         }
-        // a failed waitid (ECHILD: someone else reaped our child, e.g. SIGCHLD set to SIG_IGN): status unknown
-        status = s < 0 ? -1 : s;
+    }
+
+    /** Completes waitFor and onExit; called once every resource but the pipes is released. */
+    void exited(int s) {
         exited.countDown();
-        exit.complete(status);
-        return true;
+        exit.complete(s);
     }
 
     /** Closes the pidfd once the child is reaped and the reaper has forgotten it. */

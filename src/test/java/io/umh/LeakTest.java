@@ -1,0 +1,89 @@
+package io.umh;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/** Every fd is closed exactly once and every child reaped, on every path. */
+@Timeout(120)
+class LeakTest {
+    @BeforeEach
+    void warmUp() throws Exception {
+        try (UsermodeProcess p = Umh.forkUsermodeBlob(TestBlobs.bytes("exit"))) {
+            p.waitFor();
+        }
+    }
+
+    @Test
+    void noFdOrZombieAfter2000Forks() throws Exception {
+        byte[] exit = TestBlobs.bytes("exit");
+        byte[] sleeper = TestBlobs.bytes("sleeper");
+        int before = TestBlobs.openFds();
+        try (UsermodeBlob blob = Umh.load(exit)) {
+            for (int i = 0; i < 1000; i++) { // waited for, then closed
+                try (UsermodeProcess p = blob.fork()) {
+                    assertEquals(0, p.waitFor());
+                }
+            }
+        }
+        for (int i = 0; i < 500; i++) { // one-shot, closed at once: killed while starting or running
+            Umh.forkUsermodeBlob(exit).close();
+        }
+        try (UsermodeBlob blob = Umh.load(sleeper)) {
+            for (int i = 0; i < 500; i++) { // running, SIGKILLed by close
+                UsermodeProcess p = blob.fork();
+                p.pipeFromUmh().readNBytes(6);
+                p.close();
+                assertEquals(128 + 9, p.exitValue());
+            }
+        }
+        assertEquals(before, TestBlobs.openFds());
+        assertEquals(List.of(), TestBlobs.zombieChildren());
+    }
+
+    @Test
+    void failedForksLeaveNothing() throws Exception {
+        int before = TestBlobs.openFds();
+        for (int i = 0; i < 200; i++) {
+            try {
+                Umh.forkUsermodeBlob("not a program".getBytes());
+            } catch (IOException expected) {
+                assertTrue(expected.getMessage().contains("ENOEXEC"));
+            }
+        }
+        assertEquals(before, TestBlobs.openFds());
+        assertEquals(List.of(), TestBlobs.zombieChildren());
+    }
+
+    /** Processes nobody closes: once exited and unreachable, the Cleaner closes their pipes. */
+    @Test
+    void unclosedProcessesHaveTheirPipesClosedByTheCleaner() throws Exception {
+        int before = TestBlobs.openFds();
+        forkAndForget(50);
+        long deadline = System.nanoTime() + 20_000_000_000L;
+        while (TestBlobs.openFds() != before && System.nanoTime() < deadline) {
+            System.gc();
+            Thread.sleep(20);
+        }
+        assertEquals(before, TestBlobs.openFds());
+    }
+
+    private static void forkAndForget(int n) throws Exception {
+        List<UsermodeProcess> ps = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            ps.add(Umh.forkUsermodeBlob(TestBlobs.bytes("exit"), ForkOptions.builder()
+                    .redirectError(ProcessBuilder.Redirect.PIPE).build()));
+        }
+        for (UsermodeProcess p : ps) {
+            assertEquals(0, p.waitFor());
+        }
+        assertTrue(TestBlobs.openFds() >= 3 * n); // three pipe ends each, until the Cleaner runs
+    }
+}

@@ -1,0 +1,122 @@
+package io.umh;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicReference;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/** Who owns a helper's life: it outlives the thread that forked it, and dies with its JVM. */
+@Timeout(120)
+class LifetimeTest {
+    /**
+     * PR_SET_PDEATHSIG follows the thread that cloned the child. umh clones on its own long-lived
+     * thread, so a helper forked from a thread that then exits must keep running.
+     */
+    @Test
+    void helperOutlivesTheThreadThatForkedIt() throws Exception {
+        AtomicReference<UsermodeProcess> forked = new AtomicReference<>();
+        AtomicReference<String> tid = new AtomicReference<>();
+        Thread t = new Thread(() -> {
+            try {
+                tid.set(Files.readSymbolicLink(Paths.get("/proc/thread-self")).getFileName().toString());
+                forked.set(Umh.forkUsermodeBlob(TestBlobs.bytes("cat")));
+            } catch (Exception e) {
+                throw new AssertionError(e);
+            }
+        });
+        t.start();
+        t.join();
+        // join returns before the OS thread is gone: wait for the kernel to be done with it
+        Path task = Paths.get("/proc/self/task", tid.get());
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (Files.exists(task) && System.nanoTime() < deadline) {
+            Thread.sleep(5);
+        }
+        assertFalse(Files.exists(task), "forking thread still exists");
+        try (UsermodeProcess p = forked.get()) {
+            byte[] msg = "still here".getBytes(StandardCharsets.UTF_8);
+            p.pipeToUmh().write(msg);
+            p.pipeToUmh().close();
+            assertArrayEquals(msg, p.pipeFromUmh().readAllBytes());
+            assertEquals(0, p.waitFor());
+        }
+    }
+
+    /** No thread per child: 1,000 live children add at most a couple of library threads. */
+    @Test
+    void thousandLiveChildrenAddAtMostTwoThreads() throws Exception {
+        try (UsermodeProcess warm = Umh.forkUsermodeBlob(TestBlobs.bytes("exit"))) {
+            warm.waitFor();
+        }
+        int before = TestBlobs.threads();
+        List<UsermodeProcess> children = new ArrayList<>();
+        try (UsermodeBlob sleeper = Umh.load(TestBlobs.bytes("sleeper"))) {
+            for (int i = 0; i < 1000; i++) {
+                children.add(sleeper.fork());
+            }
+            for (UsermodeProcess p : children) {
+                assertEquals(6, p.pipeFromUmh().readNBytes(6).length); // "ready": it runs
+            }
+            int during = TestBlobs.threads();
+            assertTrue(during - before <= 2, "threads before " + before + ", with 1000 children " + during);
+        } finally {
+            for (UsermodeProcess p : children) {
+                p.pipeToUmh().close(); // EOF: each exits 0
+            }
+            for (UsermodeProcess p : children) {
+                assertEquals(0, p.waitFor());
+                p.close();
+            }
+        }
+        assertTrue(TestBlobs.zombieChildren().isEmpty());
+    }
+
+    /** SIGKILL the JVM: the kernel kills its helpers (PR_SET_PDEATHSIG), even one that ignores EOF and SIGTERM. */
+    @Test
+    void helperDiesWhenItsJvmIsKilled() throws Exception {
+        String java = Paths.get(System.getProperty("java.home"), "bin", "java").toString();
+        Process jvm = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED",
+                "-Dumh.test.blobs=" + TestBlobs.path("").toAbsolutePath(),
+                "-cp", System.getProperty("java.class.path"), ForkAndWait.class.getName())
+                .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        try {
+            BufferedReader r = new BufferedReader(new InputStreamReader(jvm.getInputStream(), StandardCharsets.UTF_8));
+            long helper = Long.parseLong(r.readLine());
+            assertTrue(TestBlobs.running(helper));
+            jvm.destroyForcibly(); // SIGKILL: no shutdown hook, no finally
+            jvm.waitFor();
+            long deadline = System.nanoTime() + 10_000_000_000L;
+            while (TestBlobs.running(helper) && System.nanoTime() < deadline) {
+                Thread.sleep(5);
+            }
+            assertFalse(TestBlobs.running(helper), "helper " + helper + " survived its JVM");
+        } finally {
+            jvm.destroyForcibly();
+        }
+    }
+
+    /** Main of the second JVM: fork a helper that ignores EOF and SIGTERM, print its pid, wait to be killed. */
+    public static final class ForkAndWait {
+        public static void main(String[] args) throws Exception {
+            UsermodeProcess p = Umh.forkUsermodeBlob(TestBlobs.bytes("sleeper"),
+                    ForkOptions.builder().args("-t", "-p").build());
+            p.pipeFromUmh().readNBytes(6); // "ready"
+            System.out.println(p.pid());
+            System.out.flush();
+            Thread.sleep(Long.MAX_VALUE);
+        }
+    }
+}
