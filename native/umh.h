@@ -45,6 +45,12 @@ int umh_memfd_seal(int fd, void *map, size_t size);
 /* both, with a copy in between: for callers that have the bytes in C memory */
 int umh_memfd_load(const void *data, size_t size);
 
+/* Fallbacks for old kernels: chosen on ENOSYS/EINVAL, or forced with these bits (the C tests
+ * force each one so that it is exercised on new kernels too; -Dumh.pidfd=false forces
+ * UMH_NO_PIDFD from Java). Set before any spawn; the child only reads it. */
+enum { UMH_NO_CLOSE_RANGE = 1, UMH_NO_EXECVEAT = 2, UMH_NO_PIDFD = 4 };
+extern int umh_fallbacks;
+
 /* umh_spawn.c */
 struct umh_spawn_req {
     int memfd;               /* the loaded blob */

@@ -212,13 +212,20 @@ JNIEXPORT jstring JNICALL Java_io_umh_Native_stepName(JNIEnv *env, jclass cls, j
     return (*env)->NewStringUTF(env, umh_step_name(UMH_FAIL_STEP(code)));
 }
 
-/* Values Java must agree on with C, fetched once at load: { SIGTERM, SIGKILL, UMH_RUNNING } */
+JNIEXPORT void JNICALL Java_io_umh_Native_forceFallbacks(JNIEnv *env, jclass cls, jint bits)
+{
+    (void)env, (void)cls;
+    umh_fallbacks |= bits;
+}
+
+/* Values Java must agree on with C, fetched once at load: { SIGTERM, SIGKILL, UMH_RUNNING, UMH_NO_PIDFD } */
 JNIEXPORT jintArray JNICALL Java_io_umh_Native_constants(JNIEnv *env, jclass cls)
 {
     (void)cls;
-    jint vals[] = { SIGTERM, SIGKILL, UMH_RUNNING };
-    jintArray arr = (*env)->NewIntArray(env, 3);
+    jint vals[] = { SIGTERM, SIGKILL, UMH_RUNNING, UMH_NO_PIDFD };
+    jsize n = (jsize)(sizeof vals / sizeof vals[0]);
+    jintArray arr = (*env)->NewIntArray(env, n);
     if (arr != NULL)
-        (*env)->SetIntArrayRegion(env, arr, 0, 3, vals);
+        (*env)->SetIntArrayRegion(env, arr, 0, n, vals);
     return arr;
 }

@@ -58,6 +58,8 @@ struct child {
 
 #define CHILD_STACK_SIZE (32 * 1024)
 
+int umh_fallbacks;
+
 /* ---------------------------------------------------------------- the child: raw syscalls only */
 
 static __attribute__((noreturn)) void child_fail(struct child *c, int step, int err)
@@ -146,15 +148,18 @@ static void child_itoa(char *out, int n)
     *out = '\0';
 }
 
-/* Close everything above 2 but the memfd. close_range (5.9) where the kernel has it. */
+/* Close everything above 2 but the memfd. close_range (5.9) where the kernel has it, else a
+ * plain loop up to RLIMIT_NOFILE (no /proc walk: opendir would malloc). */
 static int child_close_range(unsigned lo, unsigned hi)
 {
     if (lo > hi)
         return 0;
-    if (syscall(SYS_close_range, lo, hi, 0) == 0)
-        return 0;
-    if (errno != ENOSYS)
-        return -1;
+    if (!(umh_fallbacks & UMH_NO_CLOSE_RANGE)) {
+        if (syscall(SYS_close_range, lo, hi, 0) == 0)
+            return 0;
+        if (errno != ENOSYS)
+            return -1;
+    }
     long max = sysconf(_SC_OPEN_MAX); /* getrlimit underneath: a plain syscall */
     for (long fd = lo; fd <= (long)hi && fd < max; fd++)
         close((int)fd);
@@ -171,8 +176,11 @@ static int child_close_others(int memfd)
 static void child_exec(struct child *c, int memfd)
 {
     const struct umh_spawn_req *r = c->req;
-    syscall(SYS_execveat, memfd, "", r->argv, r->envp, AT_EMPTY_PATH);
-    int err = errno;
+    int err = ENOSYS;
+    if (!(umh_fallbacks & UMH_NO_EXECVEAT)) {
+        syscall(SYS_execveat, memfd, "", r->argv, r->envp, AT_EMPTY_PATH);
+        err = errno;
+    }
     /* binfmt_misc emulators and pre-3.19 kernels: exec the same file by its /proc path */
     if (err == ENOENT || err == ENOSYS || err == EINVAL) {
         memcpy(c->proc_path, "/proc/self/fd/", 14);
@@ -261,8 +269,8 @@ static int clone_child(struct child *c, int *pidfd)
     sigfillset(&all);
     /* raw: glibc's pthread_sigmask would leave its own SIGCANCEL/SIGSETXID open */
     syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, &old, KERNEL_SIGSET_SIZE);
-    int pid = clone(child_main, stack + sizeof stack, CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD,
-                    c, pidfd, NULL, NULL);
+    int flags = CLONE_VM | CLONE_VFORK | SIGCHLD | (umh_fallbacks & UMH_NO_PIDFD ? 0 : CLONE_PIDFD);
+    int pid = clone(child_main, stack + sizeof stack, flags, c, pidfd, NULL, NULL);
     int err = errno;
     syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old, NULL, KERNEL_SIGSET_SIZE);
     return pid < 0 ? UMH_FAIL(UMH_CLONE, err) : pid;
@@ -294,7 +302,7 @@ int umh_spawn(const struct umh_spawn_req *req, struct umh_spawn_res *res)
         reap_failed(pid);
         goto out;
     }
-    if (pidfd < 0) /* a kernel without CLONE_PIDFD ignores the flag: ask for one the other way */
+    if (pidfd < 0 && !(umh_fallbacks & UMH_NO_PIDFD)) /* a kernel without CLONE_PIDFD ignores it */
         pidfd = umh_pidfd_open(pid);
     res->stdin_w = in_w;
     res->stdout_r = out_r;

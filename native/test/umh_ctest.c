@@ -163,6 +163,58 @@ static void test_low_fds(void)
     close(memfd);
 }
 
+/* The fallbacks for kernels without close_range, execveat or pidfds, forced on this one. */
+static void test_fallbacks(void)
+{
+    int memfd = load_file("probe");
+    char *argv[] = { "probe", NULL };
+    int modes[] = { UMH_NO_CLOSE_RANGE, UMH_NO_EXECVEAT, UMH_NO_PIDFD,
+                    UMH_NO_CLOSE_RANGE | UMH_NO_EXECVEAT | UMH_NO_PIDFD };
+    int inheritable = fcntl(0, F_DUPFD, 50); /* not close-on-exec: only closing keeps it from the child */
+    CHECK(inheritable >= 50);
+    for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
+        umh_fallbacks = modes[i];
+        struct umh_spawn_res res;
+        char out[8192] = { 0 };
+        CHECK(spawn(memfd, argv, &res) == 0);
+        close(res.stdin_w);
+        size_t len = 0;
+        for (ssize_t n; (n = read(res.stdout_r, out + len, sizeof out - 1 - len)) > 0;)
+            len += (size_t)n;
+        CHECK(strncmp(out, "fds=0,1,2\n", 10) == 0); /* everything else closed, by the loop too */
+        CHECK((res.pidfd < 0) == ((modes[i] & UMH_NO_PIDFD) != 0));
+        CHECK(umh_reap(res.pidfd, res.pid, 1) == 0);
+        close(res.stdout_r);
+        if (res.pidfd >= 0)
+            close(res.pidfd);
+    }
+    umh_fallbacks = 0;
+    close(inheritable);
+    close(memfd);
+}
+
+/* A #! script through the /proc/self/fd path too. */
+static void test_script(void)
+{
+    const char script[] = "#!/bin/sh\necho \"script $1\"\n";
+    int memfd = umh_memfd_load(script, sizeof script - 1);
+    char *argv[] = { "s", "ok", NULL };
+    for (int fallback = 0; fallback <= UMH_NO_EXECVEAT; fallback += UMH_NO_EXECVEAT) {
+        umh_fallbacks = fallback;
+        struct umh_spawn_req req = { .memfd = memfd, .script = 1, .argv = argv, .envp = argv + 2, .err_fd = 2 };
+        struct umh_spawn_res res;
+        char out[64] = { 0 };
+        CHECK(umh_spawn(&req, &res) == 0);
+        close(res.stdin_w);
+        CHECK(read(res.stdout_r, out, sizeof out - 1) == 10 && strcmp(out, "script ok\n") == 0);
+        CHECK(umh_reap(res.pidfd, res.pid, 1) == 0);
+        close(res.stdout_r);
+        close(res.pidfd);
+    }
+    umh_fallbacks = 0;
+    close(memfd);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -175,6 +227,8 @@ int main(int argc, char **argv)
     test_cat_round_trip();
     test_enoexec_leaves_nothing();
     test_low_fds();
+    test_fallbacks();
+    test_script();
     printf("%d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;
 }

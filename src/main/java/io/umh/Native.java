@@ -20,6 +20,10 @@ final class Native {
         try {
             NativeLoader.load();
             c = constants();
+            // -Dumh.pidfd=false: track children by pid, as on kernels before 5.3 (for testing that path)
+            if ("false".equals(System.getProperty("umh.pidfd"))) {
+                forceFallbacks(c[3]);
+            }
         } catch (Throwable t) {
             failure = t;
         }
@@ -54,6 +58,8 @@ final class Native {
     }
 
     static native int[] constants();
+
+    static native void forceFallbacks(int bits);
 
     static native String describe(int code);
 

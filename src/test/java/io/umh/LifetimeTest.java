@@ -87,10 +87,7 @@ class LifetimeTest {
     /** SIGKILL the JVM: the kernel kills its helpers (PR_SET_PDEATHSIG), even one that ignores EOF and SIGTERM. */
     @Test
     void helperDiesWhenItsJvmIsKilled() throws Exception {
-        String java = Paths.get(System.getProperty("java.home"), "bin", "java").toString();
-        Process jvm = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED",
-                "-Dumh.test.blobs=" + TestBlobs.path("").toAbsolutePath(),
-                "-cp", System.getProperty("java.class.path"), ForkAndWait.class.getName())
+        Process jvm = new ProcessBuilder(TestBlobs.javaCommand(List.of(), List.of(), ForkAndWait.class))
                 .redirectError(ProcessBuilder.Redirect.INHERIT).start();
         try {
             BufferedReader r = new BufferedReader(new InputStreamReader(jvm.getInputStream(), StandardCharsets.UTF_8));

@@ -153,6 +153,28 @@ class ProcessContractTest {
         }
     }
 
+    /** With pidfds (default) the reaper's epoll watches a pidfd; with -Dumh.pidfd=false a thread waits by pid. */
+    @Test
+    void trackedByPidfdOrByPidAsConfigured() throws Exception {
+        boolean byPid = "false".equals(System.getProperty("umh.pidfd"));
+        try (UsermodeProcess p = sleeper()) {
+            boolean waiter = Thread.getAllStackTraces().keySet().stream()
+                    .anyMatch(t -> t.getName().equals("umh-wait-" + p.pid()));
+            long pidfds;
+            try (var fds = Files.list(Paths.get("/proc/self/fd"))) {
+                pidfds = fds.filter(f -> {
+                    try {
+                        return Files.readSymbolicLink(f).toString().contains("pidfd");
+                    } catch (IOException gone) {
+                        return false;
+                    }
+                }).count();
+            }
+            assertEquals(byPid, waiter);
+            assertEquals(byPid, pidfds == 0, "pidfds open: " + pidfds);
+        }
+    }
+
     @Test
     void toStringSaysWhatItIs() throws Exception {
         try (UsermodeProcess p = sleeper()) {

@@ -31,11 +31,57 @@ final class TestBlobs {
         }
     }
 
+    /**
+     * A command line that runs {@code main} in a second JVM with this test class path, after
+     * {@code prefix} (e.g. unshare) and with {@code jvmArgs}.
+     */
+    static List<String> javaCommand(List<String> prefix, List<String> jvmArgs, Class<?> main, String... args) {
+        List<String> cmd = new ArrayList<>(prefix);
+        cmd.add(Paths.get(System.getProperty("java.home"), "bin", "java").toString());
+        cmd.add("--enable-native-access=ALL-UNNAMED");
+        cmd.add("-Dumh.test.blobs=" + path("").toAbsolutePath());
+        cmd.addAll(jvmArgs);
+        cmd.add("-cp");
+        cmd.add(System.getProperty("java.class.path"));
+        cmd.add(main.getName());
+        cmd.addAll(List.of(args));
+        return cmd;
+    }
+
+    /** Runs a command to its end; its stdout and stderr together. */
+    static String run(List<String> command) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        p.waitFor();
+        return out;
+    }
+
     /** Open fds of this JVM. */
     static int openFds() throws IOException {
         try (Stream<Path> s = Files.list(Paths.get("/proc/self/fd"))) {
             return (int) s.count() - 1; // the directory stream's own fd
         }
+    }
+
+    /** Fds above 2 of this JVM that are not close-on-exec: a child gets them unless they are closed. */
+    static List<Integer> inheritableFds() throws IOException {
+        List<Integer> fds = new ArrayList<>();
+        try (Stream<Path> s = Files.list(Paths.get("/proc/self/fdinfo"))) {
+            for (Path p : (Iterable<Path>) s::iterator) {
+                int fd = Integer.parseInt(p.getFileName().toString());
+                try {
+                    for (String line : Files.readAllLines(p)) {
+                        if (line.startsWith("flags:") && fd > 2
+                                && (Integer.parseInt(line.substring(6).trim(), 8) & 02000000) == 0) {
+                            fds.add(fd);
+                        }
+                    }
+                } catch (NoSuchFileException gone) {
+                    // the listing's own fd
+                }
+            }
+        }
+        return fds;
     }
 
     /** Direct children of this JVM that are zombies. */

@@ -1,0 +1,103 @@
+package io.umh;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/** How the shim is found, in fresh JVMs: each failure says what was tried and what to do. */
+@Timeout(120)
+class NativeLoaderTest {
+    /** Main of the second JVM: fork cat once and print what came back, or the error. */
+    public static final class ForkOnce {
+        public static void main(String[] args) {
+            try (UsermodeProcess p = Umh.forkUsermodeBlob(TestBlobs.bytes("cat"))) {
+                p.pipeToUmh().write("forked".getBytes(StandardCharsets.UTF_8));
+                p.pipeToUmh().close();
+                System.out.println(new String(p.pipeFromUmh().readAllBytes(), StandardCharsets.UTF_8) + " " + p.waitFor());
+            } catch (Throwable t) {
+                System.out.println(t);
+            }
+        }
+    }
+
+    private static String forkOnce(List<String> prefix, String... jvmArgs) throws Exception {
+        return TestBlobs.run(TestBlobs.javaCommand(prefix, List.of(jvmArgs), ForkOnce.class)).trim();
+    }
+
+    private static boolean canUnshareMounts() throws Exception {
+        return TestBlobs.run(List.of("unshare", "-m", "true")).isEmpty();
+    }
+
+    @Test
+    void extractsOnceUnderAContentHashName(@TempDir Path dir) throws Exception {
+        String prop = "-Dumh.native.dir=" + dir;
+        // two JVMs at once, then a third that reuses the file
+        List<CompletableFuture<String>> runs = new ArrayList<>();
+        for (int i = 0; i < 2; i++) {
+            runs.add(CompletableFuture.supplyAsync(() -> {
+                try {
+                    return forkOnce(List.of(), prop);
+                } catch (Exception e) {
+                    throw new RuntimeException(e);
+                }
+            }));
+        }
+        for (CompletableFuture<String> r : runs) {
+            assertEquals("forked 0", r.get());
+        }
+        assertEquals("forked 0", forkOnce(List.of(), prop));
+        try (Stream<Path> files = Files.list(dir)) {
+            List<String> names = files.map(p -> p.getFileName().toString()).collect(Collectors.toList());
+            assertEquals(1, names.size(), names.toString());
+            assertTrue(names.get(0).matches("libumh-[0-9a-f]{32}\\.so"), names.toString());
+        }
+    }
+
+    @Test
+    void unsupportedCpuSaysWhichPlatformsExist() throws Exception {
+        String out = forkOnce(List.of(), "-Dos.arch=sparc");
+        assertTrue(out.startsWith("java.lang.UnsatisfiedLinkError: umh has no native library for CPU sparc; "
+                + "supported: linux-x86_64, linux-aarch_64"), out);
+    }
+
+    @Test
+    void notLinuxSaysSo() throws Exception {
+        String out = forkOnce(List.of(), "-Dos.name=Windows 11");
+        assertTrue(out.startsWith("java.lang.UnsatisfiedLinkError: umh runs on Linux only"), out);
+    }
+
+    @Test
+    void explicitPathThatIsMissingSaysWhatWasTried() throws Exception {
+        String out = forkOnce(List.of(), "-Dumh.native.path=/nonexistent/libumh.so");
+        assertTrue(out.startsWith("java.lang.UnsatisfiedLinkError: umh: cannot load the native library; tried: "
+                + "-Dumh.native.path=/nonexistent/libumh.so"), out);
+    }
+
+    /** A noexec /tmp (in a private mount namespace): blobs never need it; only extracting the shim does. */
+    @Test
+    void noexecTmp() throws Exception {
+        assumeTrue(canUnshareMounts(), "needs root to make a mount namespace");
+        Files.createDirectories(Paths.get("/tmp"));
+        List<String> noexecTmp = List.of("unshare", "-m", "sh", "-c",
+                "mount -t tmpfs -o noexec umh-noexec /tmp && exec \"$0\" \"$@\"");
+        String extracted = forkOnce(noexecTmp, "-Djava.io.tmpdir=/tmp");
+        assertTrue(extracted.contains("UnsatisfiedLinkError") && extracted.contains("noexec")
+                && extracted.contains("-Dumh.native.dir"), extracted);
+        Path lib = Paths.get("target/classes/META-INF/native/" + NativeLoader.classifier() + "/libumh.so").toAbsolutePath();
+        assertEquals("forked 0", forkOnce(noexecTmp, "-Djava.io.tmpdir=/tmp", "-Dumh.native.path=" + lib));
+    }
+}
