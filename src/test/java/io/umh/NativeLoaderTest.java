@@ -87,6 +87,24 @@ class NativeLoaderTest {
                 + "-Dumh.native.path=/nonexistent/libumh.so"), out);
     }
 
+    private static List<String> inPidNamespaceWithMemfdNoexec(int value) {
+        return List.of("unshare", "-p", "-f", "--mount-proc", "sh", "-c",
+                "echo " + value + " > /proc/sys/vm/memfd_noexec && exec \"$0\" \"$@\"");
+    }
+
+    /**
+     * vm.memfd_noexec is per pid namespace (6.3+): 1 makes memfds non-executable unless asked for
+     * with MFD_EXEC, which umh does; 2 refuses executable memfds, and the error names the sysctl.
+     */
+    @Test
+    void memfdNoexecSysctl() throws Exception {
+        assumeTrue(Files.exists(Paths.get("/proc/sys/vm/memfd_noexec")), "kernel before 6.3");
+        assumeTrue(TestBlobs.run(List.of("unshare", "-p", "-f", "true")).isEmpty(), "needs root for a pid namespace");
+        assertEquals("forked 0", forkOnce(inPidNamespaceWithMemfdNoexec(1)));
+        assertEquals("java.io.IOException: load: memfd_create failed: EACCES (Permission denied); "
+                + "executable memfds are refused by sysctl vm.memfd_noexec=2", forkOnce(inPidNamespaceWithMemfdNoexec(2)));
+    }
+
     /** A noexec /tmp (in a private mount namespace): blobs never need it; only extracting the shim does. */
     @Test
     void noexecTmp() throws Exception {

@@ -28,6 +28,16 @@ class ScriptTest {
         }
     }
 
+    /** One-shot: the parent releases its memfd at once; the child's own copy keeps the script readable. */
+    @Test
+    void oneShotScript() throws Exception {
+        try (UsermodeProcess p = Umh.forkUsermodeBlob(TestBlobs.bytes("hello.sh"))) {
+            p.pipeToUmh().close();
+            assertEquals("hello from sh: \n", new String(p.pipeFromUmh().readAllBytes(), StandardCharsets.UTF_8));
+            assertEquals(7, p.waitFor());
+        }
+    }
+
     @Test
     void binaryIsNoScript() throws Exception {
         try (UsermodeBlob blob = Umh.load(TestBlobs.bytes("exit"))) {
@@ -37,6 +47,7 @@ class ScriptTest {
 
     @Test
     void missingInterpreterIsEnoent() throws Exception {
+        Umh.load(TestBlobs.bytes("exit")).close(); // the shim is loaded: its own fds are not counted
         int fds = TestBlobs.openFds();
         IOException e = assertThrows(IOException.class, () -> Umh.forkUsermodeBlob(TestBlobs.bytes("nointerp.sh")));
         assertTrue(e.getMessage().contains("ENOENT"), e.getMessage());
