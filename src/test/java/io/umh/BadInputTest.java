@@ -30,7 +30,7 @@ class BadInputTest {
 
     @AfterEach
     void nothingLeaked() throws IOException {
-        assertEquals(fdsBefore, TestBlobs.openFds(), "fds leaked");
+        TestBlobs.assertFds(fdsBefore);
         assertTrue(TestBlobs.zombieChildren().isEmpty(), "zombies left");
     }
 

@@ -44,7 +44,7 @@ class LeakTest {
                 assertEquals(128 + 9, p.exitValue());
             }
         }
-        assertEquals(before, TestBlobs.openFds());
+        TestBlobs.assertFds(before);
         assertEquals(List.of(), TestBlobs.zombieChildren());
     }
 
@@ -58,7 +58,7 @@ class LeakTest {
                 assertTrue(expected.getMessage().contains("ENOEXEC"));
             }
         }
-        assertEquals(before, TestBlobs.openFds());
+        TestBlobs.assertFds(before);
         assertEquals(List.of(), TestBlobs.zombieChildren());
     }
 
@@ -72,7 +72,7 @@ class LeakTest {
             System.gc();
             Thread.sleep(20);
         }
-        assertEquals(before, TestBlobs.openFds());
+        TestBlobs.assertFds(before);
     }
 
     private static void forkAndForget(int n) throws Exception {

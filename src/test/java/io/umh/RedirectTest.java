@@ -1,6 +1,7 @@
 package io.umh;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 
 import java.io.File;
 import java.lang.ProcessBuilder.Redirect;
@@ -44,6 +45,7 @@ class RedirectTest {
         assertEquals("first\n", Files.readString(f.toPath()));
         run(Redirect.appendTo(f), "second");
         assertEquals("first\nsecond\n", Files.readString(f.toPath()));
+        assertFalse(TestBlobs.fdTargets().contains(f.getPath()), "the JVM still holds " + f);
     }
 
     @Test

@@ -46,7 +46,7 @@ class ResourceLimitTest {
         List<FileInputStream> hogs = new ArrayList<>();
         IOException loadFailure;
         IOException forkFailure;
-        prlimit(Integer.toString(before + 64), limit[1]);
+        prlimit(Integer.toString(TestBlobs.fdTargets().size() + 64), limit[1]);
         try {
             try {
                 while (true) {
@@ -68,7 +68,7 @@ class ResourceLimitTest {
         }
         assertEquals("load: memfd_create failed: EMFILE (Too many open files)", loadFailure.getMessage());
         assertEquals("fork: pipe2 failed: EMFILE (Too many open files)", forkFailure.getMessage());
-        assertEquals(before, TestBlobs.openFds());
+        TestBlobs.assertFds(before);
         assertTrue(TestBlobs.zombieChildren().isEmpty());
         try (UsermodeProcess p = Umh.forkUsermodeBlob(exit, ForkOptions.builder().args("4").build())) {
             assertEquals(4, p.waitFor());

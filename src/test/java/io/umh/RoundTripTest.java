@@ -25,6 +25,18 @@ class RoundTripTest {
         }
     }
 
+    /** The system's own /bin/cat: a dynamically linked program, its loader found through PT_INTERP. */
+    @Test
+    void dynamicallyLinkedSystemCat() throws Exception {
+        byte[] cat = java.nio.file.Files.readAllBytes(java.nio.file.Paths.get("/bin/cat"));
+        try (UsermodeProcess p = Umh.forkUsermodeBlob(cat, ForkOptions.builder().argv0("cat").build())) {
+            p.pipeToUmh().write("dynamic\n".getBytes(StandardCharsets.UTF_8));
+            p.pipeToUmh().close();
+            assertEquals("dynamic\n", new String(p.pipeFromUmh().readAllBytes(), StandardCharsets.UTF_8));
+            assertEquals(0, p.waitFor());
+        }
+    }
+
     @Test
     void loadedBlobForksManyTimes() throws Exception {
         try (UsermodeBlob blob = Umh.load(TestBlobs.bytes("cat"))) {

@@ -56,11 +56,36 @@ final class TestBlobs {
         return out;
     }
 
-    /** Open fds of this JVM. */
+    /**
+     * Open fds of the kinds umh makes (pipes, memfds, pidfds, epoll), so that files the JVM or the
+     * test framework open lazily (jars, /dev/random) do not count as leaks.
+     */
     static int openFds() throws IOException {
-        try (Stream<Path> s = Files.list(Paths.get("/proc/self/fd"))) {
-            return (int) s.count() - 1; // the directory stream's own fd
+        return (int) fdTargets().stream().filter(t -> t.startsWith("pipe:") || t.startsWith("/memfd:")
+                || t.contains("pidfd") || t.contains("eventpoll")).count();
+    }
+
+    /** Fails, listing every fd, unless this JVM has {@code before} fds of the kinds umh makes. */
+    static void assertFds(int before) throws IOException {
+        int now = openFds();
+        if (now != before) {
+            throw new AssertionError("fds leaked: expected " + before + " but was " + now + ": " + fdTargets());
         }
+    }
+
+    /** What every fd of this JVM points at, for messages. */
+    static List<String> fdTargets() throws IOException {
+        List<String> targets = new ArrayList<>();
+        try (Stream<Path> s = Files.list(Paths.get("/proc/self/fd"))) {
+            for (Path p : (Iterable<Path>) s::iterator) {
+                try {
+                    targets.add(Files.readSymbolicLink(p).toString());
+                } catch (IOException gone) {
+                    // the listing's own fd
+                }
+            }
+        }
+        return targets;
     }
 
     /** Fds above 2 of this JVM that are not close-on-exec: a child gets them unless they are closed. */
