@@ -52,9 +52,13 @@ enum { UMH_NO_CLOSE_RANGE = 1, UMH_NO_EXECVEAT = 2, UMH_NO_PIDFD = 4 };
 extern int umh_fallbacks;
 
 /* umh_spawn.c */
+enum {
+    UMH_SPAWN_SCRIPT = 1,     /* the blob starts with "#!": its interpreter must be able to open it */
+    UMH_SPAWN_PDEATHSIG = 2,  /* SIGKILL the child when the calling thread exits (PR_SET_PDEATHSIG) */
+};
 struct umh_spawn_req {
     int memfd;               /* the loaded blob */
-    int script;              /* nonzero: starts with "#!", the interpreter must be able to open it */
+    int flags;               /* UMH_SPAWN_* */
     char *const *argv;       /* NULL-terminated, argv[0] set */
     char *const *envp;       /* NULL-terminated */
     const char *dir;         /* NULL: the caller's working directory */

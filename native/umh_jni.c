@@ -113,7 +113,7 @@ static void *copy_spawn_memory(JNIEnv *env, jbyteArray argv, jint argc, jbyteArr
 }
 
 /* out: { stdin_w, stdout_r, stderr_r, pid, pidfd } */
-JNIEXPORT jint JNICALL Java_io_umh_Native_spawn(JNIEnv *env, jclass cls, jint memfd, jboolean script,
+JNIEXPORT jint JNICALL Java_io_umh_Native_spawn(JNIEnv *env, jclass cls, jint memfd, jint flags,
                                                 jbyteArray argv, jint argc, jbyteArray envp, jint envc,
                                                 jbyteArray dir, jint err_fd, jintArray out)
 {
@@ -123,7 +123,7 @@ JNIEXPORT jint JNICALL Java_io_umh_Native_spawn(JNIEnv *env, jclass cls, jint me
     if (mem == NULL)
         return UMH_FAIL(UMH_MALLOC, ENOMEM);
     struct umh_spawn_req req = {
-        .memfd = memfd, .script = script, .argv = m.argv, .envp = m.envp, .dir = m.dir, .err_fd = err_fd,
+        .memfd = memfd, .flags = flags, .argv = m.argv, .envp = m.envp, .dir = m.dir, .err_fd = err_fd,
     };
     struct umh_spawn_res res;
     int rc = umh_spawn(&req, &res);
@@ -218,11 +218,12 @@ JNIEXPORT void JNICALL Java_io_umh_Native_forceFallbacks(JNIEnv *env, jclass cls
     umh_fallbacks |= bits;
 }
 
-/* Values Java must agree on with C, fetched once at load: { SIGTERM, SIGKILL, UMH_RUNNING, UMH_NO_PIDFD } */
+/* Values Java must agree on with C, fetched once at load:
+ * { SIGTERM, SIGKILL, UMH_RUNNING, UMH_NO_PIDFD, UMH_SPAWN_SCRIPT, UMH_SPAWN_PDEATHSIG } */
 JNIEXPORT jintArray JNICALL Java_io_umh_Native_constants(JNIEnv *env, jclass cls)
 {
     (void)cls;
-    jint vals[] = { SIGTERM, SIGKILL, UMH_RUNNING, UMH_NO_PIDFD };
+    jint vals[] = { SIGTERM, SIGKILL, UMH_RUNNING, UMH_NO_PIDFD, UMH_SPAWN_SCRIPT, UMH_SPAWN_PDEATHSIG };
     jsize n = (jsize)(sizeof vals / sizeof vals[0]);
     jintArray arr = (*env)->NewIntArray(env, n);
     if (arr != NULL)

@@ -201,7 +201,7 @@ static int child_main(void *arg)
 
     if (child_reset_signals() < 0)
         child_fail(c, UMH_CHILD_SIGACTION, errno);
-    if (child_die_with_parent(c) < 0)
+    if ((r->flags & UMH_SPAWN_PDEATHSIG) && child_die_with_parent(c) < 0)
         child_fail(c, UMH_CHILD_PDEATHSIG, errno);
     if (child_lift(&c->stdin_r) < 0 || child_lift(&c->stdout_w) < 0 || child_lift(&memfd) < 0 ||
         (!inherit_err && child_lift(&c->stderr_w) < 0))
@@ -214,7 +214,7 @@ static int child_main(void *arg)
     if (child_close_others(memfd) < 0)
         child_fail(c, UMH_CHILD_CLOSE_FDS, errno);
     /* a script's interpreter opens /dev/fd/N after the exec: keep N open in the child only */
-    if (r->script && fcntl(memfd, F_SETFD, 0) < 0)
+    if ((r->flags & UMH_SPAWN_SCRIPT) && fcntl(memfd, F_SETFD, 0) < 0)
         child_fail(c, UMH_CHILD_CLEAR_CLOEXEC, errno);
     if (r->dir != NULL && chdir(r->dir) < 0)
         child_fail(c, UMH_CHILD_CHDIR, errno);

@@ -59,7 +59,7 @@ static int count_fds(void)
 static int spawn(int memfd, char **argv, struct umh_spawn_res *res)
 {
     static char *envp[] = { "A=b", NULL };
-    struct umh_spawn_req req = { .memfd = memfd, .argv = argv, .envp = envp, .err_fd = 2 };
+    struct umh_spawn_req req = { .memfd = memfd, .flags = UMH_SPAWN_PDEATHSIG, .argv = argv, .envp = envp, .err_fd = 2 };
     return umh_spawn(&req, res);
 }
 
@@ -201,7 +201,7 @@ static void test_script(void)
     char *argv[] = { "s", "ok", NULL };
     for (int fallback = 0; fallback <= UMH_NO_EXECVEAT; fallback += UMH_NO_EXECVEAT) {
         umh_fallbacks = fallback;
-        struct umh_spawn_req req = { .memfd = memfd, .script = 1, .argv = argv, .envp = argv + 2, .err_fd = 2 };
+        struct umh_spawn_req req = { .memfd = memfd, .flags = UMH_SPAWN_SCRIPT | UMH_SPAWN_PDEATHSIG, .argv = argv, .envp = argv + 2, .err_fd = 2 };
         struct umh_spawn_res res;
         char out[64] = { 0 };
         CHECK(umh_spawn(&req, &res) == 0);

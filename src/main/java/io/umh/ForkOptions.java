@@ -28,6 +28,7 @@ public final class ForkOptions {
     private final Map<String, String> environment; // null: the JVM's
     private final Path directory;                  // null: the JVM's
     private final Redirect redirectError;
+    private final boolean killOnParentDeath;
 
     final Block argv;
     final Block envp;
@@ -70,6 +71,7 @@ public final class ForkOptions {
         }
         this.directory = b.directory;
         this.redirectError = checkRedirect(b.redirectError);
+        this.killOnParentDeath = b.killOnParentDeath;
 
         List<String> all = new ArrayList<>(args.size() + 1);
         all.add(argv0);
@@ -91,7 +93,7 @@ public final class ForkOptions {
 
     /** A builder that starts from these options. */
     public Builder toBuilder() {
-        Builder b = new Builder().argv0(argv0).args(args).redirectError(redirectError);
+        Builder b = new Builder().argv0(argv0).args(args).redirectError(redirectError).killOnParentDeath(killOnParentDeath);
         b.environment = environment;
         b.directory = directory;
         return b;
@@ -117,6 +119,11 @@ public final class ForkOptions {
 
     public Redirect redirectError() {
         return redirectError;
+    }
+
+    /** Whether the kernel SIGKILLs the child when this JVM dies (default true). */
+    public boolean killOnParentDeath() {
+        return killOnParentDeath;
     }
 
     static byte[] nulTerminated(String s) {
@@ -171,6 +178,7 @@ public final class ForkOptions {
         private Map<String, String> environment;
         private Path directory;
         private Redirect redirectError = Redirect.INHERIT;
+        private boolean killOnParentDeath = true;
 
         private Builder() {}
 
@@ -210,6 +218,17 @@ public final class ForkOptions {
          */
         public Builder redirectError(Redirect redirect) {
             this.redirectError = Objects.requireNonNull(redirect, "redirectError");
+            return this;
+        }
+
+        /**
+         * Whether the kernel SIGKILLs the child when this JVM dies, even by SIGKILL (default true:
+         * {@code PR_SET_PDEATHSIG}). That signal follows the thread that cloned the child, so umh
+         * clones such children on one long-lived library thread. With {@code false} the child may
+         * outlive the JVM, and is cloned on the calling thread, saving that hand-off.
+         */
+        public Builder killOnParentDeath(boolean kill) {
+            this.killOnParentDeath = kill;
             return this;
         }
 

@@ -13,10 +13,13 @@ final class Native {
     static final int SIGKILL;
     /** {@link #reap} with {@code block == false}: the child has not exited yet. */
     static final int RUNNING;
+    /** {@link #spawn} flags. */
+    static final int SPAWN_SCRIPT;
+    static final int SPAWN_PDEATHSIG;
 
     static {
         Throwable failure = null;
-        int[] c = {15, 9, -1};
+        int[] c = {15, 9, -1, 4, 1, 2};
         try {
             NativeLoader.load();
             c = constants();
@@ -31,6 +34,8 @@ final class Native {
         SIGTERM = c[0];
         SIGKILL = c[1];
         RUNNING = c[2];
+        SPAWN_SCRIPT = c[4];
+        SPAWN_PDEATHSIG = c[5];
     }
 
     private Native() {}
@@ -75,11 +80,11 @@ final class Native {
     static native int openOutput(byte[] path, boolean append);
 
     /**
-     * Spawns a child from {@code memfd}. {@code argv}/{@code envp} hold argc/envc NUL-terminated
+     * Spawns a child from {@code memfd} ({@code flags}: SPAWN_*). {@code argv}/{@code envp} hold argc/envc NUL-terminated
      * strings, {@code dir} is NUL-terminated or null, {@code errFd} is -1 for a pipe or the fd to put
      * on the child's fd 2. Fills {@code out} with {stdin_w, stdout_r, stderr_r, pid, pidfd}.
      */
-    static native int spawn(int memfd, boolean script, byte[] argv, int argc, byte[] envp, int envc,
+    static native int spawn(int memfd, int flags, byte[] argv, int argc, byte[] envp, int envc,
                             byte[] dir, int errFd, int[] out);
 
     static native int reap(int pidfd, int pid, boolean block);

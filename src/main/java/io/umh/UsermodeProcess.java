@@ -11,6 +11,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.IntSupplier;
 
 /**
  * A running (or finished) usermode helper: its pid, its pipes and its exit.
@@ -68,11 +69,15 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
             errFd = rc;
         }
         int[] out = new int[5];
+        int flags = (script ? Native.SPAWN_SCRIPT : 0) | (o.killOnParentDeath() ? Native.SPAWN_PDEATHSIG : 0);
+        int fd = errFd;
+        IntSupplier clone = () -> Native.spawn(memfd, flags, o.argv.bytes, o.argv.count, o.envp.bytes,
+                o.envp.count, o.dir, fd, out);
         int rc;
         try {
-            int fd = errFd;
-            rc = Spawner.call(() -> Native.spawn(memfd, script, o.argv.bytes, o.argv.count, o.envp.bytes,
-                    o.envp.count, o.dir, fd, out));
+            // PR_SET_PDEATHSIG follows the cloning thread: only the spawner thread outlives every child.
+            // Without it, clone right here and save the two thread hand-offs.
+            rc = o.killOnParentDeath() ? Spawner.call(clone) : clone.getAsInt();
         } finally {
             if (errFd > 2) {
                 Native.close(errFd);

@@ -17,6 +17,8 @@ import java.util.concurrent.atomic.AtomicReference;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** Who owns a helper's life: it outlives the thread that forked it, and dies with its JVM. */
 @Timeout(120)
@@ -25,14 +27,16 @@ class LifetimeTest {
      * PR_SET_PDEATHSIG follows the thread that cloned the child. umh clones on its own long-lived
      * thread, so a helper forked from a thread that then exits must keep running.
      */
-    @Test
-    void helperOutlivesTheThreadThatForkedIt() throws Exception {
+    @ParameterizedTest
+    @ValueSource(booleans = {true, false})
+    void helperOutlivesTheThreadThatForkedIt(boolean killOnParentDeath) throws Exception {
         AtomicReference<UsermodeProcess> forked = new AtomicReference<>();
         AtomicReference<String> tid = new AtomicReference<>();
         Thread t = new Thread(() -> {
             try {
                 tid.set(Files.readSymbolicLink(Paths.get("/proc/thread-self")).getFileName().toString());
-                forked.set(Umh.forkUsermodeBlob(TestBlobs.bytes("cat")));
+                forked.set(Umh.forkUsermodeBlob(TestBlobs.bytes("cat"),
+                        ForkOptions.builder().killOnParentDeath(killOnParentDeath).build()));
             } catch (Exception e) {
                 throw new AssertionError(e);
             }
@@ -105,11 +109,33 @@ class LifetimeTest {
         }
     }
 
+    /** killOnParentDeath(false): the helper outlives a SIGKILLed JVM (and this test kills it itself). */
+    @Test
+    void withoutKillOnParentDeathTheHelperOutlivesItsJvm() throws Exception {
+        Process jvm = new ProcessBuilder(TestBlobs.javaCommand(List.of(), List.of(), ForkAndWait.class, "survive"))
+                .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        long helper = -1;
+        try {
+            BufferedReader r = new BufferedReader(new InputStreamReader(jvm.getInputStream(), StandardCharsets.UTF_8));
+            helper = Long.parseLong(r.readLine());
+            jvm.destroyForcibly();
+            jvm.waitFor(); // every thread of that JVM is gone: a death signal would have been sent by now
+            Thread.sleep(200);
+            assertTrue(TestBlobs.running(helper), "helper " + helper + " died with its JVM");
+        } finally {
+            jvm.destroyForcibly();
+            if (helper > 0) {
+                ProcessHandle.of(helper).ifPresent(ProcessHandle::destroyForcibly);
+            }
+        }
+    }
+
     /** Main of the second JVM: fork a helper that ignores EOF and SIGTERM, print its pid, wait to be killed. */
     public static final class ForkAndWait {
         public static void main(String[] args) throws Exception {
+            boolean survive = args.length > 0 && args[0].equals("survive");
             UsermodeProcess p = Umh.forkUsermodeBlob(TestBlobs.bytes("sleeper"),
-                    ForkOptions.builder().args("-t", "-p").build());
+                    ForkOptions.builder().args("-t", "-p").killOnParentDeath(!survive).build());
             p.pipeFromUmh().readNBytes(6); // "ready"
             System.out.println(p.pid());
             System.out.flush();

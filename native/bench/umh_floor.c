@@ -1,0 +1,233 @@
+/*
+ * The C floor for the benchmarks: the same work as umh's Java path, done the most direct way C
+ * can, with nothing around it. Our Java figures are held against these.
+ *
+ *   spawn_wait_loaded     pipe2 x2, vfork, dup2 onto 0/1, execveat(memfd) of a blob loaded once, waitpid
+ *   spawn_wait_one_shot   the same with memfd_create + write + seal of the blob every time
+ *   first_byte            spawn cat, write 1 byte, read it back, close, waitpid
+ *   pipe_throughput       256 MiB through cat, written and read at once (MiB/s)
+ *
+ * Usage: umh-floor BLOB CAT_BLOB [seconds-per-benchmark]. Prints one JSON object per line:
+ * {"benchmark": "...", "score": N, "unit": "us/op" | "MiB/s", "n": iterations}
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "umh.h"
+
+static char *const child_argv[] = { "umh", NULL };
+static char *const child_envp[] = { NULL };
+
+static double now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
+static void die(const char *what)
+{
+    perror(what);
+    exit(2);
+}
+
+static char *read_file(const char *path, size_t *len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0)
+        die(path);
+    char *buf = malloc((size_t)st.st_size);
+    if (buf == NULL || read(fd, buf, (size_t)st.st_size) != st.st_size)
+        die(path);
+    close(fd);
+    *len = (size_t)st.st_size;
+    return buf;
+}
+
+static int load(const char *data, size_t len)
+{
+    int fd = memfd_create("floor", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (fd < 0)
+        die("memfd_create");
+    for (size_t off = 0; off < len;) {
+        ssize_t n = write(fd, data + off, len - off);
+        if (n < 0)
+            die("write");
+        off += (size_t)n;
+    }
+    if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0)
+        die("seal");
+    return fd;
+}
+
+/* Spawn with a pipe on the child's 0 and 1; *in_w and *out_r are the parent's ends. */
+static pid_t spawn(int memfd, int *in_w, int *out_r)
+{
+    int in[2], out[2];
+    if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0)
+        die("pipe2");
+    pid_t pid = vfork();
+    if (pid == 0) {
+        dup2(in[0], 0);
+        dup2(out[1], 1);
+        syscall(SYS_execveat, memfd, "", child_argv, child_envp, AT_EMPTY_PATH);
+        _exit(127);
+    }
+    if (pid < 0)
+        die("vfork");
+    close(in[0]);
+    close(out[1]);
+    *in_w = in[1];
+    *out_r = out[0];
+    return pid;
+}
+
+static void wait_exit(pid_t pid)
+{
+    int status;
+    if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status))
+        die("waitpid");
+}
+
+static void report(const char *name, double score, const char *unit, long n)
+{
+    printf("{\"benchmark\": \"%s\", \"score\": %.1f, \"unit\": \"%s\", \"n\": %ld}\n", name, score, unit, n);
+    fflush(stdout);
+}
+
+static void spawn_wait(const char *name, const char *blob, size_t len, int one_shot, double seconds)
+{
+    int loaded = one_shot ? -1 : load(blob, len);
+    long n = 0;
+    double start = now_us(), end = start + seconds * 1e6, t;
+    do {
+        int memfd = one_shot ? load(blob, len) : loaded;
+        int in_w, out_r;
+        pid_t pid = spawn(memfd, &in_w, &out_r);
+        if (one_shot)
+            close(memfd);
+        close(in_w);
+        close(out_r);
+        wait_exit(pid);
+        n++;
+    } while ((t = now_us()) < end);
+    report(name, (t - start) / (double)n, "us/op", n);
+    if (!one_shot)
+        close(loaded);
+}
+
+/* umh's own C core (signal reset, PDEATHSIG, close_range, pidfd, waitid) without Java around
+ * it: splits our overhead into "the core's extra syscalls" and "the JVM side". */
+static void umh_core_spawn_wait(const char *blob, size_t len, double seconds)
+{
+    int memfd = umh_memfd_load(blob, len);
+    struct umh_spawn_req req = { .memfd = memfd, .flags = UMH_SPAWN_PDEATHSIG, .argv = child_argv,
+                                 .envp = child_envp, .err_fd = 2 };
+    long n = 0;
+    double start = now_us(), end = start + seconds * 1e6, t;
+    do {
+        struct umh_spawn_res res;
+        if (umh_spawn(&req, &res) != 0)
+            die("umh_spawn");
+        close(res.stdin_w);
+        close(res.stdout_r);
+        if (umh_reap(res.pidfd, res.pid, 1) != 0)
+            die("umh_reap");
+        close(res.pidfd);
+        n++;
+    } while ((t = now_us()) < end);
+    report("umh_core_spawn_wait", (t - start) / (double)n, "us/op", n);
+    close(memfd);
+}
+
+static void first_byte(int cat, double seconds)
+{
+    long n = 0;
+    double start = now_us(), end = start + seconds * 1e6, t;
+    do {
+        int in_w, out_r;
+        char c = 'x';
+        pid_t pid = spawn(cat, &in_w, &out_r);
+        if (write(in_w, &c, 1) != 1 || read(out_r, &c, 1) != 1)
+            die("first byte");
+        close(in_w);
+        close(out_r);
+        wait_exit(pid);
+        n++;
+    } while ((t = now_us()) < end);
+    report("first_byte", (t - start) / (double)n, "us/op", n);
+}
+
+#define THROUGHPUT_BYTES (256L << 20)
+#define CHUNK (1 << 16)
+
+static void *writer(void *arg)
+{
+    int fd = *(int *)arg;
+    static char buf[CHUNK];
+    memset(buf, 'u', sizeof buf);
+    for (long sent = 0; sent < THROUGHPUT_BYTES; sent += CHUNK)
+        for (size_t off = 0; off < CHUNK;) {
+            ssize_t w = write(fd, buf + off, CHUNK - off);
+            if (w < 0)
+                die("write");
+            off += (size_t)w;
+        }
+    close(fd);
+    return NULL;
+}
+
+static void throughput(int cat, int rounds)
+{
+    double best = 0;
+    for (int r = 0; r < rounds; r++) {
+        int in_w, out_r;
+        pthread_t t;
+        static char buf[CHUNK];
+        double start = now_us();
+        pid_t pid = spawn(cat, &in_w, &out_r);
+        pthread_create(&t, NULL, writer, &in_w);
+        long got = 0;
+        for (ssize_t n; (n = read(out_r, buf, sizeof buf)) > 0;)
+            got += n;
+        pthread_join(t, NULL);
+        close(out_r);
+        wait_exit(pid);
+        if (got != THROUGHPUT_BYTES)
+            die("short transfer");
+        double mibs = (double)(THROUGHPUT_BYTES >> 20) / ((now_us() - start) / 1e6);
+        best = best == 0 ? mibs : (best + mibs) / 2; /* running mean of the rounds */
+    }
+    report("pipe_throughput", best, "MiB/s", rounds);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 3) {
+        fprintf(stderr, "usage: umh-floor BLOB CAT_BLOB [seconds]\n");
+        return 2;
+    }
+    double seconds = argc > 3 ? atof(argv[3]) : 5;
+    size_t len, cat_len;
+    char *blob = read_file(argv[1], &len);
+    char *cat_blob = read_file(argv[2], &cat_len);
+    int cat = load(cat_blob, cat_len);
+    spawn_wait("spawn_wait_loaded", blob, len, 0, seconds);
+    spawn_wait("spawn_wait_one_shot", blob, len, 1, seconds);
+    umh_core_spawn_wait(blob, len, seconds);
+    first_byte(cat, seconds);
+    throughput(cat, 5);
+    return 0;
+}
