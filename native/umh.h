@@ -15,7 +15,7 @@
 enum umh_step {
     UMH_STEP_NONE = 0,
     /* loading a blob */
-    UMH_MEMFD_CREATE, UMH_FALLOCATE, UMH_MMAP, UMH_ADD_SEALS,
+    UMH_MEMFD_CREATE, UMH_WRITE, UMH_ADD_SEALS,
     /* the parent's side of a spawn */
     UMH_PIPE2, UMH_CLONE, UMH_PIDFD_OPEN, UMH_MALLOC,
     /* the child, between clone and exec */
@@ -38,11 +38,13 @@ const char *umh_errno_name(int err);
 /* "execveat failed: ENOEXEC (Exec format error)" into buf; returns buf */
 char *umh_describe(int code, char *buf, size_t len);
 
-/* umh_memfd.c: create a memfd of `size` bytes, mapped writable at *map (fd >= 0 or UMH_FAIL) */
-int umh_memfd_open(size_t size, void **map);
-/* unmap and seal: nobody can change the blob afterwards (0 or UMH_FAIL); the fd stays the caller's */
-int umh_memfd_seal(int fd, void *map, size_t size);
-/* both, with a copy in between: for callers that have the bytes in C memory */
+/* umh_memfd.c: an empty executable memfd that allows sealing (fd >= 0 or UMH_FAIL) */
+int umh_memfd_create(void);
+/* append all of data: short writes and EINTR handled (0 or UMH_FAIL) */
+int umh_memfd_write(int fd, const void *data, size_t size);
+/* seal: nobody can change the blob afterwards (0 or UMH_FAIL); the fd stays the caller's */
+int umh_memfd_seal(int fd);
+/* all three: for callers that have the bytes in C memory (fd or UMH_FAIL, nothing left behind) */
 int umh_memfd_load(const void *data, size_t size);
 
 /* Fallbacks for old kernels: chosen on ENOSYS/EINVAL, or forced with these bits (the C tests

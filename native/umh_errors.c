@@ -8,8 +8,7 @@
 static const char *const step_names[UMH_STEP_COUNT] = {
     [UMH_STEP_NONE] = "unknown",
     [UMH_MEMFD_CREATE] = "memfd_create",
-    [UMH_FALLOCATE] = "fallocate",
-    [UMH_MMAP] = "mmap",
+    [UMH_WRITE] = "write",
     [UMH_ADD_SEALS] = "fcntl(F_ADD_SEALS)",
     [UMH_PIPE2] = "pipe2",
     [UMH_CLONE] = "clone",

@@ -14,8 +14,9 @@
 #include "umh.h"
 
 #define JNI_EXPORT __attribute__((visibility("default")))
-/* copy big blobs in slices: one huge Get*ArrayRegion would hold off safepoints for its whole length */
-#define COPY_SLICE (1024 * 1024)
+/* copy big blobs in slices through a small buffer: one huge Get*ArrayRegion would hold off
+ * safepoints for its whole length, and pinning the array (GetPrimitiveArrayCritical) stalls GC */
+#define COPY_SLICE (256 * 1024)
 
 static jclass fd_class;
 static jmethodID fd_init;
@@ -54,17 +55,22 @@ JNIEXPORT jint JNICALL Java_io_umh_Native_load(JNIEnv *env, jclass cls, jbyteArr
 {
     (void)cls;
     jsize size = (*env)->GetArrayLength(env, blob);
-    void *map = NULL;
-    int fd = umh_memfd_open((size_t)size, &map);
-    if (fd < 0)
-        return fd;
-    for (jsize off = 0; off < size; off += COPY_SLICE) {
+    char *slice = malloc(COPY_SLICE);
+    if (slice == NULL)
+        return UMH_FAIL(UMH_MALLOC, ENOMEM);
+    int fd = umh_memfd_create();
+    int rc = fd < 0 ? fd : 0;
+    for (jsize off = 0; rc == 0 && off < size; off += COPY_SLICE) {
         jsize n = size - off < COPY_SLICE ? size - off : COPY_SLICE;
-        (*env)->GetByteArrayRegion(env, blob, off, n, (jbyte *)map + off);
+        (*env)->GetByteArrayRegion(env, blob, off, n, (jbyte *)slice);
+        rc = umh_memfd_write(fd, slice, (size_t)n);
     }
-    int rc = umh_memfd_seal(fd, map, (size_t)size);
+    free(slice);
+    if (rc == 0)
+        rc = umh_memfd_seal(fd);
     if (rc < 0) {
-        umh_close(fd);
+        if (fd >= 0)
+            umh_close(fd);
         return rc;
     }
     return fd;

@@ -1,14 +1,14 @@
 /*
  * Loading a blob: an anonymous, sealed, executable memfd. The bytes never touch a file system.
  *
- * The pages are allocated with fallocate before they are mapped, so running out of memory is an
- * ENOMEM/ENOSPC from a system call, never a SIGBUS in the JVM while copying.
+ * The bytes go in with plain write()s: running out of memory is an ENOMEM/ENOSPC from a system
+ * call (never a SIGBUS, as a shared mapping could give), and on this VM write() was 5-10x faster
+ * than fallocate + mmap + memcpy (1 MiB: 0.36 ms against 4.0 ms; see native/bench).
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -40,37 +40,28 @@ static int memfd_create_exec(void)
     return fd < 0 ? UMH_FAIL(UMH_MEMFD_CREATE, errno) : fd;
 }
 
-static int allocate(int fd, size_t size)
+int umh_memfd_create(void)
 {
-    int rc;
-    do {
-        rc = fallocate(fd, 0, 0, (off_t)size);
-    } while (rc < 0 && errno == EINTR);
-    return rc < 0 ? UMH_FAIL(UMH_FALLOCATE, errno) : 0;
+    return memfd_create_exec();
 }
 
-int umh_memfd_open(size_t size, void **map)
+int umh_memfd_write(int fd, const void *data, size_t size)
 {
-    int fd = memfd_create_exec();
-    if (fd < 0)
-        return fd;
-    int rc = allocate(fd, size);
-    if (rc == 0) {
-        void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-        if (p != MAP_FAILED) {
-            *map = p;
-            return fd;
-        }
-        rc = UMH_FAIL(UMH_MMAP, errno);
+    const char *p = data;
+    while (size > 0) {
+        ssize_t n = write(fd, p, size);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return UMH_FAIL(UMH_WRITE, errno);
+        p += n;
+        size -= (size_t)n;
     }
-    close(fd);
-    return rc;
+    return 0;
 }
 
-int umh_memfd_seal(int fd, void *map, size_t size)
+int umh_memfd_seal(int fd)
 {
-    /* a writable shared mapping would make F_SEAL_WRITE fail with EBUSY: unmap first */
-    munmap(map, size);
     if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0)
         return UMH_FAIL(UMH_ADD_SEALS, errno);
     return 0;
@@ -78,12 +69,12 @@ int umh_memfd_seal(int fd, void *map, size_t size)
 
 int umh_memfd_load(const void *data, size_t size)
 {
-    void *map = NULL;
-    int fd = umh_memfd_open(size, &map);
+    int fd = umh_memfd_create();
     if (fd < 0)
         return fd;
-    memcpy(map, data, size);
-    int rc = umh_memfd_seal(fd, map, size);
+    int rc = umh_memfd_write(fd, data, size);
+    if (rc == 0)
+        rc = umh_memfd_seal(fd);
     if (rc < 0) {
         close(fd);
         return rc;

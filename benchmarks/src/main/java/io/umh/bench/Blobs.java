@@ -13,6 +13,8 @@ final class Blobs {
     static final byte[] EXIT = resource("exit");
     /** A statically linked cat. */
     static final byte[] CAT = resource("cat");
+    /** Says "ready", then with "-p" waits for a signal, whatever happens to its pipes. */
+    static final byte[] SLEEPER = resource("sleeper");
     /** A #!/bin/sh script that exits 0. */
     static final byte[] SCRIPT = "#!/bin/sh\nexit 0\n".getBytes();
 

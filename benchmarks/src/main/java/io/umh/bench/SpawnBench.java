@@ -39,6 +39,12 @@ public class SpawnBench {
         return run(l.exit.fork());
     }
 
+    /** umh, blob loaded once, killOnParentDeath(false): cloned on this thread, no hand-off. */
+    @Benchmark
+    public int umhLoadedNoDeathSignal(States.Loaded l) throws Exception {
+        return run(l.exit.fork(States.Loaded.NO_DEATH_SIGNAL));
+    }
+
     /** umh, memfd created, filled and sealed every time. */
     @Benchmark
     public int umhOneShot() throws Exception {

@@ -20,6 +20,7 @@ public final class States {
     /** The blobs loaded once into sealed memfds. */
     @State(Scope.Benchmark)
     public static class Loaded {
+        static final io.umh.ForkOptions NO_DEATH_SIGNAL = io.umh.ForkOptions.builder().killOnParentDeath(false).build();
         public UsermodeBlob exit;
         public UsermodeBlob script;
         public UsermodeBlob cat;

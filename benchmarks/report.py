@@ -1,0 +1,181 @@
+#!/usr/bin/env python3
+"""Turns one benchmark run (C floor JSON lines, JMH JSON, many-children JSON lines) into
+docs/performance.md (one table, ratios to the C floor and to ProcessBuilder, targets) and
+docs/performance.svg (spawn+wait of each contender). Standard library only.
+
+Usage: report.py RESULTS_DIR DOCS_DIR
+"""
+import datetime
+import json
+import os
+import platform
+import subprocess
+import sys
+
+
+def load_lines(path):
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip().startswith("{")]
+
+
+def jmh_scores(path):
+    """benchmark short name (+ params) -> (score, error, unit)"""
+    scores = {}
+    if not os.path.exists(path):
+        return scores
+    with open(path) as f:
+        for r in json.load(f):
+            name = r["benchmark"].replace("io.umh.bench.", "")
+            if r.get("params"):
+                name += "[" + ",".join(f"{k}={v}" for k, v in r["params"].items()) + "]"
+            m = r["primaryMetric"]
+            scores[name] = (m["score"], m.get("scoreError") or 0.0, m["scoreUnit"])
+    return scores
+
+
+def fmt(x, digits=0):
+    return "n/a" if x is None else f"{x:,.{digits}f}"
+
+
+def ratio(a, b):
+    return None if a is None or b is None or b == 0 else a / b
+
+
+def verdict(value, limit, lower_is_better=True):
+    if value is None:
+        return "not measured"
+    ok = value <= limit if lower_is_better else value >= limit
+    return "met" if ok else "**missed**"
+
+
+def machine():
+    cpu = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    java = subprocess.run(["java", "-version"], capture_output=True, text=True).stderr.splitlines()
+    return f"{platform.node()}: Linux {platform.release()}, {os.cpu_count()} CPUs ({cpu}), {java[0] if java else 'java ?'}"
+
+
+def svg_bars(rows, title, unit):
+    """rows: [(label, value)] -> a horizontal bar chart as SVG text."""
+    rows = [(l, v) for l, v in rows if v is not None]
+    width, left, bar, gap = 760, 300, 22, 8
+    height = 50 + len(rows) * (bar + gap)
+    top = max(v for _, v in rows) if rows else 1
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="13">',
+           f'<text x="10" y="22" font-size="15" font-weight="bold">{title}</text>']
+    for i, (label, value) in enumerate(rows):
+        y = 40 + i * (bar + gap)
+        w = (width - left - 90) * value / top
+        colour = "#2b7bb9" if label.startswith("umh") else ("#888888" if label.startswith("C floor") else "#d9822b")
+        out.append(f'<text x="{left - 8}" y="{y + 16}" text-anchor="end">{label}</text>')
+        out.append(f'<rect x="{left}" y="{y}" width="{w:.1f}" height="{bar}" fill="{colour}"/>')
+        out.append(f'<text x="{left + w + 6:.1f}" y="{y + 16}">{value:,.0f} {unit}</text>')
+    out.append("</svg>")
+    return "\n".join(out) + "\n"
+
+
+def main():
+    results, docs = sys.argv[1], sys.argv[2]
+    floor = {r["benchmark"]: r["score"] for r in load_lines(os.path.join(results, "floor.jsonl"))}
+    many = load_lines(os.path.join(results, "many.jsonl"))
+    j = jmh_scores(os.path.join(results, "jmh.json"))
+
+    def s(name):
+        return j[name][0] if name in j else None
+
+    def mibs(name):  # SingleShotTime ms/op of 256 MiB -> MiB/s
+        return None if s(name) is None else 256 / (s(name) / 1000)
+
+    loaded, pb = s("SpawnBench.umhLoaded"), s("SpawnBench.processBuilder")
+    rows = []  # what, umh, floor, pb-like, unit, target text, verdict
+
+    def row(what, umh, fl, other, unit, target="", ok=""):
+        rows.append((what, umh, fl, other, unit, target, ok))
+
+    r_floor, r_pb = ratio(loaded, floor.get("spawn_wait_loaded")), ratio(loaded, pb)
+    row("spawn+wait, blob loaded once (`UsermodeBlob.fork`)", loaded, floor.get("spawn_wait_loaded"), pb, "us",
+        "<= 1.15x floor, <= 0.40x ProcessBuilder",
+        verdict(r_floor, 1.15) + " / " + verdict(r_pb, 0.40))
+    nd = s("SpawnBench.umhLoadedNoDeathSignal")
+    row("same, `killOnParentDeath(false)` (no hand-off)", nd, floor.get("spawn_wait_loaded"), pb, "us",
+        "", "")
+    row("spawn+wait, C core `umh_spawn` (no JVM)", floor.get("umh_core_spawn_wait"), floor.get("spawn_wait_loaded"), pb, "us", "", "")
+    one = s("SpawnBench.umhOneShot")
+    row("one-shot `Umh.forkUsermodeBlob` (load every time)", one, floor.get("spawn_wait_one_shot"),
+        s("SpawnBench.extractThenProcessBuilder"), "us", "<= 1.15x its floor",
+        verdict(ratio(one, floor.get("spawn_wait_one_shot")), 1.15))
+    row("ProcessBuilder, VFORK mechanism", None, floor.get("spawn_wait_loaded"), s("SpawnBench.Vfork.processBuilder"), "us")
+    row("`#!/bin/sh` script, loaded once", s("SpawnBench.umhLoadedScript"), None, s("SpawnBench.processBuilderScript"), "us")
+    big = s("SpawnBench.BigHeap.umhLoaded")
+    row("spawn+wait with 4 GB touched heap", big, floor.get("spawn_wait_loaded"), s("SpawnBench.BigHeap.processBuilder"), "us",
+        "<= 1.10x the small-heap figure", verdict(ratio(big, loaded), 1.10))
+    row("ProcessBuilder FORK mechanism, 4 GB heap", None, None, s("SpawnBench.BigHeapForkMode.processBuilder"), "us")
+    row("time to first byte (fork cat, 1 byte there and back)", s("PipeBench.firstByteUmh"), floor.get("first_byte"),
+        s("PipeBench.firstByteProcessBuilder"), "us")
+    tu = mibs("PipeBench.throughputUmh")
+    row("pipe throughput, 256 MiB both ways at once", tu, floor.get("pipe_throughput"), mibs("PipeBench.throughputProcessBuilder"),
+        "MiB/s", ">= 0.95x floor", verdict(ratio(tu, floor.get("pipe_throughput")), 0.95, lower_is_better=False))
+    for t in (2, 4, 8):
+        row(f"spawn+wait, {t} threads at once (per fork, as each thread sees it)", s(f"SpawnBench.umhLoaded{t}Threads"),
+            None, None, "us")
+    for size in ("65536", "1048576", "16777216", "134217728"):
+        row(f"load {int(size) // 1024:,} KiB (memfd_create + copy + seal)", s(f"PipeBench.load[size={size}]"), None, None, "us")
+
+    lines = [
+        "# Performance",
+        "",
+        "Generated by `benchmarks/report.py` from one run of `benchmarks/run.sh` (C floor, JMH 1.37 on",
+        "Java 17, many-children on Java 25), all on one machine, one after the other. Ratios are taken",
+        "within this run only. Lower is better except for throughput.",
+        "",
+        f"Measured {datetime.date.today().isoformat()} on {machine()}.",
+        "",
+        "| what | umh | C floor | ProcessBuilder (or what users do today) | umh / floor | umh / ProcessBuilder | target | |",
+        "|---|---:|---:|---:|---:|---:|---|---|",
+    ]
+    for what, umh, fl, other, unit, target, ok in rows:
+        lines.append(f"| {what} | {fmt(umh)} {unit if umh is not None else ''} | {fmt(fl)} | {fmt(other)} | "
+                     f"{fmt(ratio(umh, fl), 2)} | {fmt(ratio(umh, other), 2)} | {target} | {ok} |")
+    lines += ["", "## Many children (virtual threads waiting on each)", "",
+              "| library | children | platform threads added | fork all (ms) | SIGKILL and reap all (ms) |",
+              "|---|---:|---:|---:|---:|"]
+    for m in many:
+        if "skipped" in m:
+            lines.append(f"| skipped: {m['skipped']} | | | | |")
+        else:
+            lines.append(f"| {m['library']} | {m['children']:,} | {m['platform_threads_added']:,} | "
+                         f"{m['fork_all_ms']:,.0f} | {m['kill_and_reap_all_ms']:,.0f} |")
+    lines += ["", "![spawn+wait](performance.svg)", "",
+              "Reproduce: `benchmarks/run.sh` (needs what `mvn verify` needs, and Java 25 for the",
+              "many-children run). Raw results land in `benchmarks/results/`.", ""]
+    os.makedirs(docs, exist_ok=True)
+    analysis = os.path.join(os.path.dirname(os.path.abspath(__file__)), "analysis.md")
+    if os.path.exists(analysis):  # the hand-written part: where the time goes
+        with open(analysis) as f:
+            lines += ["", f.read()]
+    with open(os.path.join(docs, "performance.md"), "w") as f:
+        f.write("\n".join(lines))
+    chart = [("C floor (vfork+execveat)", floor.get("spawn_wait_loaded")),
+             ("umh UsermodeBlob.fork", loaded),
+             ("umh, killOnParentDeath(false)", nd),
+             ("umh Umh.forkUsermodeBlob", one),
+             ("ProcessBuilder (default)", pb),
+             ("ProcessBuilder VFORK", s("SpawnBench.Vfork.processBuilder")),
+             ("extract + ProcessBuilder", s("SpawnBench.extractThenProcessBuilder")),
+             ("umh, 4 GB heap", big),
+             ("ProcessBuilder, 4 GB heap", s("SpawnBench.BigHeap.processBuilder"))]
+    with open(os.path.join(docs, "performance.svg"), "w") as f:
+        f.write(svg_bars(chart, "spawn + wait of a tiny static program (microseconds, lower is better)", "us"))
+
+
+if __name__ == "__main__":
+    main()

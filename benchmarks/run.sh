@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# One run of every benchmark, side by side on this machine, then docs/performance.md and its chart.
+#   benchmarks/run.sh                 everything (about 15 minutes on 2 cores)
+#   benchmarks/run.sh 'SpawnBench'    only the JMH benchmarks matching a regex (floor and many-children still run)
+# Run it on a quiet machine: the figures are ratios measured in one run, but noise is noise.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=benchmarks/results
+mkdir -p "$out"
+jdk17=${JDK17:-/usr/lib/jvm/java-17-openjdk-amd64}
+jdk25=${JDK25:-/usr/lib/jvm/temurin-25-jdk-amd64}
+
+JAVA_HOME=$jdk17 mvn -q -B -ntp -DskipTests install
+JAVA_HOME=$jdk17 mvn -q -B -ntp -f benchmarks/pom.xml package
+
+echo "== C floor"
+./target/cmake/umh-floor target/test-blobs/exit target/test-blobs/cat "${FLOOR_SECONDS:-5}" | tee "$out/floor.jsonl"
+
+echo "== JMH (Java 17)"
+"$jdk17/bin/java" -jar benchmarks/target/benchmarks.jar -rf json -rff "$out/jmh.json" "$@"
+
+echo "== many children (Java 25: virtual threads)"
+if [ -x "$jdk25/bin/java" ]; then
+  "$jdk25/bin/java" --enable-native-access=ALL-UNNAMED -cp benchmarks/target/benchmarks.jar \
+    io.umh.bench.ManyChildren "${CHILDREN:-10000}" | tee "$out/many.jsonl"
+else
+  "$jdk17/bin/java" -cp benchmarks/target/benchmarks.jar io.umh.bench.ManyChildren | tee "$out/many.jsonl"
+fi
+
+python3 benchmarks/report.py "$out" docs
+echo "wrote docs/performance.md and docs/performance.svg"
