@@ -20,6 +20,8 @@ enum umh_step {
     UMH_PIPE2, UMH_CLONE, UMH_PIDFD_OPEN, UMH_MALLOC,
     /* the child, between clone and exec */
     UMH_CHILD_SIGACTION, UMH_CHILD_PDEATHSIG, UMH_CHILD_MOVE_FD, UMH_CHILD_DUP2,
+    UMH_CHILD_SETSID, UMH_CHILD_SETRLIMIT, UMH_CHILD_SETGROUPS, UMH_CHILD_SETGID, UMH_CHILD_SETUID,
+    UMH_CHILD_NO_NEW_PRIVS,
     UMH_CHILD_CLOSE_FDS, UMH_CHILD_CLEAR_CLOEXEC, UMH_CHILD_CHDIR, UMH_CHILD_EXECVEAT,
     /* lifetime */
     UMH_OPEN, UMH_WAITID, UMH_EPOLL_CREATE, UMH_EPOLL_CTL, UMH_EPOLL_WAIT, UMH_SIGNAL, UMH_CLOSE,
@@ -57,6 +59,15 @@ extern int umh_fallbacks;
 enum {
     UMH_SPAWN_SCRIPT = 1,     /* the blob starts with "#!": its interpreter must be able to open it */
     UMH_SPAWN_PDEATHSIG = 2,  /* SIGKILL the child when the calling thread exits (PR_SET_PDEATHSIG) */
+    UMH_SPAWN_NO_NEW_PRIVS = 4, /* PR_SET_NO_NEW_PRIVS */
+    UMH_SPAWN_SETSID = 8,     /* a new session (setsid) */
+    UMH_SPAWN_UMASK = 16,     /* set umask to req->umask */
+    UMH_SPAWN_USER = 32,      /* drop supplementary groups, then setgid(req->gid), setuid(req->uid) */
+};
+
+struct umh_rlimit {
+    int resource;             /* RLIMIT_* */
+    unsigned long long soft, hard;
 };
 struct umh_spawn_req {
     int memfd;               /* the loaded blob */
@@ -65,7 +76,13 @@ struct umh_spawn_req {
     char *const *envp;       /* NULL-terminated */
     const char *dir;         /* NULL: the caller's working directory */
     int err_fd;              /* -1: a new pipe; else the fd to put on the child's fd 2 (2: inherit) */
+    unsigned uid, gid, umask; /* with UMH_SPAWN_USER, UMH_SPAWN_UMASK */
+    const struct umh_rlimit *rlimits; /* set in the child, in order */
+    int nrlimits;
 };
+
+/* RLIMIT_* for a name without the prefix ("AS", "NOFILE", ...), or -1 */
+int umh_rlimit_number(const char *name);
 struct umh_spawn_res {
     int stdin_w;             /* parent's end of the child's fd 0 */
     int stdout_r;            /* parent's end of the child's fd 1 */

@@ -118,21 +118,51 @@ static void *copy_spawn_memory(JNIEnv *env, jbyteArray argv, jint argc, jbyteArr
     return mem;
 }
 
+/* ids: { uid, gid, umask }; rlimits: { resource, soft, hard }... (at most 16 limits) */
+static int copy_identity(JNIEnv *env, jintArray ids, jlongArray rlimits, struct umh_spawn_req *req,
+                         struct umh_rlimit *lims)
+{
+    jint id[3];
+    jlong l[16 * 3];
+    (*env)->GetIntArrayRegion(env, ids, 0, 3, id);
+    req->uid = (unsigned)id[0];
+    req->gid = (unsigned)id[1];
+    req->umask = (unsigned)id[2];
+    jsize n = (*env)->GetArrayLength(env, rlimits);
+    if (n > 16 * 3)
+        return UMH_FAIL(UMH_CHILD_SETRLIMIT, EINVAL);
+    (*env)->GetLongArrayRegion(env, rlimits, 0, n, l);
+    for (jsize i = 0; i < n / 3; i++) {
+        lims[i].resource = (int)l[3 * i];
+        lims[i].soft = (unsigned long long)l[3 * i + 1]; /* -1: RLIM_INFINITY */
+        lims[i].hard = (unsigned long long)l[3 * i + 2];
+    }
+    req->rlimits = lims;
+    req->nrlimits = (int)(n / 3);
+    return 0;
+}
+
 /* out: { stdin_w, stdout_r, stderr_r, pid, pidfd } */
 JNIEXPORT jint JNICALL Java_io_umh_Native_spawn(JNIEnv *env, jclass cls, jint memfd, jint flags,
                                                 jbyteArray argv, jint argc, jbyteArray envp, jint envc,
-                                                jbyteArray dir, jint err_fd, jintArray out)
+                                                jbyteArray dir, jint err_fd, jintArray ids,
+                                                jlongArray rlimits, jintArray out)
 {
     (void)cls;
+    struct umh_rlimit lims[16];
+    struct umh_spawn_req req = { .memfd = memfd, .flags = flags, .err_fd = err_fd };
+    int rc = copy_identity(env, ids, rlimits, &req, lims);
+    if (rc < 0)
+        return rc;
     struct spawn_memory m;
     void *mem = copy_spawn_memory(env, argv, argc, envp, envc, dir, &m);
     if (mem == NULL)
         return UMH_FAIL(UMH_MALLOC, ENOMEM);
-    struct umh_spawn_req req = {
-        .memfd = memfd, .flags = flags, .argv = m.argv, .envp = m.envp, .dir = m.dir, .err_fd = err_fd,
-    };
+    req.argv = m.argv;
+    req.envp = m.envp;
+    req.dir = m.dir;
     struct umh_spawn_res res;
-    int rc = umh_spawn(&req, &res);
+    rc = umh_spawn(&req, &res);
     free(mem);
     if (rc == 0) {
         jint vals[5] = { res.stdin_w, res.stdout_r, res.stderr_r, res.pid, res.pidfd };
@@ -224,12 +254,25 @@ JNIEXPORT void JNICALL Java_io_umh_Native_forceFallbacks(JNIEnv *env, jclass cls
     umh_fallbacks |= bits;
 }
 
+JNIEXPORT jint JNICALL Java_io_umh_Native_rlimitNumber(JNIEnv *env, jclass cls, jstring name)
+{
+    (void)cls;
+    const char *s = (*env)->GetStringUTFChars(env, name, NULL);
+    if (s == NULL)
+        return -1;
+    int n = umh_rlimit_number(s);
+    (*env)->ReleaseStringUTFChars(env, name, s);
+    return n;
+}
+
 /* Values Java must agree on with C, fetched once at load:
- * { SIGTERM, SIGKILL, UMH_RUNNING, UMH_NO_PIDFD, UMH_SPAWN_SCRIPT, UMH_SPAWN_PDEATHSIG } */
+ * { SIGTERM, SIGKILL, UMH_RUNNING, UMH_NO_PIDFD, UMH_SPAWN_SCRIPT, UMH_SPAWN_PDEATHSIG,
+ *   UMH_SPAWN_NO_NEW_PRIVS, UMH_SPAWN_SETSID, UMH_SPAWN_UMASK, UMH_SPAWN_USER } */
 JNIEXPORT jintArray JNICALL Java_io_umh_Native_constants(JNIEnv *env, jclass cls)
 {
     (void)cls;
-    jint vals[] = { SIGTERM, SIGKILL, UMH_RUNNING, UMH_NO_PIDFD, UMH_SPAWN_SCRIPT, UMH_SPAWN_PDEATHSIG };
+    jint vals[] = { SIGTERM, SIGKILL, UMH_RUNNING, UMH_NO_PIDFD, UMH_SPAWN_SCRIPT, UMH_SPAWN_PDEATHSIG,
+                    UMH_SPAWN_NO_NEW_PRIVS, UMH_SPAWN_SETSID, UMH_SPAWN_UMASK, UMH_SPAWN_USER };
     jsize n = (jsize)(sizeof vals / sizeof vals[0]);
     jintArray arr = (*env)->NewIntArray(env, n);
     if (arr != NULL)

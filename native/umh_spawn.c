@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -101,6 +102,34 @@ static int child_die_with_parent(const struct child *c)
     if (getppid() != c->parent)
         _exit(127); /* orphaned already: nobody is left to report to */
     return 0;
+}
+
+/* Session, umask, limits and identity, in that order: limits are set while still privileged, and
+ * the identity drops last. Raw syscalls throughout: glibc's setuid/setgid/setgroups wrappers
+ * broadcast the change to every thread of the process (SIGSETXID), and this child shares the
+ * JVM's memory and thread list bookkeeping: they would signal the JVM's threads. */
+static void child_identity(struct child *c)
+{
+    const struct umh_spawn_req *r = c->req;
+    if ((r->flags & UMH_SPAWN_SETSID) && syscall(SYS_setsid) < 0)
+        child_fail(c, UMH_CHILD_SETSID, errno);
+    if (r->flags & UMH_SPAWN_UMASK)
+        syscall(SYS_umask, r->umask);
+    for (int i = 0; i < r->nrlimits; i++) {
+        struct { unsigned long long cur, max; } lim = { r->rlimits[i].soft, r->rlimits[i].hard };
+        if (syscall(SYS_prlimit64, 0, r->rlimits[i].resource, &lim, NULL) < 0)
+            child_fail(c, UMH_CHILD_SETRLIMIT, errno);
+    }
+    if (r->flags & UMH_SPAWN_USER) {
+        if (syscall(SYS_setgroups, 0, NULL) < 0)
+            child_fail(c, UMH_CHILD_SETGROUPS, errno);
+        if (syscall(SYS_setresgid, r->gid, r->gid, r->gid) < 0)
+            child_fail(c, UMH_CHILD_SETGID, errno);
+        if (syscall(SYS_setresuid, r->uid, r->uid, r->uid) < 0)
+            child_fail(c, UMH_CHILD_SETUID, errno);
+    }
+    if ((r->flags & UMH_SPAWN_NO_NEW_PRIVS) && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+        child_fail(c, UMH_CHILD_NO_NEW_PRIVS, errno);
 }
 
 /* An fd that must end up on 0, 1 or 2 may already sit on one of them (when the JVM's own stdio is
@@ -201,6 +230,8 @@ static int child_main(void *arg)
 
     if (child_reset_signals() < 0)
         child_fail(c, UMH_CHILD_SIGACTION, errno);
+    child_identity(c);
+    /* after the identity: changing credentials clears the parent-death signal */
     if ((r->flags & UMH_SPAWN_PDEATHSIG) && child_die_with_parent(c) < 0)
         child_fail(c, UMH_CHILD_PDEATHSIG, errno);
     if (child_lift(&c->stdin_r) < 0 || child_lift(&c->stdout_w) < 0 || child_lift(&memfd) < 0 ||
@@ -242,6 +273,19 @@ static int make_pipe(int *r, int *w)
     *r = p[0];
     *w = p[1];
     return 0;
+}
+
+int umh_rlimit_number(const char *name)
+{
+    static const struct { const char *name; int resource; } names[] = {
+        { "AS", RLIMIT_AS }, { "CORE", RLIMIT_CORE }, { "CPU", RLIMIT_CPU }, { "DATA", RLIMIT_DATA },
+        { "FSIZE", RLIMIT_FSIZE }, { "MEMLOCK", RLIMIT_MEMLOCK }, { "NOFILE", RLIMIT_NOFILE },
+        { "NPROC", RLIMIT_NPROC }, { "STACK", RLIMIT_STACK },
+    };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strcmp(names[i].name, name) == 0)
+            return names[i].resource;
+    return -1;
 }
 
 int umh_open_output(const char *path, int append)

@@ -7,11 +7,13 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.EnumMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.OptionalInt;
 
 /**
  * How to run a blob: argv, environment, working directory and where the child's stderr goes.
@@ -29,8 +31,17 @@ public final class ForkOptions {
     private final Path directory;                  // null: the JVM's
     private final Redirect redirectError;
     private final boolean killOnParentDeath;
+    private final boolean noNewPrivileges;
+    private final boolean newSession;
+    private final int uid;   // -1: unchanged
+    private final int gid;
+    private final int umask; // -1: unchanged
+    private final Map<Resource, long[]> limits;
 
     final Block argv;
+    /** {uid, gid, umask} and {resource, soft, hard}... as the native spawn reads them. */
+    final int[] ids;
+    final long[] rlimits;
     final Block envp;
     final byte[] dir;
 
@@ -72,6 +83,20 @@ public final class ForkOptions {
         this.directory = b.directory;
         this.redirectError = checkRedirect(b.redirectError);
         this.killOnParentDeath = b.killOnParentDeath;
+        this.noNewPrivileges = b.noNewPrivileges;
+        this.newSession = b.newSession;
+        this.uid = b.uid;
+        this.gid = b.gid;
+        this.umask = b.umask;
+        this.limits = Collections.unmodifiableMap(new EnumMap<>(b.limits));
+        this.ids = new int[] {uid, gid, Math.max(umask, 0)};
+        this.rlimits = new long[limits.size() * 3];
+        int i = 0;
+        for (Map.Entry<Resource, long[]> e : limits.entrySet()) {
+            rlimits[i++] = e.getKey().number();
+            rlimits[i++] = e.getValue()[0];
+            rlimits[i++] = e.getValue()[1];
+        }
 
         List<String> all = new ArrayList<>(args.size() + 1);
         all.add(argv0);
@@ -93,7 +118,12 @@ public final class ForkOptions {
 
     /** A builder that starts from these options. */
     public Builder toBuilder() {
-        Builder b = new Builder().argv0(argv0).args(args).redirectError(redirectError).killOnParentDeath(killOnParentDeath);
+        Builder b = new Builder().argv0(argv0).args(args).redirectError(redirectError).killOnParentDeath(killOnParentDeath)
+                .noNewPrivileges(noNewPrivileges).newSession(newSession);
+        b.uid = uid;
+        b.gid = gid;
+        b.umask = umask;
+        b.limits.putAll(limits);
         b.environment = environment;
         b.directory = directory;
         return b;
@@ -124,6 +154,86 @@ public final class ForkOptions {
     /** Whether the kernel SIGKILLs the child when this JVM dies (default true). */
     public boolean killOnParentDeath() {
         return killOnParentDeath;
+    }
+
+    /** Whether the child runs with PR_SET_NO_NEW_PRIVS (default false). */
+    public boolean noNewPrivileges() {
+        return noNewPrivileges;
+    }
+
+    /** Whether the child starts a new session with setsid (default false). */
+    public boolean newSession() {
+        return newSession;
+    }
+
+    /** The child's uid, or empty to keep the JVM's. */
+    public OptionalInt uid() {
+        return uid < 0 ? OptionalInt.empty() : OptionalInt.of(uid);
+    }
+
+    /** The child's gid, or empty to keep the JVM's. */
+    public OptionalInt gid() {
+        return gid < 0 ? OptionalInt.empty() : OptionalInt.of(gid);
+    }
+
+    /** The child's umask, or empty to keep the JVM's. */
+    public OptionalInt umask() {
+        return umask < 0 ? OptionalInt.empty() : OptionalInt.of(umask);
+    }
+
+    /** The resource limits set in the child: {soft, hard} per resource ({@link #UNLIMITED} for none). */
+    public Map<Resource, long[]> resourceLimits() {
+        Map<Resource, long[]> copy = new EnumMap<>(Resource.class);
+        limits.forEach((k, v) -> copy.put(k, v.clone()));
+        return copy;
+    }
+
+    /** The native spawn flags these options ask for. */
+    int spawnFlags() {
+        return (killOnParentDeath ? Native.SPAWN_PDEATHSIG : 0) | (noNewPrivileges ? Native.SPAWN_NO_NEW_PRIVS : 0)
+                | (newSession ? Native.SPAWN_SETSID : 0) | (umask >= 0 ? Native.SPAWN_UMASK : 0)
+                | (uid >= 0 ? Native.SPAWN_USER : 0);
+    }
+
+    /** A resource limit's value meaning "no limit" (RLIM_INFINITY). */
+    public static final long UNLIMITED = -1;
+
+    /** Resources whose limits a child can be given with {@link Builder#resourceLimit}. */
+    public enum Resource {
+        /** RLIMIT_AS: address space, bytes. */
+        ADDRESS_SPACE("AS"),
+        /** RLIMIT_CPU: CPU time, seconds (SIGXCPU at the soft limit, SIGKILL at the hard). */
+        CPU_SECONDS("CPU"),
+        /** RLIMIT_NOFILE: one more than the highest fd number it may open. */
+        OPEN_FILES("NOFILE"),
+        /** RLIMIT_NPROC: processes (threads) of its real uid. */
+        PROCESSES("NPROC"),
+        /** RLIMIT_CORE: core dump size, bytes (0: none). */
+        CORE_SIZE("CORE"),
+        /** RLIMIT_FSIZE: the largest file it may write, bytes. */
+        FILE_SIZE("FSIZE"),
+        /** RLIMIT_DATA: data segment and heap, bytes. */
+        DATA("DATA"),
+        /** RLIMIT_STACK: stack, bytes. */
+        STACK("STACK"),
+        /** RLIMIT_MEMLOCK: locked memory, bytes. */
+        LOCKED_MEMORY("MEMLOCK");
+
+        private final String kernelName;
+
+        Resource(String kernelName) {
+            this.kernelName = kernelName;
+        }
+
+        /** RLIMIT_&lt;name&gt;'s number on this platform, from the shim. */
+        int number() {
+            Native.ensureLoaded();
+            int n = Native.rlimitNumber(kernelName);
+            if (n < 0) {
+                throw new UnsupportedOperationException("RLIMIT_" + kernelName + " is unknown to the shim");
+            }
+            return n;
+        }
     }
 
     static byte[] nulTerminated(String s) {
@@ -179,6 +289,12 @@ public final class ForkOptions {
         private Path directory;
         private Redirect redirectError = Redirect.INHERIT;
         private boolean killOnParentDeath = true;
+        private boolean noNewPrivileges;
+        private boolean newSession;
+        private int uid = -1;
+        private int gid = -1;
+        private int umask = -1;
+        private final Map<Resource, long[]> limits = new EnumMap<>(Resource.class);
 
         private Builder() {}
 
@@ -229,6 +345,51 @@ public final class ForkOptions {
          */
         public Builder killOnParentDeath(boolean kill) {
             this.killOnParentDeath = kill;
+            return this;
+        }
+
+        /** PR_SET_NO_NEW_PRIVS in the child: neither it nor anything it execs can gain privileges (setuid bits, file caps). */
+        public Builder noNewPrivileges(boolean on) {
+            this.noNewPrivileges = on;
+            return this;
+        }
+
+        /** setsid in the child: a new session and process group, no controlling terminal. */
+        public Builder newSession(boolean on) {
+            this.newSession = on;
+            return this;
+        }
+
+        /**
+         * Runs the child as {@code uid}/{@code gid} with no supplementary groups (for a JVM running
+         * as root). The change happens before the exec, in the child only.
+         */
+        public Builder user(int uid, int gid) {
+            if (uid < 0 || gid < 0) {
+                throw new IllegalArgumentException("user: uid and gid must be >= 0, not " + uid + "/" + gid);
+            }
+            this.uid = uid;
+            this.gid = gid;
+            return this;
+        }
+
+        /** The child's umask, 0 to 0777. */
+        public Builder umask(int mask) {
+            if (mask < 0 || mask > 0777) {
+                throw new IllegalArgumentException("umask must be within 0 and 0777, not 0" + Integer.toOctalString(mask));
+            }
+            this.umask = mask;
+            return this;
+        }
+
+        /** A resource limit for the child ({@link ForkOptions#UNLIMITED} for none); soft must not exceed hard. */
+        public Builder resourceLimit(Resource resource, long soft, long hard) {
+            Objects.requireNonNull(resource, "resource");
+            if (soft < UNLIMITED || hard < UNLIMITED || (hard != UNLIMITED && (soft == UNLIMITED || soft > hard))) {
+                throw new IllegalArgumentException("resourceLimit " + resource + ": soft " + soft
+                        + " must be within 0 and hard " + hard + " (-1: unlimited)");
+            }
+            limits.put(resource, new long[] {soft, hard});
             return this;
         }
 

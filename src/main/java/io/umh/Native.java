@@ -16,10 +16,14 @@ final class Native {
     /** {@link #spawn} flags. */
     static final int SPAWN_SCRIPT;
     static final int SPAWN_PDEATHSIG;
+    static final int SPAWN_NO_NEW_PRIVS;
+    static final int SPAWN_SETSID;
+    static final int SPAWN_UMASK;
+    static final int SPAWN_USER;
 
     static {
         Throwable failure = null;
-        int[] c = {15, 9, -1, 4, 1, 2};
+        int[] c = {15, 9, -1, 4, 1, 2, 4, 8, 16, 32};
         try {
             NativeLoader.load();
             c = constants();
@@ -36,6 +40,10 @@ final class Native {
         RUNNING = c[2];
         SPAWN_SCRIPT = c[4];
         SPAWN_PDEATHSIG = c[5];
+        SPAWN_NO_NEW_PRIVS = c[6];
+        SPAWN_SETSID = c[7];
+        SPAWN_UMASK = c[8];
+        SPAWN_USER = c[9];
     }
 
     private Native() {}
@@ -82,10 +90,14 @@ final class Native {
     /**
      * Spawns a child from {@code memfd} ({@code flags}: SPAWN_*). {@code argv}/{@code envp} hold argc/envc NUL-terminated
      * strings, {@code dir} is NUL-terminated or null, {@code errFd} is -1 for a pipe or the fd to put
-     * on the child's fd 2. Fills {@code out} with {stdin_w, stdout_r, stderr_r, pid, pidfd}.
+     * on the child's fd 2, {@code ids} is {uid, gid, umask}, {@code rlimits} holds {resource, soft,
+     * hard} triples. Fills {@code out} with {stdin_w, stdout_r, stderr_r, pid, pidfd}.
      */
     static native int spawn(int memfd, int flags, byte[] argv, int argc, byte[] envp, int envc,
-                            byte[] dir, int errFd, int[] out);
+                            byte[] dir, int errFd, int[] ids, long[] rlimits, int[] out);
+
+    /** RLIMIT_* for a name without the prefix ("AS", "NOFILE"), or -1. */
+    static native int rlimitNumber(String name);
 
     static native int reap(int pidfd, int pid, boolean block);
 

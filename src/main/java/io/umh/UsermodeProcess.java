@@ -69,10 +69,10 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
             errFd = rc;
         }
         int[] out = new int[5];
-        int flags = (script ? Native.SPAWN_SCRIPT : 0) | (o.killOnParentDeath() ? Native.SPAWN_PDEATHSIG : 0);
+        int flags = o.spawnFlags() | (script ? Native.SPAWN_SCRIPT : 0);
         int fd = errFd;
         IntSupplier clone = () -> Native.spawn(memfd, flags, o.argv.bytes, o.argv.count, o.envp.bytes,
-                o.envp.count, o.dir, fd, out);
+                o.envp.count, o.dir, fd, o.ids, o.rlimits, out);
         int rc;
         try {
             // PR_SET_PDEATHSIG follows the cloning thread: only the spawner thread outlives every child.

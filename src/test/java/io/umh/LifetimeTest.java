@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
@@ -91,11 +92,24 @@ class LifetimeTest {
     /** SIGKILL the JVM: the kernel kills its helpers (PR_SET_PDEATHSIG), even one that ignores EOF and SIGTERM. */
     @Test
     void helperDiesWhenItsJvmIsKilled() throws Exception {
-        Process jvm = new ProcessBuilder(TestBlobs.javaCommand(List.of(), List.of(), ForkAndWait.class))
+        assertDiesWithItsJvm("default");
+    }
+
+    /** Changing credentials clears PR_SET_PDEATHSIG; umh sets it after the change, so it still holds. */
+    @Test
+    void helperRunningAsAnotherUserDiesWhenItsJvmIsKilled() throws Exception {
+        assumeTrue(Files.readAllLines(Paths.get("/proc/self/status")).stream().anyMatch(l -> l.matches("Uid:\\s+0\\s.*")),
+                "needs root");
+        assertDiesWithItsJvm("user");
+    }
+
+    private static void assertDiesWithItsJvm(String mode) throws Exception {
+        Process jvm = new ProcessBuilder(TestBlobs.javaCommand(List.of(), List.of(), ForkAndWait.class, mode))
                 .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        long helper = -1;
         try {
             BufferedReader r = new BufferedReader(new InputStreamReader(jvm.getInputStream(), StandardCharsets.UTF_8));
-            long helper = Long.parseLong(r.readLine());
+            helper = Long.parseLong(r.readLine());
             assertTrue(TestBlobs.running(helper));
             jvm.destroyForcibly(); // SIGKILL: no shutdown hook, no finally
             jvm.waitFor();
@@ -106,6 +120,9 @@ class LifetimeTest {
             assertFalse(TestBlobs.running(helper), "helper " + helper + " survived its JVM");
         } finally {
             jvm.destroyForcibly();
+            if (helper > 0 && TestBlobs.running(helper)) { // a failed run must not leave it behind
+                ProcessHandle.of(helper).ifPresent(ProcessHandle::destroyForcibly);
+            }
         }
     }
 
@@ -133,9 +150,14 @@ class LifetimeTest {
     /** Main of the second JVM: fork a helper that ignores EOF and SIGTERM, print its pid, wait to be killed. */
     public static final class ForkAndWait {
         public static void main(String[] args) throws Exception {
-            boolean survive = args.length > 0 && args[0].equals("survive");
-            UsermodeProcess p = Umh.forkUsermodeBlob(TestBlobs.bytes("sleeper"),
-                    ForkOptions.builder().args("-t", "-p").killOnParentDeath(!survive).build());
+            // stderr discarded: a helper that wrongly survives must not hold the test run's stderr open
+            ForkOptions.Builder o = ForkOptions.builder().args("-t", "-p").redirectError(ProcessBuilder.Redirect.DISCARD);
+            if (args[0].equals("survive")) {
+                o.killOnParentDeath(false);
+            } else if (args[0].equals("user")) {
+                o.user(65534, 65534);
+            }
+            UsermodeProcess p = Umh.forkUsermodeBlob(TestBlobs.bytes("sleeper"), o.build());
             p.pipeFromUmh().readNBytes(6); // "ready"
             System.out.println(p.pid());
             System.out.flush();
