@@ -63,7 +63,12 @@ int umh_fallbacks;
 
 /* ---------------------------------------------------------------- the child: raw syscalls only */
 
-static __attribute__((noreturn)) void child_fail(struct child *c, int step, int err)
+/* Under AddressSanitizer (the C tests' second build) the child must not poison or check stack
+ * shadow: it shares the parent's memory, shadow included, and runs on a stack inside a parent
+ * frame, so every check would be about the parent's view of that memory. */
+#define CHILD __attribute__((no_sanitize_address))
+
+static CHILD __attribute__((noreturn)) void child_fail(struct child *c, int step, int err)
 {
     c->fail = UMH_FAIL(step, err);
     _exit(127);
@@ -71,7 +76,7 @@ static __attribute__((noreturn)) void child_fail(struct child *c, int step, int 
 
 /* Signals the JVM catches would run JVM code on our stack; ignored ones would be inherited
  * through exec. Both go back to the default; then the (fully blocked) mask is cleared. */
-static int child_reset_signals(void)
+static CHILD int child_reset_signals(void)
 {
     struct kernel_sigaction dfl = { .handler = SIG_DFL };
     for (int sig = 1; sig <= KERNEL_NSIG; sig++) {
@@ -86,7 +91,7 @@ static int child_reset_signals(void)
     return 0;
 }
 
-static int child_unblock_signals(void)
+static CHILD int child_unblock_signals(void)
 {
     uint64_t none = 0;
     return (int)syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL, KERNEL_SIGSET_SIZE);
@@ -95,7 +100,7 @@ static int child_unblock_signals(void)
 /* Die with the JVM, even when it is SIGKILLed. The signal follows the thread that cloned us;
  * umh clones from one long-lived library thread (Spawner.java). Re-check the parent afterwards:
  * it may have died before the prctl took effect. */
-static int child_die_with_parent(const struct child *c)
+static CHILD int child_die_with_parent(const struct child *c)
 {
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
         return -1;
@@ -108,7 +113,7 @@ static int child_die_with_parent(const struct child *c)
  * the identity drops last. Raw syscalls throughout: glibc's setuid/setgid/setgroups wrappers
  * broadcast the change to every thread of the process (SIGSETXID), and this child shares the
  * JVM's memory and thread list bookkeeping: they would signal the JVM's threads. */
-static void child_identity(struct child *c)
+static CHILD void child_identity(struct child *c)
 {
     const struct umh_spawn_req *r = c->req;
     if ((r->flags & UMH_SPAWN_SETSID) && syscall(SYS_setsid) < 0)
@@ -134,7 +139,7 @@ static void child_identity(struct child *c)
 
 /* An fd that must end up on 0, 1 or 2 may already sit on one of them (when the JVM's own stdio is
  * closed, pipe2 hands out low numbers). Lift it above 2 first, so that the dup2s cannot clobber it. */
-static int child_lift(int *fd)
+static CHILD int child_lift(int *fd)
 {
     if (*fd < 0 || *fd > 2)
         return 0;
@@ -145,7 +150,7 @@ static int child_lift(int *fd)
     return 0;
 }
 
-static int child_dup2(int from, int to)
+static CHILD int child_dup2(int from, int to)
 {
     int rc;
     do {
@@ -157,14 +162,14 @@ static int child_dup2(int from, int to)
 /* Inheriting the JVM's fd 2 when the JVM has none: pipe2 or memfd_create may have put one of
  * ours there. All of ours are close-on-exec and a real stderr is not, so drop fd 2 in that case:
  * the child gets no stderr, as the JVM has none. */
-static void child_drop_borrowed_stderr(void)
+static CHILD void child_drop_borrowed_stderr(void)
 {
     int flags = fcntl(2, F_GETFD);
     if (flags >= 0 && (flags & FD_CLOEXEC))
         close(2);
 }
 
-static void child_itoa(char *out, int n)
+static CHILD void child_itoa(char *out, int n)
 {
     char tmp[12];
     int len = 0;
@@ -179,7 +184,7 @@ static void child_itoa(char *out, int n)
 
 /* Close everything above 2 but the memfd. close_range (5.9) where the kernel has it, else a
  * plain loop up to RLIMIT_NOFILE (no /proc walk: opendir would malloc). */
-static int child_close_range(unsigned lo, unsigned hi)
+static CHILD int child_close_range(unsigned lo, unsigned hi)
 {
     if (lo > hi)
         return 0;
@@ -195,14 +200,14 @@ static int child_close_range(unsigned lo, unsigned hi)
     return 0;
 }
 
-static int child_close_others(int memfd)
+static CHILD int child_close_others(int memfd)
 {
     if (child_close_range(3, (unsigned)memfd - 1) < 0)
         return -1;
     return child_close_range((unsigned)memfd + 1, ~0U);
 }
 
-static void child_exec(struct child *c, int memfd)
+static CHILD void child_exec(struct child *c, int memfd)
 {
     const struct umh_spawn_req *r = c->req;
     int err = ENOSYS;
@@ -221,7 +226,7 @@ static void child_exec(struct child *c, int memfd)
     child_fail(c, UMH_CHILD_EXECVEAT, err);
 }
 
-static int child_main(void *arg)
+static CHILD int child_main(void *arg)
 {
     struct child *c = arg;
     const struct umh_spawn_req *r = c->req;
