@@ -23,8 +23,8 @@ class BadInputTest {
     private int fdsBefore;
 
     @BeforeEach
-    void countFds() throws IOException {
-        Umh.load(TestBlobs.bytes("exit")).close(); // the library is loaded and its threads run
+    void countFds() throws Exception {
+        TestBlobs.warmUp(); // the library is loaded and its threads run
         fdsBefore = TestBlobs.openFds();
     }
 

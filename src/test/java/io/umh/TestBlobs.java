@@ -56,6 +56,13 @@ final class TestBlobs {
         return out;
     }
 
+    /** Forks once, so that the library's own fds and threads (epoll, reaper, spawner) exist before counting. */
+    static void warmUp() throws Exception {
+        try (UsermodeProcess p = Umh.forkUsermodeBlob(bytes("exit"))) {
+            p.waitFor();
+        }
+    }
+
     /**
      * Open fds of the kinds umh makes (pipes, memfds, pidfds, epoll), so that files the JVM or the
      * test framework open lazily (jars, /dev/random) do not count as leaks.
