@@ -34,6 +34,17 @@ class ResourceLimitTest {
         assertEquals(0, p.waitFor(), "prlimit");
     }
 
+    /** Opens /dev/null until the fd table is full. */
+    private static void fillUp(List<FileInputStream> hogs) throws IOException {
+        try {
+            while (true) {
+                hogs.add(new FileInputStream("/dev/null"));
+            }
+        } catch (FileNotFoundException full) {
+            // every fd is taken
+        }
+    }
+
     @Test
     void emfileFromMemfdCreateAndPipe2() throws Exception {
         byte[] exit = TestBlobs.bytes("exit");
@@ -48,17 +59,22 @@ class ResourceLimitTest {
         IOException forkFailure;
         prlimit(Integer.toString(TestBlobs.fdTargets().size() + 64), limit[1]);
         try {
-            try {
-                while (true) {
-                    hogs.add(new FileInputStream("/dev/null"));
-                }
-            } catch (FileNotFoundException full) {
-                // every fd is taken
-            }
+            fillUp(hogs);
             loadFailure = assertThrows(IOException.class, () -> Umh.load(exit));
-            hogs.remove(0).close(); // room for the memfd, none for the pipes
-            try (UsermodeBlob blob = Umh.load(exit)) {
+            UsermodeBlob blob = null;
+            try {
+                // room for the memfd, none for the pipes; fill again first, since another thread
+                // (the Cleaner, closing pipes of processes an earlier test never closed) may have
+                // freed an fd meanwhile
+                fillUp(hogs);
+                hogs.remove(hogs.size() - 1).close();
+                blob = Umh.load(exit);
+                fillUp(hogs);
                 forkFailure = assertThrows(IOException.class, blob::fork);
+            } finally {
+                if (blob != null) {
+                    blob.close();
+                }
             }
         } finally {
             for (FileInputStream h : hogs) {
