@@ -25,7 +25,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * that merely reuses the pid. The exit status is a normal exit's code, or 128+N after death by
  * signal N, as the JDK reports it.
  *
- * <p>{@link #stop(Duration)} asks the child to finish (EOF, then SIGTERM) before it kills it.
+ * <p>{@link #stop(Duration)} asks the child to finish (EOF, then SIGTERM) before it kills it. On
+ * JVM shutdown every live helper gets such a stop, bounded in all by {@code -Dumh.shutdown.grace}
+ * (an ISO-8601 duration or milliseconds, default 2 s; half of it for EOF, half for SIGTERM).
  * {@link #close()} kills the child if it is still running, reaps it and closes every pipe. A
  * process that is never closed has its pipes closed once it has exited and become unreachable.
  */
@@ -88,6 +90,7 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
             throw Native.error("fork", rc, chdir ? ": directory " + o.directory().orElseThrow() : "");
         }
         UsermodeProcess p = new UsermodeProcess(out);
+        ShutdownHook.add(p); // before the reaper can see it exit
         try {
             Reaper.watch(p, p.pidfd);
         } catch (IOException e) {
@@ -321,6 +324,7 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
 
     /** Completes waitFor and onExit; called once every resource but the pipes is released. */
     void exited(int s) {
+        ShutdownHook.remove(this);
         exited.countDown();
         exit.complete(s);
     }
