@@ -251,7 +251,7 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
         if (grace.isNegative()) {
             throw new IllegalArgumentException("grace is negative: " + grace);
         }
-        return grace.compareTo(Duration.ofDays(365)) > 0 ? Duration.ofDays(365).toNanos() : grace.toNanos();
+        return Watchdog.nanos(grace);
     }
 
     private void closeStdin() {
