@@ -44,6 +44,7 @@ public final class UsermodeChannel implements AutoCloseable {
     private final Duration timeout; // null: none
     private final ReentrantLock turn = new ReentrantLock(true);
     private volatile IOException closed; // why no call may go through any more; set once
+    private volatile boolean closeProcess; // the process goes with the channel (a service's helper)
 
     private UsermodeChannel(UsermodeProcess process, int maxFrameSize, Duration timeout) {
         this.process = Objects.requireNonNull(process, "process");
@@ -88,6 +89,10 @@ public final class UsermodeChannel implements AutoCloseable {
             throw new IllegalArgumentException("umh channel: a request of " + request.length
                     + " bytes is longer than the maximum frame size, " + maxFrameSize);
         }
+        IOException already = closed;
+        if (already != null) { // fail fast, without waiting for a turn
+            throw new IOException(already.getMessage(), already);
+        }
         long start = System.nanoTime();
         takeTurn(timeout);
         try {
@@ -121,7 +126,7 @@ public final class UsermodeChannel implements AutoCloseable {
             return reply;
         } finally {
             turn.unlock();
-            closeStdinIfClosed(); // close() may have found this call in flight and left it to us
+            releaseIfClosed(); // close() may have found this call in flight and left it to us
         }
     }
 
@@ -254,17 +259,30 @@ public final class UsermodeChannel implements AutoCloseable {
                 closed = why;
             }
         }
-        closeStdinIfClosed();
+        releaseIfClosed();
     }
 
     /**
-     * Closes the helper's stdin once the channel is closed, but never under a call's write: if a
-     * call holds the turn, that call does it as it ends (it checks after it lets go of the turn).
+     * Closes the channel and, once no call is in flight, the process: how a service lets go of a
+     * helper that has exited without closing pipes under a caller's read.
      */
-    private void closeStdinIfClosed() {
+    void closeWithProcess(IOException why) {
+        closeProcess = true;
+        close(why);
+    }
+
+    /**
+     * Once the channel is closed: closes the helper's stdin (and the process, for a service), but
+     * never under a call. If a call holds the turn, that call does it as it ends: it checks after it
+     * has let go of the turn.
+     */
+    private void releaseIfClosed() {
         if (closed != null && turn.tryLock()) {
             try {
                 process.pipeToUmh().close();
+                if (closeProcess) {
+                    process.close();
+                }
             } catch (IOException ignored) {
                 // closing a pipe end cannot fail in a way anyone could act on
             } finally {

@@ -39,7 +39,8 @@ class ChannelTest {
     void framesOfEverySizeComeBackWhole() throws Exception {
         int before = TestBlobs.openFds();
         Random random = new Random(6);
-        try (UsermodeProcess p = framed(); UsermodeChannel ch = UsermodeChannel.open(p)) {
+        try (UsermodeProcess p = framed()) {
+            UsermodeChannel ch = UsermodeChannel.open(p);
             for (int size : new int[] {0, 1, 4095, 65536, 65537, 300_000, UsermodeChannel.DEFAULT_MAX_FRAME_SIZE}) {
                 byte[] request = new byte[size];
                 random.nextBytes(request);
@@ -113,11 +114,11 @@ class ChannelTest {
         }
     }
 
-    /** The helper hangs on the 2nd request: after the timeout it is killed and the channel closed. */
+    /** The helper hangs on the 2nd request: after the channel's timeout it is killed and the channel closed. */
     @Test
     void timeoutKillsAHangingHelperAndClosesTheChannel() throws Exception {
         try (UsermodeProcess p = framed("-h", "2"); UsermodeChannel ch = UsermodeChannel.open(p, 1024, Duration.ofMillis(300))) {
-            assertArrayEquals(bytes("fine"), ch.call(bytes("fine")));
+            assertArrayEquals(bytes("fine"), ch.call(bytes("fine"), Duration.ofSeconds(30)));
             InterruptedIOException e = assertThrows(InterruptedIOException.class, () -> ch.call(bytes("hangs")));
             assertTrue(e.getMessage().contains("no reply from helper pid " + p.pid() + " within PT0.3S"), e.getMessage());
             assertEquals(128 + 9, p.exitValue());
@@ -127,14 +128,14 @@ class ChannelTest {
     }
 
     /**
-     * A call waiting for its turn past its timeout sends nothing and leaves the channel open; close()
-     * during a call in flight lets it finish, then gives the helper EOF.
+     * A call waiting for its turn past its timeout sends nothing and leaves the channel open; a call
+     * in flight during close() still gets its reply, and then the helper gets EOF.
      */
     @Test
     void turnTimeoutSendsNothingAndCloseWaitsForTheCallInFlight() throws Exception {
         ForkOptions o = ForkOptions.builder().args("-w", "1").redirectError(Redirect.PIPE).build();
-        try (UsermodeProcess p = Umh.forkUsermodeBlob(TestBlobs.bytes("framed"), o);
-             UsermodeChannel ch = UsermodeChannel.open(p)) {
+        try (UsermodeProcess p = Umh.forkUsermodeBlob(TestBlobs.bytes("framed"), o)) {
+            UsermodeChannel ch = UsermodeChannel.open(p);
             ExecutorService caller = Executors.newSingleThreadExecutor();
             try {
                 Future<byte[]> slow = caller.submit(() -> ch.call(bytes("slow")));
@@ -143,10 +144,37 @@ class ChannelTest {
                 assertThrows(InterruptedIOException.class, () -> ch.call(bytes("no turn"), Duration.ofMillis(200)));
                 assertTrue(ch.isOpen());
                 ch.close();
-                assertTrue(p.isAlive());
                 assertEquals(0, new ProcessBuilder("kill", "-USR1", Long.toString(p.pid())).start().waitFor());
                 assertArrayEquals(bytes("slow"), slow.get());
                 assertEquals(0, p.waitFor()); // EOF once the call in flight was done
+            } finally {
+                caller.shutdown();
+            }
+        }
+    }
+
+    /**
+     * What a service does with a helper that has exited: the channel closes at once, but the process
+     * (its pipes) only once the call in flight has its answer, never under the caller's read.
+     */
+    @Test
+    void closeWithProcessWaitsForTheCallInFlight() throws Exception {
+        ForkOptions o = ForkOptions.builder().args("-w", "1").redirectError(Redirect.PIPE).build();
+        try (UsermodeProcess p = Umh.forkUsermodeBlob(TestBlobs.bytes("framed"), o)) {
+            UsermodeChannel ch = UsermodeChannel.open(p);
+            ExecutorService caller = Executors.newSingleThreadExecutor();
+            try {
+                Future<byte[]> slow = caller.submit(() -> ch.call(bytes("slow")));
+                assertEquals('w', p.getErrorStream().read()); // "waiting": the call is in flight
+                ch.closeWithProcess(new IOException("gone"));
+                assertFalse(ch.isOpen());
+                assertEquals("gone", assertThrows(IOException.class, () -> ch.call(bytes("late"))).getMessage());
+                assertTrue(p.pipeFromUmh().getFD().valid());
+                assertTrue(p.isAlive());
+                assertEquals(0, new ProcessBuilder("kill", "-USR1", Long.toString(p.pid())).start().waitFor());
+                assertArrayEquals(bytes("slow"), slow.get());
+                assertFalse(p.pipeFromUmh().getFD().valid()); // closed by the call, on its way out
+                assertFalse(p.isAlive());
             } finally {
                 caller.shutdown();
             }
