@@ -154,13 +154,13 @@ public final class UsermodeService implements AutoCloseable {
         return state;
     }
 
-    /** The helper that is up now. @throws IOException saying why, unless the service is RUNNING */
+    /** The helper that is up now. @throws IOException saying why, unless the service is RUNNING with a live helper */
     public synchronized UsermodeProcess process() throws IOException {
         checkRunning();
         return process;
     }
 
-    /** The channel to the helper that is up now. @throws IOException saying why, unless the service is RUNNING */
+    /** The channel to the helper that is up now. @throws IOException saying why, unless the service is RUNNING with a live helper */
     public synchronized UsermodeChannel channel() throws IOException {
         checkRunning();
         return channel;
@@ -172,20 +172,21 @@ public final class UsermodeService implements AutoCloseable {
     }
 
     /**
-     * Waits until the service is RUNNING (true), has ended (false: FAILED or STOPPED), or
-     * {@code timeout} has passed (false).
+     * Waits until the service is RUNNING with a live helper (true), has ended (false: FAILED or
+     * STOPPED), or {@code timeout} has passed (false). After a call failed because its helper
+     * exited, this waits for the next helper.
      */
     public boolean awaitRunning(Duration timeout) throws InterruptedException {
         long deadline = System.nanoTime() + Watchdog.nanos(timeout);
         synchronized (this) {
-            while (state != State.RUNNING && !ended()) {
+            while (!running() && !ended()) {
                 long left = deadline - System.nanoTime();
                 if (left <= 0) {
                     return false;
                 }
                 TimeUnit.NANOSECONDS.timedWait(this, left);
             }
-            return state == State.RUNNING;
+            return running();
         }
     }
 
@@ -241,7 +242,18 @@ public final class UsermodeService implements AutoCloseable {
         return "UsermodeService[" + name + ", " + state + (process == null ? "" : ", pid=" + process.pid()) + "]";
     }
 
+    /**
+     * RUNNING with a live helper. A helper that has just exited may still be the current one for a
+     * moment (its caller can see the exit before this service's thread does): it does not count.
+     */
+    private boolean running() {
+        return state == State.RUNNING && process.isAlive();
+    }
+
     private void checkRunning() throws IOException {
+        if (state == State.RUNNING && !process.isAlive()) {
+            throw new IOException("umh service " + name + ": helper pid " + process.pid() + " has just exited");
+        }
         if (state != State.RUNNING) {
             throw new IOException("umh service " + name + " is " + state + (why == null ? "" : ": " + why.getMessage()), why);
         }

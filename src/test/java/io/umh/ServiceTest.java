@@ -110,13 +110,13 @@ class ServiceTest {
             assertArrayEquals(bytes("one"), s.call(bytes("one")));
             IOException crash = assertThrows(IOException.class, () -> first.call(bytes("two")));
             assertTrue(crash.getMessage().endsWith("closed its stdout before replying (exit status 3)"), crash.getMessage());
-            assertEquals("exited " + p1.pid() + " 3", ev.next());
-            assertEquals("restarting 1", ev.next());
-            long pid2 = ev.started();
+            // the caller saw the exit first: awaitRunning still waits for the next helper
             assertTrue(s.awaitRunning(WAIT));
             second = s.process();
-            assertEquals(pid2, second.pid());
-            assertNotEquals(p1.pid(), pid2);
+            assertNotEquals(p1.pid(), second.pid());
+            assertEquals("exited " + p1.pid() + " 3", ev.next());
+            assertEquals("restarting 1", ev.next());
+            assertEquals(second.pid(), ev.started());
 
             // closed by its own failure or by the service, whichever came first: either way it says so
             IOException old = assertThrows(IOException.class, () -> first.call(bytes("again")));
@@ -149,6 +149,24 @@ class ServiceTest {
                         + " (exit status 3)", e.getMessage());
                 assertTrue(s.awaitRunning(WAIT));
             }
+        }
+    }
+
+    /** Killed from outside (an admin, the OOM killer) while a caller holds its channel idle: that channel says what happened. */
+    @Test
+    void aHelperKilledFromOutsideIsReplacedAndItsChannelSaysSo() throws Exception {
+        try (UsermodeBlob blob = Umh.load(TestBlobs.bytes("framed"));
+             UsermodeService s = UsermodeService.builder(blob).backoff(Duration.ofMillis(10), Duration.ofMillis(10), 0).start()) {
+            UsermodeChannel held = s.channel();
+            long pid = held.process().pid();
+            assertEquals(0, new ProcessBuilder("kill", "-KILL", Long.toString(pid)).start().waitFor());
+            assertEquals(128 + 9, held.process().waitFor()); // reaped: from here awaitRunning waits for the next
+            assertTrue(s.awaitRunning(WAIT));
+            assertNotEquals(pid, s.process().pid());
+            IOException e = assertThrows(IOException.class, () -> held.call(bytes("hello?")));
+            assertEquals("umh channel: helper pid " + pid + " of service umh has exited with status 137;"
+                    + " ask the service for the current channel", e.getMessage());
+            assertArrayEquals(bytes("hello!"), s.call(bytes("hello!")));
         }
     }
 
