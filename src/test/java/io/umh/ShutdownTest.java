@@ -10,6 +10,9 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 
 import org.junit.jupiter.api.Test;
@@ -76,6 +79,18 @@ class ShutdownTest {
         }
     }
 
+    /** A service whose policy restarts every exit does not restart the helper the shutdown hook stopped. */
+    @Test
+    void noRestartDuringShutdown() throws Exception {
+        Jvm jvm = new Jvm("PT10S", "service");
+        assertEquals(7, jvm.process.waitFor());
+        String rest = jvm.rest();
+        long pid = jvm.pids.get(0);
+        assertTrue(rest.contains("graceful " + pid + ": EOF"), rest);
+        assertTrue(rest.contains("event: exited " + pid + " 0\nevent: stopped"), rest);
+        assertFalse(rest.contains("restarting"), rest);
+    }
+
     @Test
     void graceIsADurationOrMilliseconds() {
         assertEquals(Duration.ofMillis(1500), ShutdownHook.grace("PT1.5S"));
@@ -88,10 +103,14 @@ class ShutdownTest {
 
     /**
      * Main of the second JVM: {@code MODE FLAGS...} forks one graceful helper per FLAGS ("-" for
-     * none), prints their pids and "up", then waits to be signalled (wait) or calls System.exit(7).
+     * none), prints their pids and "up", then waits to be signalled (wait) or calls System.exit(7);
+     * {@code service} runs one under a service instead.
      */
     public static final class Helpers {
         public static void main(String[] args) throws Exception {
+            if (args[0].equals("service")) {
+                service();
+            }
             try (UsermodeBlob blob = Umh.load(TestBlobs.bytes("graceful"))) {
                 for (int i = 1; i < args.length; i++) {
                     ForkOptions o = args[i].equals("-") ? ForkOptions.defaults() : ForkOptions.builder().args(args[i]).build();
@@ -106,6 +125,50 @@ class ShutdownTest {
                 System.exit(7);
             }
             Thread.sleep(Long.MAX_VALUE);
+        }
+
+        /**
+         * A service that restarts every exit, its events printed by a shutdown hook of our own
+         * (up to "stopped" or "restarting"), then System.exit(7).
+         */
+        private static void service() throws Exception {
+            BlockingQueue<String> events = new LinkedBlockingQueue<>();
+            UsermodeService.Listener listener = new UsermodeService.Listener() {
+                @Override
+                public void exited(UsermodeProcess p, int status, Exception cause) {
+                    events.add("exited " + p.pid() + " " + status);
+                }
+
+                @Override
+                public void restarting(int restart, Duration delay) {
+                    events.add("restarting");
+                }
+
+                @Override
+                public void stopped() {
+                    events.add("stopped");
+                }
+            };
+            UsermodeBlob blob = Umh.load(TestBlobs.bytes("graceful"));
+            UsermodeService s = UsermodeService.builder(blob).restart(UsermodeService.Restart.ALWAYS)
+                    .backoff(Duration.ofMillis(1), Duration.ofMillis(1), 0).listener(listener)
+                    .onStart(ch -> ch.process().pipeFromUmh().readNBytes(6), Duration.ofSeconds(30)).start();
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                try {
+                    for (String e; (e = events.poll(30, TimeUnit.SECONDS)) != null; ) {
+                        System.out.println("event: " + e);
+                        if (e.equals("stopped") || e.equals("restarting")) {
+                            break;
+                        }
+                    }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }));
+            System.out.println(s.process().pid());
+            System.out.println("up");
+            System.out.flush();
+            System.exit(7);
         }
     }
 }
