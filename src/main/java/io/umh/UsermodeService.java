@@ -80,7 +80,7 @@ public final class UsermodeService implements AutoCloseable {
          */
         default void exited(UsermodeProcess process, int status, Exception cause) {}
 
-        /** The service starts helper number {@code restart} + 1 after {@code delay}. */
+        /** A new helper will be started after {@code delay}: restart number {@code restart}, counted from 1. */
         default void restarting(int restart, Duration delay) {}
 
         /** The service has given up: {@code cause} says why. */
@@ -154,13 +154,21 @@ public final class UsermodeService implements AutoCloseable {
         return state;
     }
 
-    /** The helper that is up now. @throws IOException saying why, unless the service is RUNNING with a live helper */
+    /**
+     * The helper that is up now.
+     *
+     * @throws IOException saying why, unless the service is RUNNING with a live helper
+     */
     public synchronized UsermodeProcess process() throws IOException {
         checkRunning();
         return process;
     }
 
-    /** The channel to the helper that is up now. @throws IOException saying why, unless the service is RUNNING with a live helper */
+    /**
+     * The channel to the helper that is up now.
+     *
+     * @throws IOException saying why, unless the service is RUNNING with a live helper
+     */
     public synchronized UsermodeChannel channel() throws IOException {
         checkRunning();
         return channel;
@@ -307,9 +315,9 @@ public final class UsermodeService implements AutoCloseable {
         boolean stopped = stopRequested();
         IOException reason = stopped ? new IOException("umh service " + name + " was stopped")
                 : ended == null ? forkFailure
-                : new IOException("umh service " + name + ": helper pid " + p.pid() + " exited with status " + ended.status
-                        + (ended.cause == null ? "" : " (" + ended.cause.getMessage() + ")"), ended.cause);
-        boolean failure = ended == null || ended.cause != null || ended.status != 0;
+                : new IOException("umh service " + name + ": helper pid " + p.pid() + " exited with status " + ended.status()
+                        + (ended.cause() == null ? "" : " (" + ended.cause().getMessage() + ")"), ended.cause());
+        boolean failure = ended == null || ended.cause() != null || ended.status() != 0;
         State next;
         long delay = 0;
         if (stopped) {
@@ -352,23 +360,11 @@ public final class UsermodeService implements AutoCloseable {
     }
 
     /** A helper that has exited, for {@link #end}. */
-    private static final class Ended {
-        final UsermodeProcess process;
-        final UsermodeChannel channel;
-        final int status;
-        final Exception cause;
-
-        Ended(UsermodeProcess process, UsermodeChannel channel, int status, Exception cause) {
-            this.process = process;
-            this.channel = channel;
-            this.status = status;
-            this.cause = cause;
-        }
-    }
+    private record Ended(UsermodeProcess process, UsermodeChannel channel, int status, Exception cause) {}
 
     /**
-     * Moves to {@code next} with the helper gone, in one step (no caller ever sees RUNNING without
-     * a helper), then closes the helper's channel and process and tells the listeners.
+     * Moves to {@code next} and forgets the helper, in one step, then closes the helper's channel
+     * and process and tells the listeners.
      */
     private void end(State next, Ended ended, IOException reason) {
         synchronized (this) {
@@ -380,10 +376,10 @@ public final class UsermodeService implements AutoCloseable {
         }
         if (ended != null) {
             // the process too, but never under a caller still reading its reply: the caller does it then
-            ended.channel.closeWithProcess(new IOException("umh channel: helper pid " + ended.process.pid()
-                    + " of service " + name + " has exited with status " + ended.status
+            ended.channel().closeWithProcess(new IOException("umh channel: helper pid " + ended.process().pid()
+                    + " of service " + name + " has exited with status " + ended.status()
                     + "; ask the service for the current channel"));
-            fire(l -> l.exited(ended.process, ended.status, ended.cause));
+            fire(l -> l.exited(ended.process(), ended.status(), ended.cause()));
         }
         if (next == State.FAILED) {
             fire(l -> l.failed(reason));
@@ -394,7 +390,7 @@ public final class UsermodeService implements AutoCloseable {
 
     /** RUNNING, unless a stop came first. */
     private synchronized boolean up() {
-        if (stopping || ShutdownHook.running()) {
+        if (stopRequested()) {
             return false;
         }
         state = State.RUNNING;
@@ -477,7 +473,7 @@ public final class UsermodeService implements AutoCloseable {
             try {
                 return p.waitFor(nanos == Long.MAX_VALUE ? Long.MAX_VALUE : deadline - System.nanoTime(), TimeUnit.NANOSECONDS);
             } catch (InterruptedException e) {
-                // only a watchdog that fired a moment too late: keep waiting
+                // nobody but our own watchdogs interrupts this thread, and none is running now
             }
         }
     }
