@@ -1,23 +1,29 @@
 /*
- * The demo's helper: shipped inside the platform jar, run by io.umh.Demo from a memfd.
- * For each line on stdin it answers "HELPER <pid>: <LINE IN UPPER CASE>" on stdout; at EOF it
- * says how many lines it served and exits 0.
+ * The demo's helper: shipped inside the platform jar, run by io.umh.Demo from a memfd as a
+ * supervised service. It answers each framed request (native/include/umh_helper.h) with
+ * "HELPER <pid>: <REQUEST IN UPPER CASE>"; the request "crash" makes it exit 1, to show a
+ * restart; at EOF it exits 0.
  */
 #include <ctype.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
+
+#include "umh_helper.h"
 
 int main(void)
 {
-    char line[4096];
-    int served = 0;
-    while (fgets(line, sizeof line, stdin) != NULL) {
-        for (char *c = line; *c != '\0'; c++)
-            *c = (char)toupper((unsigned char)*c);
-        printf("HELPER %d: %s", (int)getpid(), line);
-        fflush(stdout);
-        served++;
+    static char request[4096], reply[4096 + 32];
+    uint32_t len;
+    int rc;
+    while ((rc = umh_read_frame(0, request, sizeof request, &len)) > 0) {
+        if (len == 5 && memcmp(request, "crash", 5) == 0)
+            return 1;
+        int n = snprintf(reply, sizeof reply, "HELPER %d: ", (int)getpid());
+        for (uint32_t i = 0; i < len; i++)
+            reply[(uint32_t)n + i] = (char)toupper((unsigned char)request[i]);
+        if (umh_write_frame(1, reply, (uint32_t)n + len) < 0)
+            return 2;
     }
-    printf("helper served %d lines and exits\n", served);
-    return 0;
+    return rc == 0 ? 0 : 3;
 }

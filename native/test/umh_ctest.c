@@ -1,6 +1,7 @@
 /*
  * C unit tests of the shim's core, without a JVM: memfd sealing, spawn with pipes, exit codes,
- * exec failures leaving nothing behind, and stdio fds already sitting on 0..2.
+ * exec failures leaving nothing behind, and stdio fds already sitting on 0..2; the frames of
+ * umh_helper.h through short reads, EINTR, bad lengths and ends mid-frame.
  * Usage: umh-ctest TEST_BLOBS_DIR. Prints "N passed, N failed".
  */
 #define _GNU_SOURCE
@@ -9,11 +10,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "umh.h"
+#include "umh_helper.h"
 
 static int passed, failed;
 
@@ -215,6 +219,98 @@ static void test_script(void)
     close(memfd);
 }
 
+/* Frames written whole come back whole; EOF between frames is 0; an empty frame is a frame. */
+static void test_frames(void)
+{
+    int p[2];
+    char buf[16];
+    uint32_t len = 99;
+    CHECK(pipe(p) == 0);
+    CHECK(umh_write_frame(p[1], "hello", 5) == 0);
+    CHECK(umh_write_frame(p[1], "", 0) == 0);
+    close(p[1]);
+    CHECK(umh_read_frame(p[0], buf, sizeof buf, &len) == 1 && len == 5 && memcmp(buf, "hello", 5) == 0);
+    CHECK(umh_read_frame(p[0], buf, sizeof buf, &len) == 1 && len == 0);
+    CHECK(umh_read_frame(p[0], buf, sizeof buf, &len) == 0);
+    close(p[0]);
+}
+
+static volatile sig_atomic_t alarms;
+
+static void on_alarm(int sig)
+{
+    (void)sig;
+    alarms++;
+}
+
+/* A frame that arrives one byte per write, while SIGALRM (no SA_RESTART) keeps interrupting the
+ * read: umh_read_frame still returns it whole. */
+static void test_frame_short_reads_and_eintr(void)
+{
+    int p[2];
+    char buf[16];
+    uint32_t len = 0;
+    CHECK(pipe(p) == 0);
+    pid_t child = fork();
+    if (child == 0) {
+        static const char frame[] = { 0, 0, 0, 3, 'a', 'b', 'c' };
+        for (size_t i = 0; i < sizeof frame; i++) {
+            usleep(10000);
+            if (write(p[1], frame + i, 1) != 1)
+                _exit(1);
+        }
+        _exit(0);
+    }
+    close(p[1]);
+    struct sigaction sa = { .sa_handler = on_alarm }; /* no SA_RESTART: read fails with EINTR */
+    sigaction(SIGALRM, &sa, NULL);
+    struct itimerval every_2ms = { { 0, 2000 }, { 0, 2000 } }, off = { { 0, 0 }, { 0, 0 } };
+    setitimer(ITIMER_REAL, &every_2ms, NULL);
+    CHECK(umh_read_frame(p[0], buf, sizeof buf, &len) == 1 && len == 3 && memcmp(buf, "abc", 3) == 0);
+    setitimer(ITIMER_REAL, &off, NULL);
+    signal(SIGALRM, SIG_DFL);
+    CHECK(alarms > 0);
+    CHECK(waitpid(child, NULL, 0) == child);
+    close(p[0]);
+}
+
+/* Over the cap: EMSGSIZE; input ending in a header or a payload: EPROTO; writing to a closed
+ * pipe with SIGPIPE ignored: EPIPE. */
+static void test_bad_frames(void)
+{
+    int p[2];
+    char buf[4];
+    uint32_t len = 0;
+    CHECK(pipe(p) == 0);
+    CHECK(umh_write_frame(p[1], "hello", 5) == 0);
+    errno = 0;
+    CHECK(umh_read_frame(p[0], buf, sizeof buf, &len) == -1 && errno == EMSGSIZE);
+    close(p[0]);
+    close(p[1]);
+
+    CHECK(pipe(p) == 0);
+    CHECK(write(p[1], "\0\0", 2) == 2);
+    close(p[1]);
+    errno = 0;
+    CHECK(umh_read_frame(p[0], buf, sizeof buf, &len) == -1 && errno == EPROTO);
+    close(p[0]);
+
+    CHECK(pipe(p) == 0);
+    CHECK(write(p[1], "\0\0\0\4ab", 6) == 6);
+    close(p[1]);
+    errno = 0;
+    CHECK(umh_read_frame(p[0], buf, sizeof buf, &len) == -1 && errno == EPROTO);
+    close(p[0]);
+
+    CHECK(pipe(p) == 0);
+    close(p[0]);
+    signal(SIGPIPE, SIG_IGN);
+    errno = 0;
+    CHECK(umh_write_frame(p[1], "x", 1) == -1 && errno == EPIPE);
+    signal(SIGPIPE, SIG_DFL);
+    close(p[1]);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -229,6 +325,9 @@ int main(int argc, char **argv)
     test_low_fds();
     test_fallbacks();
     test_script();
+    test_frames();
+    test_frame_short_reads_and_eintr();
+    test_bad_frames();
     printf("%d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;
 }

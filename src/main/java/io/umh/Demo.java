@@ -1,22 +1,22 @@
 package io.umh;
 
-import java.io.BufferedReader;
+import java.io.IOException;
 import java.io.InputStream;
-import java.io.InputStreamReader;
-import java.io.OutputStreamWriter;
-import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Paths;
+import java.time.Duration;
 import java.util.List;
 
 /**
- * The demo ({@code java -jar umh-<version>-linux-x86_64.jar}): forks the helper program that ships
- * inside this jar, straight from its bytes, and talks to it over its pipes.
+ * The demo ({@code java -jar umh-<version>-linux-x86_64.jar}): runs the helper program that ships
+ * inside this jar, straight from its bytes, as a supervised service, and sends it framed
+ * requests; one of them crashes it, and the service starts another.
  */
 public final class Demo {
     private Demo() {}
 
+    /** Runs the demo; no arguments. */
     public static void main(String[] args) throws Exception {
         String resource = "/META-INF/native/" + NativeLoader.classifier() + "/umh-demo-helper";
         byte[] helper;
@@ -26,23 +26,39 @@ public final class Demo {
             }
             helper = in.readAllBytes();
         }
-        long start = System.nanoTime();
-        try (UsermodeProcess p = Umh.forkUsermodeBlob(helper, ForkOptions.builder().argv0("umh-demo-helper").build())) {
-            long micros = (System.nanoTime() - start) / 1000;
-            System.out.printf("forked helper pid %d from %,d bytes inside the jar in %,d us (first fork: loading the shim included)%n", p.pid(), helper.length, micros);
-            System.out.println("its executable: " + Files.readSymbolicLink(Paths.get("/proc/" + p.pid() + "/exe"))
-                    + " (a memfd: no file was written)");
-            Writer toHelper = new OutputStreamWriter(p.pipeToUmh(), StandardCharsets.UTF_8);
-            BufferedReader fromHelper = new BufferedReader(new InputStreamReader(p.pipeFromUmh(), StandardCharsets.UTF_8));
-            for (String line : List.of("hello from the JVM", "risky parsing happens out here", "bye")) {
-                System.out.println("> " + line);
-                toHelper.write(line + "\n");
-                toHelper.flush();
-                System.out.println("< " + fromHelper.readLine());
+        UsermodeService.Listener log = new UsermodeService.Listener() {
+            @Override
+            public void exited(UsermodeProcess p, int status, Exception cause) {
+                System.out.println("! helper pid " + p.pid() + " exited with status " + status);
             }
-            toHelper.close(); // EOF: the helper says goodbye and exits
-            System.out.println("< " + fromHelper.readLine());
-            System.out.println("helper exit status: " + p.waitFor());
-        }
+
+            @Override
+            public void restarting(int restart, Duration delay) {
+                System.out.println("! restarting it in " + delay.toMillis() + " ms");
+            }
+        };
+        long start = System.nanoTime();
+        try (UsermodeBlob blob = Umh.load(helper);
+             UsermodeService service = UsermodeService.builder(blob)
+                     .options(ForkOptions.builder().argv0("umh-demo-helper").build())
+                     .channel(4096, Duration.ofSeconds(5))
+                     .listener(log)
+                     .start()) {
+            long pid = service.process().pid();
+            System.out.printf("started helper pid %d from %,d bytes inside the jar in %,d us (loading the shim included)%n",
+                    pid, helper.length, (System.nanoTime() - start) / 1000);
+            System.out.println("its executable: " + Files.readSymbolicLink(Paths.get("/proc/" + pid + "/exe"))
+                    + " (a memfd: no file was written)");
+            for (String request : List.of("hello from the JVM", "crash", "risky parsing happens out here")) {
+                System.out.println("> " + request);
+                try {
+                    System.out.println("< " + new String(service.call(request.getBytes(StandardCharsets.UTF_8)), StandardCharsets.UTF_8));
+                } catch (IOException e) {
+                    service.awaitRunning(Duration.ofSeconds(10)); // the listener reports the exit and the restart
+                    System.out.println("< no reply (" + e.getMessage() + "); helper pid " + service.process().pid() + " took over");
+                }
+            }
+        } // close(): EOF, and the helper exits 0
+        System.out.println("service stopped");
     }
 }

@@ -7,6 +7,10 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.lang.ProcessBuilder.Redirect;
 import java.lang.ref.Cleaner;
+import java.time.Duration;
+import java.util.Collection;
+import java.util.List;
+import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -22,7 +26,10 @@ import java.util.function.IntSupplier;
  * that merely reuses the pid. The exit status is a normal exit's code, or 128+N after death by
  * signal N, as the JDK reports it.
  *
- * <p>{@link #close()} kills the child if it is still running, reaps it and closes every pipe. A
+ * <p>{@link #stop(Duration)} asks the child to finish (EOF, then SIGTERM) before it kills it. On
+ * JVM shutdown every live helper gets such a stop, bounded in all by {@code -Dumh.shutdown.grace}
+ * (an ISO-8601 duration or milliseconds, default 2 s; half of it for EOF, half for SIGTERM).
+ * {@link #close()} kills the child if it is still running, reaps it and closes every pipe. A
  * process that is never closed has its pipes closed once it has exited and become unreachable.
  */
 public final class UsermodeProcess extends Process implements AutoCloseable {
@@ -88,6 +95,7 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
             throw Native.error("fork", rc, chdir ? ": directory " + o.directory().orElseThrow() : "");
         }
         UsermodeProcess p = new UsermodeProcess(out);
+        ShutdownHook.add(p); // before the reaper can see it exit
         try {
             Reaper.watch(p, p.pidfd);
         } catch (IOException e) {
@@ -184,6 +192,81 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
         return new UsermodeProcessHandle(this);
     }
 
+    /**
+     * Stops the helper gracefully and returns its exit status: closes its stdin (EOF: a helper that
+     * reads requests finishes and exits), waits up to {@code grace} for it to exit, then sends
+     * SIGTERM and waits up to {@code grace} again, then sends SIGKILL. Returns once the child has
+     * exited and been reaped: at most about twice {@code grace} after the call, sooner when the
+     * helper exits at an earlier step. A helper that has already exited just gives its status.
+     *
+     * <p>Its stdout and stderr stay open, for what it wrote last; {@link #close()} closes them.
+     *
+     * @throws IllegalArgumentException if {@code grace} is negative
+     * @throws InterruptedException if interrupted while waiting; the helper has been sent SIGKILL
+     *         first, so nothing is left running
+     */
+    public int stop(Duration grace) throws InterruptedException {
+        long nanos = graceNanos(grace);
+        try {
+            stopAll(List.of(this), nanos);
+        } catch (InterruptedException e) {
+            destroyForcibly();
+            throw e;
+        }
+        destroyForcibly(); // stopAll's last step, or harmless once it has exited
+        return waitFor();
+    }
+
+    /**
+     * Stop's first two steps for several helpers at once, the waits shared: EOF to all, wait up to
+     * {@code graceNanos} for all, SIGTERM to those still running, wait up to {@code graceNanos}, then
+     * SIGKILL to those still running. Does not wait for the SIGKILLed to be reaped.
+     */
+    static void stopAll(Collection<UsermodeProcess> processes, long graceNanos) throws InterruptedException {
+        for (UsermodeProcess p : processes) {
+            p.closeStdin();
+        }
+        if (awaitAll(processes, graceNanos)) {
+            return;
+        }
+        for (UsermodeProcess p : processes) {
+            p.destroy();
+        }
+        if (awaitAll(processes, graceNanos)) {
+            return;
+        }
+        for (UsermodeProcess p : processes) {
+            p.destroyForcibly();
+        }
+    }
+
+    /** True once every process has exited, false if some still run after {@code nanos}. */
+    private static boolean awaitAll(Collection<UsermodeProcess> processes, long nanos) throws InterruptedException {
+        long deadline = System.nanoTime() + nanos;
+        for (UsermodeProcess p : processes) {
+            if (!p.waitFor(deadline - System.nanoTime(), TimeUnit.NANOSECONDS)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    static long graceNanos(Duration grace) {
+        Objects.requireNonNull(grace, "grace");
+        if (grace.isNegative()) {
+            throw new IllegalArgumentException("grace is negative: " + grace);
+        }
+        return Watchdog.nanos(grace);
+    }
+
+    private void closeStdin() {
+        try {
+            toUmh.close();
+        } catch (IOException ignored) {
+            // closing a pipe end cannot fail in a way anyone could act on
+        }
+    }
+
     /** SIGKILL if still running, reap, close every pipe. Idempotent; waits for the child uninterruptibly. */
     @Override
     public void close() {
@@ -246,6 +329,7 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
 
     /** Completes waitFor and onExit; called once every resource but the pipes is released. */
     void exited(int s) {
+        ShutdownHook.remove(this);
         exited.countDown();
         exit.complete(s);
     }

@@ -1,0 +1,77 @@
+package io.umh;
+
+import java.time.Duration;
+import java.time.format.DateTimeParseException;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * On JVM shutdown (the end of main, {@code System.exit}, SIGTERM or SIGINT to the JVM) every live
+ * helper gets a short graceful stop, all of them at once: EOF, then SIGTERM to those still running
+ * after half the grace, then SIGKILL to those still running at its end. Shutdown is never held up
+ * longer than the grace: {@code -Dumh.shutdown.grace}, an ISO-8601 duration ({@code PT0.5S}) or
+ * milliseconds ({@code 500}), default 2 s; {@code 0} kills at once. Without the hook the kernel
+ * would still SIGKILL every helper when the JVM dies (PR_SET_PDEATHSIG), but with no chance to
+ * finish.
+ */
+final class ShutdownHook {
+    static final String PROPERTY = "umh.shutdown.grace";
+    static final Duration DEFAULT_GRACE = Duration.ofSeconds(2);
+    private static final Set<UsermodeProcess> LIVE = ConcurrentHashMap.newKeySet();
+    private static volatile boolean running;
+
+    static {
+        try {
+            Runtime.getRuntime().addShutdownHook(new Thread(ShutdownHook::run, "umh-shutdown"));
+        } catch (IllegalStateException shuttingDown) {
+            running = true; // the first helper was forked during shutdown: the kernel kills it at exit
+        }
+    }
+
+    private ShutdownHook() {}
+
+    /** A helper that is running: the hook stops it. */
+    static void add(UsermodeProcess p) {
+        LIVE.add(p);
+    }
+
+    /** A helper that has exited and been reaped. */
+    static void remove(UsermodeProcess p) {
+        LIVE.remove(p);
+    }
+
+    /** Whether the JVM is shutting down: supervisors must not restart helpers any more. */
+    static boolean running() {
+        return running;
+    }
+
+    private static void run() {
+        running = true;
+        List<UsermodeProcess> live = List.copyOf(LIVE);
+        try {
+            UsermodeProcess.stopAll(live, grace(System.getProperty(PROPERTY)).toNanos() / 2);
+        } catch (InterruptedException e) {
+            live.forEach(UsermodeProcess::destroyForcibly);
+        }
+    }
+
+    /** The value of {@code -Dumh.shutdown.grace}; the default, with a warning, when it is no duration. */
+    static Duration grace(String value) {
+        if (value == null || value.isBlank()) {
+            return DEFAULT_GRACE;
+        }
+        try {
+            Duration d = value.trim().matches("[0-9]+") ? Duration.ofMillis(Long.parseLong(value.trim()))
+                    : Duration.parse(value.trim());
+            if (!d.isNegative()) {
+                return d;
+            }
+        } catch (DateTimeParseException | NumberFormatException | ArithmeticException e) {
+            // fall through to the warning
+        }
+        System.err.println("umh: ignoring -D" + PROPERTY + "=" + value
+                + ": neither an ISO-8601 duration (PT0.5S) nor milliseconds; using " + DEFAULT_GRACE);
+        return DEFAULT_GRACE;
+    }
+}

@@ -1,0 +1,299 @@
+package io.umh;
+
+import java.io.FileOutputStream;
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.Objects;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * Requests and replies in frames over a helper's pipes: {@link #call(byte[])} writes a request
+ * to the helper's fd 0 and returns the reply it reads from its fd 1.
+ *
+ * <p><b>Wire format</b>, both ways: a frame is a 4-byte big-endian length N, then N bytes, with
+ * N at most the maximum frame size (default {@value #DEFAULT_MAX_FRAME_SIZE} bytes). The helper
+ * answers each request with exactly one reply, in order, and writes nothing else on its stdout
+ * (it logs to stderr). In C, {@code native/include/umh_helper.h} reads and writes these frames.
+ *
+ * <p><b>Threads</b>: {@code call} is safe from several threads. One request is in flight at a
+ * time and callers take turns in the order they came (a fair lock), so each gets the reply to its
+ * own request.
+ *
+ * <p><b>Failures</b> close the channel for good and SIGKILL its helper, because a byte stream that
+ * has lost its framing cannot be trusted again: a timeout after the request was sent, a reply
+ * longer than the maximum, the helper closing its stdout or exiting before or during a reply, a
+ * failed write. The call throws an IOException that says which, with the helper's exit status;
+ * every later call throws one that names the first failure. Never a hang, never an allocation of
+ * a claimed length: a reply's buffer grows with the bytes that actually arrive. Two cases leave
+ * the channel usable, as nothing was sent: a request longer than the maximum
+ * (IllegalArgumentException), and a timeout while waiting for the turn (InterruptedIOException).
+ *
+ * <p>The channel owns no file descriptor; the process does, and its owner still closes it.
+ * {@link #close()} only closes the helper's stdin: EOF, after which a well-behaved helper exits.
+ */
+public final class UsermodeChannel implements AutoCloseable {
+    /** The largest frame either way unless configured otherwise: 1 MiB. */
+    public static final int DEFAULT_MAX_FRAME_SIZE = 1 << 20;
+    private static final int CHUNK = 64 * 1024;
+
+    private final UsermodeProcess process;
+    private final int maxFrameSize;
+    private final Duration timeout; // null: none
+    private final ReentrantLock turn = new ReentrantLock(true);
+    private volatile IOException closed; // why no call may go through any more; set once
+    private volatile boolean closeProcess; // the process goes with the channel (a service's helper)
+
+    private UsermodeChannel(UsermodeProcess process, int maxFrameSize, Duration timeout) {
+        this.process = Objects.requireNonNull(process, "process");
+        if (maxFrameSize < 0) {
+            throw new IllegalArgumentException("maxFrameSize is negative: " + maxFrameSize);
+        }
+        this.maxFrameSize = maxFrameSize;
+        this.timeout = Watchdog.checkTimeout(timeout, "timeout");
+    }
+
+    /** A channel over {@code process} with the default maximum frame size and no timeout. */
+    public static UsermodeChannel open(UsermodeProcess process) {
+        return new UsermodeChannel(process, DEFAULT_MAX_FRAME_SIZE, null);
+    }
+
+    /**
+     * A channel over {@code process} whose frames, either way, are at most {@code maxFrameSize}
+     * bytes, and whose {@link #call(byte[])} waits at most {@code timeout} (null: no limit).
+     */
+    public static UsermodeChannel open(UsermodeProcess process, int maxFrameSize, Duration timeout) {
+        return new UsermodeChannel(process, maxFrameSize, timeout);
+    }
+
+    /** Sends {@code request} and returns the helper's reply, within the channel's timeout if it has one. */
+    public byte[] call(byte[] request) throws IOException {
+        return call(request, timeout);
+    }
+
+    /**
+     * Sends {@code request} and returns the helper's reply, waiting at most {@code timeout} in all
+     * (null: no limit). A timeout while another call is in flight sends nothing and leaves the
+     * channel open; once the request is sent, a timeout kills the helper and closes the channel.
+     *
+     * @throws IllegalArgumentException if the request is longer than the maximum frame size
+     * @throws InterruptedIOException on a timeout, or if interrupted while waiting for the turn
+     * @throws IOException if the channel is closed or fails during this call (see the class comment)
+     */
+    public byte[] call(byte[] request, Duration timeout) throws IOException {
+        Objects.requireNonNull(request, "request");
+        Watchdog.checkTimeout(timeout, "timeout");
+        if (request.length > maxFrameSize) {
+            throw new IllegalArgumentException("umh channel: a request of " + request.length
+                    + " bytes is longer than the maximum frame size, " + maxFrameSize);
+        }
+        IOException already = closed;
+        if (already != null) { // fail fast, without waiting for a turn
+            throw new IOException(already.getMessage(), already);
+        }
+        long start = System.nanoTime();
+        takeTurn(timeout);
+        try {
+            IOException why = closed;
+            if (why != null) {
+                throw new IOException(why.getMessage(), why);
+            }
+            Duration left = timeout == null ? null : timeout.minusNanos(System.nanoTime() - start);
+            if (left != null && (left.isNegative() || left.isZero())) {
+                left = Duration.ofNanos(1);
+            }
+            Watchdog watchdog = Watchdog.start(left, process::destroyForcibly);
+            byte[] reply = null;
+            IOException failure = null;
+            try {
+                reply = exchange(request);
+            } catch (IOException e) {
+                failure = e;
+            }
+            if (watchdog.cancel()) {
+                InterruptedIOException t = new InterruptedIOException("umh channel: no reply from helper pid "
+                        + process.pid() + " within " + timeout + "; it was killed (exit status " + exitStatus() + ")");
+                if (failure != null) {
+                    t.initCause(failure);
+                }
+                throw fail(t);
+            }
+            if (failure != null) {
+                throw fail(failure);
+            }
+            return reply;
+        } finally {
+            turn.unlock();
+            releaseIfClosed(); // close() may have found this call in flight and left it to us
+        }
+    }
+
+    private void takeTurn(Duration timeout) throws InterruptedIOException {
+        try {
+            if (timeout == null) {
+                turn.lockInterruptibly();
+            } else if (!turn.tryLock(Watchdog.nanos(timeout), TimeUnit.NANOSECONDS)) {
+                throw new InterruptedIOException("umh channel: another call to helper pid " + process.pid()
+                        + " was still in flight after " + timeout + "; nothing was sent");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("umh channel: interrupted while waiting for the turn; nothing was sent");
+        }
+    }
+
+    /** One request out, one reply in; fails, the helper killed, if it cannot read a whole frame. */
+    private byte[] exchange(byte[] request) throws IOException {
+        byte[] header = {(byte) (request.length >>> 24), (byte) (request.length >>> 16),
+                (byte) (request.length >>> 8), (byte) request.length};
+        try {
+            FileOutputStream out = process.pipeToUmh();
+            out.write(header);
+            out.write(request);
+        } catch (IOException e) {
+            throw broken("could not take the request (" + e.getMessage() + ")", e);
+        }
+        int got = readFully(header, 0, 4);
+        if (got == 0) {
+            throw broken("closed its stdout before replying", null);
+        }
+        if (got < 4) {
+            throw broken("closed its stdout after " + got + " of the 4 bytes of a frame header", null);
+        }
+        long length = (header[0] & 0xffL) << 24 | (header[1] & 0xff) << 16 | (header[2] & 0xff) << 8 | header[3] & 0xff;
+        if (length > maxFrameSize) {
+            throw broken("sent a reply of " + length + " bytes, longer than the maximum frame size, " + maxFrameSize, null);
+        }
+        int len = (int) length;
+        byte[] reply = new byte[Math.min(len, CHUNK)];
+        int filled = 0;
+        while (true) {
+            filled += readFully(reply, filled, reply.length - filled);
+            if (filled < reply.length) {
+                throw broken("closed its stdout after " + filled + " of the " + len + " bytes of a reply", null);
+            }
+            if (filled == len) {
+                return reply;
+            }
+            // grow with the bytes that arrive, never to a length merely claimed
+            reply = Arrays.copyOf(reply, (int) Math.min(len, 2L * reply.length));
+        }
+    }
+
+    /** Reads {@code len} bytes into {@code b} at {@code off}: fewer only at EOF. A failed read kills the helper too. */
+    private int readFully(byte[] b, int off, int len) throws IOException {
+        try {
+            return process.pipeFromUmh().readNBytes(b, off, len);
+        } catch (IOException e) {
+            throw broken("could not be read from (" + e.getMessage() + ")", e);
+        }
+    }
+
+    /** The helper can no longer be talked to: kill it (a no-op if it is gone) and say why, with its status. */
+    private IOException broken(String what, IOException cause) {
+        process.destroyForcibly();
+        IOException e = new IOException("umh channel: helper pid " + process.pid() + " " + what
+                + " (exit status " + exitStatus() + ")");
+        if (cause != null) {
+            e.initCause(cause);
+        }
+        return e;
+    }
+
+    /** Closes the channel with {@code why}, kills the helper, and returns {@code why}. */
+    private IOException fail(IOException why) {
+        close(why);
+        process.destroyForcibly();
+        return why;
+    }
+
+    /** The helper's exit status, once the kill it was sent (or its own exit) has been reaped. */
+    private int exitStatus() {
+        boolean interrupted = false;
+        try {
+            while (true) {
+                try {
+                    return process.waitFor();
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    /** The helper this channel talks to. */
+    public UsermodeProcess process() {
+        return process;
+    }
+
+    /** The largest frame, in bytes, this channel sends or accepts. */
+    public int maxFrameSize() {
+        return maxFrameSize;
+    }
+
+    /** False once closed, by {@link #close()} or by a failure. */
+    public boolean isOpen() {
+        return closed == null;
+    }
+
+    /**
+     * Closes the channel: later calls throw IOException, and the helper's stdin is closed (EOF), so
+     * a helper that reads requests until EOF exits. A call in flight first gets its reply (stdin is
+     * closed once it ends, never under a write). The process stays its owner's to close. Idempotent.
+     */
+    @Override
+    public void close() {
+        close(new IOException("umh channel: closed"));
+    }
+
+    /** Closes the channel, unless it already is, with {@code why} as what later calls are told. */
+    void close(IOException why) {
+        synchronized (this) {
+            if (closed == null) {
+                closed = why;
+            }
+        }
+        releaseIfClosed();
+    }
+
+    /**
+     * Closes the channel and, once no call is in flight, the process: how a service lets go of a
+     * helper that has exited without closing pipes under a caller's read.
+     */
+    void closeWithProcess(IOException why) {
+        closeProcess = true;
+        close(why);
+    }
+
+    /**
+     * Once the channel is closed: closes the helper's stdin (and the process, for a service), but
+     * never under a call. If a call holds the turn, that call does it as it ends: it checks after it
+     * has let go of the turn.
+     */
+    private void releaseIfClosed() {
+        if (closed != null && turn.tryLock()) {
+            try {
+                process.pipeToUmh().close();
+                if (closeProcess) {
+                    process.close();
+                }
+            } catch (IOException ignored) {
+                // closing a pipe end cannot fail in a way anyone could act on
+            } finally {
+                turn.unlock();
+            }
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "UsermodeChannel[pid=" + process.pid() + ", maxFrameSize=" + maxFrameSize
+                + (timeout == null ? "" : ", timeout=" + timeout) + (closed == null ? "" : ", closed") + "]";
+    }
+}

@@ -1,0 +1,675 @@
+package io.umh;
+
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+
+/**
+ * Keeps one helper running: forks it from a blob, runs a start hook before it counts as up,
+ * checks its health now and then, restarts it by a policy with exponential backoff, and reports
+ * itself {@link State#FAILED} rather than loop when it restarted too often within a window.
+ *
+ * <pre>{@code
+ * try (UsermodeBlob blob = Umh.load(bytes);
+ *      UsermodeService service = UsermodeService.builder(blob)
+ *              .restart(UsermodeService.Restart.ON_FAILURE)
+ *              .healthCheck(ch -> ch.call(PING), Duration.ofSeconds(10), Duration.ofSeconds(1))
+ *              .start()) {
+ *     byte[] reply = service.call(request);
+ * }
+ * }</pre>
+ *
+ * <p>Each helper comes with a {@link UsermodeChannel} (framed requests and replies); the hooks get
+ * it, and {@link #channel()} and {@link #call(byte[])} use the current one. Once a helper has
+ * exited the service closes its channel and its process (the process once no call is in flight on
+ * the channel): a caller still holding either gets an IOException saying which helper exited and
+ * how, never a hang, and asks the service again.
+ *
+ * <p>One thread per service, "umh-service-NAME", forks the helpers, runs the hooks and calls the
+ * listeners, in order; it ends when the service has stopped or failed. Timeouts kill the helper
+ * (which ends every read and write on its pipes) from the shared "umh-timer" thread.
+ */
+public final class UsermodeService implements AutoCloseable {
+    /** When a helper that has exited is started again. */
+    public enum Restart {
+        /** Never: the service stops after a clean exit (status 0) and fails after any other. */
+        NEVER,
+        /** After an exit with a status other than 0, or a failed start hook or health check. */
+        ON_FAILURE,
+        /** After every exit, clean or not. */
+        ALWAYS
+    }
+
+    /** Where the service is in its life. */
+    public enum State {
+        /** Forking a helper and running the start hook. */
+        STARTING,
+        /** The helper is up: {@link #channel()} and {@link #process()} give it. */
+        RUNNING,
+        /** The helper has exited; the service waits out the backoff before it starts another. */
+        RESTARTING,
+        /** Given up (the policy or the restart limit said so): no helper runs, none will. */
+        FAILED,
+        /** Stopped for good: by {@link #stop}, by {@link #close}, by JVM shutdown, or by a clean exit not restarted. */
+        STOPPED
+    }
+
+    /** A start hook or a health check: talks to a helper and throws if it is not right. */
+    @FunctionalInterface
+    public interface Hook {
+        /** Checks the helper behind {@code channel}; returns normally if it is fine, throws if not. */
+        void run(UsermodeChannel channel) throws Exception;
+    }
+
+    /** What a service tells about its helpers, on the service's thread, in order. Methods default to nothing. */
+    public interface Listener {
+        /** A helper is up: forked and through the start hook. */
+        default void started(UsermodeProcess process) {}
+
+        /**
+         * A helper has exited and been reaped: {@code status} is its exit code or 128+signal;
+         * {@code cause} is why the service ended it (its start hook or health check failed or timed
+         * out), or null if it exited by itself or the service was being stopped.
+         */
+        default void exited(UsermodeProcess process, int status, Exception cause) {}
+
+        /** A new helper will be started after {@code delay}: restart number {@code restart}, counted from 1. */
+        default void restarting(int restart, Duration delay) {}
+
+        /** The service has given up: {@code cause} says why. */
+        default void failed(IOException cause) {}
+
+        /** The service has stopped for good. */
+        default void stopped() {}
+    }
+
+    private final UsermodeBlob blob;
+    private final ForkOptions options;
+    private final String name;
+    private final Restart restart;
+    private final long backoffInitial;
+    private final long backoffMax;
+    private final double jitter;
+    private final int restartLimit;
+    private final Duration restartWindow;
+    private final Hook startHook;
+    private final Duration startTimeout;
+    private final Hook healthCheck;
+    private final Duration checkInterval;
+    private final Duration checkTimeout;
+    private final int maxFrameSize;
+    private final Duration callTimeout;
+    private final List<Listener> listeners;
+    private final Duration stopGrace;
+    private final Thread supervisor;
+    private final ArrayDeque<Long> restartTimes = new ArrayDeque<>(); // the supervisor's only
+    private int restarts;                                             // the supervisor's only
+
+    private State state = State.STARTING; // guarded by this, as are the fields below
+    private UsermodeProcess process;
+    private UsermodeChannel channel;
+    private boolean everRunning;
+    private boolean stopping;
+    private Duration grace;
+    private IOException why; // why the service is not RUNNING
+
+    private UsermodeService(Builder b) {
+        blob = b.blob;
+        options = b.options;
+        name = b.name != null ? b.name : b.options.argv0();
+        restart = b.restart;
+        backoffInitial = Watchdog.nanos(b.backoffInitial);
+        backoffMax = Watchdog.nanos(b.backoffMax);
+        jitter = b.jitter;
+        restartLimit = b.restartLimit;
+        restartWindow = b.restartWindow;
+        startHook = b.startHook;
+        startTimeout = b.startTimeout;
+        healthCheck = b.healthCheck;
+        checkInterval = b.checkInterval;
+        checkTimeout = b.checkTimeout;
+        maxFrameSize = b.maxFrameSize;
+        callTimeout = b.callTimeout;
+        listeners = List.copyOf(b.listeners);
+        stopGrace = b.stopGrace;
+        grace = stopGrace;
+        supervisor = new Thread(null, this::supervise, "umh-service-" + name, 0, false);
+        supervisor.setDaemon(true);
+    }
+
+    /** A builder for a service that runs {@code blob}. */
+    public static Builder builder(UsermodeBlob blob) {
+        return new Builder(blob);
+    }
+
+    /** Where the service is now. */
+    public synchronized State state() {
+        return state;
+    }
+
+    /**
+     * The helper that is up now.
+     *
+     * @throws IOException saying why, unless the service is RUNNING with a live helper
+     */
+    public synchronized UsermodeProcess process() throws IOException {
+        checkRunning();
+        return process;
+    }
+
+    /**
+     * The channel to the helper that is up now.
+     *
+     * @throws IOException saying why, unless the service is RUNNING with a live helper
+     */
+    public synchronized UsermodeChannel channel() throws IOException {
+        checkRunning();
+        return channel;
+    }
+
+    /** {@code channel().call(request)}: the current helper's reply. */
+    public byte[] call(byte[] request) throws IOException {
+        return channel().call(request);
+    }
+
+    /**
+     * Waits until the service is RUNNING with a live helper (true), has ended (false: FAILED or
+     * STOPPED), or {@code timeout} has passed (false). After a call failed because its helper
+     * exited, this waits for the next helper.
+     */
+    public boolean awaitRunning(Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + Watchdog.nanos(timeout);
+        synchronized (this) {
+            while (!running() && !ended()) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    return false;
+                }
+                TimeUnit.NANOSECONDS.timedWait(this, left);
+            }
+            return running();
+        }
+    }
+
+    /**
+     * Stops the service for good: no more restarts, and the helper gets {@link UsermodeProcess#stop}
+     * with {@code grace} (EOF, then SIGTERM, then SIGKILL). Returns once the service's thread has
+     * ended, its listeners told; from a listener, returns at once. A failed service stays FAILED.
+     * Idempotent; an interrupt makes the stop immediate (SIGKILL) and is kept.
+     */
+    public void stop(Duration grace) {
+        UsermodeProcess.graceNanos(grace);
+        UsermodeProcess p;
+        synchronized (this) {
+            if (!stopping) {
+                stopping = true;
+                this.grace = grace;
+            }
+            notifyAll();
+            p = process;
+        }
+        boolean interrupted = false;
+        if (p != null) { // stopped from here too: the service's thread may be blocked in a hook on it
+            try {
+                p.stop(grace);
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        while (Thread.currentThread() != supervisor) {
+            try {
+                supervisor.join();
+                break;
+            } catch (InterruptedException e) {
+                interrupted = true;
+                if (p != null) {
+                    p.destroyForcibly();
+                }
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** {@link #stop} with the builder's stop grace (default 2 s). */
+    @Override
+    public void close() {
+        stop(stopGrace);
+    }
+
+    @Override
+    public synchronized String toString() {
+        return "UsermodeService[" + name + ", " + state + (process == null ? "" : ", pid=" + process.pid()) + "]";
+    }
+
+    /**
+     * RUNNING with a live helper. A helper that has just exited may still be the current one for a
+     * moment (its caller can see the exit before this service's thread does): it does not count.
+     */
+    private boolean running() {
+        return state == State.RUNNING && process.isAlive();
+    }
+
+    private void checkRunning() throws IOException {
+        if (state == State.RUNNING && !process.isAlive()) {
+            throw new IOException("umh service " + name + ": helper pid " + process.pid() + " has just exited");
+        }
+        if (state != State.RUNNING) {
+            throw new IOException("umh service " + name + " is " + state + (why == null ? "" : ": " + why.getMessage()), why);
+        }
+    }
+
+    private boolean ended() {
+        return state == State.FAILED || state == State.STOPPED;
+    }
+
+    private synchronized boolean stopRequested() {
+        return stopping || ShutdownHook.running();
+    }
+
+    // ---- the service's thread
+
+    private void supervise() {
+        try {
+            while (helperLife()) {
+                // once more
+            }
+        } catch (RuntimeException | Error e) { // a bug: never leave a helper behind, nor anyone waiting
+            UsermodeProcess p;
+            synchronized (this) {
+                p = process;
+            }
+            if (p != null) {
+                p.close();
+            }
+            end(State.FAILED, null, new IOException("umh service " + name + ": its thread failed", e));
+            throw e;
+        }
+    }
+
+    /** One helper, from fork to reaped; then what comes next. False once the service has ended. */
+    private boolean helperLife() {
+        UsermodeProcess p = null;
+        IOException forkFailure = null;
+        if (!stopRequested()) {
+            synchronized (this) {
+                state = State.STARTING;
+                notifyAll();
+            }
+            try {
+                p = blob.fork(options);
+            } catch (IOException | IllegalStateException e) { // IllegalStateException: the blob was closed
+                forkFailure = new IOException("umh service " + name + ": fork failed: " + e.getMessage(), e);
+            }
+        }
+        Ended ended = p == null ? null : run(p);
+
+        boolean stopped = stopRequested();
+        IOException reason = stopped ? new IOException("umh service " + name + " was stopped")
+                : ended == null ? forkFailure
+                : new IOException("umh service " + name + ": helper pid " + p.pid() + " exited with status " + ended.status()
+                        + (ended.cause() == null ? "" : " (" + ended.cause().getMessage() + ")"), ended.cause());
+        boolean failure = ended == null || ended.cause() != null || ended.status() != 0;
+        State next;
+        long delay = 0;
+        if (stopped) {
+            next = State.STOPPED;
+        } else if (restart == Restart.NEVER || restart == Restart.ON_FAILURE && !failure) {
+            next = failure ? State.FAILED : State.STOPPED;
+        } else if ((delay = nextDelay()) < 0) {
+            next = State.FAILED;
+            reason = new IOException("umh service " + name + " gave up after " + restartLimit + " restarts within "
+                    + restartWindow + "; the last: " + reason.getMessage(), reason);
+        } else {
+            next = State.RESTARTING;
+        }
+        end(next, ended, reason);
+        if (next != State.RESTARTING) {
+            return false;
+        }
+        int n = ++restarts;
+        Duration d = Duration.ofNanos(delay);
+        fire(l -> l.restarting(n, d));
+        sleep(delay);
+        return true;
+    }
+
+    /** A forked helper's life: start hook, up, health checks, until it exits or is stopped; reaped. */
+    private Ended run(UsermodeProcess p) {
+        UsermodeChannel ch = UsermodeChannel.open(p, maxFrameSize, callTimeout);
+        synchronized (this) {
+            process = p; // from here stop() stops it too
+            channel = ch;
+        }
+        Exception cause = stopRequested() ? null : runHook(startHook, startTimeout, ch, "start hook");
+        if (cause == null && up()) {
+            fire(l -> l.started(p));
+            cause = watch(ch);
+        }
+        boolean stopped = stopRequested();
+        int status = stopped ? stopQuietly(p) : killIf(cause != null, p);
+        return new Ended(p, ch, status, stopped ? null : cause);
+    }
+
+    /** A helper that has exited, for {@link #end}. */
+    private record Ended(UsermodeProcess process, UsermodeChannel channel, int status, Exception cause) {}
+
+    /**
+     * Moves to {@code next} and forgets the helper, in one step, then closes the helper's channel
+     * and process and tells the listeners.
+     */
+    private void end(State next, Ended ended, IOException reason) {
+        synchronized (this) {
+            state = next;
+            process = null;
+            channel = null;
+            why = reason;
+            notifyAll();
+        }
+        if (ended != null) {
+            // the process too, but never under a caller still reading its reply: the caller does it then
+            ended.channel().closeWithProcess(new IOException("umh channel: helper pid " + ended.process().pid()
+                    + " of service " + name + " has exited with status " + ended.status()
+                    + "; ask the service for the current channel"));
+            fire(l -> l.exited(ended.process(), ended.status(), ended.cause()));
+        }
+        if (next == State.FAILED) {
+            fire(l -> l.failed(reason));
+        } else if (next == State.STOPPED) {
+            fire(Listener::stopped);
+        }
+    }
+
+    /** RUNNING, unless a stop came first. */
+    private synchronized boolean up() {
+        if (stopRequested()) {
+            return false;
+        }
+        state = State.RUNNING;
+        everRunning = true;
+        why = null;
+        notifyAll();
+        return true;
+    }
+
+    /** Waits for the helper to exit, running the health check every interval; the check's failure, or null. */
+    private Exception watch(UsermodeChannel ch) {
+        UsermodeProcess p = ch.process();
+        while (!awaitExit(p, healthCheck == null ? Long.MAX_VALUE : Watchdog.nanos(checkInterval))) {
+            if (stopRequested()) {
+                return null;
+            }
+            Exception failure = runHook(healthCheck, checkTimeout, ch, "health check");
+            if (failure != null) {
+                return failure;
+            }
+        }
+        return null;
+    }
+
+    /**
+     * Runs {@code hook} on this thread; at {@code timeout} the helper is killed (ending any read or
+     * write on its pipes) and this thread interrupted. Null if it passed, or why it did not.
+     */
+    private Exception runHook(Hook hook, Duration timeout, UsermodeChannel ch, String what) {
+        if (hook == null) {
+            return null;
+        }
+        Thread self = Thread.currentThread();
+        Watchdog watchdog = Watchdog.start(timeout, () -> {
+            ch.process().destroyForcibly();
+            self.interrupt();
+        });
+        Exception failure = null;
+        try {
+            hook.run(ch);
+        } catch (Exception e) {
+            failure = e;
+        }
+        if (watchdog.cancel()) {
+            Thread.interrupted(); // the watchdog's, and no more can come
+            IOException e = new IOException(what + " timed out after " + timeout);
+            if (failure != null) {
+                e.initCause(failure);
+            }
+            return e;
+        }
+        return failure == null ? null : new IOException(what + " failed: " + failure, failure);
+    }
+
+    /** SIGKILLs {@code p} if {@code kill}; its exit status once reaped. */
+    private static int killIf(boolean kill, UsermodeProcess p) {
+        if (kill) {
+            p.destroyForcibly();
+        }
+        awaitExit(p, Long.MAX_VALUE);
+        return p.exitValue();
+    }
+
+    private int stopQuietly(UsermodeProcess p) {
+        Duration g;
+        synchronized (this) {
+            g = grace;
+        }
+        try {
+            return p.stop(g);
+        } catch (InterruptedException e) { // nobody but our own watchdogs interrupts this thread
+            return killIf(true, p);
+        }
+    }
+
+    /** True once {@code p} has exited, false after {@code nanos}; deaf to interrupts. */
+    private static boolean awaitExit(UsermodeProcess p, long nanos) {
+        long deadline = System.nanoTime() + nanos;
+        while (true) {
+            try {
+                return p.waitFor(nanos == Long.MAX_VALUE ? Long.MAX_VALUE : deadline - System.nanoTime(), TimeUnit.NANOSECONDS);
+            } catch (InterruptedException e) {
+                // nobody but our own watchdogs interrupts this thread, and none is running now
+            }
+        }
+    }
+
+    /**
+     * The backoff before the next restart: initial * 2^(restarts within the window), at most max,
+     * less a random fraction up to jitter; or -1 once the window holds restartLimit restarts.
+     */
+    private long nextDelay() {
+        long now = System.nanoTime();
+        while (!restartTimes.isEmpty() && now - restartTimes.peekFirst() >= Watchdog.nanos(restartWindow)) {
+            restartTimes.removeFirst();
+        }
+        if (restartTimes.size() >= restartLimit) {
+            return -1;
+        }
+        double delay = Math.min(backoffMax, backoffInitial * Math.pow(2, restartTimes.size()));
+        delay *= 1 - jitter * ThreadLocalRandom.current().nextDouble();
+        restartTimes.addLast(now);
+        return (long) delay;
+    }
+
+    /** Sleeps {@code nanos}, or until stop() wakes it. */
+    private synchronized void sleep(long nanos) {
+        long deadline = System.nanoTime() + nanos;
+        for (long left = nanos; left > 0 && !stopping; left = deadline - System.nanoTime()) {
+            try {
+                TimeUnit.NANOSECONDS.timedWait(this, left);
+            } catch (InterruptedException e) {
+                // nobody but our own watchdogs interrupts this thread
+            }
+        }
+    }
+
+    /** Tells every listener; one that throws goes to the thread's uncaught-exception handler, the rest still hear. */
+    private void fire(Consumer<Listener> event) {
+        for (Listener l : listeners) {
+            try {
+                event.accept(l);
+            } catch (RuntimeException e) {
+                Thread t = Thread.currentThread();
+                t.getUncaughtExceptionHandler().uncaughtException(t, e);
+            }
+        }
+    }
+
+    /** Waits until the first helper is up; throws if the service ended before. */
+    private void awaitFirstStart() throws IOException {
+        try {
+            synchronized (this) {
+                while (!everRunning && !ended()) {
+                    wait();
+                }
+                if (everRunning) {
+                    return;
+                }
+                throw new IOException("umh service " + name + " did not start: " + why.getMessage(), why);
+            }
+        } catch (InterruptedException e) {
+            close();
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("umh service " + name + ": interrupted while starting; stopped");
+        }
+    }
+
+    /** How to run a service; {@link #start()} starts it. Not thread-safe. */
+    public static final class Builder {
+        private final UsermodeBlob blob;
+        private ForkOptions options = ForkOptions.defaults();
+        private String name;
+        private Restart restart = Restart.ON_FAILURE;
+        private Duration backoffInitial = Duration.ofMillis(100);
+        private Duration backoffMax = Duration.ofSeconds(30);
+        private double jitter = 0.2;
+        private int restartLimit = 5;
+        private Duration restartWindow = Duration.ofMinutes(1);
+        private Hook startHook;
+        private Duration startTimeout;
+        private Hook healthCheck;
+        private Duration checkInterval;
+        private Duration checkTimeout;
+        private int maxFrameSize = UsermodeChannel.DEFAULT_MAX_FRAME_SIZE;
+        private Duration callTimeout;
+        private final List<Listener> listeners = new ArrayList<>();
+        private Duration stopGrace = Duration.ofSeconds(2);
+
+        private Builder(UsermodeBlob blob) {
+            this.blob = Objects.requireNonNull(blob, "blob");
+        }
+
+        /** How each helper is forked (default: {@link ForkOptions#defaults()}). */
+        public Builder options(ForkOptions options) {
+            this.options = Objects.requireNonNull(options, "options");
+            return this;
+        }
+
+        /** The name in messages and in the thread's name, "umh-service-NAME" (default: argv0). */
+        public Builder name(String name) {
+            this.name = Objects.requireNonNull(name, "name");
+            return this;
+        }
+
+        /** When to restart a helper that has exited (default: {@link Restart#ON_FAILURE}). */
+        public Builder restart(Restart policy) {
+            this.restart = Objects.requireNonNull(policy, "policy");
+            return this;
+        }
+
+        /**
+         * The wait before a restart: {@code initial}, doubled for each restart already within the
+         * restart window, at most {@code max}, less a random fraction of it up to {@code jitter}
+         * (0 to 1), so that many services do not restart in step. Default: 100 ms, 30 s, 0.2.
+         */
+        public Builder backoff(Duration initial, Duration max, double jitter) {
+            UsermodeProcess.graceNanos(initial);
+            if (max.compareTo(initial) < 0) {
+                throw new IllegalArgumentException("max " + max + " is less than initial " + initial);
+            }
+            if (!(jitter >= 0 && jitter <= 1)) {
+                throw new IllegalArgumentException("jitter must be within 0 and 1: " + jitter);
+            }
+            this.backoffInitial = initial;
+            this.backoffMax = max;
+            this.jitter = jitter;
+            return this;
+        }
+
+        /**
+         * At most {@code restarts} restarts within any {@code window}; the one after fails the
+         * service instead. Default: 5 within 1 minute.
+         */
+        public Builder restartLimit(int restarts, Duration window) {
+            if (restarts < 0) {
+                throw new IllegalArgumentException("restarts is negative: " + restarts);
+            }
+            this.restartLimit = restarts;
+            this.restartWindow = Watchdog.checkTimeout(Objects.requireNonNull(window, "window"), "window");
+            return this;
+        }
+
+        /**
+         * Runs {@code hook} on each new helper before it counts as up (send configuration, wait
+         * for a "ready" line...). If it throws or takes longer than {@code timeout}, the helper is
+         * killed and the start counts as a failure.
+         */
+        public Builder onStart(Hook hook, Duration timeout) {
+            this.startHook = Objects.requireNonNull(hook, "hook");
+            this.startTimeout = Watchdog.checkTimeout(Objects.requireNonNull(timeout, "timeout"), "timeout");
+            return this;
+        }
+
+        /**
+         * Runs {@code check} every {@code interval} while the helper is up. If it throws or takes
+         * longer than {@code timeout}, the helper is killed and that counts as a failure.
+         */
+        public Builder healthCheck(Hook check, Duration interval, Duration timeout) {
+            this.healthCheck = Objects.requireNonNull(check, "check");
+            this.checkInterval = Watchdog.checkTimeout(Objects.requireNonNull(interval, "interval"), "interval");
+            this.checkTimeout = Watchdog.checkTimeout(Objects.requireNonNull(timeout, "timeout"), "timeout");
+            return this;
+        }
+
+        /** Each helper's channel: see {@link UsermodeChannel#open(UsermodeProcess, int, Duration)}. Default: 1 MiB, no timeout. */
+        public Builder channel(int maxFrameSize, Duration callTimeout) {
+            if (maxFrameSize < 0) {
+                throw new IllegalArgumentException("maxFrameSize is negative: " + maxFrameSize);
+            }
+            this.maxFrameSize = maxFrameSize;
+            this.callTimeout = Watchdog.checkTimeout(callTimeout, "callTimeout");
+            return this;
+        }
+
+        /** Adds a listener; listeners hear every event in the order they were added. */
+        public Builder listener(Listener listener) {
+            listeners.add(Objects.requireNonNull(listener, "listener"));
+            return this;
+        }
+
+        /** The grace {@link UsermodeService#close()} gives the helper (default 2 s). */
+        public Builder stopGrace(Duration grace) {
+            UsermodeProcess.graceNanos(grace);
+            this.stopGrace = grace;
+            return this;
+        }
+
+        /**
+         * Starts the service and returns once its first helper is up (forked and through the start
+         * hook, after restarts if the policy allows them).
+         *
+         * @throws IOException if the service failed or stopped before any helper was up
+         */
+        public UsermodeService start() throws IOException {
+            UsermodeService service = new UsermodeService(this);
+            service.supervisor.start();
+            service.awaitFirstStart();
+            return service;
+        }
+    }
+}

@@ -1,0 +1,174 @@
+package io.umh;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/** JVM shutdown gives every live helper a graceful stop, bounded by -Dumh.shutdown.grace. */
+@Timeout(120)
+class ShutdownTest {
+    /** A JVM running {@link Helpers} with these helpers, and what it printed up to "up". */
+    private static final class Jvm {
+        final Process process;
+        final BufferedReader out;
+        final List<Long> pids = new ArrayList<>();
+
+        Jvm(String grace, String mode, String... helpers) throws Exception {
+            List<String> args = new ArrayList<>(List.of(mode));
+            args.addAll(List.of(helpers));
+            process = new ProcessBuilder(TestBlobs.javaCommand(List.of(), List.of("-D" + ShutdownHook.PROPERTY + "=" + grace),
+                    Helpers.class, args.toArray(new String[0]))).redirectErrorStream(true).start();
+            out = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
+            for (String line; !(line = out.readLine()).equals("up"); ) {
+                pids.add(Long.parseLong(line));
+            }
+        }
+
+        /** Everything it and its helpers wrote after "up", once all of them have closed the pipe. */
+        String rest() {
+            return out.lines().collect(Collectors.joining("\n"));
+        }
+    }
+
+    /**
+     * SIGTERM to the JVM: the helper that exits at EOF gets EOF, the one that needs SIGTERM gets it
+     * after half the grace, and the one that ignores both is killed at the end of the grace, which
+     * the JVM waited for and did not exceed by much.
+     */
+    @Test
+    void sigtermToTheJvmStopsEachHelperAtTheRightStep() throws Exception {
+        Duration grace = Duration.ofSeconds(2);
+        Jvm jvm = new Jvm(grace.toString(), "wait", "-", "-t", "-i");
+        long start = System.nanoTime();
+        jvm.process.toHandle().destroy(); // SIGTERM; Process.destroy would also close our end of its output
+        assertEquals(128 + 15, jvm.process.waitFor());
+        long elapsed = System.nanoTime() - start;
+        String rest = jvm.rest();
+        assertTrue(rest.contains("graceful " + jvm.pids.get(0) + ": EOF"), rest);
+        assertTrue(rest.contains("graceful " + jvm.pids.get(1) + ": SIGTERM"), rest);
+        assertFalse(rest.contains("graceful " + jvm.pids.get(0) + ": SIGTERM"), rest);
+        assertFalse(TestBlobs.running(jvm.pids.get(2)));
+        assertTrue(elapsed >= grace.toNanos(), "shutdown took " + elapsed / 1_000_000 + " ms");
+        assertTrue(elapsed < grace.plusSeconds(20).toNanos(), "shutdown took " + elapsed / 1_000_000 + " ms");
+    }
+
+    /** System.exit with helpers that exit at EOF: the hook returns once they have, not after a minute. */
+    @Test
+    void systemExitWaitsOnlyAsLongAsTheHelpersNeed() throws Exception {
+        long start = System.nanoTime();
+        Jvm jvm = new Jvm("60000", "exit", "-", "-");
+        assertEquals(7, jvm.process.waitFor());
+        assertTrue(System.nanoTime() - start < Duration.ofSeconds(30).toNanos());
+        String rest = jvm.rest();
+        for (long pid : jvm.pids) {
+            assertTrue(rest.contains("graceful " + pid + ": EOF"), rest);
+        }
+    }
+
+    /** A service whose policy restarts every exit does not restart the helper the shutdown hook stopped. */
+    @Test
+    void noRestartDuringShutdown() throws Exception {
+        Jvm jvm = new Jvm("PT10S", "service");
+        assertEquals(7, jvm.process.waitFor());
+        String rest = jvm.rest();
+        long pid = jvm.pids.get(0);
+        assertTrue(rest.contains("graceful " + pid + ": EOF"), rest);
+        assertTrue(rest.contains("event: exited " + pid + " 0\nevent: stopped"), rest);
+        assertFalse(rest.contains("restarting"), rest);
+    }
+
+    @Test
+    void graceIsADurationOrMilliseconds() {
+        assertEquals(Duration.ofMillis(1500), ShutdownHook.grace("PT1.5S"));
+        assertEquals(Duration.ofMillis(250), ShutdownHook.grace("250"));
+        assertEquals(Duration.ZERO, ShutdownHook.grace("0"));
+        assertEquals(ShutdownHook.DEFAULT_GRACE, ShutdownHook.grace(null));
+        assertEquals(ShutdownHook.DEFAULT_GRACE, ShutdownHook.grace("-PT1S"));
+        assertEquals(ShutdownHook.DEFAULT_GRACE, ShutdownHook.grace("soon"));
+    }
+
+    /**
+     * Main of the second JVM: {@code MODE FLAGS...} forks one graceful helper per FLAGS ("-" for
+     * none), prints their pids and "up", then waits to be signalled (wait) or calls System.exit(7);
+     * {@code service} runs one under a service instead.
+     */
+    public static final class Helpers {
+        public static void main(String[] args) throws Exception {
+            if (args[0].equals("service")) {
+                service();
+            }
+            try (UsermodeBlob blob = Umh.load(TestBlobs.bytes("graceful"))) {
+                for (int i = 1; i < args.length; i++) {
+                    ForkOptions o = args[i].equals("-") ? ForkOptions.defaults() : ForkOptions.builder().args(args[i]).build();
+                    UsermodeProcess p = blob.fork(o);
+                    p.pipeFromUmh().readNBytes(6); // "ready"
+                    System.out.println(p.pid());
+                }
+            }
+            System.out.println("up");
+            System.out.flush();
+            if (args[0].equals("exit")) {
+                System.exit(7);
+            }
+            Thread.sleep(Long.MAX_VALUE);
+        }
+
+        /**
+         * A service that restarts every exit, its events printed by a shutdown hook of our own
+         * (up to "stopped" or "restarting"), then System.exit(7).
+         */
+        private static void service() throws Exception {
+            BlockingQueue<String> events = new LinkedBlockingQueue<>();
+            UsermodeService.Listener listener = new UsermodeService.Listener() {
+                @Override
+                public void exited(UsermodeProcess p, int status, Exception cause) {
+                    events.add("exited " + p.pid() + " " + status);
+                }
+
+                @Override
+                public void restarting(int restart, Duration delay) {
+                    events.add("restarting");
+                }
+
+                @Override
+                public void stopped() {
+                    events.add("stopped");
+                }
+            };
+            UsermodeBlob blob = Umh.load(TestBlobs.bytes("graceful"));
+            UsermodeService s = UsermodeService.builder(blob).restart(UsermodeService.Restart.ALWAYS)
+                    .backoff(Duration.ofMillis(1), Duration.ofMillis(1), 0).listener(listener)
+                    .onStart(ch -> ch.process().pipeFromUmh().readNBytes(6), Duration.ofSeconds(30)).start();
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                try {
+                    for (String e; (e = events.poll(30, TimeUnit.SECONDS)) != null; ) {
+                        System.out.println("event: " + e);
+                        if (e.equals("stopped") || e.equals("restarting")) {
+                            break;
+                        }
+                    }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }));
+            System.out.println(s.process().pid());
+            System.out.println("up");
+            System.out.flush();
+            System.exit(7);
+        }
+    }
+}
