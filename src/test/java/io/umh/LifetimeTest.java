@@ -98,8 +98,7 @@ class LifetimeTest {
     /** Changing credentials clears PR_SET_PDEATHSIG; umh sets it after the change, so it still holds. */
     @Test
     void helperRunningAsAnotherUserDiesWhenItsJvmIsKilled() throws Exception {
-        assumeTrue(Files.readAllLines(Paths.get("/proc/self/status")).stream().anyMatch(l -> l.matches("Uid:\\s+0\\s.*")),
-                "needs root");
+        assumeTrue(TestBlobs.root(), "needs root");
         assertDiesWithItsJvm("user");
     }
 

@@ -20,15 +20,11 @@ import org.junit.jupiter.api.io.TempDir;
 @Timeout(60)
 class PrivilegeTest {
     private static Map<String, String> probe(ForkOptions o) throws Exception {
-        try (UsermodeProcess p = Umh.forkUsermodeBlob(TestBlobs.bytes("probe"), o)) {
-            Map<String, String> m = TestBlobs.probe(p);
-            assertEquals(0, p.waitFor());
-            return m;
-        }
+        return TestBlobs.probe(o);
     }
 
     private static boolean root() throws IOException {
-        return Files.readAllLines(Path.of("/proc/self/status")).stream().anyMatch(l -> l.matches("Uid:\\s+0\\s.*"));
+        return TestBlobs.root();
     }
 
     @Test

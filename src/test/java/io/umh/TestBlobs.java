@@ -162,6 +162,22 @@ final class TestBlobs {
         }
     }
 
+    /** Whether this JVM runs as root (real uid 0). */
+    static boolean root() throws IOException {
+        return Files.readAllLines(Paths.get("/proc/self/status")).stream().anyMatch(l -> l.matches("Uid:\\s+0\\s.*"));
+    }
+
+    /** Forks the probe blob with {@code o}, and parses what it reports; it must exit 0. */
+    static Map<String, String> probe(ForkOptions o) throws Exception {
+        try (UsermodeProcess p = Umh.forkUsermodeBlob(bytes("probe"), o)) {
+            Map<String, String> m = probe(p);
+            if (p.waitFor() != 0) {
+                throw new AssertionError("probe exited " + p.exitValue());
+            }
+            return m;
+        }
+    }
+
     /** Runs the probe blob and parses its key=value lines (repeated keys: argv[i] are distinct, env=... collected). */
     static Map<String, String> probe(UsermodeProcess p) throws IOException {
         p.pipeToUmh().close();
