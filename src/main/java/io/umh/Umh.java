@@ -36,6 +36,26 @@ public final class Umh {
     }
 
     /**
+     * Loads a blob shipped as a class-path resource, the common case for a service that carries its
+     * helper in its jar: {@code Umh.loadResource(MyService.class, "/helpers/parser")}. The name is
+     * resolved as {@link Class#getResourceAsStream} resolves it.
+     *
+     * @throws IOException if there is no such resource (the message names it), or as {@link #load}
+     */
+    public static UsermodeBlob loadResource(Class<?> anchor, String name) throws IOException {
+        Objects.requireNonNull(anchor, "anchor");
+        Objects.requireNonNull(name, "name");
+        byte[] blob;
+        try (java.io.InputStream in = anchor.getResourceAsStream(name)) {
+            if (in == null) {
+                throw new java.io.FileNotFoundException("no class-path resource " + name + " next to " + anchor.getName());
+            }
+            blob = in.readAllBytes();
+        }
+        return load(blob);
+    }
+
+    /**
      * Loads {@code blob} into a sealed, executable memfd, to fork as often as needed.
      *
      * @throws NullPointerException if blob is null

@@ -37,7 +37,15 @@ public final class UsermodeBlob implements AutoCloseable {
             if (closed) {
                 throw new IllegalStateException("UsermodeBlob is closed");
             }
-            return UsermodeProcess.spawn(memfd, script, options);
+            Object event = Events.forkBegin();
+            try {
+                UsermodeProcess p = UsermodeProcess.spawn(memfd, script, options);
+                Events.forkEnd(event, size, p.pid(), null);
+                return p;
+            } catch (IOException | RuntimeException | Error e) {
+                Events.forkEnd(event, size, -1, e);
+                throw e;
+            }
         } finally {
             lock.readLock().unlock();
         }

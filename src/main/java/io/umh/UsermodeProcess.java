@@ -51,6 +51,7 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
     private int pidfd;          // guarded by lock: -1 once released, or without pidfds
     private boolean reaped;     // guarded by lock: never signal a reaped child
     private volatile int status;
+    private final long started = System.nanoTime();
 
     private UsermodeProcess(int[] fds) {
         this.toUmh = new FileOutputStream(Native.fileDescriptor(fds[0]));
@@ -329,6 +330,7 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
 
     /** Completes waitFor and onExit; called once every resource but the pipes is released. */
     void exited(int s) {
+        Events.exit(pid, s, System.nanoTime() - started);
         ShutdownHook.remove(this);
         exited.countDown();
         exit.complete(s);

@@ -1,0 +1,88 @@
+package io.umh;
+
+import jdk.jfr.Category;
+import jdk.jfr.DataAmount;
+import jdk.jfr.Description;
+import jdk.jfr.Event;
+import jdk.jfr.Label;
+import jdk.jfr.Name;
+import jdk.jfr.Timespan;
+
+/**
+ * JDK Flight Recorder events: {@code io.umh.Fork} per fork (blob size, pid, outcome; its duration is
+ * the spawn's) and {@code io.umh.Exit} per reaped helper (pid, exit status, lifetime). Off unless a
+ * recording enables them; on a runtime without the jdk.jfr module nothing here is ever loaded
+ * ({@link #JFR} guards every use).
+ */
+final class Events {
+    static final boolean JFR = ModuleLayer.boot().findModule("jdk.jfr").isPresent();
+
+    private Events() {}
+
+    @Name("io.umh.Fork")
+    @Label("umh Fork")
+    @Category("umh")
+    @Description("A usermode helper forked from a loaded blob")
+    static final class Fork extends Event {
+        @Label("Blob Size")
+        @DataAmount(DataAmount.BYTES)
+        long blobSize;
+
+        @Label("PID")
+        long pid;
+
+        @Label("Outcome")
+        String outcome;
+    }
+
+    @Name("io.umh.Exit")
+    @Label("umh Exit")
+    @Category("umh")
+    @Description("A usermode helper exited and was reaped")
+    static final class Exit extends Event {
+        @Label("PID")
+        long pid;
+
+        @Label("Exit Status")
+        int exitStatus;
+
+        @Label("Lifetime")
+        @Timespan(Timespan.NANOSECONDS)
+        long lifetime;
+    }
+
+    /** A started Fork event, or null when JFR is absent or the event is off. */
+    static Object forkBegin() {
+        if (!JFR) {
+            return null;
+        }
+        Fork e = new Fork();
+        if (!e.isEnabled()) {
+            return null;
+        }
+        e.begin();
+        return e;
+    }
+
+    static void forkEnd(Object event, long blobSize, long pid, Throwable failure) {
+        if (event != null) {
+            Fork e = (Fork) event;
+            e.blobSize = blobSize;
+            e.pid = pid;
+            e.outcome = failure == null ? "ok" : failure.toString();
+            e.commit();
+        }
+    }
+
+    static void exit(long pid, int status, long lifetimeNanos) {
+        if (JFR) {
+            Exit e = new Exit();
+            if (e.isEnabled()) {
+                e.pid = pid;
+                e.exitStatus = status;
+                e.lifetime = lifetimeNanos;
+                e.commit();
+            }
+        }
+    }
+}

@@ -1,0 +1,2 @@
+#!/bin/sh
+echo "from a resource: $1"
