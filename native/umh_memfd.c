@@ -31,18 +31,13 @@
 #define F_SEAL_WRITE 0x0008
 #endif
 
-static int memfd_create_exec(void)
+int umh_memfd_create(void)
 {
     static const char name[] = "umh-blob";
     int fd = (int)syscall(SYS_memfd_create, name, MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC);
     if (fd < 0 && errno == EINVAL) /* before 6.3 the kernel does not know MFD_EXEC */
         fd = (int)syscall(SYS_memfd_create, name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
     return fd < 0 ? UMH_FAIL(UMH_MEMFD_CREATE, errno) : fd;
-}
-
-int umh_memfd_create(void)
-{
-    return memfd_create_exec();
 }
 
 int umh_memfd_write(int fd, const void *data, size_t size)
