@@ -105,17 +105,21 @@ class NativeLoaderTest {
                 + "executable memfds are refused by sysctl vm.memfd_noexec=2", forkOnce(inPidNamespaceWithMemfdNoexec(2)));
     }
 
-    /** A noexec /tmp (in a private mount namespace): blobs never need it; only extracting the shim does. */
+    /**
+     * A noexec temporary directory (a tmpfs mounted noexec in a private mount namespace, used as
+     * java.io.tmpdir): blobs never need it; only extracting the shim does. Not /tmp itself: the
+     * checkout (and so the class path) may live under /tmp, as in a CI clone.
+     */
     @Test
-    void noexecTmp() throws Exception {
+    void noexecTmp(@TempDir Path tmp) throws Exception {
         assumeTrue(canUnshareMounts(), "needs root to make a mount namespace");
-        Files.createDirectories(Paths.get("/tmp"));
         List<String> noexecTmp = List.of("unshare", "-m", "sh", "-c",
-                "mount -t tmpfs -o noexec umh-noexec /tmp && exec \"$0\" \"$@\"");
-        String extracted = forkOnce(noexecTmp, "-Djava.io.tmpdir=/tmp");
+                "mount -t tmpfs -o noexec umh-noexec '" + tmp + "' && exec \"$0\" \"$@\"");
+        String tmpdir = "-Djava.io.tmpdir=" + tmp;
+        String extracted = forkOnce(noexecTmp, tmpdir);
         assertTrue(extracted.contains("UnsatisfiedLinkError") && extracted.contains("noexec")
                 && extracted.contains("-Dumh.native.dir"), extracted);
         Path lib = Paths.get("target/classes/META-INF/native/" + NativeLoader.classifier() + "/libumh.so").toAbsolutePath();
-        assertEquals("forked 0", forkOnce(noexecTmp, "-Djava.io.tmpdir=/tmp", "-Dumh.native.path=" + lib));
+        assertEquals("forked 0", forkOnce(noexecTmp, tmpdir, "-Dumh.native.path=" + lib));
     }
 }
