@@ -39,6 +39,9 @@ final class TestBlobs {
         List<String> cmd = new ArrayList<>(prefix);
         cmd.add(Paths.get(System.getProperty("java.home"), "bin", "java").toString());
         cmd.add("--enable-native-access=ALL-UNNAMED");
+        // no /tmp/hsperfdata_<user>/<pid>: JVMs in pid namespaces are all pid 1 there, and two at
+        // once (parallel builds) warn about the other's lock on stderr, which tests read
+        cmd.add("-XX:-UsePerfData");
         cmd.add("-Dumh.test.blobs=" + path("").toAbsolutePath());
         cmd.addAll(jvmArgs);
         cmd.add("-cp");
