@@ -124,6 +124,10 @@ def main():
     tu = mibs("PipeBench.throughputUmh")
     row("pipe throughput, 256 MiB both ways at once", tu, floor.get("pipe_throughput"), mibs("PipeBench.throughputProcessBuilder"),
         "MiB/s", ">= 0.95x floor", verdict(ratio(tu, floor.get("pipe_throughput")), 0.95, lower_is_better=False))
+    row("same, through FileChannels with direct buffers (no heap copy)", mibs("PipeBench.throughputUmhChannels"),
+        floor.get("pipe_throughput"), mibs("PipeBench.throughputProcessBuilder"), "MiB/s")
+    row("same as streams, 1 MiB pipes (`pipeSize(1 << 20)`; floor with 1 MiB pipes too)", mibs("PipeBench.throughputUmhMibPipes"),
+        floor.get("pipe_throughput_1mib_pipes"), mibs("PipeBench.throughputProcessBuilder"), "MiB/s")
     for t in (2, 4, 8):
         row(f"spawn+wait, {t} threads at once (per fork, as each thread sees it)", s(f"SpawnBench.umhLoaded{t}Threads"),
             None, None, "us")

@@ -25,6 +25,8 @@ enum umh_step {
     UMH_CHILD_CLOSE_FDS, UMH_CHILD_CLEAR_CLOEXEC, UMH_CHILD_CHDIR, UMH_CHILD_EXECVEAT,
     /* lifetime */
     UMH_OPEN, UMH_WAITID, UMH_EPOLL_CREATE, UMH_EPOLL_CTL, UMH_EPOLL_WAIT, UMH_SIGNAL, UMH_CLOSE,
+    /* the parent's side of a spawn, added later (numbers are only ever appended) */
+    UMH_SETPIPE_SZ,
     UMH_STEP_COUNT
 };
 
@@ -79,6 +81,7 @@ struct umh_spawn_req {
     unsigned uid, gid, umask; /* with UMH_SPAWN_USER, UMH_SPAWN_UMASK */
     const struct umh_rlimit *rlimits; /* set in the child, in order */
     int nrlimits;
+    int pipe_size;           /* > 0: F_SETPIPE_SZ on each new pipe (bytes; the kernel rounds up) */
 };
 
 /* RLIMIT_* for a name without the prefix ("AS", "NOFILE", ...), or -1 */

@@ -35,6 +35,7 @@ static const char *const step_names[UMH_STEP_COUNT] = {
     [UMH_EPOLL_WAIT] = "epoll_wait",
     [UMH_SIGNAL] = "pidfd_send_signal",
     [UMH_CLOSE] = "close",
+    [UMH_SETPIPE_SZ] = "fcntl(F_SETPIPE_SZ)",
 };
 
 const char *umh_step_name(int step)

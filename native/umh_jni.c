@@ -118,16 +118,17 @@ static void *copy_spawn_memory(JNIEnv *env, jbyteArray argv, jint argc, jbyteArr
     return mem;
 }
 
-/* ids: { uid, gid, umask }; rlimits: { resource, soft, hard }... (at most 16 limits) */
+/* ids: { uid, gid, umask, pipe size }; rlimits: { resource, soft, hard }... (at most 16 limits) */
 static int copy_identity(JNIEnv *env, jintArray ids, jlongArray rlimits, struct umh_spawn_req *req,
                          struct umh_rlimit *lims)
 {
-    jint id[3];
+    jint id[4];
     jlong l[16 * 3];
-    (*env)->GetIntArrayRegion(env, ids, 0, 3, id);
+    (*env)->GetIntArrayRegion(env, ids, 0, 4, id);
     req->uid = (unsigned)id[0];
     req->gid = (unsigned)id[1];
     req->umask = (unsigned)id[2];
+    req->pipe_size = id[3];
     jsize n = (*env)->GetArrayLength(env, rlimits);
     if (n > 16 * 3)
         return UMH_FAIL(UMH_CHILD_SETRLIMIT, EINVAL);

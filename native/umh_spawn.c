@@ -270,11 +270,18 @@ static void close_if_open(int *fd)
     }
 }
 
-static int make_pipe(int *r, int *w)
+/* A close-on-exec pipe, of size bytes or more when size > 0 (large transfers take fewer wake-ups). */
+static int make_pipe(int *r, int *w, int size)
 {
     int p[2];
     if (pipe2(p, O_CLOEXEC) < 0)
         return UMH_FAIL(UMH_PIPE2, errno);
+    if (size > 0 && fcntl(p[1], F_SETPIPE_SZ, size) < 0) {
+        int rc = UMH_FAIL(UMH_SETPIPE_SZ, errno);
+        close(p[0]);
+        close(p[1]);
+        return rc;
+    }
     *r = p[0];
     *w = p[1];
     return 0;
@@ -332,9 +339,10 @@ int umh_spawn(const struct umh_spawn_req *req, struct umh_spawn_res *res)
     struct child c;
     memset(&c, 0, sizeof c);
 
-    if ((rc = make_pipe(&in_r, &in_w)) < 0 || (rc = make_pipe(&out_r, &out_w)) < 0)
+    int size = req->pipe_size;
+    if ((rc = make_pipe(&in_r, &in_w, size)) < 0 || (rc = make_pipe(&out_r, &out_w, size)) < 0)
         goto out;
-    if (req->err_fd == -1 && (rc = make_pipe(&err_r, &err_w)) < 0)
+    if (req->err_fd == -1 && (rc = make_pipe(&err_r, &err_w, size)) < 0)
         goto out;
     c.req = req;
     c.stdin_r = in_r;

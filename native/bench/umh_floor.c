@@ -5,7 +5,7 @@
  *   spawn_wait_loaded     pipe2 x2, vfork, dup2 onto 0/1, execveat(memfd) of a blob loaded once, waitpid
  *   spawn_wait_one_shot   the same with memfd_create + write + seal of the blob every time
  *   first_byte            spawn cat, write 1 byte, read it back, close, waitpid
- *   pipe_throughput       256 MiB through cat, written and read at once (MiB/s)
+ *   pipe_throughput       256 MiB through cat, written and read at once (MiB/s); again with 1 MiB pipes
  *
  * Usage: umh-floor BLOB CAT_BLOB [seconds-per-benchmark]. Prints one JSON object per line:
  * {"benchmark": "...", "score": N, "unit": "us/op" | "MiB/s", "n": iterations}
@@ -72,12 +72,15 @@ static int load(const char *data, size_t len)
     return fd;
 }
 
-/* Spawn with a pipe on the child's 0 and 1; *in_w and *out_r are the parent's ends. */
-static pid_t spawn(int memfd, int *in_w, int *out_r)
+/* Spawn with a pipe on the child's 0 and 1 (of pipe_size bytes when > 0); *in_w and *out_r are
+ * the parent's ends. */
+static pid_t spawn_sized(int memfd, int *in_w, int *out_r, int pipe_size)
 {
     int in[2], out[2];
     if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0)
         die("pipe2");
+    if (pipe_size > 0 && (fcntl(in[1], F_SETPIPE_SZ, pipe_size) < 0 || fcntl(out[1], F_SETPIPE_SZ, pipe_size) < 0))
+        die("F_SETPIPE_SZ");
     pid_t pid = vfork();
     if (pid == 0) {
         dup2(in[0], 0);
@@ -92,6 +95,11 @@ static pid_t spawn(int memfd, int *in_w, int *out_r)
     *in_w = in[1];
     *out_r = out[0];
     return pid;
+}
+
+static pid_t spawn(int memfd, int *in_w, int *out_r)
+{
+    return spawn_sized(memfd, in_w, out_r, 0);
 }
 
 static void wait_exit(pid_t pid)
@@ -189,15 +197,15 @@ static void *writer(void *arg)
     return NULL;
 }
 
-static void throughput(int cat, int rounds)
+static void throughput(const char *name, int cat, int rounds, int pipe_size)
 {
-    double best = 0;
+    double seconds = 0;
     for (int r = 0; r < rounds; r++) {
         int in_w, out_r;
         pthread_t t;
         static char buf[CHUNK];
         double start = now_us();
-        pid_t pid = spawn(cat, &in_w, &out_r);
+        pid_t pid = spawn_sized(cat, &in_w, &out_r, pipe_size);
         pthread_create(&t, NULL, writer, &in_w);
         long got = 0;
         for (ssize_t n; (n = read(out_r, buf, sizeof buf)) > 0;)
@@ -207,10 +215,10 @@ static void throughput(int cat, int rounds)
         wait_exit(pid);
         if (got != THROUGHPUT_BYTES)
             die("short transfer");
-        double mibs = (double)(THROUGHPUT_BYTES >> 20) / ((now_us() - start) / 1e6);
-        best = best == 0 ? mibs : (best + mibs) / 2; /* running mean of the rounds */
+        seconds += (now_us() - start) / 1e6;
     }
-    report("pipe_throughput", best, "MiB/s", rounds);
+    /* all bytes over all time: the same mean JMH's ms/op turns into */
+    report(name, (double)(THROUGHPUT_BYTES >> 20) * rounds / seconds, "MiB/s", rounds);
 }
 
 int main(int argc, char **argv)
@@ -228,6 +236,7 @@ int main(int argc, char **argv)
     spawn_wait("spawn_wait_one_shot", blob, len, 1, seconds);
     umh_core_spawn_wait(blob, len, seconds);
     first_byte(cat, seconds);
-    throughput(cat, 5);
+    throughput("pipe_throughput", cat, 8, 0);
+    throughput("pipe_throughput_1mib_pipes", cat, 8, 1 << 20);
     return 0;
 }

@@ -11,7 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <linux/capability.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -197,6 +199,49 @@ static void test_fallbacks(void)
     close(memfd);
 }
 
+/* pipe_size: both pipes get it; a size above fs.pipe-max-size without CAP_SYS_RESOURCE fails with
+ * EPERM and leaves no fd and no child behind (checked in a forked copy that dropped the capability). */
+static void test_pipe_size(void)
+{
+    int memfd = load_file("cat");
+    char *argv[] = { "cat", NULL };
+    static char *envp[] = { NULL };
+    struct umh_spawn_req req = { .memfd = memfd, .argv = argv, .envp = envp, .err_fd = 2, .pipe_size = 1 << 20 };
+    struct umh_spawn_res res;
+    CHECK(umh_spawn(&req, &res) == 0);
+    CHECK(fcntl(res.stdin_w, F_GETPIPE_SZ) == 1 << 20);
+    CHECK(fcntl(res.stdout_r, F_GETPIPE_SZ) == 1 << 20);
+    close(res.stdin_w);
+    CHECK(umh_reap(res.pidfd, res.pid, 1) == 0);
+    close(res.stdout_r);
+    close(res.pidfd);
+
+    FILE *f = fopen("/proc/sys/fs/pipe-max-size", "r");
+    int max = 0;
+    CHECK(f != NULL && fscanf(f, "%d", &max) == 1 && max > 0);
+    if (f != NULL)
+        fclose(f);
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+        struct __user_cap_data_struct caps[2];
+        if (syscall(SYS_capget, &hdr, caps) < 0)
+            _exit(3);
+        caps[0].effective &= ~(1u << CAP_SYS_RESOURCE);
+        if (syscall(SYS_capset, &hdr, caps) < 0)
+            _exit(4);
+        req.pipe_size = max * 2;
+        int before = count_fds();
+        int rc = umh_spawn(&req, &res);
+        int ok = rc < 0 && UMH_FAIL_STEP(rc) == UMH_SETPIPE_SZ && UMH_FAIL_ERRNO(rc) == EPERM &&
+                 count_fds() == before && waitpid(-1, NULL, WNOHANG) < 0 && errno == ECHILD;
+        _exit(ok ? 0 : 1);
+    }
+    int status = -1;
+    CHECK(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    close(memfd);
+}
+
 /* A #! script through the /proc/self/fd path too. */
 static void test_script(void)
 {
@@ -325,6 +370,7 @@ int main(int argc, char **argv)
     test_low_fds();
     test_fallbacks();
     test_script();
+    test_pipe_size();
     test_frames();
     test_frame_short_reads_and_eintr();
     test_bad_frames();

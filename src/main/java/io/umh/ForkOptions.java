@@ -36,10 +36,11 @@ public final class ForkOptions {
     private final int uid;   // -1: unchanged
     private final int gid;
     private final int umask; // -1: unchanged
+    private final int pipeSize; // 0: the kernel's default
     private final Map<Resource, long[]> limits;
 
     final Block argv;
-    /** {uid, gid, umask} and {resource, soft, hard}... as the native spawn reads them. */
+    /** {uid, gid, umask, pipe size} and {resource, soft, hard}... as the native spawn reads them. */
     final int[] ids;
     final long[] rlimits;
     final Block envp;
@@ -88,8 +89,9 @@ public final class ForkOptions {
         this.uid = b.uid;
         this.gid = b.gid;
         this.umask = b.umask;
+        this.pipeSize = b.pipeSize;
         this.limits = Collections.unmodifiableMap(new EnumMap<>(b.limits));
-        this.ids = new int[] {uid, gid, Math.max(umask, 0)};
+        this.ids = new int[] {uid, gid, Math.max(umask, 0), pipeSize};
         this.rlimits = new long[limits.size() * 3];
         int i = 0;
         for (Map.Entry<Resource, long[]> e : limits.entrySet()) {
@@ -123,6 +125,7 @@ public final class ForkOptions {
         b.uid = uid;
         b.gid = gid;
         b.umask = umask;
+        b.pipeSize = pipeSize;
         b.limits.putAll(limits);
         b.environment = environment;
         b.directory = directory;
@@ -179,6 +182,11 @@ public final class ForkOptions {
     /** The child's umask, or empty to keep the JVM's. */
     public OptionalInt umask() {
         return umask < 0 ? OptionalInt.empty() : OptionalInt.of(umask);
+    }
+
+    /** The size asked for the child's pipes, or empty for the kernel's default (64 KiB on most systems). */
+    public OptionalInt pipeSize() {
+        return pipeSize == 0 ? OptionalInt.empty() : OptionalInt.of(pipeSize);
     }
 
     /** The resource limits set in the child: {soft, hard} per resource ({@link #UNLIMITED} for none). */
@@ -294,6 +302,7 @@ public final class ForkOptions {
         private int uid = -1;
         private int gid = -1;
         private int umask = -1;
+        private int pipeSize;
         private final Map<Resource, long[]> limits = new EnumMap<>(Resource.class);
 
         private Builder() {}
@@ -379,6 +388,20 @@ public final class ForkOptions {
                 throw new IllegalArgumentException("umask must be within 0 and 0777, not 0" + Integer.toOctalString(mask));
             }
             this.umask = mask;
+            return this;
+        }
+
+        /**
+         * The capacity of the child's pipes in bytes ({@code F_SETPIPE_SZ}; the kernel rounds it up
+         * to a power of two pages). A larger pipe moves bulk data with fewer wake-ups on both sides.
+         * Above {@code /proc/sys/fs/pipe-max-size} (1 MiB by default) the fork fails with EPERM
+         * unless the JVM has CAP_SYS_RESOURCE.
+         */
+        public Builder pipeSize(int bytes) {
+            if (bytes <= 0) {
+                throw new IllegalArgumentException("pipeSize must be > 0 bytes, not " + bytes);
+            }
+            this.pipeSize = bytes;
             return this;
         }
 

@@ -92,8 +92,7 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
             }
         }
         if (rc < 0) {
-            boolean chdir = "chdir".equals(Native.stepName(rc));
-            throw Native.error("fork", rc, chdir ? ": directory " + o.directory().orElseThrow() : "");
+            throw Native.error("fork", rc, failureDetail(rc, o));
         }
         UsermodeProcess p = new UsermodeProcess(out);
         ShutdownHook.add(p); // before the reaper can see it exit
@@ -107,6 +106,18 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
             throw e;
         }
         return p;
+    }
+
+    /** What of the options a failed step concerns, for the exception's message. */
+    private static String failureDetail(int rc, ForkOptions o) {
+        switch (Native.stepName(rc)) {
+            case "chdir":
+                return ": directory " + o.directory().orElseThrow();
+            case "fcntl(F_SETPIPE_SZ)":
+                return ": pipeSize " + o.pipeSize().orElseThrow() + " (above /proc/sys/fs/pipe-max-size needs CAP_SYS_RESOURCE)";
+            default:
+                return "";
+        }
     }
 
     /** The child's fd 0: what is written here, the helper reads. */

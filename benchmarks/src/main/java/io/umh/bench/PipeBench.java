@@ -3,9 +3,13 @@ package io.umh.bench;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.ReadableByteChannel;
+import java.nio.channels.WritableByteChannel;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
+import io.umh.ForkOptions;
 import io.umh.Umh;
 import io.umh.UsermodeProcess;
 
@@ -24,6 +28,7 @@ import org.openjdk.jmh.annotations.Warmup;
 @Measurement(iterations = 5, time = 1)
 public class PipeBench {
     static final int MIB_256 = 256 << 20;
+    static final ForkOptions MIB_PIPES = ForkOptions.builder().pipeSize(1 << 20).build();
 
     /** Fork cat, write one byte, read it back, close, wait. */
     @Benchmark
@@ -67,6 +72,33 @@ public class PipeBench {
         }
     }
 
+    /** The same with 1 MiB pipes ({@code pipeSize}); the floor has a line with 1 MiB pipes too. */
+    @Benchmark
+    @BenchmarkMode(Mode.SingleShotTime)
+    @OutputTimeUnit(TimeUnit.MILLISECONDS)
+    @Warmup(iterations = 2)
+    @Measurement(iterations = 8)
+    public long throughputUmhMibPipes(States.Loaded l) throws Exception {
+        try (UsermodeProcess p = l.cat.fork(MIB_PIPES)) {
+            return pump(p.getOutputStream(), p.getInputStream());
+        }
+    }
+
+    /**
+     * The same pipes through their FileChannels and direct buffers: no copy between the Java heap
+     * and the kernel, as in C. What byte[] streams cost on top is the difference to throughputUmh.
+     */
+    @Benchmark
+    @BenchmarkMode(Mode.SingleShotTime)
+    @OutputTimeUnit(TimeUnit.MILLISECONDS)
+    @Warmup(iterations = 2)
+    @Measurement(iterations = 8)
+    public long throughputUmhChannels(States.Loaded l) throws Exception {
+        try (UsermodeProcess p = l.cat.fork()) {
+            return pumpChannels(p.getOutputStream().getChannel(), p.getInputStream().getChannel());
+        }
+    }
+
     @Benchmark
     @BenchmarkMode(Mode.SingleShotTime)
     @OutputTimeUnit(TimeUnit.MILLISECONDS)
@@ -96,6 +128,32 @@ public class PipeBench {
         byte[] buf = new byte[1 << 16];
         long got = 0;
         for (int n; (n = in.read(buf)) > 0; ) {
+            got += n;
+        }
+        writer.join();
+        if (got != MIB_256) {
+            throw new IllegalStateException("short transfer: " + got);
+        }
+        return got;
+    }
+
+    private static long pumpChannels(WritableByteChannel out, ReadableByteChannel in) throws Exception {
+        CompletableFuture<Void> writer = CompletableFuture.runAsync(() -> {
+            ByteBuffer chunk = ByteBuffer.allocateDirect(1 << 16);
+            try (out) {
+                for (int sent = 0; sent < MIB_256; sent += chunk.capacity()) {
+                    chunk.clear();
+                    while (chunk.hasRemaining()) {
+                        out.write(chunk);
+                    }
+                }
+            } catch (IOException e) {
+                throw new RuntimeException(e);
+            }
+        });
+        ByteBuffer buf = ByteBuffer.allocateDirect(1 << 16);
+        long got = 0;
+        for (int n; (n = in.read(buf.clear())) > 0; ) {
             got += n;
         }
         writer.join();
