@@ -86,6 +86,7 @@ def svg_bars(rows, title, unit):
 def main():
     results, docs = sys.argv[1], sys.argv[2]
     floor = {r["benchmark"]: r["score"] for r in load_lines(os.path.join(results, "floor.jsonl"))}
+    after = {r["benchmark"]: r["score"] for r in load_lines(os.path.join(results, "floor-after.jsonl"))}
     many = load_lines(os.path.join(results, "many.jsonl"))
     j = jmh_scores(os.path.join(results, "jmh.json"))
 
@@ -132,7 +133,7 @@ def main():
         row(f"spawn+wait, {t} threads at once (per fork, as each thread sees it)", s(f"SpawnBench.umhLoaded{t}Threads"),
             None, None, "us")
     for size in ("65536", "1048576", "16777216", "134217728"):
-        row(f"load {int(size) // 1024:,} KiB (memfd_create + copy + seal)", s(f"PipeBench.load[size={size}]"), None, None, "us")
+        row(f"load {int(size) // 1024:,} KiB (memfd_create + copy + seal)", s(f"PipeBench.load[size={size}]"), floor.get(f"load_{size}"), None, "us")
 
     lines = [
         "# Performance",
@@ -149,6 +150,16 @@ def main():
     for what, umh, fl, other, unit, target, ok in rows:
         lines.append(f"| {what} | {fmt(umh)} {unit if umh is not None else ''} | {fmt(fl)} | {fmt(other)} | "
                      f"{fmt(ratio(umh, fl), 2)} | {fmt(ratio(umh, other), 2)} | {target} | {ok} |")
+    if after:
+        lines += ["", "The C floor was run before and after the JMH suite; where the two differ much, the machine's",
+                  "load changed during the run and the ratios above carry that error:", "",
+                  "| floor line | before | after | after / before |", "|---|---:|---:|---:|"]
+        for name, before in floor.items():
+            lines.append(f"| {name} | {fmt(before)} | {fmt(after.get(name))} | {fmt(ratio(after.get(name), before), 2)} |")
+    load = os.path.join(results, "load.txt")
+    if os.path.exists(load):
+        with open(load) as f:
+            lines += ["", f"Load when the JMH suite started: `{f.read().strip()}`"]
     lines += ["", "## Many children (virtual threads waiting on each)", "",
               "| library | children | platform threads added | fork all (ms) | SIGKILL and reap all (ms) |",
               "|---|---:|---:|---:|---:|"]

@@ -16,6 +16,7 @@ JAVA_HOME=$jdk17 mvn -q -B -ntp -f benchmarks/pom.xml package
 echo "== C floor"
 ./target/cmake/umh-floor target/test-blobs/exit target/test-blobs/cat "${FLOOR_SECONDS:-5}" | tee "$out/floor.jsonl"
 
+uptime | tee "$out/load.txt"
 echo "== JMH (Java 17)"
 "$jdk17/bin/java" -jar benchmarks/target/benchmarks.jar -rf json -rff "$out/jmh.json" "$@"
 
@@ -26,6 +27,9 @@ if [ -x "$jdk25/bin/java" ]; then
 else
   "$jdk17/bin/java" -cp benchmarks/target/benchmarks.jar io.umh.bench.ManyChildren | tee "$out/many.jsonl"
 fi
+
+echo "== C floor again: how far the machine drifted during the run"
+./target/cmake/umh-floor target/test-blobs/exit target/test-blobs/cat "${FLOOR_SECONDS:-5}" | tee "$out/floor-after.jsonl"
 
 python3 benchmarks/report.py "$out" docs
 echo "wrote docs/performance.md and docs/performance.svg"

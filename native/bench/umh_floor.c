@@ -5,6 +5,7 @@
  *   spawn_wait_loaded     pipe2 x2, vfork, dup2 onto 0/1, execveat(memfd) of a blob loaded once, waitpid
  *   spawn_wait_one_shot   the same with memfd_create + write + seal of the blob every time
  *   first_byte            spawn cat, write 1 byte, read it back, close, waitpid
+ *   load_N                memfd_create + write + seal of N bytes (64 KiB .. 128 MiB)
  *   pipe_throughput       256 MiB through cat, written and read at once (MiB/s); again with 1 MiB pipes
  *
  * Usage: umh-floor BLOB CAT_BLOB [seconds-per-benchmark]. Prints one JSON object per line:
@@ -221,6 +222,24 @@ static void throughput(const char *name, int cat, int rounds, int pipe_size)
     report(name, (double)(THROUGHPUT_BYTES >> 20) * rounds / seconds, "MiB/s", rounds);
 }
 
+/* memfd_create + write + seal + close of size bytes, as Umh.load does (JMH's PipeBench.load). */
+static void load_cost(size_t size, double seconds)
+{
+    char *data = calloc(1, size);
+    if (data == NULL)
+        die("calloc");
+    char name[32];
+    snprintf(name, sizeof name, "load_%zu", size);
+    long n = 0;
+    double start = now_us(), end = start + seconds * 1e6, t;
+    do {
+        close(load(data, size));
+        n++;
+    } while ((t = now_us()) < end);
+    report(name, (t - start) / (double)n, "us/op", n);
+    free(data);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3) {
@@ -238,5 +257,8 @@ int main(int argc, char **argv)
     first_byte(cat, seconds);
     throughput("pipe_throughput", cat, 8, 0);
     throughput("pipe_throughput_1mib_pipes", cat, 8, 1 << 20);
+    static const size_t sizes[] = { 64 << 10, 1 << 20, 16 << 20, 128 << 20 }; /* as JMH's PipeBench.load */
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
+        load_cost(sizes[i], seconds / 2);
     return 0;
 }
