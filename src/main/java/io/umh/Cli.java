@@ -1,5 +1,7 @@
 package io.umh;
 
+import java.io.FileDescriptor;
+import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -10,7 +12,7 @@ import java.util.Arrays;
 
 /**
  * The platform jar's command line: {@code java -jar umh-<version>-linux-x86_64.jar run FILE [ARGS...]}
- * runs FILE's bytes from a memfd with this terminal's stdin and stdout, and exits with its status;
+ * runs FILE's bytes from a memfd with this terminal's stdin and stdout (fds 0 and 1, bridged), and exits with its status;
  * {@code demo} runs the demo. Exit codes follow a shell's: the child's own, 128+N after death by
  * signal N, 127 for a file that cannot be read, 126 for one that cannot be run, 2 for bad usage.
  */
@@ -66,7 +68,10 @@ final class Cli {
             Thread input = new Thread(() -> copy(System.in, p.pipeToUmh(), true), "umh-cli-stdin");
             input.setDaemon(true);
             input.start();
-            copy(p.pipeFromUmh(), System.out, false);
+            // not System.out: a PrintStream hides EPIPE, and a child writing on after `| head` would
+            // wait for ever; this way its stdout closes too, and it gets SIGPIPE as in a shell pipeline
+            copy(p.pipeFromUmh(), new FileOutputStream(FileDescriptor.out), false);
+            p.pipeFromUmh().close();
             return p.waitFor();
         }
     }

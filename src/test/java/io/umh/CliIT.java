@@ -71,6 +71,16 @@ class CliIT {
         assertEquals(0, p.waitFor());
     }
 
+    /** {@code run yes | head -1}: once the reader has gone, the child gets SIGPIPE, as in a shell pipeline. */
+    @Test
+    void closedStdoutEndsTheChild() throws Exception {
+        Process p = jar(List.of(), "run", "/usr/bin/yes").redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+        assertEquals("y", out.readLine());
+        out.close();
+        assertEquals(128 + 13, p.waitFor());
+    }
+
     @Test
     void argumentsAndStderrReachTheChild() throws Exception {
         Run r = run("x\n", "run", blob("hello.sh"), "a", "b c");
