@@ -9,7 +9,7 @@ import java.time.Duration;
 import java.util.List;
 
 /**
- * The demo ({@code java -jar umh-<version>-linux-x86_64.jar}): runs the helper program that ships
+ * The demo ({@code java -jar umh-<version>-linux-x86_64.jar demo}): runs the helper program that ships
  * inside this jar, straight from its bytes, as a supervised service, and sends it framed
  * requests; one of them crashes it, and the service starts another.
  */

@@ -20,9 +20,11 @@ import java.util.Locale;
  * <ol>
  *   <li>{@code -Dumh.native.path=/path/libumh.so}: an installed library, and nothing else.
  *   <li>{@code META-INF/native/<classifier>/libumh.so} from the class path (the platform jar),
- *       extracted under a content-hash name into {@code -Dumh.native.dir} or java.io.tmpdir:
- *       written to a temporary name and renamed into place, so concurrent JVMs never see a
- *       partial file and an existing copy is reused.
+ *       loaded from a memfd: no file at all ({@link MemfdLoader}: JDK 22+ with native access
+ *       enabled; skipped when {@code -Dumh.native.dir} asks for extraction).
+ *   <li>The same resource extracted under a content-hash name into {@code -Dumh.native.dir} or
+ *       java.io.tmpdir: written to a temporary name and renamed into place, so concurrent JVMs
+ *       never see a partial file and an existing copy is reused.
  * </ol>
  */
 final class NativeLoader {
@@ -63,13 +65,22 @@ final class NativeLoader {
         } catch (IOException e) {
             throw linkError("umh: cannot read " + resource + ": " + e, e);
         }
-        String dirName = System.getProperty("umh.native.dir", System.getProperty("java.io.tmpdir"));
+        String dirName = System.getProperty("umh.native.dir");
+        if (dirName == null) {
+            String whyNot = MemfdLoader.load(lib);
+            if (whyNot == null) {
+                return;
+            }
+            tried.add("a memfd: " + whyNot);
+            dirName = System.getProperty("java.io.tmpdir");
+        }
         Path target;
         try {
             target = extract(lib, Paths.get(dirName));
         } catch (IOException e) {
-            throw linkError("umh: cannot extract " + resource + " into " + dirName + " (" + e
-                    + "); set -Dumh.native.dir to a writable, executable directory or -Dumh.native.path", e);
+            tried.add("extracting " + resource + " into " + dirName + ": " + e);
+            throw linkError("umh: cannot load the native library; tried: " + String.join("; ", tried)
+                    + ". Set -Dumh.native.dir to a writable, executable directory or -Dumh.native.path", e);
         }
         loadOrExplain(target, "extracted " + resource, tried);
     }

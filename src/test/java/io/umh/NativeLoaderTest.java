@@ -11,6 +11,7 @@ import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
@@ -34,8 +35,31 @@ class NativeLoaderTest {
         }
     }
 
+    /** Main of the second JVM: fork once, then print where the shim was mapped from and what java.io.tmpdir holds. */
+    public static final class ForkAndShowShim {
+        public static void main(String[] args) throws Exception {
+            ForkOnce.main(args);
+            System.out.println(Files.readAllLines(Paths.get("/proc/self/maps")).stream().filter(l -> l.contains("libumh"))
+                    .map(l -> l.substring(l.indexOf('/'))).findFirst().orElse("no libumh mapped"));
+            try (Stream<Path> files = Files.list(Paths.get(System.getProperty("java.io.tmpdir")))) {
+                System.out.println("tmpdir: " + files.map(p -> p.getFileName().toString()).collect(Collectors.toList()));
+            }
+        }
+    }
+
     private static String forkOnce(List<String> prefix, String... jvmArgs) throws Exception {
         return TestBlobs.run(TestBlobs.javaCommand(prefix, List.of(jvmArgs), ForkOnce.class)).trim();
+    }
+
+    /** As {@link #forkOnce}, in a JVM without --enable-native-access. */
+    private static String forkOnceWithoutNativeAccess(List<String> prefix, String... jvmArgs) throws Exception {
+        List<String> command = new ArrayList<>(TestBlobs.javaCommand(prefix, List.of(jvmArgs), ForkOnce.class));
+        command.remove("--enable-native-access=ALL-UNNAMED");
+        return TestBlobs.run(command).trim();
+    }
+
+    private static List<String> noexecMountOver(Path dir) {
+        return List.of("unshare", "-m", "sh", "-c", "mount -t tmpfs -o noexec umh-noexec '" + dir + "' && exec \"$0\" \"$@\"");
     }
 
     private static boolean canUnshareMounts() throws Exception {
@@ -107,19 +131,38 @@ class NativeLoaderTest {
 
     /**
      * A noexec temporary directory (a tmpfs mounted noexec in a private mount namespace, used as
-     * java.io.tmpdir): blobs never need it; only extracting the shim does. Not /tmp itself: the
-     * checkout (and so the class path) may live under /tmp, as in a CI clone.
+     * java.io.tmpdir): blobs never need it; only extracting the shim does, where it cannot be loaded
+     * from a memfd (before JDK 22, or without native access). Not /tmp itself: the checkout (and so
+     * the class path) may live under /tmp, as in a CI clone.
      */
     @Test
     void noexecTmp(@TempDir Path tmp) throws Exception {
         assumeTrue(canUnshareMounts(), "needs root to make a mount namespace");
-        List<String> noexecTmp = List.of("unshare", "-m", "sh", "-c",
-                "mount -t tmpfs -o noexec umh-noexec '" + tmp + "' && exec \"$0\" \"$@\"");
         String tmpdir = "-Djava.io.tmpdir=" + tmp;
-        String extracted = forkOnce(noexecTmp, tmpdir);
-        assertTrue(extracted.contains("UnsatisfiedLinkError") && extracted.contains("noexec")
-                && extracted.contains("-Dumh.native.dir"), extracted);
+        String extracted = forkOnceWithoutNativeAccess(noexecMountOver(tmp), tmpdir);
+        String memfd = Runtime.version().feature() < 22 ? "tried: a memfd: needs JDK 22+ (the FFM API), this is JDK "
+                : "tried: a memfd: native access is not enabled for the class path (--enable-native-access=ALL-UNNAMED); ";
+        assertTrue(extracted.contains("UnsatisfiedLinkError") && extracted.contains(memfd) && extracted.contains("extracted ")
+                && extracted.contains("noexec") && extracted.contains("-Dumh.native.dir"), extracted);
         Path lib = Paths.get("target/classes/META-INF/native/" + NativeLoader.classifier() + "/libumh.so").toAbsolutePath();
-        assertEquals("forked 0", forkOnce(noexecTmp, tmpdir, "-Dumh.native.path=" + lib));
+        assertEquals("forked 0", forkOnce(noexecMountOver(tmp), tmpdir, "-Dumh.native.path=" + lib));
+    }
+
+    /** JDK 22+ with native access: a noexec java.io.tmpdir does not matter, no file is written, and no warning printed. */
+    @Test
+    void loadsFromAMemfdOnJdk22(@TempDir Path tmp) throws Exception {
+        assumeTrue(Runtime.version().feature() >= 22, "the FFM API is final in JDK 22");
+        assumeTrue(canUnshareMounts(), "needs root to make a mount namespace");
+        String out = TestBlobs.run(TestBlobs.javaCommand(noexecMountOver(tmp), List.of("-Djava.io.tmpdir=" + tmp),
+                ForkAndShowShim.class)).trim();
+        assertEquals("forked 0\n/memfd:libumh.so (deleted)\ntmpdir: []", out);
+    }
+
+    /** -Dumh.native.dir asks for extraction: no memfd then, whatever the JDK. */
+    @Test
+    void nativeDirMeansExtract(@TempDir Path dir) throws Exception {
+        String out = TestBlobs.run(TestBlobs.javaCommand(List.of(), List.of("-Dumh.native.dir=" + dir),
+                ForkAndShowShim.class)).trim();
+        assertTrue(out.matches("forked 0\n" + Pattern.quote(dir.toString()) + "/libumh-[0-9a-f]{32}\\.so\ntmpdir: .*"), out);
     }
 }

@@ -1,0 +1,144 @@
+package io.umh;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Paths;
+import java.util.ArrayList;
+import java.util.List;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/** The platform jar's command line, run as a user runs it: {@code java -jar} in a second JVM (after package). */
+@Timeout(120)
+class CliIT {
+    /** A finished {@code java -jar}: exit status, stdout, stderr. */
+    private record Run(int status, String out, String err) {}
+
+    /** {@code java [jvmArgs] -jar umh-...-linux-x86_64.jar [args]}, with the JVM running this test. */
+    private static ProcessBuilder jar(List<String> jvmArgs, String... args) {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(Paths.get(System.getProperty("java.home"), "bin", "java").toString());
+        cmd.addAll(jvmArgs);
+        cmd.add("-jar");
+        cmd.add(System.getProperty("umh.jar"));
+        cmd.addAll(List.of(args));
+        return new ProcessBuilder(cmd);
+    }
+
+    private static Run run(String stdin, String... args) throws Exception {
+        return run(jar(List.of(), args), stdin);
+    }
+
+    private static Run run(ProcessBuilder command, String stdin) throws Exception {
+        Process p = command.start();
+        try (OutputStream in = p.getOutputStream()) {
+            in.write(stdin.getBytes(StandardCharsets.UTF_8));
+        }
+        // stderr is small: read it after stdout
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+        return new Run(p.waitFor(), out, err);
+    }
+
+    private static String blob(String name) {
+        return TestBlobs.path(name).toAbsolutePath().toString();
+    }
+
+    @Test
+    void runBridgesStdinAndStdout() throws Exception {
+        Run r = run("through the pipes\n", "run", blob("cat"));
+        assertEquals(new Run(0, "through the pipes\n", ""), r);
+    }
+
+    @Test
+    void runIsInteractive() throws Exception {
+        Process p = jar(List.of(), "run", blob("cat")).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+        OutputStream in = p.getOutputStream();
+        for (String line : List.of("one", "two")) {
+            in.write((line + "\n").getBytes(StandardCharsets.UTF_8));
+            in.flush();
+            assertEquals(line, out.readLine()); // before EOF: each line comes back as it is typed
+        }
+        in.close();
+        assertEquals(null, out.readLine());
+        assertEquals(0, p.waitFor());
+    }
+
+    /** {@code run yes | head -1}: once the reader has gone, the child gets SIGPIPE, as in a shell pipeline. */
+    @Test
+    void closedStdoutEndsTheChild() throws Exception {
+        Process p = jar(List.of(), "run", "/usr/bin/yes").redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+        assertEquals("y", out.readLine());
+        out.close();
+        assertEquals(128 + 13, p.waitFor());
+    }
+
+    @Test
+    void argumentsAndStderrReachTheChild() throws Exception {
+        Run r = run("x\n", "run", blob("hello.sh"), "a", "b c");
+        assertEquals(new Run(7, "hello from sh: a b c\nread: x\n", ""), r);
+        assertEquals(new Run(0, "out\n", "to stderr\n"), run("", "run", blob("stderr"), "to stderr"));
+    }
+
+    @Test
+    void exitStatusIsPassedThrough() throws Exception {
+        assertEquals(3, run("", "run", blob("exit"), "3").status());
+    }
+
+    @Test
+    void killedChildExits128PlusSignal() throws Exception {
+        assertEquals(new Run(137, "", ""), run("", "run", blob("exit"), "-s", "9"));
+    }
+
+    @Test
+    void missingFileIsOneLineAndExits127() throws Exception {
+        assertEquals(new Run(127, "", "umh: /nonexistent: no such file\n"), run("", "run", "/nonexistent"));
+    }
+
+    @Test
+    void notAProgramNamesTheErrno() throws Exception {
+        String pom = Paths.get("pom.xml").toAbsolutePath().toString();
+        assertEquals(new Run(126, "", "umh: " + pom + ": fork: execveat failed: ENOEXEC (Exec format error)\n"),
+                run("", "run", pom));
+    }
+
+    @Test
+    void debugPrintsTheStackTrace() throws Exception {
+        Run r = run(jar(List.of("-Dumh.debug=true"), "run", "/nonexistent"), "");
+        assertEquals(127, r.status());
+        assertTrue(r.err().contains("java.nio.file.NoSuchFileException: /nonexistent\n\tat "), r.err());
+    }
+
+    @Test
+    void helpGoesToStdout() throws Exception {
+        for (String flag : List.of("--help", "-h")) {
+            Run r = run("", flag);
+            assertEquals(0, r.status());
+            assertTrue(r.out().contains("run FILE [ARGS...]") && r.out().contains("demo") && r.err().isEmpty(), r.toString());
+        }
+    }
+
+    @Test
+    void badUsageGoesToStderrAndExits2() throws Exception {
+        for (String[] args : List.of(new String[0], new String[] {"run"}, new String[] {"frob"})) {
+            Run r = run("", args);
+            assertEquals(2, r.status(), r.toString());
+            assertTrue(r.out().isEmpty() && r.err().contains("usage: "), r.toString());
+        }
+    }
+
+    @Test
+    void demoRunsTheHelperInsideTheJar() throws Exception {
+        Run r = run("", "demo");
+        assertEquals(0, r.status(), r.toString());
+        assertTrue(r.out().contains("(a memfd: no file was written)") && r.out().endsWith("service stopped\n"), r.out());
+    }
+}
