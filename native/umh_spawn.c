@@ -327,6 +327,11 @@ static int clone_child(struct child *c, int *pidfd)
     syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, &old, KERNEL_SIGSET_SIZE);
     int flags = CLONE_VM | CLONE_VFORK | SIGCHLD | (umh_fallbacks & UMH_NO_PIDFD ? 0 : CLONE_PIDFD);
     int pid = clone(child_main, stack + sizeof stack, flags, c, pidfd, NULL, NULL);
+    /* Kernels before 5.2 ignore CLONE_PIDFD, but qemu-user 7.2 (and a strict seccomp filter)
+     * refuse it with EINVAL: no child was made, so clone again without it; umh_spawn then asks
+     * pidfd_open for the pidfd. */
+    if (pid < 0 && errno == EINVAL && (flags & CLONE_PIDFD))
+        pid = clone(child_main, stack + sizeof stack, flags & ~CLONE_PIDFD, c, pidfd, NULL, NULL);
     int err = errno;
     syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old, NULL, KERNEL_SIGSET_SIZE);
     return pid < 0 ? UMH_FAIL(UMH_CLONE, err) : pid;

@@ -98,6 +98,18 @@ class NativeLoaderTest {
                 + "supported: linux-x86_64, linux-aarch_64"), out);
     }
 
+    /**
+     * An aarch64 JVM looks for the linux-aarch_64 shim, the name os-maven-plugin gives the platform.
+     * Here (x86_64) it is either missing or, where the cross build put it on the class path, the
+     * wrong CPU's: either way the error names it.
+     */
+    @Test
+    void aarch64LooksForLinuxAarch64(@TempDir Path dir) throws Exception {
+        String out = forkOnce(List.of(), "-Dos.arch=aarch64", "-Dumh.native.dir=" + dir);
+        assertTrue(out.startsWith("java.lang.UnsatisfiedLinkError: umh: ")
+                && out.contains("/META-INF/native/linux-aarch_64/libumh.so"), out);
+    }
+
     @Test
     void notLinuxSaysSo() throws Exception {
         String out = forkOnce(List.of(), "-Dos.name=Windows 11");
