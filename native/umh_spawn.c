@@ -35,6 +35,9 @@
 #ifndef AT_EMPTY_PATH
 #define AT_EMPTY_PATH 0x1000
 #endif
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
 
 /* The kernel's own sigaction layout (rt_sigaction), not glibc's. */
 struct kernel_sigaction {
@@ -60,6 +63,20 @@ struct child {
 #define CHILD_STACK_SIZE (32 * 1024)
 
 int umh_fallbacks;
+
+int umh_missing_features(void)
+{
+    /* arguments every kernel that has the call refuses (EINVAL, ENOENT, EBADF): nothing is closed,
+     * opened or exec'd; only ENOSYS says the call is missing */
+    int missing = 0;
+    if (syscall(SYS_close_range, 1U, 0U, 0) < 0 && errno == ENOSYS)
+        missing |= UMH_NO_CLOSE_RANGE;
+    if (syscall(SYS_execveat, -1, "", NULL, NULL, 0) < 0 && errno == ENOSYS)
+        missing |= UMH_NO_EXECVEAT;
+    if (syscall(SYS_pidfd_open, 0, 0) < 0 && errno == ENOSYS)
+        missing |= UMH_NO_PIDFD;
+    return missing;
+}
 
 /* ---------------------------------------------------------------- the child: raw syscalls only */
 
