@@ -29,7 +29,9 @@ final class Native {
         try {
             NativeLoader.load();
             c = constants();
-            warnAboutFallbacks(missingFeatures(), c[10], c[11], c[3]);
+            int missing = missingFeatures();
+            forceFallbacks(missing); // the child would find out too, but not that reaping by pidfd fails before 5.4
+            warnAboutFallbacks(missing, c[10], c[11], c[3]);
             // -Dumh.pidfd=false: track children by pid, as on kernels before 5.3 (for testing that path)
             if ("false".equals(System.getProperty("umh.pidfd"))) {
                 forceFallbacks(c[3]);
@@ -62,7 +64,7 @@ final class Native {
             s.append("; no execveat (3.19): children exec /proc/self/fd/N, which needs /proc");
         }
         if ((missing & noPidfd) != 0) {
-            s.append("; no pidfds (5.3): children tracked by pid, a waiting thread each");
+            s.append("; no waitid(P_PIDFD) (5.4): children tracked by pid, not pidfd, a waiting thread each");
         }
         if (s.length() > 0) {
             LOG.log(Level.WARNING, "umh: this kernel (" + System.getProperty("os.version") + ") lacks calls umh uses"
@@ -96,7 +98,7 @@ final class Native {
 
     static native void forceFallbacks(int bits);
 
-    /** The UMH_NO_* fallbacks this kernel needs (its calls answer ENOSYS). */
+    /** The UMH_NO_* fallbacks this kernel needs: the calls it lacks. */
     static native int missingFeatures();
 
     static native String describe(int code);
