@@ -23,8 +23,9 @@
  *   <li>{@link io.umh.UsermodeService}: keeps one helper running, restarts it by a policy.
  * </ul>
  *
- * <p>Linux only. The native shim comes in the platform jar ({@code io.umh:umh:VERSION:linux-x86_64}).
- * On JDK 22 and later run with {@code --enable-native-access=ALL-UNNAMED} on the class path, or
+ * <p>Linux only. The native shim comes in the platform jar
+ * ({@code io.umh:umh:VERSION:linux-x86_64}). JDK 24 and later warn when it is loaded unless run
+ * with {@code --enable-native-access=ALL-UNNAMED} on the class path, or
  * {@code --enable-native-access=io.umh} on the module path. umh logs through
  * {@link java.lang.System.Logger} {@code "io.umh"}: DEBUG and TRACE for routine events, WARNING
  * only for what needs attention.

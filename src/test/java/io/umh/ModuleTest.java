@@ -17,7 +17,7 @@ import org.junit.jupiter.api.io.TempDir;
  * umh on the module path: a consumer module that {@code requires io.umh}, compiled and run in a
  * second JVM against the module as built (target/classes), loads a helper from its own package
  * with {@link Umh#loadResource} and forks it. Nothing may be printed on stderr: no native-access
- * warning (JDK 22+) with {@code --enable-native-access=io.umh}, and no trouble from jdk.jfr being
+ * warning (JDK 24+) with {@code --enable-native-access=io.umh}, and no trouble from jdk.jfr being
  * absent (it is {@code requires static}) or present.
  */
 @Timeout(120)
