@@ -32,7 +32,7 @@ final class Native {
             int missing = missingFeatures();
             forceFallbacks(missing); // the child would find out too, but not that reaping by pidfd fails before 5.4
             warnAboutFallbacks(missing, c[10], c[11], c[3]);
-            // -Dumh.pidfd=false: track children by pid, as on kernels before 5.3 (for testing that path)
+            // -Dumh.pidfd=false: track children by pid, as on kernels before 5.4 (for testing that path)
             if ("false".equals(System.getProperty("umh.pidfd"))) {
                 forceFallbacks(c[3]);
                 LOG.log(Level.DEBUG, "umh: children tracked by pid, not by pidfd (-Dumh.pidfd=false)");

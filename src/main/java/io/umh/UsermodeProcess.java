@@ -31,7 +31,8 @@ import java.util.function.IntSupplier;
  * JVM shutdown every live helper gets such a stop, bounded in all by {@code -Dumh.shutdown.grace}
  * (an ISO-8601 duration or milliseconds, default 2 s; half of it for EOF, half for SIGTERM).
  * {@link #close()} kills the child if it is still running, reaps it and closes every pipe. A
- * process that is never closed has its pipes closed once it has exited and become unreachable.
+ * process that is never closed has its pipes closed once it has exited and become unreachable,
+ * and the first such process in a JVM is logged as a WARNING.
  */
 public final class UsermodeProcess extends Process implements AutoCloseable {
     static final Cleaner CLEANER = Cleaner.create(r -> {
