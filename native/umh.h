@@ -56,6 +56,9 @@ int umh_memfd_load(const void *data, size_t size);
  * UMH_NO_PIDFD from Java). Set before any spawn; the child only reads it. */
 enum { UMH_NO_CLOSE_RANGE = 1, UMH_NO_EXECVEAT = 2, UMH_NO_PIDFD = 4 };
 extern int umh_fallbacks;
+/* UMH_NO_* for the calls this kernel lacks, probed once at load: the JVM forces those fallbacks
+ * and says which it uses */
+int umh_missing_features(void);
 
 /* umh_spawn.c */
 enum {

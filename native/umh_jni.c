@@ -255,6 +255,12 @@ JNIEXPORT void JNICALL Java_io_umh_Native_forceFallbacks(JNIEnv *env, jclass cls
     umh_fallbacks |= bits;
 }
 
+JNIEXPORT jint JNICALL Java_io_umh_Native_missingFeatures(JNIEnv *env, jclass cls)
+{
+    (void)env, (void)cls;
+    return umh_missing_features();
+}
+
 JNIEXPORT jint JNICALL Java_io_umh_Native_rlimitNumber(JNIEnv *env, jclass cls, jstring name)
 {
     (void)cls;
@@ -268,12 +274,14 @@ JNIEXPORT jint JNICALL Java_io_umh_Native_rlimitNumber(JNIEnv *env, jclass cls, 
 
 /* Values Java must agree on with C, fetched once at load:
  * { SIGTERM, SIGKILL, UMH_RUNNING, UMH_NO_PIDFD, UMH_SPAWN_SCRIPT, UMH_SPAWN_PDEATHSIG,
- *   UMH_SPAWN_NO_NEW_PRIVS, UMH_SPAWN_SETSID, UMH_SPAWN_UMASK, UMH_SPAWN_USER } */
+ *   UMH_SPAWN_NO_NEW_PRIVS, UMH_SPAWN_SETSID, UMH_SPAWN_UMASK, UMH_SPAWN_USER,
+ *   UMH_NO_CLOSE_RANGE, UMH_NO_EXECVEAT } */
 JNIEXPORT jintArray JNICALL Java_io_umh_Native_constants(JNIEnv *env, jclass cls)
 {
     (void)cls;
     jint vals[] = { SIGTERM, SIGKILL, UMH_RUNNING, UMH_NO_PIDFD, UMH_SPAWN_SCRIPT, UMH_SPAWN_PDEATHSIG,
-                    UMH_SPAWN_NO_NEW_PRIVS, UMH_SPAWN_SETSID, UMH_SPAWN_UMASK, UMH_SPAWN_USER };
+                    UMH_SPAWN_NO_NEW_PRIVS, UMH_SPAWN_SETSID, UMH_SPAWN_UMASK, UMH_SPAWN_USER,
+                    UMH_NO_CLOSE_RANGE, UMH_NO_EXECVEAT };
     jsize n = (jsize)(sizeof vals / sizeof vals[0]);
     jintArray arr = (*env)->NewIntArray(env, n);
     if (arr != NULL)

@@ -14,6 +14,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdint.h>
@@ -34,6 +35,9 @@
 #endif
 #ifndef AT_EMPTY_PATH
 #define AT_EMPTY_PATH 0x1000
+#endif
+#ifndef P_PIDFD
+#define P_PIDFD 3
 #endif
 
 /* The kernel's own sigaction layout (rt_sigaction), not glibc's. */
@@ -60,6 +64,24 @@ struct child {
 #define CHILD_STACK_SIZE (32 * 1024)
 
 int umh_fallbacks;
+
+int umh_missing_features(void)
+{
+    /* arguments every kernel that has the call refuses (EINVAL, ENOENT, EBADF): nothing is closed,
+     * exec'd or reaped; ENOSYS says the call is missing */
+    int missing = 0;
+    if (syscall(SYS_close_range, 1U, 0U, 0) < 0 && errno == ENOSYS)
+        missing |= UMH_NO_CLOSE_RANGE;
+    if (syscall(SYS_execveat, -1, "", NULL, NULL, 0) < 0 && errno == ENOSYS)
+        missing |= UMH_NO_EXECVEAT;
+    /* pidfds need waitid(P_PIDFD), 5.4: 5.2 has CLONE_PIDFD and 5.3 pidfd_open, but reaping by
+     * pidfd fails there. Before 5.4 P_PIDFD is an unknown idtype (EINVAL); since, fd INT_MAX is
+     * no open fd (EBADF) */
+    siginfo_t info;
+    if (waitid((idtype_t)P_PIDFD, (id_t)INT_MAX, &info, WEXITED | WNOHANG) < 0 && errno == EINVAL)
+        missing |= UMH_NO_PIDFD;
+    return missing;
+}
 
 /* ---------------------------------------------------------------- the child: raw syscalls only */
 

@@ -200,6 +200,11 @@ static void test_fallbacks(void)
     umh_fallbacks = 0;
     close(inheritable);
     close(memfd);
+    /* the probe closes nothing and reports only the three fallbacks */
+    int fd = dup(0);
+    CHECK((umh_missing_features() & ~(UMH_NO_CLOSE_RANGE | UMH_NO_EXECVEAT | UMH_NO_PIDFD)) == 0);
+    CHECK(fcntl(fd, F_GETFD) >= 0);
+    close(fd);
 }
 
 /* pipe_size: both pipes get it; a size above fs.pipe-max-size without CAP_SYS_RESOURCE fails with

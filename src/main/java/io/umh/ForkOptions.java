@@ -132,10 +132,12 @@ public final class ForkOptions {
         return b;
     }
 
+    /** The child's argv[0] (default "umh"). */
     public String argv0() {
         return argv0;
     }
 
+    /** argv[1..], unmodifiable. */
     public List<String> args() {
         return args;
     }
@@ -150,6 +152,7 @@ public final class ForkOptions {
         return Optional.ofNullable(directory);
     }
 
+    /** Where the child's fd 2 goes (default {@link Redirect#INHERIT}). */
     public Redirect redirectError() {
         return redirectError;
     }

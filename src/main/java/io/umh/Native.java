@@ -2,12 +2,14 @@ package io.umh;
 
 import java.io.FileDescriptor;
 import java.io.IOException;
+import java.lang.System.Logger.Level;
 
 /**
  * The JNI surface: one native per system-level operation, each returning a value or a failure code
  * {@code -(step << 12 | errno)}. Exceptions are built here, in {@link #error}, and nowhere else.
  */
 final class Native {
+    private static final System.Logger LOG = System.getLogger("io.umh");
     private static final Throwable LOAD_FAILURE;
     static final int SIGTERM;
     static final int SIGKILL;
@@ -23,13 +25,17 @@ final class Native {
 
     static {
         Throwable failure = null;
-        int[] c = new int[10]; // only read if the shim loaded: every entry point calls ensureLoaded() first
+        int[] c = new int[12]; // only read if the shim loaded: every entry point calls ensureLoaded() first
         try {
             NativeLoader.load();
             c = constants();
-            // -Dumh.pidfd=false: track children by pid, as on kernels before 5.3 (for testing that path)
+            int missing = missingFeatures();
+            forceFallbacks(missing); // the child would find out too, but not that reaping by pidfd fails before 5.4
+            warnAboutFallbacks(missing, c[10], c[11], c[3]);
+            // -Dumh.pidfd=false: track children by pid, as on kernels before 5.4 (for testing that path)
             if ("false".equals(System.getProperty("umh.pidfd"))) {
                 forceFallbacks(c[3]);
+                LOG.log(Level.DEBUG, "umh: children tracked by pid, not by pidfd (-Dumh.pidfd=false)");
             }
         } catch (Throwable t) {
             failure = t;
@@ -47,6 +53,24 @@ final class Native {
     }
 
     private Native() {}
+
+    /** Once, at load: what this kernel lacks, and what umh does instead. */
+    private static void warnAboutFallbacks(int missing, int noCloseRange, int noExecveat, int noPidfd) {
+        StringBuilder s = new StringBuilder();
+        if ((missing & noCloseRange) != 0) {
+            s.append("; no close_range (5.9): each child closes fds one by one up to RLIMIT_NOFILE");
+        }
+        if ((missing & noExecveat) != 0) {
+            s.append("; no execveat (3.19): children exec /proc/self/fd/N, which needs /proc");
+        }
+        if ((missing & noPidfd) != 0) {
+            s.append("; no waitid(P_PIDFD) (5.4): children tracked by pid, not pidfd, a waiting thread each");
+        }
+        if (s.length() > 0) {
+            LOG.log(Level.WARNING, "umh: this kernel (" + System.getProperty("os.version") + ") lacks calls umh uses"
+                    + s + "; see the README's kernel table");
+        }
+    }
 
     /** Throws, at every use, why the shim could not be loaded. */
     static void ensureLoaded() {
@@ -73,6 +97,9 @@ final class Native {
     static native int[] constants();
 
     static native void forceFallbacks(int bits);
+
+    /** The UMH_NO_* fallbacks this kernel needs: the calls it lacks. */
+    static native int missingFeatures();
 
     static native String describe(int code);
 

@@ -2,6 +2,8 @@ package io.umh;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.lang.System.Logger.Level;
+import java.net.URL;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -28,6 +30,8 @@ import java.util.Locale;
  * </ol>
  */
 final class NativeLoader {
+    private static final System.Logger LOG = System.getLogger("io.umh");
+
     private NativeLoader() {}
 
     static String classifier() {
@@ -56,11 +60,12 @@ final class NativeLoader {
         String resource = "/META-INF/native/" + classifier + "/libumh.so";
         List<String> tried = new ArrayList<>();
         byte[] lib;
-        try (InputStream in = NativeLoader.class.getResourceAsStream(resource)) {
-            if (in == null) {
-                throw new UnsatisfiedLinkError("umh: no " + resource + " on the class path; add the platform jar"
-                        + " io.umh:umh:<version>:" + classifier + " or set -Dumh.native.path");
-            }
+        URL url = NativeLoader.class.getResource(resource);
+        if (url == null) {
+            throw new UnsatisfiedLinkError("umh: no " + resource + " on the class path; add the platform jar"
+                    + " io.umh:umh:<version>:" + classifier + " or set -Dumh.native.path");
+        }
+        try (InputStream in = url.openStream()) {
             lib = in.readAllBytes();
         } catch (IOException e) {
             throw linkError("umh: cannot read " + resource + ": " + e, e);
@@ -82,12 +87,13 @@ final class NativeLoader {
             throw linkError("umh: cannot load the native library; tried: " + String.join("; ", tried)
                     + ". Set -Dumh.native.dir to a writable, executable directory or -Dumh.native.path", e);
         }
-        loadOrExplain(target, "extracted " + resource, tried);
+        loadOrExplain(target, "extracted from " + url, tried);
     }
 
     private static void loadOrExplain(Path path, String how, List<String> tried) {
         try {
             System.load(path.toAbsolutePath().toString());
+            LOG.log(Level.DEBUG, "umh: loaded native library {0} ({1})", path.toAbsolutePath(), how);
         } catch (UnsatisfiedLinkError e) {
             tried.add(how + " -> " + path + ": " + e.getMessage());
             throw linkError("umh: cannot load the native library; tried: " + String.join("; ", tried)

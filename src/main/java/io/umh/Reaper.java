@@ -2,6 +2,7 @@ package io.umh;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.lang.System.Logger.Level;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -14,6 +15,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * sent to a pid that was already reaped and recycled.
  */
 final class Reaper {
+    private static final System.Logger LOG = System.getLogger("io.umh");
     private static final int EPFD;
     /** pidfd -> its process, from registration until the child is reaped. */
     private static final ConcurrentHashMap<Integer, UsermodeProcess> CHILDREN = new ConcurrentHashMap<>();
@@ -62,6 +64,7 @@ final class Reaper {
                     CHILDREN.remove(ready[i]);
                     Native.epollCtl(EPFD, false, ready[i]);
                     p.releasePidfd();
+                    traceReaped(p, status);
                     p.exited(status); // last: whoever waitFor()s sees every fd but the pipes released
                 }
             }
@@ -70,6 +73,14 @@ final class Reaper {
 
     private static void waitWithoutPidfd(UsermodeProcess p) {
         Native.waitExited((int) p.pid());
-        p.exited(p.tryReap(true));
+        int status = p.tryReap(true);
+        traceReaped(p, status);
+        p.exited(status);
+    }
+
+    private static void traceReaped(UsermodeProcess p, int status) {
+        if (LOG.isLoggable(Level.TRACE)) {
+            LOG.log(Level.TRACE, "umh: helper pid " + p.pid() + " reaped, exit status " + status);
+        }
     }
 }

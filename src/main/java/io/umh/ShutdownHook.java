@@ -1,5 +1,6 @@
 package io.umh;
 
+import java.lang.System.Logger.Level;
 import java.time.Duration;
 import java.time.format.DateTimeParseException;
 import java.util.List;
@@ -16,6 +17,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * finish.
  */
 final class ShutdownHook {
+    private static final System.Logger LOG = System.getLogger("io.umh");
     static final String PROPERTY = "umh.shutdown.grace";
     static final Duration DEFAULT_GRACE = Duration.ofSeconds(2);
     private static final Set<UsermodeProcess> LIVE = ConcurrentHashMap.newKeySet();
@@ -49,8 +51,12 @@ final class ShutdownHook {
     private static void run() {
         running = true;
         List<UsermodeProcess> live = List.copyOf(LIVE);
+        Duration grace = grace(System.getProperty(PROPERTY));
+        if (!live.isEmpty() && LOG.isLoggable(Level.DEBUG)) {
+            LOG.log(Level.DEBUG, "umh: JVM shutdown: stopping " + live.size() + " helper(s) within " + grace);
+        }
         try {
-            UsermodeProcess.stopAll(live, grace(System.getProperty(PROPERTY)).toNanos() / 2);
+            UsermodeProcess.stopAll(live, grace.toNanos() / 2);
         } catch (InterruptedException e) {
             live.forEach(UsermodeProcess::destroyForcibly);
         }
@@ -70,7 +76,7 @@ final class ShutdownHook {
         } catch (DateTimeParseException | NumberFormatException | ArithmeticException e) {
             // fall through to the warning
         }
-        System.err.println("umh: ignoring -D" + PROPERTY + "=" + value
+        LOG.log(Level.WARNING, "umh: ignoring -D" + PROPERTY + "=" + value
                 + ": neither an ISO-8601 duration (PT0.5S) nor milliseconds; using " + DEFAULT_GRACE);
         return DEFAULT_GRACE;
     }

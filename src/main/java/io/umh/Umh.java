@@ -40,6 +40,12 @@ public final class Umh {
      * helper in its jar: {@code Umh.loadResource(MyService.class, "/helpers/parser")}. The name is
      * resolved as {@link Class#getResourceAsStream} resolves it.
      *
+     * <p>In a named module, a resource in one of the anchor module's packages is found only if that
+     * package is open to umh: {@code opens com.example.helpers to io.umh;} in its module-info.
+     *
+     * @param anchor the class the name is resolved against, and whose module or class loader holds the resource
+     * @param name the resource's name: relative to the anchor's package, or absolute with a leading {@code /}
+     * @return the loaded blob, to fork and close
      * @throws IOException if there is no such resource (the message names it), or as {@link #load}
      */
     public static UsermodeBlob loadResource(Class<?> anchor, String name) throws IOException {
@@ -48,7 +54,9 @@ public final class Umh {
         byte[] blob;
         try (java.io.InputStream in = anchor.getResourceAsStream(name)) {
             if (in == null) {
-                throw new java.io.FileNotFoundException("no class-path resource " + name + " next to " + anchor.getName());
+                throw new java.io.FileNotFoundException("no class-path resource " + name + " next to " + anchor.getName()
+                        + (anchor.getModule().isNamed() ? " (in module " + anchor.getModule().getName()
+                        + ", is its package open to io.umh?)" : ""));
             }
             blob = in.readAllBytes();
         }

@@ -6,6 +6,7 @@ import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.lang.ProcessBuilder.Redirect;
+import java.lang.System.Logger.Level;
 import java.lang.ref.Cleaner;
 import java.time.Duration;
 import java.util.Collection;
@@ -30,7 +31,8 @@ import java.util.function.IntSupplier;
  * JVM shutdown every live helper gets such a stop, bounded in all by {@code -Dumh.shutdown.grace}
  * (an ISO-8601 duration or milliseconds, default 2 s; half of it for EOF, half for SIGTERM).
  * {@link #close()} kills the child if it is still running, reaps it and closes every pipe. A
- * process that is never closed has its pipes closed once it has exited and become unreachable.
+ * process that is never closed has its pipes closed once it has exited and become unreachable,
+ * and the first such process in a JVM is logged as a WARNING.
  */
 public final class UsermodeProcess extends Process implements AutoCloseable {
     static final Cleaner CLEANER = Cleaner.create(r -> {
@@ -43,6 +45,7 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
     private final FileOutputStream toUmh;
     private final FileInputStream fromUmh;
     private final InputStream errorStream;
+    private final CloseAll closeAll;
     private final Cleaner.Cleanable pipes;
     private final CountDownLatch exited = new CountDownLatch(1);
     private final CompletableFuture<Integer> exit = new CompletableFuture<>();
@@ -59,7 +62,8 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
         this.errorStream = fds[2] >= 0 ? new PipeInputStream(Native.fileDescriptor(fds[2])) : InputStream.nullInputStream();
         this.pid = fds[3];
         this.pidfd = fds[4];
-        this.pipes = CLEANER.register(this, new CloseAll(toUmh, fromUmh, errorStream));
+        this.closeAll = new CloseAll(pid, toUmh, fromUmh, errorStream);
+        this.pipes = CLEANER.register(this, closeAll);
     }
 
     /** Clones a child from a loaded blob, on the spawner thread, and hands it to the reaper. */
@@ -297,6 +301,7 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
                 interrupted = true;
             }
         }
+        closeAll.byClose = true;
         pipes.clean();
         if (interrupted) {
             Thread.currentThread().interrupt();
@@ -359,14 +364,24 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
 
     /** The Cleaner's action: must not reference the process. */
     private static final class CloseAll implements Runnable {
+        private static final System.Logger LOG = System.getLogger("io.umh");
+        private static final AtomicBoolean WARNED = new AtomicBoolean(); // once a WARNING, then DEBUG
+        private final int pid;
         private final Closeable[] closeables;
+        volatile boolean byClose; // set by close(): no warning
 
-        CloseAll(Closeable... closeables) {
+        CloseAll(int pid, Closeable... closeables) {
+            this.pid = pid;
             this.closeables = closeables;
         }
 
         @Override
         public void run() {
+            if (!byClose) {
+                Level level = WARNED.compareAndSet(false, true) ? Level.WARNING : Level.DEBUG;
+                LOG.log(level, "umh: closing the pipes of helper pid " + pid + ", which nobody closed; close each"
+                        + " UsermodeProcess (try-with-resources) to release them at once (later ones are logged at DEBUG)");
+            }
             for (Closeable c : closeables) {
                 try {
                     c.close();

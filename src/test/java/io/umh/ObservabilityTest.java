@@ -34,6 +34,24 @@ class ObservabilityTest {
         assertEquals("no class-path resource missing next to io.umh.ObservabilityTest", e.getMessage());
     }
 
+    /**
+     * Silent by default: a fork prints nothing. With java.util.logging at FINER for "io.umh", the
+     * System.Logger lines show where the shim was loaded from and each helper reaped.
+     */
+    @Test
+    void logsOnlyWhenAskedTo(@TempDir Path dir) throws Exception {
+        Class<?> main = NativeLoaderTest.ForkOnce.class;
+        assertEquals("forked 0\n", TestBlobs.run(TestBlobs.javaCommand(List.of(), List.of(), main)));
+        Path config = dir.resolve("logging.properties");
+        Files.writeString(config, "handlers=java.util.logging.ConsoleHandler\n"
+                + "java.util.logging.ConsoleHandler.level=ALL\n"
+                + "io.umh.level=FINER\n");
+        String out = TestBlobs.run(TestBlobs.javaCommand(List.of(), List.of("-Djava.util.logging.config.file=" + config), main));
+        assertTrue(out.matches("(?s).*umh: loaded native library /\\S+/libumh-\\w+\\.so \\(extracted from \\S+/libumh.so\\).*"), out);
+        assertTrue(out.contains("umh: helper pid ") && out.contains(" reaped, exit status 0"), out);
+        assertTrue(out.contains("forked 0"), out);
+    }
+
     @Test
     void forkAndExitEvents(@TempDir Path dir) throws Exception {
         byte[] exit = TestBlobs.bytes("exit");

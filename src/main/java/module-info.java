@@ -1,0 +1,15 @@
+/**
+ * umh: run a program's bytes as a child process from a sealed memfd. The API is the package
+ * {@link io.umh}; everything else in it is package-private, but for {@code Demo}, the platform
+ * jar's main class.
+ *
+ * <p>On the module path the shim is loaded from this module ({@code System.load} in
+ * {@code io.umh}): run with {@code --enable-native-access=io.umh} (JDK 24 and later warn
+ * otherwise). JDK Flight Recorder events are emitted only when the {@code jdk.jfr} module is in
+ * the boot layer; without it nothing in umh touches {@code jdk.jfr}.
+ */
+module io.umh {
+    requires static jdk.jfr;
+
+    exports io.umh;
+}
