@@ -118,7 +118,7 @@ class ResourceLimitTest {
         String unreadable = TestBlobs.run(concat(check, classPathFiles())).trim();
         assumeTrue(unreadable.isEmpty(), "uid 65534 cannot read " + unreadable + " (checkout under /root?)");
         // -Xint and the serial GC: a JVM that starts no threads of its own once it runs
-        // the library by path: a copy this JVM extracted into /tmp is readable by root only
+        // the library by path: this JVM's own shim (under java_under_asan.sh, the instrumented one)
         Driven jvm = new Driven(TestBlobs.javaCommand(asNobody, List.of("-Xint", "-XX:+UseSerialGC", "-Xmx64m",
                 "-Dumh.native.path=" + library()),
                 String.join(File.pathSeparator, classPathFiles()), LimitedJvm.class));
