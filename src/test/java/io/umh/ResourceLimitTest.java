@@ -150,7 +150,7 @@ class ResourceLimitTest {
      * (mm/memcontrol-v1.c: with oom_kill_disable, only a task in a user page fault waits). The
      * second JVM fills its heap (1 GiB array included) before it joins the cgroup, so those pages
      * stay charged to this one; in the limited cgroup only the memfd and the JVM's new pages count.
-     * In the stress profile: the second JVM holds 1.2 GB, and faulting that in takes 20-40 s here.
+     * In the stress profile: the second JVM holds 1.2 GB, and faulting that in takes 12-40 s here, by load.
      */
     @Test
     @Tag("stress")
