@@ -6,15 +6,18 @@ import java.lang.System.Logger.Level;
 import java.net.URL;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermission;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
+import java.util.Set;
 
 /**
  * Finds and loads libumh.so, and when it cannot, says what it tried and why each way failed.
@@ -26,7 +29,7 @@ import java.util.Locale;
  *       enabled; skipped when {@code -Dumh.native.dir} asks for extraction).
  *   <li>The same resource extracted under a content-hash name into {@code -Dumh.native.dir} or
  *       java.io.tmpdir: written to a temporary name and renamed into place, so concurrent JVMs
- *       never see a partial file and an existing copy is reused.
+ *       never see a partial file, and an existing copy is reused if the same user owns it alone.
  * </ol>
  */
 final class NativeLoader {
@@ -101,14 +104,21 @@ final class NativeLoader {
         }
     }
 
+    /**
+     * The name carries the uid, and a copy is reused only if that uid owns it and no one else may
+     * write it. In a shared directory such as /tmp, anyone can put the genuine bytes under the
+     * expected name: its owner could rewrite them between our check and our load (and a JVM running
+     * as root would load that user's code), or keep them unreadable to us.
+     */
     private static Path extract(byte[] lib, Path dir) throws IOException {
-        Path target = dir.resolve("libumh-" + sha256(lib).substring(0, 32) + ".so");
-        if (Files.isRegularFile(target) && Files.size(target) == lib.length
+        Integer uid = effectiveUid();
+        Path target = dir.resolve("libumh-" + sha256(lib).substring(0, 32) + "-" + uid + ".so");
+        if (ownedByAlone(target, uid) && Files.size(target) == lib.length
                 && sha256(Files.readAllBytes(target)).equals(sha256(lib))) {
             return target;
         }
         Files.createDirectories(dir);
-        Path tmp = Files.createTempFile(dir, "libumh-", ".tmp");
+        Path tmp = Files.createTempFile(dir, "libumh-", ".tmp"); // ours, mode 0600
         try {
             Files.write(tmp, lib);
             try {
@@ -120,6 +130,26 @@ final class NativeLoader {
             Files.deleteIfExists(tmp);
         }
         return target;
+    }
+
+    /** The uid files we create belong to. */
+    private static Integer effectiveUid() throws IOException {
+        for (String line : Files.readAllLines(Paths.get("/proc/self/status"))) {
+            if (line.startsWith("Uid:")) {
+                return Integer.valueOf(line.split("\\s+")[2]);
+            }
+        }
+        throw new IOException("no Uid: line in /proc/self/status");
+    }
+
+    /** A regular file (not a link) owned by {@code uid} that neither its group nor others may write. */
+    private static boolean ownedByAlone(Path file, Object uid) throws IOException {
+        if (!Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)) {
+            return false;
+        }
+        Set<PosixFilePermission> perms = Files.getPosixFilePermissions(file, LinkOption.NOFOLLOW_LINKS);
+        return uid.equals(Files.getAttribute(file, "unix:uid", LinkOption.NOFOLLOW_LINKS))
+                && !perms.contains(PosixFilePermission.GROUP_WRITE) && !perms.contains(PosixFilePermission.OTHERS_WRITE);
     }
 
     private static String sha256(byte[] bytes) {

@@ -87,8 +87,32 @@ class NativeLoaderTest {
         try (Stream<Path> files = Files.list(dir)) {
             List<String> names = files.map(p -> p.getFileName().toString()).collect(Collectors.toList());
             assertEquals(1, names.size(), names.toString());
-            assertTrue(names.get(0).matches("libumh-[0-9a-f]{32}\\.so"), names.toString());
+            assertTrue(names.get(0).matches("libumh-[0-9a-f]{32}-[0-9]+\\.so"), names.toString());
         }
+    }
+
+    /**
+     * Regression: a copy under the expected name that another user owns was loaded after a hash
+     * check, and that user could rewrite it in between (root JVMs in /tmp); and a root-owned copy,
+     * mode 0600, made every other user's JVM fail. Now each uid has its own name, and a copy not
+     * owned by this uid alone is replaced.
+     */
+    @Test
+    void aCopyOwnedBySomeoneElseIsReplaced(@TempDir Path dir) throws Exception {
+        assumeTrue(TestBlobs.root(), "needs root to give a file to another user");
+        String prop = "-Dumh.native.dir=" + dir;
+        assertEquals("forked 0", forkOnce(List.of(), prop));
+        Path ours;
+        try (Stream<Path> files = Files.list(dir)) {
+            ours = files.collect(Collectors.toList()).get(0);
+        }
+        Files.setAttribute(ours, "unix:uid", 65534); // as if nobody had put it there first
+        assertEquals("forked 0", forkOnce(List.of(), prop));
+        assertEquals(0, Files.getAttribute(ours, "unix:uid"), "the copy nobody owned was kept");
+        Files.setPosixFilePermissions(ours, java.nio.file.attribute.PosixFilePermissions.fromString("rw-rw-rw-"));
+        assertEquals("forked 0", forkOnce(List.of(), prop));
+        assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(
+                Files.getPosixFilePermissions(ours)), "the copy anyone could write was kept");
     }
 
     @Test
@@ -175,6 +199,6 @@ class NativeLoaderTest {
     void nativeDirMeansExtract(@TempDir Path dir) throws Exception {
         String out = TestBlobs.run(TestBlobs.javaCommand(List.of(), List.of("-Dumh.native.dir=" + dir),
                 ForkAndShowShim.class)).trim();
-        assertTrue(out.matches("forked 0\n" + Pattern.quote(dir.toString()) + "/libumh-[0-9a-f]{32}\\.so\ntmpdir: .*"), out);
+        assertTrue(out.matches("forked 0\n" + Pattern.quote(dir.toString()) + "/libumh-[0-9a-f]{32}-[0-9]+\\.so\ntmpdir: .*"), out);
     }
 }

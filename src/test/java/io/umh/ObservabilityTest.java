@@ -47,7 +47,7 @@ class ObservabilityTest {
                 + "java.util.logging.ConsoleHandler.level=ALL\n"
                 + "io.umh.level=FINER\n");
         String out = TestBlobs.run(TestBlobs.javaCommand(List.of(), List.of("-Djava.util.logging.config.file=" + config), main));
-        assertTrue(out.matches("(?s).*umh: loaded native library /\\S+/libumh-\\w+\\.so \\(extracted from \\S+/libumh.so\\).*"), out);
+        assertTrue(out.matches("(?s).*umh: loaded native library /\\S+/libumh-[\\w-]+\\.so \\(extracted from \\S+/libumh.so\\).*"), out);
         assertTrue(out.contains("umh: helper pid ") && out.contains(" reaped, exit status 0"), out);
         assertTrue(out.contains("forked 0"), out);
     }

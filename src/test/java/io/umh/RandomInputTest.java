@@ -4,7 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
+import java.lang.ProcessBuilder.Redirect;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -17,6 +20,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Random and hostile input, from a fixed seed (set -Dumh.seed to explore others): every input
@@ -141,5 +145,141 @@ class RandomInputTest {
             s.appendCodePoint(cp);
         }
         return s.toString();
+    }
+
+    /**
+     * Random combinations of every option, bad values among them (NUL bytes, '=' in a name, a
+     * reading redirect, umask and limits out of range, a limit above the hard one, a missing or
+     * unreadable directory, a stderr file in a missing directory, tiny NOFILE/AS/STACK/NPROC
+     * limits, another user). Each case: building fails with an IllegalArgumentException exactly
+     * when a bad value went in, and forking either runs (to an exit or a signal) or fails with
+     * {@code fork: <call> failed: E<NAME> (...)}. Every failure names the seed and the case.
+     */
+    @Test
+    void randomOptionCombinations(@TempDir Path tmp) throws Exception {
+        boolean root = TestBlobs.root();
+        int built = 0;
+        int ran = 0;
+        int failed = 0;
+        Map<String, Integer> causes = new java.util.TreeMap<>();
+        try (UsermodeBlob exit = Umh.load(TestBlobs.bytes("exit"))) {
+            for (int i = 0; i < 300; i++) {
+                StringBuilder what = new StringBuilder("seed " + SEED + " case " + i + ":");
+                boolean bad = false;
+                ForkOptions o;
+                try {
+                    ForkOptions.Builder b = ForkOptions.builder();
+                    if (random.nextBoolean()) {
+                        String argv0 = maybeWithNul(randomString(false));
+                        bad |= argv0.indexOf(0) >= 0;
+                        b.argv0(argv0);
+                        what.append(" argv0=").append(printable(argv0));
+                    }
+                    List<String> args = new ArrayList<>();
+                    args.add(Integer.toString(random.nextInt(256))); // the exit status
+                    for (int n = random.nextInt(4); n > 0; n--) {
+                        args.add(maybeWithNul(randomString(false)));
+                        bad |= args.get(args.size() - 1).indexOf(0) >= 0;
+                    }
+                    b.args(args);
+                    what.append(" args=").append(printable(args.toString()));
+                    if (random.nextBoolean()) {
+                        Map<String, String> env = new LinkedHashMap<>();
+                        for (int n = random.nextInt(4); n > 0; n--) {
+                            String name = random.nextInt(12) == 0 ? pick("", "A=B", "X\0Y")
+                                    : randomString(true);
+                            String value = maybeWithNul(randomString(false));
+                            bad |= name.isEmpty() || name.indexOf('=') >= 0 || name.indexOf(0) >= 0 || value.indexOf(0) >= 0;
+                            env.put(name, value);
+                        }
+                        b.environment(env);
+                        what.append(" env=").append(printable(env.toString()));
+                    }
+                    if (random.nextInt(3) == 0) {
+                        Path dir = Paths.get(pick("/", "/tmp", tmp.toString(), "/nonexistent-umh", "/etc/hostname"));
+                        b.directory(dir);
+                        what.append(" dir=").append(dir);
+                    }
+                    if (random.nextInt(3) == 0) {
+                        int r = random.nextInt(6);
+                        Redirect redirect = r == 0 ? Redirect.PIPE : r == 1 ? Redirect.DISCARD
+                                : r == 2 ? Redirect.to(tmp.resolve("err").toFile())
+                                : r == 3 ? Redirect.appendTo(tmp.resolve("no/such/dir").toFile())
+                                : r == 4 ? Redirect.INHERIT : Redirect.from(tmp.resolve("in").toFile());
+                        bad |= r == 5;
+                        b.redirectError(redirect);
+                        what.append(" stderr=").append(redirect);
+                    }
+                    b.killOnParentDeath(random.nextBoolean()).noNewPrivileges(random.nextBoolean())
+                            .newSession(random.nextBoolean());
+                    if (random.nextInt(4) == 0) {
+                        int mask = random.nextInt(0x240) - 0x20; // some below 0, some above 0777
+                        bad |= mask < 0 || mask > 0777;
+                        what.append(" umask=").append(mask);
+                        b.umask(mask);
+                    }
+                    if (random.nextInt(5) == 0) {
+                        int id = pick(65534, 0, -1);
+                        bad |= id < 0;
+                        what.append(" user=").append(id);
+                        b.user(id, id);
+                    }
+                    // no core files: a helper that a tiny AS or STACK limit crashes would leave one in its directory
+                    b.resourceLimit(ForkOptions.Resource.CORE_SIZE, 0, 0);
+                    for (int n = random.nextInt(3); n > 0; n--) {
+                        ForkOptions.Resource res = pick(ForkOptions.Resource.values());
+                        if (res == ForkOptions.Resource.CORE_SIZE) {
+                            continue;
+                        }
+                        long soft = pick(0L, 1L, 4L, 64L << 10, 1L << 30, ForkOptions.UNLIMITED, -2L);
+                        long hard = pick(soft, 1L << 30, ForkOptions.UNLIMITED, 4L);
+                        bad |= soft < -1 || hard < -1 || (hard != -1 && (soft == -1 || soft > hard));
+                        what.append(" limit ").append(res).append('=').append(soft).append(':').append(hard);
+                        b.resourceLimit(res, soft, hard);
+                    }
+                    o = b.build();
+                } catch (IllegalArgumentException e) {
+                    assertTrue(bad, what + ": refused a good value: " + e);
+                    assertTrue(e.getMessage() != null && !e.getMessage().isEmpty(), what + ": no message");
+                    continue;
+                }
+                assertTrue(!bad, what + ": accepted a bad value");
+                built++;
+                try (UsermodeProcess p = exit.fork(o)) {
+                    p.pipeToUmh().close();
+                    if (!p.waitFor(10, TimeUnit.SECONDS)) {
+                        throw new AssertionError(what + ": still running after 10 s");
+                    }
+                    ran++;
+                } catch (IOException e) {
+                    assertTrue(e.getMessage().matches("fork: [a-z_0-9()]+ failed: E[A-Z0-9]+ \\(.+\\).*"),
+                            what + ": " + e.getMessage());
+                    failed++;
+                    causes.merge(e.getMessage().replaceAll(" \\(.*", ""), 1, Integer::sum);
+                }
+                assertEquals(List.of(), TestBlobs.zombieChildren(), what.toString());
+            }
+        }
+        System.out.printf("randomOptionCombinations, seed %d: %d built, %d ran, %d failed to fork %s (root: %s)%n",
+                SEED, built, ran, failed, causes, root);
+        assertTrue(ran > 0 && failed > 0, "seed " + SEED + ": " + ran + " ran, " + failed + " failed: too few of either");
+    }
+
+    /** {@code s} with a NUL put in one time out of ten. */
+    private String maybeWithNul(String s) {
+        if (random.nextInt(10) != 0) {
+            return s;
+        }
+        int at = random.nextInt(s.length() + 1);
+        return s.substring(0, at) + '\0' + s.substring(at);
+    }
+
+    @SafeVarargs
+    private <T> T pick(T... choices) {
+        return choices[random.nextInt(choices.length)];
+    }
+
+    private static String printable(String s) {
+        return s.replace("\0", "\\0");
     }
 }

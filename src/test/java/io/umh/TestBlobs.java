@@ -36,6 +36,12 @@ final class TestBlobs {
      * {@code prefix} (e.g. unshare) and with {@code jvmArgs}.
      */
     static List<String> javaCommand(List<String> prefix, List<String> jvmArgs, Class<?> main, String... args) {
+        return javaCommand(prefix, jvmArgs, System.getProperty("java.class.path"), main, args);
+    }
+
+    /** As above, with the class path given (e.g. only what another user can read). */
+    static List<String> javaCommand(List<String> prefix, List<String> jvmArgs, String classPath, Class<?> main,
+                                    String... args) {
         List<String> cmd = new ArrayList<>(prefix);
         cmd.add(Paths.get(System.getProperty("java.home"), "bin", "java").toString());
         cmd.add("--enable-native-access=ALL-UNNAMED");
@@ -45,7 +51,7 @@ final class TestBlobs {
         cmd.add("-Dumh.test.blobs=" + path("").toAbsolutePath());
         cmd.addAll(jvmArgs);
         cmd.add("-cp");
-        cmd.add(System.getProperty("java.class.path"));
+        cmd.add(classPath);
         cmd.add(main.getName());
         cmd.addAll(List.of(args));
         return cmd;
