@@ -58,8 +58,8 @@ final class Reaper {
             }
             for (int i = 0; i < n; i++) {
                 UsermodeProcess p = CHILDREN.get(ready[i]);
-                int status = p == null ? Native.RUNNING : p.tryReap(false);
-                if (status != Native.RUNNING) {
+                int status = p == null ? UsermodeProcess.NOT_REAPED : p.tryReap(false);
+                if (status != UsermodeProcess.NOT_REAPED) {
                     // forget it before its pidfd is closed: the number may come back for the next child
                     CHILDREN.remove(ready[i]);
                     Native.epollCtl(EPFD, false, ready[i]);

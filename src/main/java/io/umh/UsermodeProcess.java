@@ -324,8 +324,11 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
         }
     }
 
+    /** What {@link #tryReap} answers for a child still running: never an exit status (those are -1 or more). */
+    static final int NOT_REAPED = Integer.MIN_VALUE;
+
     /**
-     * Reaps the child if it has exited: its status, or {@link Native#RUNNING}. After this, no
+     * Reaps the child if it has exited: its status, or {@link #NOT_REAPED}. After this, no
      * signal is sent any more; the caller releases the pidfd and then calls {@link #exited}.
      */
     int tryReap(boolean block) {
@@ -335,7 +338,7 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
             }
             int s = Native.reap(pidfd, pid, block);
             if (s == Native.RUNNING) {
-                return s;
+                return NOT_REAPED;
             }
             reaped = true;
             // a failed waitid (ECHILD: someone else reaped our child, e.g. SIGCHLD set to SIG_IGN): status unknown

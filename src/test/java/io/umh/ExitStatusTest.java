@@ -2,6 +2,9 @@ package io.umh;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -28,6 +31,28 @@ class ExitStatusTest {
         ForkOptions o = ForkOptions.builder().args("-s", Integer.toString(signal)).build();
         try (UsermodeProcess p = Umh.forkUsermodeBlob(TestBlobs.bytes("exit"), o)) {
             assertEquals(128 + signal, p.waitFor());
+        }
+    }
+
+    /**
+     * Regression: with SIGCHLD ignored the kernel reaps children itself and waitid fails with
+     * ECHILD. The status is unknown (-1), but the process must still complete: it used to take
+     * -1 for "still running", so waitFor never returned and close() hung.
+     */
+    @Test
+    void aChildTheKernelReapedCompletesWithStatusMinusOne() throws Exception {
+        assertEquals("exited: true, status -1, closed\n",
+                TestBlobs.run(TestBlobs.javaCommand(List.of(), List.of(), SigchldIgnored.class)));
+    }
+
+    static final class SigchldIgnored {
+        public static void main(String[] args) throws Exception {
+            sun.misc.Signal.handle(new sun.misc.Signal("CHLD"), sun.misc.SignalHandler.SIG_IGN);
+            UsermodeProcess p = Umh.forkUsermodeBlob(TestBlobs.bytes("exit"));
+            boolean exited = p.waitFor(30, TimeUnit.SECONDS);
+            System.out.print("exited: " + exited + ", status " + (exited ? p.exitValue() : "?"));
+            p.close();
+            System.out.println(", closed");
         }
     }
 }
