@@ -65,7 +65,11 @@ public final class ManyChildren {
                 p.pipeFromUmh().close();
                 return new Child() {
                     public long pid() { return p.pid(); }
-                    public int waitFor() throws InterruptedException { return p.waitFor(); }
+                    public int waitFor() throws InterruptedException {
+                        int status = p.waitFor();
+                        p.close(); // exited: releases nothing but the object, as a user would
+                        return status;
+                    }
                     public void kill() { p.destroyForcibly(); }
                 };
             });
