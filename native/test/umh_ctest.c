@@ -80,6 +80,21 @@ static void close_res(struct umh_spawn_res *res)
         close(res->pidfd);
 }
 
+/* EOF on the child's stdin, all of its stdout into out (NUL-terminated), then it must exit 0;
+ * every fd of res closed. */
+static void run_to_end(struct umh_spawn_res *res, char *out, size_t size)
+{
+    close(res->stdin_w);
+    size_t len = 0;
+    for (ssize_t n; (n = read(res->stdout_r, out + len, size - 1 - len)) > 0;)
+        len += (size_t)n;
+    out[len] = '\0';
+    CHECK(umh_reap(res->pidfd, res->pid, 1) == 0);
+    close(res->stdout_r);
+    if (res->pidfd >= 0)
+        close(res->pidfd);
+}
+
 static void test_seals(void)
 {
     int fd = umh_memfd_load("#!/bin/sh\n", 10);
@@ -184,18 +199,11 @@ static void test_fallbacks(void)
     for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
         umh_fallbacks = modes[i];
         struct umh_spawn_res res;
-        char out[8192] = { 0 };
+        char out[8192];
         CHECK(spawn(memfd, argv, &res) == 0);
-        close(res.stdin_w);
-        size_t len = 0;
-        for (ssize_t n; (n = read(res.stdout_r, out + len, sizeof out - 1 - len)) > 0;)
-            len += (size_t)n;
-        CHECK(strncmp(out, "fds=0,1,2\n", 10) == 0); /* everything else closed, by the loop too */
         CHECK((res.pidfd < 0) == ((modes[i] & UMH_NO_PIDFD) != 0));
-        CHECK(umh_reap(res.pidfd, res.pid, 1) == 0);
-        close(res.stdout_r);
-        if (res.pidfd >= 0)
-            close(res.pidfd);
+        run_to_end(&res, out, sizeof out);
+        CHECK(strncmp(out, "fds=0,1,2\n", 10) == 0); /* everything else closed, by the loop too */
     }
     umh_fallbacks = 0;
     close(inheritable);
@@ -289,17 +297,10 @@ static void test_script_fds(void)
         umh_fallbacks = modes[i];
         struct umh_spawn_req req = { .memfd = memfd, .flags = UMH_SPAWN_SCRIPT, .argv = argv, .envp = argv + 1, .err_fd = 2 };
         struct umh_spawn_res res;
-        char out[64] = { 0 };
+        char out[64];
         CHECK(umh_spawn(&req, &res) == 0);
-        close(res.stdin_w);
-        size_t len = 0;
-        for (ssize_t n; (n = read(res.stdout_r, out + len, sizeof out - 1 - len)) > 0;)
-            len += (size_t)n;
+        run_to_end(&res, out, sizeof out);
         CHECK(strcmp(out, "pipes\nclosed\n") == 0);
-        CHECK(umh_reap(res.pidfd, res.pid, 1) == 0);
-        close(res.stdout_r);
-        if (res.pidfd >= 0)
-            close(res.pidfd);
     }
     umh_fallbacks = 0;
     close(inheritable);
