@@ -77,6 +77,7 @@ final class NativeLoader {
         if (dirName == null) {
             String whyNot = MemfdLoader.load(lib);
             if (whyNot == null) {
+                LOG.log(Level.DEBUG, "umh: loaded native library {0} (from a memfd: no file written)", url);
                 return;
             }
             tried.add("a memfd: " + whyNot);
