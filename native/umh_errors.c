@@ -75,6 +75,8 @@ char *umh_describe(int code, char *buf, size_t len)
     const char *hint = "";
     if (step == UMH_MEMFD_CREATE && err == EACCES)
         hint = "; executable memfds are refused by sysctl vm.memfd_noexec=2";
+    else if (step == UMH_SETPIPE_SZ && err == EPERM)
+        hint = "; above /proc/sys/fs/pipe-max-size it needs CAP_SYS_RESOURCE";
     snprintf(buf, len, "%s failed: %s (%s)%s", umh_step_name(step), name, strerror(err), hint);
     return buf;
 }

@@ -249,8 +249,11 @@ static void test_pipe_size(void)
         req.pipe_size = max * 2;
         int before = count_fds();
         int rc = umh_spawn(&req, &res);
+        char msg[256];
         int ok = rc < 0 && UMH_FAIL_STEP(rc) == UMH_SETPIPE_SZ && UMH_FAIL_ERRNO(rc) == EPERM &&
-                 count_fds() == before && waitpid(-1, NULL, WNOHANG) < 0 && errno == ECHILD;
+                 count_fds() == before && waitpid(-1, NULL, WNOHANG) < 0 && errno == ECHILD &&
+                 strcmp(umh_describe(rc, msg, sizeof msg), "fcntl(F_SETPIPE_SZ) failed: EPERM (Operation not "
+                        "permitted); above /proc/sys/fs/pipe-max-size it needs CAP_SYS_RESOURCE") == 0;
         _exit(ok ? 0 : 1);
     }
     int status = -1;

@@ -118,7 +118,7 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
             case "chdir":
                 return ": directory " + o.directory().orElseThrow();
             case "fcntl(F_SETPIPE_SZ)":
-                return ": pipeSize " + o.pipeSize().orElseThrow() + " (above /proc/sys/fs/pipe-max-size needs CAP_SYS_RESOURCE)";
+                return ": pipeSize " + o.pipeSize().orElseThrow();
             default:
                 return "";
         }

@@ -91,8 +91,8 @@ class PipeSizeTest {
         List<String> prefix = TestBlobs.root() ? List.of("setpriv", "--bounding-set", "-sys_resource", "--inh-caps", "-sys_resource") : List.of();
         String out = TestBlobs.run(TestBlobs.javaCommand(prefix, List.of(), TooLarge.class)).trim();
         int max = pipeMaxSize();
-        assertEquals("java.io.IOException: fork: fcntl(F_SETPIPE_SZ) failed: EPERM (Operation not permitted): pipeSize "
-                + 2 * max + " (above /proc/sys/fs/pipe-max-size needs CAP_SYS_RESOURCE)\nthen: 0, fds leaked: 0", out);
+        assertEquals("java.io.IOException: fork: fcntl(F_SETPIPE_SZ) failed: EPERM (Operation not permitted); above "
+                + "/proc/sys/fs/pipe-max-size it needs CAP_SYS_RESOURCE: pipeSize " + 2 * max + "\nthen: 0, fds leaked: 0", out);
     }
 
     /** fs.pipe-max-size; not Files.readString: sysctl files answer only a first read, and JDK 17 reads them byte by byte. */
