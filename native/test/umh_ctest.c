@@ -225,6 +225,42 @@ static void test_fallbacks(void)
     close(fd);
 }
 
+static void on_signal(int sig)
+{
+    (void)sig;
+}
+
+/* The child starts with every signal at its default, whatever this process catches or ignores:
+ * through /proc's summary of the handler table and, forced, by asking about each signal. Exec
+ * itself resets caught signals (SigCgt is 0 after any exec; their reset guards the window before
+ * it, where no test can look) but keeps ignored ones: SigIgn shows the child used the right set. */
+static void test_signal_reset(void)
+{
+    int memfd = load_file("probe");
+    char *argv[] = { "probe", NULL };
+    struct sigaction caught = { .sa_handler = on_signal };
+    sigaction(SIGUSR1, &caught, NULL);
+    sigaction(SIGRTMIN + 3, &caught, NULL);
+    signal(SIGUSR2, SIG_IGN);
+    signal(SIGHUP, SIG_IGN);
+    int modes[] = { 0, UMH_NO_PROC_SIGNALS };
+    for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
+        umh_fallbacks = modes[i];
+        struct umh_spawn_res res;
+        char out[8192];
+        CHECK(spawn(memfd, argv, &res) == 0);
+        run_to_end(&res, out, sizeof out);
+        CHECK(strstr(out, "\nSigIgn=0000000000000000\n") != NULL);
+        CHECK(strstr(out, "\nSigCgt=0000000000000000\n") != NULL);
+    }
+    umh_fallbacks = 0;
+    signal(SIGUSR1, SIG_DFL);
+    signal(SIGRTMIN + 3, SIG_DFL);
+    signal(SIGUSR2, SIG_DFL);
+    signal(SIGHUP, SIG_DFL);
+    close(memfd);
+}
+
 /* pipe_size: both pipes get it; a size above fs.pipe-max-size without CAP_SYS_RESOURCE fails with
  * EPERM and leaves no fd and no child behind (checked in a forked copy that dropped the capability). */
 static void test_pipe_size(void)
@@ -494,6 +530,7 @@ static const struct {
     { "enoexec_leaves_nothing", test_enoexec_leaves_nothing, NEEDS_SHARED_VFORK },
     { "low_fds", test_low_fds, NEEDS_EXEC },
     { "fallbacks", test_fallbacks, NEEDS_EXEC },
+    { "signal_reset", test_signal_reset, NEEDS_EXEC },
     /* scripts: the kernel runs /bin/sh, an emulator's host kernel too */
     { "pipe_size", test_pipe_size, NEEDS_EXEC },
     { "script", test_script, ANYWHERE },
