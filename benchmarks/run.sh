@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One run of every benchmark, side by side on this machine, then docs/performance.md and its chart.
-#   benchmarks/run.sh                 everything (about 15 minutes on 2 cores)
+#   benchmarks/run.sh                 everything (about 16 minutes on 2 cores; ROUNDS=7 paired rounds)
 #   benchmarks/run.sh 'SpawnBench'    only the JMH benchmarks matching a regex (floor and many-children still run)
 # Run it on a quiet machine: the figures are ratios measured in one run, but noise is noise.
 set -euo pipefail
@@ -19,6 +19,9 @@ echo "== C floor"
 uptime | tee "$out/load.txt"
 echo "== JMH (Java 17)"
 "$jdk17/bin/java" -jar benchmarks/target/benchmarks.jar -rf json -rff "$out/jmh.json" "$@"
+
+echo "== paired rounds: C floor and JMH spawns in turn (the spawn targets' ratios)"
+benchmarks/paired.sh "${ROUNDS:-7}"
 
 echo "== many children (Java 25: virtual threads)"
 if [ -x "$jdk25/bin/java" ]; then

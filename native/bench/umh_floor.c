@@ -8,7 +8,8 @@
  *   load_N                memfd_create + write + seal of N bytes (64 KiB .. 128 MiB)
  *   pipe_throughput       256 MiB through cat, written and read at once (MiB/s); again with 1 MiB pipes
  *
- * Usage: umh-floor BLOB CAT_BLOB [seconds-per-benchmark]. Prints one JSON object per line:
+ * Usage: umh-floor BLOB CAT_BLOB [seconds-per-benchmark [spawn]] (spawn: the first three lines
+ * only). Prints one JSON object per line:
  * {"benchmark": "...", "score": N, "unit": "us/op" | "MiB/s", "n": iterations}
  */
 #define _GNU_SOURCE
@@ -68,8 +69,8 @@ static int load(const char *data, size_t len)
             die("write");
         off += (size_t)n;
     }
-    if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0)
-        die("seal");
+    if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_FUTURE_WRITE | F_SEAL_SEAL) < 0)
+        die("seal"); /* as umh_memfd_seal does */
     return fd;
 }
 
@@ -242,8 +243,9 @@ static void load_cost(size_t size, double seconds)
 
 int main(int argc, char **argv)
 {
-    if (argc < 3) {
-        fprintf(stderr, "usage: umh-floor BLOB CAT_BLOB [seconds]\n");
+    if (argc < 3 || (argc > 4 && strcmp(argv[4], "spawn") != 0)) {
+        fprintf(stderr, "usage: umh-floor BLOB CAT_BLOB [seconds [spawn]]\n"
+                        "  spawn: only the spawn+wait lines (benchmarks/run.sh's paired rounds)\n");
         return 2;
     }
     double seconds = argc > 3 ? atof(argv[3]) : 5;
@@ -254,6 +256,8 @@ int main(int argc, char **argv)
     spawn_wait("spawn_wait_loaded", blob, len, 0, seconds);
     spawn_wait("spawn_wait_one_shot", blob, len, 1, seconds);
     umh_core_spawn_wait(blob, len, seconds);
+    if (argc > 4)
+        return 0;
     first_byte(cat, seconds);
     throughput("pipe_throughput", cat, 8, 0);
     throughput("pipe_throughput_1mib_pipes", cat, 8, 1 << 20);
