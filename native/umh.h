@@ -55,7 +55,7 @@ int umh_memfd_load(const void *data, size_t size);
  * force each one so that it is exercised on new kernels too; -Dumh.pidfd=false forces
  * UMH_NO_PIDFD from Java). Set before any spawn; the child only reads it. */
 enum { UMH_NO_CLOSE_RANGE = 1, UMH_NO_EXECVEAT = 2, UMH_NO_PIDFD = 4,
-       UMH_NO_PROC_SIGNALS = 8 /* the child asks rt_sigaction about each signal, not /proc */ };
+       UMH_NO_PROC = 8 /* the child reads nothing from /proc: asks about each signal, closes by a loop */ };
 extern int umh_fallbacks;
 /* UMH_NO_* for the calls this kernel lacks, probed once at load: the JVM forces those fallbacks
  * and says which it uses */

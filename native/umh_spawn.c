@@ -157,7 +157,7 @@ static CHILD int child_reset_signals(void)
 {
     struct kernel_sigaction dfl = { .handler = SIG_DFL };
     uint64_t set = ~(uint64_t)0;
-    int known = !(umh_fallbacks & UMH_NO_PROC_SIGNALS) && child_signals_from_proc(&set) == 0;
+    int known = !(umh_fallbacks & UMH_NO_PROC) && child_signals_from_proc(&set) == 0;
     for (int sig = 1; sig <= KERNEL_NSIG; sig++) {
         if (sig == SIGKILL || sig == SIGSTOP || !(set & (uint64_t)1 << (sig - 1)))
             continue;
@@ -265,8 +265,54 @@ static CHILD void child_itoa(char *out, int n)
     *out = '\0';
 }
 
-/* Close everything above 2 but the memfd. close_range (5.9) where the kernel has it, else a
- * plain loop up to RLIMIT_NOFILE (no /proc walk: opendir would malloc). */
+/* A non-negative decimal number, or -1 (for "." and ".."). */
+static CHILD long child_atol(const char *s)
+{
+    long v = 0;
+    if (*s == '\0')
+        return -1;
+    for (; *s != '\0'; s++) {
+        if (*s < '0' || *s > '9')
+            return -1;
+        v = v * 10 + (*s - '0');
+    }
+    return v;
+}
+
+struct linux_dirent64 {
+    uint64_t d_ino;
+    int64_t d_off;
+    unsigned short d_reclen;
+    unsigned char d_type;
+    char d_name[];
+};
+
+/* Close the open fds in [lo, hi] that /proc/self/fd lists: as many close()s as there are open
+ * fds, where counting up to RLIMIT_NOFILE makes a million of them in a JVM, which raises its soft
+ * limit to the hard one (24 ms per spawn here). Raw getdents64 into a stack buffer: opendir would
+ * malloc. /proc lists fds by number, so closing while reading skips none. -1 without /proc. */
+static CHILD int child_close_listed(unsigned lo, unsigned hi)
+{
+    int dir = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir < 0)
+        return -1;
+    char buf[2048] __attribute__((aligned(8)));
+    long n;
+    while ((n = syscall(SYS_getdents64, dir, buf, sizeof buf)) > 0) {
+        for (long off = 0; off < n;) {
+            struct linux_dirent64 *d = (struct linux_dirent64 *)(buf + off);
+            long fd = child_atol(d->d_name);
+            off += d->d_reclen;
+            if (fd >= (long)lo && fd <= (long)hi && fd != dir)
+                syscall(SYS_close, fd);
+        }
+    }
+    syscall(SYS_close, dir);
+    return n < 0 ? -1 : 0;
+}
+
+/* Close everything in [lo, hi]: close_range (5.9) where the kernel has it, else the fds /proc
+ * lists, else a plain loop up to RLIMIT_NOFILE. */
 static CHILD int child_close_range(unsigned lo, unsigned hi)
 {
     if (lo > hi)
@@ -277,6 +323,8 @@ static CHILD int child_close_range(unsigned lo, unsigned hi)
         if (errno != ENOSYS)
             return -1;
     }
+    if (!(umh_fallbacks & UMH_NO_PROC) && child_close_listed(lo, hi) == 0)
+        return 0;
     long max = sysconf(_SC_OPEN_MAX); /* getrlimit underneath: a plain syscall */
     for (long fd = lo; fd <= (long)hi && fd < max; fd++)
         close((int)fd);

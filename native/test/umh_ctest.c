@@ -202,7 +202,7 @@ static void test_fallbacks(void)
 {
     int memfd = load_file("probe");
     char *argv[] = { "probe", NULL };
-    int modes[] = { UMH_NO_CLOSE_RANGE, UMH_NO_EXECVEAT, UMH_NO_PIDFD,
+    int modes[] = { UMH_NO_CLOSE_RANGE, UMH_NO_CLOSE_RANGE | UMH_NO_PROC, UMH_NO_EXECVEAT, UMH_NO_PIDFD,
                     UMH_NO_CLOSE_RANGE | UMH_NO_EXECVEAT | UMH_NO_PIDFD };
     int inheritable = fcntl(0, F_DUPFD, 50); /* not close-on-exec: only closing keeps it from the child */
     CHECK(inheritable >= 50);
@@ -243,7 +243,7 @@ static void test_signal_reset(void)
     sigaction(SIGRTMIN + 3, &caught, NULL);
     signal(SIGUSR2, SIG_IGN);
     signal(SIGHUP, SIG_IGN);
-    int modes[] = { 0, UMH_NO_PROC_SIGNALS };
+    int modes[] = { 0, UMH_NO_PROC };
     for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
         umh_fallbacks = modes[i];
         struct umh_spawn_res res;
