@@ -77,13 +77,27 @@ def paired_section(rounds):
         med = medians[bench] = median(rs)
         lines.append(f"| {label}: umh / floor | " + " | ".join(fmt(x, 2) for x in rs) + f" | **{fmt(med, 2)}** | "
                      + (f"<= {target:.2f}x | {verdict(med, target)} |" if target else " | |"))
+    def js(j, bench):
+        return j[bench][0] if bench in j else None
+
+    for label, num, den in (("the JVM itself: C floor's spawn through JNI / C floor", "SpawnBench.jniFloor", None),
+                            ("umh's path: umh loaded / JNI floor (same JVM)", "SpawnBench.umhLoaded", "SpawnBench.jniFloor"),
+                            ("same, `killOnParentDeath(false)` / JNI floor", "SpawnBench.umhLoadedNoDeathSignal", "SpawnBench.jniFloor")):
+        rs = [ratio(js(j, num), js(j, den) if den else fl.get("spawn_wait_loaded")) for _, fl, j in rounds]
+        lines.append(f"| {label} | " + " | ".join(fmt(x, 2) for x in rs) + f" | **{fmt(median(rs), 2)}** | | |")
+    rs = [ratio(js(j, "SpawnBench.umhLoaded"), js(j, "SpawnBench.processBuilder")) for _, _, j in rounds]
+    med = medians["SpawnBench.umhLoaded/processBuilder"] = median(rs)
+    lines.append("| spawn+wait, loaded: umh / ProcessBuilder | " + " | ".join(fmt(x, 2) for x in rs) + f" | **{fmt(med, 2)}** | "
+                 + f"<= 0.40x | {verdict(med, 0.40)} |")
     for label, line in (("C floor, loaded (us)", "spawn_wait_loaded"), ("C floor, one-shot (us)", "spawn_wait_one_shot"),
                         ("C core `umh_spawn` (us)", "umh_core_spawn_wait")):
         xs = [fl.get(line) for _, fl, _ in rounds]
         lines.append(f"| {label} | " + " | ".join(fmt(x) for x in xs) + f" | {fmt(median(xs))} | | |")
-    for label, bench, _, _ in PAIRS:
+    for label, bench, _, _ in PAIRS + [("ProcessBuilder, default", "SpawnBench.processBuilder", None, None),
+                                       ("C floor's spawn through JNI", "SpawnBench.jniFloor", None, None)]:
         xs = [j[bench][0] if bench in j else None for _, _, j in rounds]
-        lines.append(f"| umh {label.split(' (')[0]} (us) | " + " | ".join(fmt(x) for x in xs) + f" | {fmt(median(xs))} | | |")
+        who = "" if bench.endswith(("processBuilder", "jniFloor")) else "umh "
+        lines.append(f"| {who}{label.split(' (')[0]} (us) | " + " | ".join(fmt(x) for x in xs) + f" | {fmt(median(xs))} | | |")
     return lines, medians
 
 
@@ -156,18 +170,20 @@ def main():
         rows.append((what, umh, fl, other, unit, target, ok))
 
     r_floor, r_pb = ratio(loaded, floor.get("spawn_wait_loaded")), ratio(loaded, pb)
-    r_floor = paired.get("SpawnBench.umhLoaded", r_floor)  # judged by the paired rounds where they ran
+    r_floor = paired.get("SpawnBench.umhLoaded") or r_floor  # judged by the paired rounds where they ran
+    r_pb = paired.get("SpawnBench.umhLoaded/processBuilder") or r_pb
     row("spawn+wait, blob loaded once (`UsermodeBlob.fork`)", loaded, floor.get("spawn_wait_loaded"), pb, "us",
-        "<= 1.15x floor" + (" (paired median)" if paired else "") + ", <= 0.40x ProcessBuilder",
+        "<= 1.15x floor, <= 0.40x ProcessBuilder" + (" (paired medians)" if paired else ""),
         verdict(r_floor, 1.15) + " / " + verdict(r_pb, 0.40))
     nd = s("SpawnBench.umhLoadedNoDeathSignal")
     row("same, `killOnParentDeath(false)` (no hand-off)", nd, floor.get("spawn_wait_loaded"), pb, "us",
         "", "")
+    row("same raw calls as the C floor, through JNI in the JMH JVM", s("SpawnBench.jniFloor"), floor.get("spawn_wait_loaded"), pb, "us", "", "")
     row("spawn+wait, C core `umh_spawn` (no JVM)", floor.get("umh_core_spawn_wait"), floor.get("spawn_wait_loaded"), pb, "us", "", "")
     one = s("SpawnBench.umhOneShot")
     row("one-shot `Umh.forkUsermodeBlob` (load every time)", one, floor.get("spawn_wait_one_shot"),
         s("SpawnBench.extractThenProcessBuilder"), "us", "<= 1.15x its floor" + (" (paired median)" if paired else ""),
-        verdict(paired.get("SpawnBench.umhOneShot", ratio(one, floor.get("spawn_wait_one_shot"))), 1.15))
+        verdict(paired.get("SpawnBench.umhOneShot") or ratio(one, floor.get("spawn_wait_one_shot")), 1.15))
     row("ProcessBuilder, VFORK mechanism", None, floor.get("spawn_wait_loaded"), s("SpawnBench.Vfork.processBuilder"), "us")
     row("`#!/bin/sh` script, loaded once", s("SpawnBench.umhLoadedScript"), None, s("SpawnBench.processBuilderScript"), "us")
     big = s("SpawnBench.BigHeap.umhLoaded")
@@ -235,6 +251,7 @@ def main():
     with open(os.path.join(docs, "performance.md"), "w") as f:
         f.write("\n".join(lines))
     chart = [("C floor (vfork+execveat)", floor.get("spawn_wait_loaded")),
+             ("C floor's calls via JNI, in the JVM", s("SpawnBench.jniFloor")),
              ("umh UsermodeBlob.fork", loaded),
              ("umh, killOnParentDeath(false)", nd),
              ("umh Umh.forkUsermodeBlob", one),

@@ -45,6 +45,16 @@ public class SpawnBench {
         return run(l.exit.fork(States.Loaded.NO_DEATH_SIGNAL));
     }
 
+    /** The C floor's raw spawn+wait through JNI, in this JVM: what the JVM process itself costs. */
+    @Benchmark
+    public int jniFloor(States.JniLoaded l) {
+        int status = JniFloor.spawnWait(l.memfd);
+        if (status != 0) {
+            throw new IllegalStateException("jniFloor: wait status or -errno " + status);
+        }
+        return status;
+    }
+
     /** umh, memfd created, filled and sealed every time. */
     @Benchmark
     public int umhOneShot() throws Exception {

@@ -40,6 +40,25 @@ public final class States {
         }
     }
 
+    /** The exit blob in a memfd of the JNI floor's own making. */
+    @State(Scope.Benchmark)
+    public static class JniLoaded {
+        public int memfd = -1;
+
+        @Setup(Level.Trial)
+        public void setUp() {
+            memfd = JniFloor.load(Blobs.EXIT);
+            if (memfd < 0) {
+                throw new IllegalStateException("JniFloor.load: errno " + -memfd);
+            }
+        }
+
+        @TearDown(Level.Trial)
+        public void tearDown() {
+            JniFloor.close(memfd);
+        }
+    }
+
     /** The same bytes as executable files, for ProcessBuilder. */
     @State(Scope.Benchmark)
     public static class OnDisk {
