@@ -27,6 +27,8 @@ enum umh_step {
     UMH_OPEN, UMH_WAITID, UMH_EPOLL_CREATE, UMH_EPOLL_CTL, UMH_EPOLL_WAIT, UMH_SIGNAL, UMH_CLOSE,
     /* the parent's side of a spawn, added later (numbers are only ever appended) */
     UMH_SETPIPE_SZ,
+    /* lifetime, added later: waitFor waiting on the pidfd itself */
+    UMH_DUP, UMH_POLL,
     UMH_STEP_COUNT
 };
 
@@ -112,5 +114,10 @@ int umh_epoll_create(void);
 int umh_epoll_ctl(int epfd, int add, int fd);
 int umh_epoll_wait(int epfd, int *fds, int max);
 int umh_close(int fd);
+/* A close-on-exec duplicate of fd (3 or above), or UMH_FAIL. */
+int umh_dup(int fd);
+/* Waits up to timeout_ms for fd to be readable: 1 if it is (or has an error), 0 if not (or
+ * EINTR), or UMH_FAIL. */
+int umh_poll_in(int fd, int timeout_ms);
 
 #endif

@@ -35,6 +35,8 @@ static const char *const step_names[UMH_STEP_COUNT] = {
     [UMH_EPOLL_WAIT] = "epoll_wait",
     [UMH_SIGNAL] = "pidfd_send_signal",
     [UMH_CLOSE] = "close",
+    [UMH_DUP] = "fcntl(F_DUPFD_CLOEXEC)",
+    [UMH_POLL] = "poll",
     [UMH_SETPIPE_SZ] = "fcntl(F_SETPIPE_SZ)",
 };
 

@@ -215,6 +215,18 @@ JNIEXPORT jint JNICALL Java_io_umh_Native_pidfdOpen(JNIEnv *env, jclass cls, jin
     return umh_pidfd_open(pid);
 }
 
+JNIEXPORT jint JNICALL Java_io_umh_Native_dup(JNIEnv *env, jclass cls, jint fd)
+{
+    (void)env, (void)cls;
+    return umh_dup(fd);
+}
+
+JNIEXPORT jint JNICALL Java_io_umh_Native_pollIn(JNIEnv *env, jclass cls, jint fd, jint timeout_ms)
+{
+    (void)env, (void)cls;
+    return umh_poll_in(fd, timeout_ms);
+}
+
 JNIEXPORT jint JNICALL Java_io_umh_Native_epollCreate(JNIEnv *env, jclass cls)
 {
     (void)env, (void)cls;

@@ -5,6 +5,8 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/syscall.h>
@@ -103,4 +105,19 @@ int umh_epoll_wait(int epfd, int *fds, int max)
 int umh_close(int fd)
 {
     return close(fd) < 0 && errno != EINTR ? UMH_FAIL(UMH_CLOSE, errno) : 0;
+}
+
+int umh_dup(int fd)
+{
+    int copy = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+    return copy < 0 ? UMH_FAIL(UMH_DUP, errno) : copy;
+}
+
+int umh_poll_in(int fd, int timeout_ms)
+{
+    struct pollfd p = { .fd = fd, .events = POLLIN };
+    int n = poll(&p, 1, timeout_ms);
+    if (n < 0)
+        return errno == EINTR ? 0 : UMH_FAIL(UMH_POLL, errno);
+    return n > 0;
 }

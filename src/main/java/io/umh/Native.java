@@ -134,6 +134,12 @@ final class Native {
 
     static native int pidfdOpen(int pid);
 
+    /** A close-on-exec duplicate of fd, or a negative code. */
+    static native int dup(int fd);
+
+    /** 1 once fd is readable (or in error), 0 after timeoutMs (or EINTR), or a negative code. */
+    static native int pollIn(int fd, int timeoutMs);
+
     static native int epollCreate();
 
     static native int epollCtl(int epfd, boolean add, int fd);

@@ -60,15 +60,38 @@ final class Reaper {
                 UsermodeProcess p = CHILDREN.get(ready[i]);
                 int status = p == null ? UsermodeProcess.NOT_REAPED : p.tryReap(false);
                 if (status != UsermodeProcess.NOT_REAPED) {
-                    // forget it before its pidfd is closed: the number may come back for the next child
-                    CHILDREN.remove(ready[i]);
-                    Native.epollCtl(EPFD, false, ready[i]);
-                    p.releasePidfd();
-                    traceReaped(p, status);
-                    p.exited(status); // last: whoever waitFor()s sees every fd but the pipes released
+                    reaped(p, ready[i], status);
                 }
             }
         }
+    }
+
+    /**
+     * Completes the exit of {@code p}, reaped with {@code status}, exactly once: whoever takes it
+     * out of the map first, this thread or a {@code waitFor} that waited on the pidfd itself.
+     */
+    static void reaped(UsermodeProcess p, int pidfd, int status) {
+        // forget it before its pidfd is closed: the number may come back for the next child
+        if (!CHILDREN.remove(pidfd, p)) {
+            return;
+        }
+        Native.epollCtl(EPFD, false, pidfd); // ENOENT while a waitFor has it: nothing to undo
+        p.releasePidfd();
+        traceReaped(p, status);
+        p.exited(status); // last: whoever waitFor()s sees every fd but the pipes released
+    }
+
+    /** Stops waking up for {@code pidfd} while a thread waits on it itself. Under the process's lock. */
+    static void pause(int pidfd) {
+        Native.epollCtl(EPFD, false, pidfd);
+    }
+
+    /**
+     * Watches {@code pidfd} again, unless its process is done; false if that failed (the caller
+     * then reaps it itself). Under the process's lock, so the number is still this child's.
+     */
+    static boolean resume(UsermodeProcess p, int pidfd) {
+        return CHILDREN.get(pidfd) != p || Native.epollCtl(EPFD, true, pidfd) == 0;
     }
 
     private static void waitWithoutPidfd(UsermodeProcess p) {

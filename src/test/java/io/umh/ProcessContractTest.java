@@ -12,6 +12,12 @@ import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Paths;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.Test;
@@ -150,6 +156,73 @@ class ProcessContractTest {
             assertTrue(p.isAlive());
             p.getOutputStream().close();
             assertEquals(0, p.waitFor());
+        }
+    }
+
+    /**
+     * waitFor first polls the pidfd on the calling thread (20 ms), with the reaper told to leave it
+     * alone, then hands it back. An interrupt in that window, or a child that outlives it, must
+     * leave the reaper watching: the child still completes, and nothing is left open.
+     */
+    @Test
+    void interruptedWhileWaitingOnThePidfdThenTheReaperStillCompletes() throws Exception {
+        try (UsermodeProcess p = sleeper()) {
+            Thread waiter = Thread.currentThread();
+            Thread interrupter = new Thread(() -> {
+                try {
+                    Thread.sleep(5);
+                } catch (InterruptedException e) {
+                    return;
+                }
+                waiter.interrupt();
+            });
+            interrupter.start();
+            assertThrows(InterruptedException.class, p::waitFor);
+            interrupter.join();
+            assertTrue(p.isAlive());
+            CompletableFuture<Process> exit = p.onExit();
+            p.getOutputStream().close();
+            // completed by the reaper: nobody waits on the pidfd now
+            assertSame(p, exit.get(30, TimeUnit.SECONDS));
+            assertEquals(0, p.exitValue());
+        }
+    }
+
+    @Test
+    void aChildThatOutlivesTheDirectWaitIsLeftToTheReaper() throws Exception {
+        try (UsermodeProcess p = sleeper()) {
+            assertFalse(p.waitFor(50, TimeUnit.MILLISECONDS)); // longer than the direct window
+            Thread closer = new Thread(() -> {
+                try {
+                    Thread.sleep(100);
+                    p.getOutputStream().close();
+                } catch (InterruptedException | IOException e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            closer.start();
+            assertEquals(0, p.waitFor()); // polls 20 ms, then parks until the reaper completes it
+            closer.join();
+        }
+    }
+
+    @Test
+    void severalThreadsWaitAtOnce() throws Exception {
+        try (UsermodeProcess p = sleeper()) {
+            ExecutorService pool = Executors.newFixedThreadPool(4);
+            try {
+                List<Future<Integer>> waits = new ArrayList<>();
+                for (int i = 0; i < 4; i++) {
+                    waits.add(pool.submit(() -> p.waitFor()));
+                }
+                Thread.sleep(10); // inside the direct window of the one that polls
+                p.getOutputStream().close();
+                for (Future<Integer> w : waits) {
+                    assertEquals(0, w.get(30, TimeUnit.SECONDS));
+                }
+            } finally {
+                pool.shutdownNow();
+            }
         }
     }
 

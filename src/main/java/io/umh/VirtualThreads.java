@@ -1,0 +1,32 @@
+package io.umh;
+
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.MethodType;
+
+/** Thread.isVirtual() where the JDK has it (21+), through a method handle: umh is built for 17. */
+final class VirtualThreads {
+    private static final MethodHandle IS_VIRTUAL = find();
+
+    private VirtualThreads() {}
+
+    private static MethodHandle find() {
+        try {
+            return MethodHandles.publicLookup().findVirtual(Thread.class, "isVirtual", MethodType.methodType(boolean.class));
+        } catch (NoSuchMethodException | IllegalAccessException e) {
+            return null; // before 21: no virtual threads
+        }
+    }
+
+    /** Whether the calling thread is a virtual thread. */
+    static boolean current() {
+        if (IS_VIRTUAL == null) {
+            return false;
+        }
+        try {
+            return (boolean) IS_VIRTUAL.invokeExact(Thread.currentThread());
+        } catch (Throwable e) {
+            throw new AssertionError(e); // Thread.isVirtual() throws nothing
+        }
+    }
+}
