@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "umh.h"
+#include "umh_floor_spawn.h"
 
 static char *const child_argv[] = { "umh", NULL };
 static char *const child_envp[] = { NULL };
@@ -83,13 +84,7 @@ static pid_t spawn_sized(int memfd, int *in_w, int *out_r, int pipe_size)
         die("pipe2");
     if (pipe_size > 0 && (fcntl(in[1], F_SETPIPE_SZ, pipe_size) < 0 || fcntl(out[1], F_SETPIPE_SZ, pipe_size) < 0))
         die("F_SETPIPE_SZ");
-    pid_t pid = vfork();
-    if (pid == 0) {
-        dup2(in[0], 0);
-        dup2(out[1], 1);
-        syscall(SYS_execveat, memfd, "", child_argv, child_envp, AT_EMPTY_PATH);
-        _exit(127);
-    }
+    pid_t pid = floor_vfork_exec(memfd, in[0], out[1], child_argv, child_envp);
     if (pid < 0)
         die("vfork");
     close(in[0]);

@@ -13,13 +13,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "umh_floor_spawn.h"
+
 
 JNIEXPORT jint JNICALL Java_io_umh_bench_JniFloor_load(JNIEnv *env, jclass cls, jbyteArray blob);
 JNIEXPORT jint JNICALL Java_io_umh_bench_JniFloor_spawnWait(JNIEnv *env, jclass cls, jint memfd);
 JNIEXPORT jint JNICALL Java_io_umh_bench_JniFloor_close(JNIEnv *env, jclass cls, jint fd);
 
-static char *child_argv[] = { "umh", NULL };
-static char *child_envp[] = { NULL };
+static char *const child_argv[] = { "umh", NULL };
+static char *const child_envp[] = { NULL };
 
 /* A sealed memfd holding blob, or -errno. */
 JNIEXPORT jint JNICALL Java_io_umh_bench_JniFloor_load(JNIEnv *env, jclass cls, jbyteArray blob)
@@ -62,13 +64,7 @@ JNIEXPORT jint JNICALL Java_io_umh_bench_JniFloor_spawnWait(JNIEnv *env, jclass 
         close(in[1]);
         return -err;
     }
-    pid_t pid = vfork();
-    if (pid == 0) {
-        dup2(in[0], 0);
-        dup2(out[1], 1);
-        syscall(SYS_execveat, memfd, "", child_argv, child_envp, AT_EMPTY_PATH);
-        _exit(127);
-    }
+    pid_t pid = floor_vfork_exec(memfd, in[0], out[1], child_argv, child_envp);
     int err = errno;
     close(in[0]);
     close(out[1]);
