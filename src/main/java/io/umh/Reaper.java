@@ -88,10 +88,17 @@ final class Reaper {
 
     /**
      * Watches {@code pidfd} again, unless its process is done; false if that failed (the caller
-     * then reaps it itself). Under the process's lock, so the number is still this child's.
+     * then calls {@link #reapOnThread}). Under the process's lock, so the number is still this child's.
      */
     static boolean resume(UsermodeProcess p, int pidfd) {
         return CHILDREN.get(pidfd) != p || Native.epollCtl(EPFD, true, pidfd) == 0;
+    }
+
+    /** The last resort when the epoll refuses a pidfd back: a small thread of its own reaps the child. */
+    static void reapOnThread(UsermodeProcess p, int pidfd) {
+        Thread t = new Thread(null, () -> reaped(p, pidfd, p.tryReap(true)), "umh-wait-" + p.pid(), 64 * 1024, false);
+        t.setDaemon(true);
+        t.start();
     }
 
     private static void waitWithoutPidfd(UsermodeProcess p) {

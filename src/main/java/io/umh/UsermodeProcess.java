@@ -217,8 +217,8 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
                 synchronized (lock) {
                     watched = pidfd < 0 || Reaper.resume(this, key);
                 }
-                if (!watched) { // no epoll for it: reap it here, blocking (the rarest of paths)
-                    Reaper.reaped(this, key, tryReap(true));
+                if (!watched) { // the epoll refused it back (ENOMEM): a thread of its own waits
+                    Reaper.reapOnThread(this, key);
                 }
             }
             directWaiter.set(false);
