@@ -287,11 +287,11 @@ struct linux_dirent64 {
     char d_name[];
 };
 
-/* Close the open fds in [lo, hi] that /proc/self/fd lists: as many close()s as there are open
+/* Close every fd above 2 but keep that /proc/self/fd lists: as many close()s as there are open
  * fds, where counting up to RLIMIT_NOFILE makes a million of them in a JVM, which raises its soft
  * limit to the hard one (24 ms per spawn here). Raw getdents64 into a stack buffer: opendir would
  * malloc. /proc lists fds by number, so closing while reading skips none. -1 without /proc. */
-static CHILD int child_close_listed(unsigned lo, unsigned hi)
+static CHILD int child_close_listed(int keep)
 {
     int dir = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dir < 0)
@@ -303,7 +303,7 @@ static CHILD int child_close_listed(unsigned lo, unsigned hi)
             struct linux_dirent64 *d = (struct linux_dirent64 *)(buf + off);
             long fd = child_atol(d->d_name);
             off += d->d_reclen;
-            if (fd >= (long)lo && fd <= (long)hi && fd != dir)
+            if (fd > 2 && fd != keep && fd != dir)
                 syscall(SYS_close, fd);
         }
     }
@@ -311,31 +311,27 @@ static CHILD int child_close_listed(unsigned lo, unsigned hi)
     return n < 0 ? -1 : 0;
 }
 
-/* Close everything in [lo, hi]: close_range (5.9) where the kernel has it, else the fds /proc
- * lists, else a plain loop up to RLIMIT_NOFILE. */
-static CHILD int child_close_range(unsigned lo, unsigned hi)
+/* Close every fd above 2 but the memfd (itself above 2): close_range (5.9) on either side of it
+ * where the kernel has it, else the fds /proc lists (one walk), else a plain loop up to
+ * RLIMIT_NOFILE. */
+static CHILD int child_close_others(int memfd)
 {
-    if (lo > hi)
-        return 0;
     if (!(umh_fallbacks & UMH_NO_CLOSE_RANGE)) {
-        if (syscall(SYS_close_range, lo, hi, 0) == 0)
+        long rc = memfd > 3 ? syscall(SYS_close_range, 3U, (unsigned)memfd - 1, 0) : 0;
+        if (rc == 0)
+            rc = syscall(SYS_close_range, (unsigned)memfd + 1, ~0U, 0);
+        if (rc == 0)
             return 0;
         if (errno != ENOSYS)
             return -1;
     }
-    if (!(umh_fallbacks & UMH_NO_PROC) && child_close_listed(lo, hi) == 0)
+    if (!(umh_fallbacks & UMH_NO_PROC) && child_close_listed(memfd) == 0)
         return 0;
     long max = sysconf(_SC_OPEN_MAX); /* getrlimit underneath: a plain syscall */
-    for (long fd = lo; fd <= (long)hi && fd < max; fd++)
-        close((int)fd);
+    for (long fd = 3; fd < max; fd++)
+        if (fd != memfd)
+            close((int)fd);
     return 0;
-}
-
-static CHILD int child_close_others(int memfd)
-{
-    if (child_close_range(3, (unsigned)memfd - 1) < 0)
-        return -1;
-    return child_close_range((unsigned)memfd + 1, ~0U);
 }
 
 static CHILD void child_exec(struct child *c, int memfd)
