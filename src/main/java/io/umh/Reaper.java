@@ -36,9 +36,7 @@ final class Reaper {
     /** Starts watching {@code p}; the reaper completes its exit once the child has exited. */
     static void watch(UsermodeProcess p, int pidfd) throws IOException {
         if (pidfd < 0) {
-            Thread t = new Thread(null, () -> waitWithoutPidfd(p), "umh-wait-" + p.pid(), 64 * 1024, false);
-            t.setDaemon(true);
-            t.start();
+            onOwnThread(p, () -> waitWithoutPidfd(p));
             return;
         }
         CHILDREN.put(pidfd, p);
@@ -96,7 +94,12 @@ final class Reaper {
 
     /** The last resort when the epoll refuses a pidfd back: a small thread of its own reaps the child. */
     static void reapOnThread(UsermodeProcess p, int pidfd) {
-        Thread t = new Thread(null, () -> reaped(p, pidfd, p.tryReap(true)), "umh-wait-" + p.pid(), 64 * 1024, false);
+        onOwnThread(p, () -> reaped(p, pidfd, p.tryReap(true)));
+    }
+
+    /** Runs {@code wait} on a small daemon thread of the child's own, "umh-wait-PID". */
+    private static void onOwnThread(UsermodeProcess p, Runnable wait) {
+        Thread t = new Thread(null, wait, "umh-wait-" + p.pid(), 64 * 1024, false);
         t.setDaemon(true);
         t.start();
     }
