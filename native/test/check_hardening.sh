@@ -8,13 +8,7 @@
 lib=$1
 machine=$2
 max_glibc=2.17
-passed=0
-failed=0
-check() { # description, then a command that must succeed
-    what=$1
-    shift
-    if "$@" >/dev/null 2>&1; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: $what"; fi
-}
+. "$(dirname "$0")/checks.sh"
 # "Num: Value Size Type Bind Vis Ndx Name" -> "Bind Ndx Name", one line per named global or weak symbol
 syms=$(readelf --dyn-syms -W "$lib" | awk '$1 ~ /^[0-9]+:$/ && $5 != "LOCAL" && $8 != "" { print $5, $7, $8 }')
 check "machine $machine" sh -c "readelf -h '$lib' | grep -q 'Machine: *.*$machine\$'"
@@ -31,5 +25,4 @@ floor=$(echo "$syms" | grep -o 'GLIBC_[0-9.]*' | sort -uV | tail -1)
 check "glibc floor $floor no newer than GLIBC_$max_glibc" sh -c \
     "[ -n '$floor' ] && [ \"\$(printf '%s\\n' '${floor#GLIBC_}' '$max_glibc' | sort -V | tail -1)\" = '$max_glibc' ]"
 echo "glibc symbol-version floor: $floor"
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+report

@@ -9,13 +9,7 @@ shift
 here=$(dirname "$0")
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-passed=0
-failed=0
-check() { # description, then a command that must succeed
-    what=$1
-    shift
-    if "$@" >/dev/null 2>&1; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: $what"; fi
-}
+. "$here/checks.sh"
 jar=$base.jar
 check "$jar holds the classes" sh -c "unzip -l '$jar' | grep -q ' io/umh/Umh.class\$'"
 check "$jar holds no native code" sh -c "! unzip -l '$jar' | grep -q ' META-INF/native/'"
@@ -39,5 +33,4 @@ for platform in "$@"; do
         echo "FAIL: $jar: $dir/libumh.so"
     fi
 done
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+report
