@@ -102,6 +102,24 @@ struct umh_spawn_res {
 /* 0 on success (every res fd is the caller's), UMH_FAIL on failure (nothing left behind) */
 int umh_spawn(const struct umh_spawn_req *req, struct umh_spawn_res *res);
 
+/* umh_spawner.c: the one long-lived thread that clones the children that must die with the
+ * process (UMH_SPAWN_PDEATHSIG), see there. */
+struct umh_handoff {
+    /* On the spawner thread: makes the clone (>= 0) or fails (UMH_FAIL, no child made). With
+     * clear_on_exec (&word), the clone has CLONE_CHILD_CLEARTID on it and h is not the spawner's
+     * after a success; with NULL, the spawner completes h after run() returns. */
+    int (*run)(struct umh_handoff *h, _Atomic int *clear_on_exec);
+    void *arg;
+    _Atomic int word;         /* 1 while the caller waits; 0 once the child exec'd or exited */
+    int rc;                   /* run()'s failure, else 0 */
+    struct umh_handoff *next; /* the spawner's queue */
+};
+/* The caller: queues h and sleeps until its clone is made and the child exec'd or exited (0) or
+ * the clone failed (UMH_FAIL). Needs a thread in umh_spawner_serve(). */
+int umh_handoff(struct umh_handoff *h);
+/* The spawner thread's whole life: serves hand-offs, never returns. */
+void umh_spawner_serve(void) __attribute__((noreturn));
+
 /* open a file for the child's stderr: O_WRONLY|O_CREAT and O_APPEND or O_TRUNC (fd or UMH_FAIL) */
 int umh_open_output(const char *path, int append);
 

@@ -180,6 +180,12 @@ JNIEXPORT jint JNICALL Java_io_umh_Native_spawn(JNIEnv *env, jclass cls, jint me
     return rc;
 }
 
+JNIEXPORT void JNICALL Java_io_umh_Native_serveSpawns(JNIEnv *env, jclass cls)
+{
+    (void)env, (void)cls;
+    umh_spawner_serve();
+}
+
 JNIEXPORT jint JNICALL Java_io_umh_Native_openOutput(JNIEnv *env, jclass cls, jbyteArray path, jboolean append)
 {
     (void)cls;

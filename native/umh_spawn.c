@@ -17,6 +17,7 @@
 #include <limits.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -59,6 +60,8 @@ struct child {
     pid_t parent;         /* for the PR_SET_PDEATHSIG race check */
     char proc_path[32];   /* "/proc/self/fd/N", written by the child once N is final */
     volatile int fail;    /* set by the child before _exit: the parent reads it after the vfork */
+    int pid;              /* the parent's: the child's pid (CLONE_PARENT_SETTID on the spawner) */
+    int pidfd;            /* the parent's: CLONE_PIDFD's, or -1 */
 };
 
 #define CHILD_STACK_SIZE (32 * 1024)
@@ -181,7 +184,7 @@ static CHILD int child_unblock_signals(void)
 }
 
 /* Die with the JVM, even when it is SIGKILLed. The signal follows the thread that cloned us;
- * umh clones from one long-lived library thread (Spawner.java). Re-check the parent afterwards:
+ * umh clones from one long-lived thread (umh_spawner.c). Re-check the parent afterwards:
  * it may have died before the prctl took effect. */
 static CHILD int child_die_with_parent(const struct child *c)
 {
@@ -444,7 +447,15 @@ static void reap_failed(int pid)
     }
 }
 
-static int clone_child(struct child *c, int *pidfd)
+/*
+ * Clones the child: its pid (>= 0) or UMH_FAIL. On the caller's thread (clear_on_exec NULL) the
+ * pidfd comes from CLONE_PIDFD into c->pidfd. On the spawner thread (umh_spawner.c) the kernel
+ * writes the pid into c->pid (CLONE_PARENT_SETTID) and zeroes *clear_on_exec at the child's exec
+ * or exit, which wakes the caller; the caller opens the pidfd itself (legacy clone returns a
+ * pidfd and a parent tid through the same pointer, so not both). Nothing here touches c once the
+ * clone has returned: on the spawner path c may be gone by then.
+ */
+static int clone_child(struct child *c, atomic_int *clear_on_exec)
 {
     /* the child's stack lives in this frame: the parent is suspended until the child execs */
     char stack[CHILD_STACK_SIZE] __attribute__((aligned(16)));
@@ -452,16 +463,43 @@ static int clone_child(struct child *c, int *pidfd)
     sigfillset(&all);
     /* raw: glibc's pthread_sigmask would leave its own SIGCANCEL/SIGSETXID open */
     syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, &old, KERNEL_SIGSET_SIZE);
-    int flags = CLONE_VM | CLONE_VFORK | SIGCHLD | (umh_fallbacks & UMH_NO_PIDFD ? 0 : CLONE_PIDFD);
-    int pid = clone(child_main, stack + sizeof stack, flags, c, pidfd, NULL, NULL);
+    int flags = CLONE_VM | CLONE_VFORK | SIGCHLD;
+    int *ptid = &c->pidfd;
+    if (clear_on_exec != NULL) {
+        flags |= CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID;
+        ptid = &c->pid;
+    } else if (!(umh_fallbacks & UMH_NO_PIDFD)) {
+        flags |= CLONE_PIDFD;
+    }
+    int pid = clone(child_main, stack + sizeof stack, flags, c, ptid, NULL, clear_on_exec);
     /* Kernels before 5.2 ignore CLONE_PIDFD, but qemu-user 7.2 (and a strict seccomp filter)
      * refuse it with EINVAL: no child was made, so clone again without it; umh_spawn then asks
      * pidfd_open for the pidfd. */
     if (pid < 0 && errno == EINVAL && (flags & CLONE_PIDFD))
-        pid = clone(child_main, stack + sizeof stack, flags & ~CLONE_PIDFD, c, pidfd, NULL, NULL);
+        pid = clone(child_main, stack + sizeof stack, flags & ~CLONE_PIDFD, c, ptid, NULL, NULL);
     int err = errno;
     syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old, NULL, KERNEL_SIGSET_SIZE);
     return pid < 0 ? UMH_FAIL(UMH_CLONE, err) : pid;
+}
+
+static int clone_handed_off(struct umh_handoff *h, atomic_int *clear_on_exec)
+{
+    struct child *c = h->arg;
+    int pid = clone_child(c, clear_on_exec);
+    if (clear_on_exec == NULL && pid >= 0)
+        c->pid = pid; /* the caller still waits: the spawner completes h after this */
+    return pid;
+}
+
+/* The child's pid (also in c->pid) or UMH_FAIL. A child that must die with the process is
+ * cloned on the spawner thread (see umh_spawner.c); any other right here. */
+static int start_child(struct child *c)
+{
+    if (!(c->req->flags & UMH_SPAWN_PDEATHSIG))
+        return c->pid = clone_child(c, NULL);
+    struct umh_handoff h = { .run = clone_handed_off, .arg = c };
+    int rc = umh_handoff(&h);
+    return rc < 0 ? rc : c->pid;
 }
 
 int umh_spawn(const struct umh_spawn_req *req, struct umh_spawn_res *res)
@@ -481,18 +519,27 @@ int umh_spawn(const struct umh_spawn_req *req, struct umh_spawn_res *res)
     c.stdout_w = out_w;
     c.stderr_w = req->err_fd == -1 ? err_w : req->err_fd;
     c.parent = getpid();
+    c.pidfd = -1;
 
-    rc = clone_child(&c, &pidfd);
+    rc = start_child(&c);
     if (rc < 0)
         goto out;
     int pid = rc;
+    pidfd = c.pidfd;
     if (c.fail != 0) {
         rc = c.fail;
         reap_failed(pid);
         goto out;
     }
-    if (pidfd < 0 && !(umh_fallbacks & UMH_NO_PIDFD)) /* a kernel without CLONE_PIDFD ignores it */
-        pidfd = umh_pidfd_open(pid);
+    if (pidfd < 0 && !(umh_fallbacks & UMH_NO_PIDFD)) {
+        /* cloned on the spawner, or by a kernel before 5.2 (which ignores CLONE_PIDFD) */
+        if ((pidfd = umh_pidfd_open(pid)) < 0) {
+            rc = pidfd; /* EMFILE, as CLONE_PIDFD would have failed the clone */
+            kill(pid, SIGKILL); /* still ours to reap, so the pid cannot name another process */
+            reap_failed(pid);
+            goto out;
+        }
+    }
     res->stdin_w = in_w;
     res->stdout_r = out_r;
     res->stderr_r = err_r;

@@ -5,6 +5,7 @@
  *   spawn_wait_loaded     pipe2 x2, vfork, dup2 onto 0/1, execveat(memfd) of a blob loaded once, waitpid
  *   spawn_wait_one_shot   the same with memfd_create + write + seal of the blob every time
  *   first_byte            spawn cat, write 1 byte, read it back, close, waitpid
+ *   umh_core_spawn_wait   umh_spawn itself (PDEATHSIG: cloned on its spawner thread); _here: on this thread
  *   load_N                memfd_create + write + seal of N bytes (64 KiB .. 128 MiB)
  *   pipe_throughput       256 MiB through cat, written and read at once (MiB/s); again with 1 MiB pipes
  *
@@ -134,11 +135,13 @@ static void spawn_wait(const char *name, const char *blob, size_t len, int one_s
 }
 
 /* umh's own C core (signal reset, PDEATHSIG, close_range, pidfd, waitid) without Java around
- * it: splits our overhead into "the core's extra syscalls" and "the JVM side". */
-static void umh_core_spawn_wait(const char *blob, size_t len, double seconds)
+ * it: splits our overhead into "the core's extra syscalls" and "the JVM side". With
+ * UMH_SPAWN_PDEATHSIG the clone is handed to the spawner thread, as in the JVM; without it (the
+ * "_here" line) it is made on this thread. */
+static void umh_core_spawn_wait(const char *name, int flags, const char *blob, size_t len, double seconds)
 {
     int memfd = umh_memfd_load(blob, len);
-    struct umh_spawn_req req = { .memfd = memfd, .flags = UMH_SPAWN_PDEATHSIG, .argv = child_argv,
+    struct umh_spawn_req req = { .memfd = memfd, .flags = flags, .argv = child_argv,
                                  .envp = child_envp, .err_fd = 2 };
     long n = 0;
     double start = now_us(), end = start + seconds * 1e6, t;
@@ -153,7 +156,7 @@ static void umh_core_spawn_wait(const char *blob, size_t len, double seconds)
         close(res.pidfd);
         n++;
     } while ((t = now_us()) < end);
-    report("umh_core_spawn_wait", (t - start) / (double)n, "us/op", n);
+    report(name, (t - start) / (double)n, "us/op", n);
     close(memfd);
 }
 
@@ -236,6 +239,13 @@ static void load_cost(size_t size, double seconds)
     free(data);
 }
 
+/* umh's spawner thread, as Spawner.java starts it in the JVM */
+static void *serve_spawns(void *arg)
+{
+    (void)arg;
+    umh_spawner_serve();
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3 || (argc > 4 && strcmp(argv[4], "spawn") != 0)) {
@@ -250,7 +260,11 @@ int main(int argc, char **argv)
     int cat = load(cat_blob, cat_len);
     spawn_wait("spawn_wait_loaded", blob, len, 0, seconds);
     spawn_wait("spawn_wait_one_shot", blob, len, 1, seconds);
-    umh_core_spawn_wait(blob, len, seconds);
+    pthread_t spawner;
+    if (pthread_create(&spawner, NULL, serve_spawns, NULL) != 0)
+        die("pthread_create");
+    umh_core_spawn_wait("umh_core_spawn_wait", UMH_SPAWN_PDEATHSIG, blob, len, seconds);
+    umh_core_spawn_wait("umh_core_spawn_wait_here", 0, blob, len, seconds);
     if (argc > 4)
         return 0;
     first_byte(cat, seconds);

@@ -15,6 +15,8 @@
 #include <string.h>
 #include <signal.h>
 #include <linux/capability.h>
+#include <pthread.h>
+#include <sys/resource.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -74,6 +76,14 @@ static int spawn(int memfd, char **argv, struct umh_spawn_res *res)
 {
     static char *envp[] = { "A=b", NULL };
     struct umh_spawn_req req = { .memfd = memfd, .flags = UMH_SPAWN_PDEATHSIG, .argv = argv, .envp = envp, .err_fd = 2 };
+    return umh_spawn(&req, res);
+}
+
+/* spawn(), without PR_SET_PDEATHSIG: cloned on the calling thread, not the spawner */
+static int spawn_here(int memfd, char **argv, struct umh_spawn_res *res)
+{
+    static char *envp[] = { "A=b", NULL };
+    struct umh_spawn_req req = { .memfd = memfd, .argv = argv, .envp = envp, .err_fd = 2 };
     return umh_spawn(&req, res);
 }
 
@@ -470,6 +480,107 @@ static void test_spawn_plumbing(void)
     close(memfd);
 }
 
+/* A cat spawned with PR_SET_PDEATHSIG by a thread that then exits: the clone was made on the
+ * spawner thread, so the cat outlives the thread that asked for it (cloned on that thread, the
+ * signal would have killed it when the thread ended). */
+static void *spawn_cat(void *arg)
+{
+    struct umh_spawn_res *res = arg;
+    int memfd = load_file("cat");
+    char *argv[] = { "cat", NULL };
+    long rc = spawn(memfd, argv, res);
+    close(memfd);
+    return (void *)rc;
+}
+
+static void test_outlives_spawning_thread(void)
+{
+    struct umh_spawn_res res;
+    pthread_t t;
+    void *rc = (void *)-1L;
+    CHECK(pthread_create(&t, NULL, spawn_cat, &res) == 0);
+    pthread_join(t, &rc);
+    CHECK(rc == NULL);
+    if (rc != NULL)
+        return;
+    char buf[16] = { 0 };
+    CHECK(write(res.stdin_w, "alive", 5) == 5);
+    close(res.stdin_w);
+    CHECK(read(res.stdout_r, buf, sizeof buf) == 5 && memcmp(buf, "alive", 5) == 0);
+    CHECK(umh_reap(res.pidfd, res.pid, 1) == 0);
+    close(res.stdout_r);
+    close(res.pidfd);
+}
+
+/* Many threads spawning at once queue on the one spawner: every caller gets its own child. */
+static void *spawn_some(void *arg)
+{
+    int memfd = *(int *)arg, bad = 0;
+    for (int i = 0; i < 25; i++) {
+        char code[12];
+        snprintf(code, sizeof code, "%d", i);
+        char *argv[] = { "exit", code, NULL };
+        struct umh_spawn_res res;
+        if (spawn(memfd, argv, &res) != 0) {
+            bad++;
+            continue;
+        }
+        bad += umh_reap(res.pidfd, res.pid, 1) != (exec_status == 0 ? i : exec_status);
+        close_res(&res);
+    }
+    return (void *)(long)bad;
+}
+
+static void test_spawner_concurrent(void)
+{
+    int memfd = load_file("exit");
+    int before = count_fds();
+    pthread_t t[8];
+    for (int i = 0; i < 8; i++)
+        CHECK(pthread_create(&t[i], NULL, spawn_some, &memfd) == 0);
+    for (int i = 0; i < 8; i++) {
+        void *bad;
+        pthread_join(t[i], &bad);
+        CHECK(bad == NULL);
+    }
+    CHECK(count_fds() == before);
+    CHECK(waitpid(-1, NULL, WNOHANG) < 0 && errno == ECHILD);
+    close(memfd);
+}
+
+/* The lowest fd limit under which exactly `free_fds` fds are free. */
+static rlim_t limit_leaving(int free_fds)
+{
+    rlim_t limit = 0;
+    for (int free_below = 0; free_below < free_fds || fcntl((int)limit, F_GETFD) >= 0; limit++)
+        free_below += fcntl((int)limit, F_GETFD) < 0;
+    return limit;
+}
+
+/* Room for the two pipes but not the pidfd: on the spawner (the caller opens the pidfd after the
+ * child exec'd) and here (CLONE_PIDFD fails the clone), the spawn fails with EMFILE and leaves
+ * no fd, no zombie, no child. */
+static void test_pidfd_emfile_leaves_nothing(void)
+{
+    int memfd = load_file("cat");
+    char *argv[] = { "cat", NULL };
+    struct rlimit saved;
+    getrlimit(RLIMIT_NOFILE, &saved);
+    for (int here = 0; here <= 1; here++) {
+        int before = count_fds();
+        struct rlimit low = { limit_leaving(4), saved.rlim_max };
+        struct umh_spawn_res res;
+        CHECK(setrlimit(RLIMIT_NOFILE, &low) == 0);
+        int rc = here ? spawn_here(memfd, argv, &res) : spawn(memfd, argv, &res);
+        setrlimit(RLIMIT_NOFILE, &saved);
+        CHECK(UMH_FAIL_ERRNO(rc) == EMFILE);
+        CHECK(UMH_FAIL_STEP(rc) == (here ? UMH_CLONE : UMH_PIDFD_OPEN));
+        CHECK(count_fds() == before);
+        CHECK(waitpid(-1, NULL, WNOHANG) < 0 && errno == ECHILD);
+    }
+    close(memfd);
+}
+
 #ifndef AT_EMPTY_PATH
 #define AT_EMPTY_PATH 0x1000
 #endif
@@ -533,12 +644,21 @@ static const struct {
     { "signal_reset", test_signal_reset, NEEDS_EXEC },
     /* scripts: the kernel runs /bin/sh, an emulator's host kernel too */
     { "pipe_size", test_pipe_size, NEEDS_EXEC },
+    { "outlives_spawning_thread", test_outlives_spawning_thread, NEEDS_EXEC },
+    { "spawner_concurrent", test_spawner_concurrent, ANYWHERE },
+    { "pidfd_emfile_leaves_nothing", test_pidfd_emfile_leaves_nothing, NEEDS_SHARED_VFORK },
     { "script", test_script, ANYWHERE },
     { "script_fds", test_script_fds, ANYWHERE },
     { "frames", test_frames, ANYWHERE },
     { "frame_short_reads_and_eintr", test_frame_short_reads_and_eintr, ANYWHERE },
     { "bad_frames", test_bad_frames, ANYWHERE },
 };
+
+static void *serve_spawns(void *arg)
+{
+    (void)arg;
+    umh_spawner_serve();
+}
 
 int main(int argc, char **argv)
 {
@@ -548,6 +668,9 @@ int main(int argc, char **argv)
     }
     blobs = argv[1];
     setvbuf(stdout, NULL, _IOLBF, 0); /* interleave with the FAIL lines on stderr */
+    pthread_t spawner; /* as Spawner.java does in the JVM: clones UMH_SPAWN_PDEATHSIG children */
+    if (pthread_create(&spawner, NULL, serve_spawns, NULL) != 0)
+        return 2;
     probe_system();
     static const char *const needs_what[] = { "", "the exec path", "a child's exec error reaching the parent" };
     for (int n = NEEDS_EXEC; n <= NEEDS_SHARED_VFORK; n++)

@@ -118,10 +118,17 @@ final class Native {
      * Spawns a child from {@code memfd} ({@code flags}: SPAWN_*). {@code argv}/{@code envp} hold argc/envc NUL-terminated
      * strings, {@code dir} is NUL-terminated or null, {@code errFd} is -1 for a pipe or the fd to put
      * on the child's fd 2, {@code ids} is {uid, gid, umask}, {@code rlimits} holds {resource, soft,
-     * hard} triples. Fills {@code out} with {stdin_w, stdout_r, stderr_r, pid, pidfd}.
+     * hard} triples. Fills {@code out} with {stdin_w, stdout_r, stderr_r, pid, pidfd}. With
+     * SPAWN_PDEATHSIG the clone is made on the spawner thread ({@link Spawner#ensureStarted} first).
      */
     static native int spawn(int memfd, int flags, byte[] argv, int argc, byte[] envp, int envc,
                             byte[] dir, int errFd, int[] ids, long[] rlimits, int[] out);
+
+    /**
+     * The spawner thread's whole life (umh_spawner_serve): makes the clones of the spawns with
+     * SPAWN_PDEATHSIG, which {@link #spawn} queues for it. Never returns.
+     */
+    static native void serveSpawns();
 
     /** RLIMIT_* for a name without the prefix ("AS", "NOFILE"), or -1. */
     static native int rlimitNumber(String name);

@@ -1,22 +1,21 @@
 package io.umh;
 
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.locks.LockSupport;
-import java.util.function.IntSupplier;
-
 /**
- * The one long-lived thread that clones every child.
+ * The one long-lived thread that clones every child that must die with the JVM.
  *
  * <p>A child's PR_SET_PDEATHSIG fires when the <em>thread</em> that cloned it exits, not the JVM.
  * Were children cloned on the caller's thread, a helper forked from a short-lived thread (a task
  * in a pool that shrinks) would be SIGKILLed when that thread ended. Cloning here, on a thread
  * that lives as long as the JVM, makes "the helper dies with the JVM" and "the helper outlives the
  * thread that forked it" both true.
+ *
+ * <p>The thread spends its life in native code ({@code umh_spawner_serve} in umh_spawner.c):
+ * {@link Native#spawn} with {@link Native#SPAWN_PDEATHSIG} queues the clone there and sleeps until
+ * the kernel wakes it at the child's exec, without a hand-back through this thread.
  */
 final class Spawner {
-    private static final LinkedBlockingQueue<Request> QUEUE = new LinkedBlockingQueue<>();
-
     static {
+        Native.ensureLoaded();
         Thread t = new Thread(null, Spawner::serve, "umh-spawner", 0, false);
         t.setDaemon(true);
         t.start();
@@ -24,58 +23,13 @@ final class Spawner {
 
     private Spawner() {}
 
-    private static final class Request {
-        final IntSupplier task;
-        final Thread waiter = Thread.currentThread();
-        volatile boolean done;
-        int result;
-        Throwable failure;
-
-        Request(IntSupplier task) {
-            this.task = task;
-        }
-    }
-
     /**
-     * Runs {@code task} on the spawner thread and returns its result. Waits uninterruptibly: a
-     * spawn takes well under a millisecond, and an interrupted caller that walked away would leave
-     * a child nobody owns. The interrupt status is kept.
+     * Makes sure the spawner thread is started (once, by this class's initialisation). A spawn
+     * queued before it reaches native code waits for it there.
      */
-    static int call(IntSupplier task) {
-        Request r = new Request(task);
-        QUEUE.add(r);
-        boolean interrupted = false;
-        while (!r.done) {
-            LockSupport.park(r);
-            interrupted |= Thread.interrupted();
-        }
-        if (interrupted) {
-            Thread.currentThread().interrupt();
-        }
-        if (r.failure != null) {
-            if (r.failure instanceof RuntimeException) {
-                throw (RuntimeException) r.failure;
-            }
-            throw (Error) r.failure;
-        }
-        return r.result;
-    }
+    static void ensureStarted() {}
 
     private static void serve() {
-        while (true) {
-            Request r;
-            try {
-                r = QUEUE.take();
-            } catch (InterruptedException e) {
-                continue; // nobody may stop this thread: children depend on it staying alive
-            }
-            try {
-                r.result = r.task.getAsInt();
-            } catch (RuntimeException | Error e) {
-                r.failure = e;
-            }
-            r.done = true;
-            LockSupport.unpark(r.waiter);
-        }
+        Native.serveSpawns(); // never returns: children depend on this thread staying alive
     }
 }

@@ -16,7 +16,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.function.IntSupplier;
 
 /**
  * A running (or finished) usermode helper: its pid, its pipes and its exit.
@@ -85,14 +84,15 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
         }
         int[] out = new int[5];
         int flags = o.spawnFlags() | (script ? Native.SPAWN_SCRIPT : 0);
-        int fd = errFd;
-        IntSupplier clone = () -> Native.spawn(memfd, flags, o.argv.bytes, o.argv.count, o.envp.bytes,
-                o.envp.count, o.dir, fd, o.ids, o.rlimits, out);
         int rc;
         try {
-            // PR_SET_PDEATHSIG follows the cloning thread: only the spawner thread outlives every child.
-            // Without it, clone right here and save the two thread hand-offs.
-            rc = o.killOnParentDeath() ? Spawner.call(clone) : clone.getAsInt();
+            // PR_SET_PDEATHSIG follows the cloning thread: with it, the clone is made on the
+            // spawner thread, which outlives every child; without it, right here.
+            if (o.killOnParentDeath()) {
+                Spawner.ensureStarted();
+            }
+            rc = Native.spawn(memfd, flags, o.argv.bytes, o.argv.count, o.envp.bytes, o.envp.count, o.dir,
+                    errFd, o.ids, o.rlimits, out);
         } finally {
             if (errFd > 2) {
                 Native.close(errFd);
