@@ -581,6 +581,98 @@ static void test_pidfd_emfile_leaves_nothing(void)
     close(memfd);
 }
 
+/* Writes s to path: 0, or -1. */
+static int write_text(const char *path, const char *s)
+{
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n = write(fd, s, strlen(s));
+    close(fd);
+    return n == (ssize_t)strlen(s) ? 0 : -1;
+}
+
+#define PIDS_CGROUP "/sys/fs/cgroup/pids"
+
+static void admit_new_tasks(const char *group)
+{
+    char num[32];
+    snprintf(num, sizeof num, "%d", (int)getpid());
+    write_text(PIDS_CGROUP "/cgroup.procs", num); /* back to the root group, where we came from */
+    rmdir(group);
+}
+
+/* Whether this process sits in the root group of a cgroup-v1 pids hierarchy (so that moving it
+ * back there restores it). */
+static int in_root_pids_group(void)
+{
+    char buf[4096];
+    int fd = open("/proc/self/cgroup", O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
+    if (fd >= 0)
+        close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    return strstr(buf, ":pids:/\n") != NULL;
+}
+
+/* Puts this process into a new pids group that admits no new task: every clone fails with
+ * EAGAIN, a real kernel refusal. 0, or -1 with nothing changed where that cannot be done here
+ * (no pids controller mounted there, not in its root group, not root): the caller skips. */
+static int refuse_new_tasks(char *group, size_t len)
+{
+    char path[256], num[32], count[32] = "";
+    if (!in_root_pids_group())
+        return -1;
+    snprintf(group, len, PIDS_CGROUP "/umh-ctest-%d", (int)getpid());
+    if (mkdir(group, 0755) < 0)
+        return -1;
+    snprintf(num, sizeof num, "%d", (int)getpid());
+    snprintf(path, sizeof path, "%s/cgroup.procs", group);
+    int moved = write_text(path, num) == 0;
+    /* the group holds all our threads now: a limit at their count admits no more */
+    snprintf(path, sizeof path, "%s/pids.current", group);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd < 0 ? -1 : read(fd, count, sizeof count - 1);
+    if (fd >= 0)
+        close(fd);
+    snprintf(path, sizeof path, "%s/pids.max", group);
+    if (!moved || n <= 0 || write_text(path, count) < 0) {
+        admit_new_tasks(group);
+        return -1;
+    }
+    return 0;
+}
+
+/* A clone the kernel refuses (EAGAIN from a pids cgroup), on the spawner and on the caller:
+ * the spawner completes the hand-off with the error itself, and nothing is left behind. */
+static void test_clone_refused_leaves_nothing(void)
+{
+    int memfd = load_file("exit");
+    char *argv[] = { "exit", "0", NULL };
+    char group[128];
+    int before = count_fds();
+    if (refuse_new_tasks(group, sizeof group) < 0) {
+        printf("skip clone_refused_leaves_nothing: no writable pids cgroup at " PIDS_CGROUP "\n");
+        close(memfd);
+        return;
+    }
+    struct umh_spawn_res res;
+    int on_spawner = spawn(memfd, argv, &res);
+    int here = spawn_here(memfd, argv, &res);
+    admit_new_tasks(group);
+    CHECK(on_spawner == UMH_FAIL(UMH_CLONE, EAGAIN));
+    CHECK(here == UMH_FAIL(UMH_CLONE, EAGAIN));
+    CHECK(count_fds() == before);
+    CHECK(waitpid(-1, NULL, WNOHANG) < 0 && errno == ECHILD);
+    /* and the spawner serves on */
+    CHECK(spawn(memfd, argv, &res) == 0);
+    CHECK(umh_reap(res.pidfd, res.pid, 1) == exec_status);
+    close_res(&res);
+    close(memfd);
+}
+
 #ifndef AT_EMPTY_PATH
 #define AT_EMPTY_PATH 0x1000
 #endif
@@ -647,6 +739,7 @@ static const struct {
     { "outlives_spawning_thread", test_outlives_spawning_thread, NEEDS_EXEC },
     { "spawner_concurrent", test_spawner_concurrent, ANYWHERE },
     { "pidfd_emfile_leaves_nothing", test_pidfd_emfile_leaves_nothing, NEEDS_SHARED_VFORK },
+    { "clone_refused_leaves_nothing", test_clone_refused_leaves_nothing, ANYWHERE },
     { "script", test_script, ANYWHERE },
     { "script_fds", test_script_fds, ANYWHERE },
     { "frames", test_frames, ANYWHERE },
