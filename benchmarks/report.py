@@ -83,19 +83,28 @@ def paired_section(rounds):
 
     for label, num, den in (("the JVM itself: C floor's spawn through JNI / C floor", "SpawnBench.jniFloor", None),
                             ("umh's path: umh loaded / JNI floor (same JVM)", "SpawnBench.umhLoaded", "SpawnBench.jniFloor"),
-                            ("same, `killOnParentDeath(false)` / JNI floor", "SpawnBench.umhLoadedNoDeathSignal", "SpawnBench.jniFloor")):
+                            ("same, `killOnParentDeath(false)` / JNI floor", "SpawnBench.umhLoadedNoDeathSignal", "SpawnBench.jniFloor"),
+                            ("the spawner hand-off: umh loaded / `killOnParentDeath(false)`", "SpawnBench.umhLoaded",
+                             "SpawnBench.umhLoadedNoDeathSignal")):
         rs = [ratio(js(j, num), js(j, den) if den else fl.get("spawn_wait_loaded")) for _, fl, j, _ in rounds]
         lines.append(f"| {label} | " + " | ".join(fmt(x, 2) for x in rs) + f" | **{fmt(median(rs), 2)}** | | |")
+    rs = [ratio(fl.get("umh_core_spawn_wait"), fl.get("umh_core_spawn_wait_here")) for _, fl, _, _ in rounds]
+    lines.append("| the same hand-off in C: `umh_spawn` via the spawner / on the caller | " + " | ".join(fmt(x, 2) for x in rs)
+                 + f" | **{fmt(median(rs), 2)}** | | |")
     rs = [ratio(js(j, "SpawnBench.BigHeap.umhLoaded"), js(j, "SpawnBench.umhLoaded")) for _, _, j, _ in rounds]
     med = medians["SpawnBench.BigHeap.umhLoaded/umhLoaded"] = median(rs)
     lines.append("| 4 GB touched heap: umh loaded, big heap / small heap | " + " | ".join(fmt(x, 2) for x in rs)
                  + f" | **{fmt(med, 2)}** | <= 1.10x | {verdict(med, 1.10)} |")
+    rs = [ratio(js(j, "SpawnBench.BigHeap.jniFloor"), js(j, "SpawnBench.jniFloor")) for _, _, j, _ in rounds]
+    lines.append("| the same for the C floor's raw calls through JNI: big heap / small heap | " + " | ".join(fmt(x, 2) for x in rs)
+                 + f" | **{fmt(median(rs), 2)}** | | |")
     rs = [ratio(js(j, "SpawnBench.umhLoaded"), js(j, "SpawnBench.processBuilder")) for _, _, j, _ in rounds]
     med = medians["SpawnBench.umhLoaded/processBuilder"] = median(rs)
     lines.append("| spawn+wait, loaded: umh / ProcessBuilder | " + " | ".join(fmt(x, 2) for x in rs) + f" | **{fmt(med, 2)}** | "
                  + f"<= 0.40x | {verdict(med, 0.40)} |")
     for label, line in (("C floor, loaded (us)", "spawn_wait_loaded"), ("C floor, one-shot (us)", "spawn_wait_one_shot"),
-                        ("C core `umh_spawn` (us)", "umh_core_spawn_wait")):
+                        ("C core `umh_spawn` (us)", "umh_core_spawn_wait"),
+                        ("C core `umh_spawn` on the caller (us)", "umh_core_spawn_wait_here")):
         xs = [fl.get(line) for _, fl, _, _ in rounds]
         lines.append(f"| {label} | " + " | ".join(fmt(x) for x in xs) + f" | {fmt(median(xs))} | | |")
     for label, bench, _, _ in PAIRS + [("ProcessBuilder, default", "SpawnBench.processBuilder", None, None),
@@ -185,6 +194,7 @@ def main():
         "", "")
     row("same raw calls as the C floor, through JNI in the JMH JVM", s("SpawnBench.jniFloor"), floor.get("spawn_wait_loaded"), pb, "us", "", "")
     row("spawn+wait, C core `umh_spawn` (no JVM)", floor.get("umh_core_spawn_wait"), floor.get("spawn_wait_loaded"), pb, "us", "", "")
+    row("same, cloned on the caller (no hand-off)", floor.get("umh_core_spawn_wait_here"), floor.get("spawn_wait_loaded"), pb, "us", "", "")
     one = s("SpawnBench.umhOneShot")
     row("one-shot `Umh.forkUsermodeBlob` (load every time)", one, floor.get("spawn_wait_one_shot"),
         s("SpawnBench.extractThenProcessBuilder"), "us", "<= 1.15x its floor" + (" (paired median)" if paired else ""),

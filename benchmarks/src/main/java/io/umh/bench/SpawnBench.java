@@ -48,6 +48,10 @@ public class SpawnBench {
     /** The C floor's raw spawn+wait through JNI, in this JVM: what the JVM process itself costs. */
     @Benchmark
     public int jniFloor(States.JniLoaded l) {
+        return jniSpawnWait(l);
+    }
+
+    static int jniSpawnWait(States.JniLoaded l) {
         int status = JniFloor.spawnWait(l.memfd);
         if (status != 0) {
             throw new IllegalStateException("jniFloor: wait status or -errno " + status);
@@ -137,6 +141,12 @@ public class SpawnBench {
         @Benchmark
         public int processBuilder(States.OnDisk d, States.BigHeap h) throws Exception {
             return Blobs.runToEnd(d.exit);
+        }
+
+        /** The C floor's raw calls in this big-heap JVM: what the heap costs any spawn on this machine. */
+        @Benchmark
+        public int jniFloor(States.JniLoaded l, States.BigHeap h) {
+            return jniSpawnWait(l);
         }
     }
 
