@@ -141,19 +141,26 @@ static void test_exit_code(void)
     close(memfd);
 }
 
+/* A spawned cat gets word and EOF, must echo word and exit 0; every fd of res closed. */
+static void cat_echoes(struct umh_spawn_res *res, const char *word)
+{
+    char buf[16] = { 0 };
+    size_t len = strlen(word);
+    CHECK(write(res->stdin_w, word, len) == (ssize_t)len);
+    close(res->stdin_w);
+    CHECK(read(res->stdout_r, buf, sizeof buf) == (ssize_t)len && memcmp(buf, word, len) == 0);
+    CHECK(umh_reap(res->pidfd, res->pid, 1) == 0);
+    close(res->stdout_r);
+    close(res->pidfd);
+}
+
 static void test_cat_round_trip(void)
 {
     int memfd = load_file("cat");
     char *argv[] = { "cat", NULL };
     struct umh_spawn_res res;
-    char buf[16] = { 0 };
     CHECK(spawn(memfd, argv, &res) == 0);
-    CHECK(write(res.stdin_w, "ping", 4) == 4);
-    close(res.stdin_w);
-    CHECK(read(res.stdout_r, buf, sizeof buf) == 4 && memcmp(buf, "ping", 4) == 0);
-    CHECK(umh_reap(res.pidfd, res.pid, 1) == 0);
-    close(res.stdout_r);
-    close(res.pidfd);
+    cat_echoes(&res, "ping");
     close(memfd);
 }
 
@@ -503,13 +510,7 @@ static void test_outlives_spawning_thread(void)
     CHECK(rc == NULL);
     if (rc != NULL)
         return;
-    char buf[16] = { 0 };
-    CHECK(write(res.stdin_w, "alive", 5) == 5);
-    close(res.stdin_w);
-    CHECK(read(res.stdout_r, buf, sizeof buf) == 5 && memcmp(buf, "alive", 5) == 0);
-    CHECK(umh_reap(res.pidfd, res.pid, 1) == 0);
-    close(res.stdout_r);
-    close(res.pidfd);
+    cat_echoes(&res, "alive");
 }
 
 /* Many threads spawning at once queue on the one spawner: every caller gets its own child. */
