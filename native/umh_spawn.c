@@ -60,8 +60,10 @@ struct child {
     pid_t parent;         /* for the PR_SET_PDEATHSIG race check */
     char proc_path[32];   /* "/proc/self/fd/N", written by the child once N is final */
     volatile int fail;    /* set by the child before _exit: the parent reads it after the vfork */
-    int pid;              /* the parent's: the child's pid (CLONE_PARENT_SETTID on the spawner) */
+    volatile int pid;     /* on the spawner path: written by the child first thing, or by
+                           * CLONE_PARENT_SETTID without pidfds; 0 until then */
     int pidfd;            /* the parent's: CLONE_PIDFD's, or -1 */
+    int report_pid;       /* the child writes its pid into `pid` */
 };
 
 #define CHILD_STACK_SIZE (32 * 1024)
@@ -359,6 +361,8 @@ static CHILD void child_exec(struct child *c, int memfd)
 static CHILD int child_main(void *arg)
 {
     struct child *c = arg;
+    if (c->report_pid)
+        c->pid = (int)syscall(SYS_getpid);
     const struct umh_spawn_req *r = c->req;
     int memfd = r->memfd;
     int inherit_err = c->stderr_w == 2;
@@ -448,12 +452,14 @@ static void reap_failed(int pid)
 }
 
 /*
- * Clones the child: its pid (>= 0) or UMH_FAIL. On the caller's thread (clear_on_exec NULL) the
- * pidfd comes from CLONE_PIDFD into c->pidfd. On the spawner thread (umh_spawner.c) the kernel
- * writes the pid into c->pid (CLONE_PARENT_SETTID) and zeroes *clear_on_exec at the child's exec
- * or exit, which wakes the caller; the caller opens the pidfd itself (legacy clone returns a
- * pidfd and a parent tid through the same pointer, so not both). Nothing here touches c once the
- * clone has returned: on the spawner path c may be gone by then.
+ * Clones the child: its pid (>= 0) or UMH_FAIL. The pidfd comes from CLONE_PIDFD into c->pidfd
+ * before the child runs: opening it later by pid would race with a kernel that reaps children
+ * itself (SIGCHLD ignored) and could then name a recycled pid. On the caller's thread
+ * (clear_on_exec NULL) the pid is clone's answer. On the spawner thread (umh_spawner.c) the
+ * kernel zeroes *clear_on_exec at the child's exec or exit, which wakes the caller, and nothing
+ * here touches c once the clone has returned (c may be gone by then): the child writes its own pid
+ * into c->pid first thing (legacy clone returns a pidfd and a parent tid through one pointer, so
+ * not CLONE_PARENT_SETTID), or without pidfds CLONE_PARENT_SETTID does.
  */
 static int clone_child(struct child *c, atomic_int *clear_on_exec)
 {
@@ -463,20 +469,21 @@ static int clone_child(struct child *c, atomic_int *clear_on_exec)
     sigfillset(&all);
     /* raw: glibc's pthread_sigmask would leave its own SIGCANCEL/SIGSETXID open */
     syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, &old, KERNEL_SIGSET_SIZE);
-    int flags = CLONE_VM | CLONE_VFORK | SIGCHLD;
-    int *ptid = &c->pidfd;
-    if (clear_on_exec != NULL) {
-        flags |= CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID;
-        ptid = &c->pid;
-    } else if (!(umh_fallbacks & UMH_NO_PIDFD)) {
-        flags |= CLONE_PIDFD;
-    }
+    int pidfd_flag = umh_fallbacks & UMH_NO_PIDFD ? 0 : CLONE_PIDFD;
+    int flags = CLONE_VM | CLONE_VFORK | SIGCHLD | pidfd_flag;
+    if (clear_on_exec != NULL)
+        flags |= CLONE_CHILD_CLEARTID | (pidfd_flag ? 0 : CLONE_PARENT_SETTID);
+    int *ptid = pidfd_flag ? &c->pidfd : (int *)&c->pid;
     int pid = clone(child_main, stack + sizeof stack, flags, c, ptid, NULL, clear_on_exec);
     /* Kernels before 5.2 ignore CLONE_PIDFD, but qemu-user 7.2 (and a strict seccomp filter)
      * refuse it with EINVAL: no child was made, so clone again without it; umh_spawn then asks
      * pidfd_open for the pidfd. */
-    if (pid < 0 && errno == EINVAL && (flags & CLONE_PIDFD))
-        pid = clone(child_main, stack + sizeof stack, flags & ~CLONE_PIDFD, c, ptid, NULL, NULL);
+    if (pid < 0 && errno == EINVAL && pidfd_flag) {
+        flags &= ~CLONE_PIDFD;
+        if (clear_on_exec != NULL)
+            flags |= CLONE_PARENT_SETTID;
+        pid = clone(child_main, stack + sizeof stack, flags, c, (int *)&c->pid, NULL, clear_on_exec);
+    }
     int err = errno;
     syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old, NULL, KERNEL_SIGSET_SIZE);
     return pid < 0 ? UMH_FAIL(UMH_CLONE, err) : pid;
@@ -491,15 +498,28 @@ static int clone_handed_off(struct umh_handoff *h, atomic_int *clear_on_exec)
     return pid;
 }
 
-/* The child's pid (also in c->pid) or UMH_FAIL. A child that must die with the process is
- * cloned on the spawner thread (see umh_spawner.c); any other right here. */
+/* Reaps a child that was killed before it ran a line (it never wrote its pid), by its pidfd. */
+static int reap_unborn(int pidfd)
+{
+    siginfo_t info;
+    while (waitid((idtype_t)P_PIDFD, (id_t)pidfd, &info, WEXITED) < 0 && errno == EINTR) {
+    }
+    return UMH_FAIL(UMH_CLONE, ESRCH);
+}
+
+/* The child's pid or UMH_FAIL. A child that must die with the process is cloned on the spawner
+ * thread (see umh_spawner.c); any other right here. */
 static int start_child(struct child *c)
 {
     if (!(c->req->flags & UMH_SPAWN_PDEATHSIG))
-        return c->pid = clone_child(c, NULL);
+        return clone_child(c, NULL);
+    c->report_pid = !(umh_fallbacks & UMH_NO_PIDFD);
     struct umh_handoff h = { .run = clone_handed_off, .arg = c };
     int rc = umh_handoff(&h);
-    return rc < 0 ? rc : c->pid;
+    if (rc < 0)
+        return rc;
+    /* killed before its first line (kill -9 of a new pid): no pid to report, and no exec */
+    return c->pid > 0 ? c->pid : reap_unborn(c->pidfd);
 }
 
 int umh_spawn(const struct umh_spawn_req *req, struct umh_spawn_res *res)
@@ -519,20 +539,21 @@ int umh_spawn(const struct umh_spawn_req *req, struct umh_spawn_res *res)
     c.stdout_w = out_w;
     c.stderr_w = req->err_fd == -1 ? err_w : req->err_fd;
     c.parent = getpid();
+    c.pid = 0;
     c.pidfd = -1;
 
     rc = start_child(&c);
+    pidfd = c.pidfd;
     if (rc < 0)
         goto out;
     int pid = rc;
-    pidfd = c.pidfd;
     if (c.fail != 0) {
         rc = c.fail;
         reap_failed(pid);
         goto out;
     }
     if (pidfd < 0 && !(umh_fallbacks & UMH_NO_PIDFD)) {
-        /* cloned on the spawner, or by a kernel before 5.2 (which ignores CLONE_PIDFD) */
+        /* CLONE_PIDFD refused (seccomp) or ignored (a kernel before 5.2) */
         if ((pidfd = umh_pidfd_open(pid)) < 0) {
             rc = pidfd; /* EMFILE, as CLONE_PIDFD would have failed the clone */
             kill(pid, SIGKILL); /* still ours to reap, so the pid cannot name another process */

@@ -15,7 +15,12 @@
 #include <string.h>
 #include <signal.h>
 #include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#include <sys/prctl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <sys/resource.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -558,9 +563,8 @@ static rlim_t limit_leaving(int free_fds)
     return limit;
 }
 
-/* Room for the two pipes but not the pidfd: on the spawner (the caller opens the pidfd after the
- * child exec'd) and here (CLONE_PIDFD fails the clone), the spawn fails with EMFILE and leaves
- * no fd, no zombie, no child. */
+/* Room for the two pipes but not the pidfd: on the spawner and here, CLONE_PIDFD fails the
+ * clone with EMFILE, and the spawn leaves no fd, no zombie, no child. */
 static void test_pidfd_emfile_leaves_nothing(void)
 {
     int memfd = load_file("cat");
@@ -575,11 +579,92 @@ static void test_pidfd_emfile_leaves_nothing(void)
         int rc = here ? spawn_here(memfd, argv, &res) : spawn(memfd, argv, &res);
         setrlimit(RLIMIT_NOFILE, &saved);
         CHECK(UMH_FAIL_ERRNO(rc) == EMFILE);
-        CHECK(UMH_FAIL_STEP(rc) == (here ? UMH_CLONE : UMH_PIDFD_OPEN));
+        CHECK(UMH_FAIL_STEP(rc) == UMH_CLONE);
         CHECK(count_fds() == before);
         CHECK(waitpid(-1, NULL, WNOHANG) < 0 && errno == ECHILD);
     }
     close(memfd);
+}
+
+/* Regression: with SIGCHLD ignored the kernel reaps exited children itself. The spawner path
+ * opened the pidfd by pid after the child's exec, and a fast child was gone by then: "pidfd_open
+ * failed: ESRCH" (or, worse, a recycled pid's pidfd). The pidfd now comes with the clone. */
+static void test_sigchld_ignored(void)
+{
+    int memfd = load_file("exit");
+    char *argv[] = { "exit", "0", NULL };
+    struct sigaction ign = { .sa_handler = SIG_IGN }, old;
+    sigaction(SIGCHLD, &ign, &old);
+    int ok = 0;
+    for (int i = 0; i < 50; i++) {
+        struct umh_spawn_res res;
+        if (spawn(memfd, argv, &res) != 0)
+            continue;
+        ok += res.pidfd >= 0;
+        umh_reap(res.pidfd, res.pid, 1); /* the status is gone with the child: only no hang */
+        close_res(&res);
+    }
+    sigaction(SIGCHLD, &old, NULL);
+    CHECK(ok == 50);
+    close(memfd);
+}
+
+/* In a forked copy of this process (the filter cannot be undone): a seccomp filter refuses clone
+ * with CLONE_PIDFD (EINVAL), as strict container profiles do. Both paths clone again without it
+ * and open the pidfd by pid; with no fd left for it, the child is killed and reaped. */
+static int refuse_clone_pidfd(void)
+{
+    struct sock_filter code[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_clone, 0, 3),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])),
+        BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, CLONE_PIDFD, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EINVAL),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    struct sock_fprog prog = { .len = sizeof code / sizeof code[0], .filter = code };
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+        return -1;
+    return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog);
+}
+
+static void *serve_spawns(void *arg);
+
+static void clone_pidfd_refused_child(void)
+{
+    pthread_t spawner; /* the fork has no spawner thread: start one */
+    if (refuse_clone_pidfd() < 0 || pthread_create(&spawner, NULL, serve_spawns, NULL) != 0)
+        _exit(3);
+    int memfd = load_file("cat");
+    char *argv[] = { "cat", NULL };
+    for (int here = 0; here <= 1; here++) {
+        struct umh_spawn_res res;
+        int rc = here ? spawn_here(memfd, argv, &res) : spawn(memfd, argv, &res);
+        CHECK(rc == 0 && res.pidfd >= 0);
+        if (rc == 0)
+            cat_echoes(&res, "again");
+        int before = count_fds();
+        struct rlimit saved, low;
+        getrlimit(RLIMIT_NOFILE, &saved);
+        low = (struct rlimit){ limit_leaving(4), saved.rlim_max };
+        setrlimit(RLIMIT_NOFILE, &low);
+        rc = here ? spawn_here(memfd, argv, &res) : spawn(memfd, argv, &res);
+        setrlimit(RLIMIT_NOFILE, &saved);
+        CHECK(rc == UMH_FAIL(UMH_PIDFD_OPEN, EMFILE));
+        CHECK(count_fds() == before);
+        CHECK(waitpid(-1, NULL, WNOHANG) < 0 && errno == ECHILD);
+    }
+    _exit(failed == 0 ? 0 : 1);
+}
+
+static void test_clone_pidfd_refused(void)
+{
+    pid_t pid = fork();
+    if (pid == 0)
+        clone_pidfd_refused_child();
+    int status = -1;
+    CHECK(pid > 0 && waitpid(pid, &status, 0) == pid);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
 /* Writes s to path: 0, or -1. */
@@ -740,6 +825,8 @@ static const struct {
     { "outlives_spawning_thread", test_outlives_spawning_thread, NEEDS_EXEC },
     { "spawner_concurrent", test_spawner_concurrent, ANYWHERE },
     { "pidfd_emfile_leaves_nothing", test_pidfd_emfile_leaves_nothing, NEEDS_SHARED_VFORK },
+    { "sigchld_ignored", test_sigchld_ignored, NEEDS_EXEC },
+    { "clone_pidfd_refused", test_clone_pidfd_refused, NEEDS_SHARED_VFORK },
     { "clone_refused_leaves_nothing", test_clone_refused_leaves_nothing, ANYWHERE },
     { "script", test_script, ANYWHERE },
     { "script_fds", test_script_fds, ANYWHERE },
