@@ -58,7 +58,7 @@ final class Reaper {
                 UsermodeProcess p = CHILDREN.get(ready[i]);
                 int status = p == null ? UsermodeProcess.NOT_REAPED : p.tryReap(false);
                 if (status != UsermodeProcess.NOT_REAPED) {
-                    reaped(p, ready[i], status);
+                    reaped(p, ready[i], status, true);
                 }
             }
         }
@@ -67,13 +67,16 @@ final class Reaper {
     /**
      * Completes the exit of {@code p}, reaped with {@code status}, exactly once: whoever takes it
      * out of the map first, this thread or a {@code waitFor} that waited on the pidfd itself.
+     * {@code watched}: the pidfd is in the epoll (not paused by a waitFor, nor refused back).
      */
-    static void reaped(UsermodeProcess p, int pidfd, int status) {
+    static void reaped(UsermodeProcess p, int pidfd, int status, boolean watched) {
         // forget it before its pidfd is closed: the number may come back for the next child
         if (!CHILDREN.remove(pidfd, p)) {
             return;
         }
-        Native.epollCtl(EPFD, false, pidfd); // ENOENT while a waitFor has it: nothing to undo
+        if (watched) {
+            Native.epollCtl(EPFD, false, pidfd);
+        }
         p.releasePidfd();
         traceReaped(p, status);
         p.exited(status); // last: whoever waitFor()s sees every fd but the pipes released
@@ -94,7 +97,7 @@ final class Reaper {
 
     /** The last resort when the epoll refuses a pidfd back: a small thread of its own reaps the child. */
     static void reapOnThread(UsermodeProcess p, int pidfd) {
-        onOwnThread(p, () -> reaped(p, pidfd, p.tryReap(true)));
+        onOwnThread(p, () -> reaped(p, pidfd, p.tryReap(true), false));
     }
 
     /** Runs {@code wait} on a small daemon thread of the child's own, "umh-wait-PID". */

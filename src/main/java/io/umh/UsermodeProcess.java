@@ -203,7 +203,7 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
                 if (ready > 0) {
                     int s = tryReap(false);
                     if (s != NOT_REAPED) {
-                        Reaper.reaped(this, key, s);
+                        Reaper.reaped(this, key, s, false); // paused above: not in the epoll
                     }
                 }
                 if (ready != 0) {
