@@ -539,7 +539,6 @@ int umh_spawn(const struct umh_spawn_req *req, struct umh_spawn_res *res)
     c.stdout_w = out_w;
     c.stderr_w = req->err_fd == -1 ? err_w : req->err_fd;
     c.parent = getpid();
-    c.pid = 0;
     c.pidfd = -1;
 
     rc = start_child(&c);
