@@ -119,6 +119,9 @@ struct umh_handoff {
 int umh_handoff(struct umh_handoff *h);
 /* The spawner thread's whole life: serves hand-offs, never returns. */
 void umh_spawner_serve(void) __attribute__((noreturn));
+/* The same as a pthread start routine, for C programs (the tests, the floor) that start the
+ * thread themselves: pthread_create(&t, NULL, umh_spawner_thread, NULL). */
+void *umh_spawner_thread(void *unused);
 
 /* open a file for the child's stderr: O_WRONLY|O_CREAT and O_APPEND or O_TRUNC (fd or UMH_FAIL) */
 int umh_open_output(const char *path, int append);

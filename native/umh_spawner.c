@@ -131,6 +131,12 @@ void umh_spawner_serve(void)
     }
 }
 
+void *umh_spawner_thread(void *unused)
+{
+    (void)unused;
+    umh_spawner_serve();
+}
+
 int umh_handoff(struct umh_handoff *h)
 {
     h->rc = 0;

@@ -239,13 +239,6 @@ static void load_cost(size_t size, double seconds)
     free(data);
 }
 
-/* umh's spawner thread, as Spawner.java starts it in the JVM */
-static void *serve_spawns(void *arg)
-{
-    (void)arg;
-    umh_spawner_serve();
-}
-
 int main(int argc, char **argv)
 {
     if (argc < 3 || (argc > 4 && strcmp(argv[4], "spawn") != 0)) {
@@ -260,8 +253,8 @@ int main(int argc, char **argv)
     int cat = load(cat_blob, cat_len);
     spawn_wait("spawn_wait_loaded", blob, len, 0, seconds);
     spawn_wait("spawn_wait_one_shot", blob, len, 1, seconds);
-    pthread_t spawner;
-    if (pthread_create(&spawner, NULL, serve_spawns, NULL) != 0)
+    pthread_t spawner; /* umh's spawner thread, as Spawner.java starts it in the JVM */
+    if (pthread_create(&spawner, NULL, umh_spawner_thread, NULL) != 0)
         die("pthread_create");
     umh_core_spawn_wait("umh_core_spawn_wait", UMH_SPAWN_PDEATHSIG, blob, len, seconds);
     umh_core_spawn_wait("umh_core_spawn_wait_here", 0, blob, len, seconds);

@@ -563,21 +563,29 @@ static rlim_t limit_leaving(int free_fds)
     return limit;
 }
 
+/* A spawn (on the spawner, or here) under an fd limit that leaves exactly 4 fds free: room for
+ * the two pipes, not for the pidfd. The limit is restored before returning. */
+static int spawn_without_room_for_pidfd(int here, int memfd, char **argv, struct umh_spawn_res *res)
+{
+    struct rlimit saved, low;
+    getrlimit(RLIMIT_NOFILE, &saved);
+    low = (struct rlimit){ limit_leaving(4), saved.rlim_max };
+    CHECK(setrlimit(RLIMIT_NOFILE, &low) == 0);
+    int rc = here ? spawn_here(memfd, argv, res) : spawn(memfd, argv, res);
+    setrlimit(RLIMIT_NOFILE, &saved);
+    return rc;
+}
+
 /* Room for the two pipes but not the pidfd: on the spawner and here, CLONE_PIDFD fails the
  * clone with EMFILE, and the spawn leaves no fd, no zombie, no child. */
 static void test_pidfd_emfile_leaves_nothing(void)
 {
     int memfd = load_file("cat");
     char *argv[] = { "cat", NULL };
-    struct rlimit saved;
-    getrlimit(RLIMIT_NOFILE, &saved);
     for (int here = 0; here <= 1; here++) {
         int before = count_fds();
-        struct rlimit low = { limit_leaving(4), saved.rlim_max };
         struct umh_spawn_res res;
-        CHECK(setrlimit(RLIMIT_NOFILE, &low) == 0);
-        int rc = here ? spawn_here(memfd, argv, &res) : spawn(memfd, argv, &res);
-        setrlimit(RLIMIT_NOFILE, &saved);
+        int rc = spawn_without_room_for_pidfd(here, memfd, argv, &res);
         CHECK(UMH_FAIL_ERRNO(rc) == EMFILE);
         CHECK(UMH_FAIL_STEP(rc) == UMH_CLONE);
         CHECK(count_fds() == before);
@@ -628,12 +636,10 @@ static int refuse_clone_pidfd(void)
     return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog);
 }
 
-static void *serve_spawns(void *arg);
-
 static void clone_pidfd_refused_child(void)
 {
     pthread_t spawner; /* the fork has no spawner thread: start one */
-    if (refuse_clone_pidfd() < 0 || pthread_create(&spawner, NULL, serve_spawns, NULL) != 0)
+    if (refuse_clone_pidfd() < 0 || pthread_create(&spawner, NULL, umh_spawner_thread, NULL) != 0)
         _exit(3);
     int memfd = load_file("cat");
     char *argv[] = { "cat", NULL };
@@ -644,12 +650,7 @@ static void clone_pidfd_refused_child(void)
         if (rc == 0)
             cat_echoes(&res, "again");
         int before = count_fds();
-        struct rlimit saved, low;
-        getrlimit(RLIMIT_NOFILE, &saved);
-        low = (struct rlimit){ limit_leaving(4), saved.rlim_max };
-        setrlimit(RLIMIT_NOFILE, &low);
-        rc = here ? spawn_here(memfd, argv, &res) : spawn(memfd, argv, &res);
-        setrlimit(RLIMIT_NOFILE, &saved);
+        rc = spawn_without_room_for_pidfd(here, memfd, argv, &res);
         CHECK(rc == UMH_FAIL(UMH_PIDFD_OPEN, EMFILE));
         CHECK(count_fds() == before);
         CHECK(waitpid(-1, NULL, WNOHANG) < 0 && errno == ECHILD);
@@ -835,12 +836,6 @@ static const struct {
     { "bad_frames", test_bad_frames, ANYWHERE },
 };
 
-static void *serve_spawns(void *arg)
-{
-    (void)arg;
-    umh_spawner_serve();
-}
-
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -850,7 +845,7 @@ int main(int argc, char **argv)
     blobs = argv[1];
     setvbuf(stdout, NULL, _IOLBF, 0); /* interleave with the FAIL lines on stderr */
     pthread_t spawner; /* as Spawner.java does in the JVM: clones UMH_SPAWN_PDEATHSIG children */
-    if (pthread_create(&spawner, NULL, serve_spawns, NULL) != 0)
+    if (pthread_create(&spawner, NULL, umh_spawner_thread, NULL) != 0)
         return 2;
     probe_system();
     static const char *const needs_what[] = { "", "the exec path", "a child's exec error reaching the parent" };
