@@ -10,6 +10,7 @@
 #define UMH_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 enum umh_step {
@@ -57,7 +58,9 @@ int umh_memfd_load(const void *data, size_t size);
  * force each one so that it is exercised on new kernels too; -Dumh.pidfd=false forces
  * UMH_NO_PIDFD from Java). Set before any spawn; the child only reads it. */
 enum { UMH_NO_CLOSE_RANGE = 1, UMH_NO_EXECVEAT = 2, UMH_NO_PIDFD = 4,
-       UMH_NO_PROC = 8 /* the child reads nothing from /proc: asks about each signal, closes by a loop */ };
+       UMH_NO_PROC = 8, /* the child reads nothing from /proc: asks about each signal, closes by a loop */
+       UMH_NO_CLONE3 = 16 /* clone, not clone3: the child resets caught signals itself (umh also stops
+                           * trying clone3 once the kernel, a seccomp filter or an emulator refused it) */ };
 extern int umh_fallbacks;
 /* UMH_NO_* for the calls this kernel lacks, probed once at load: the JVM forces those fallbacks
  * and says which it uses */
@@ -122,6 +125,14 @@ void umh_spawner_serve(void) __attribute__((noreturn));
 /* The same as a pthread start routine, for C programs (the tests, the floor) that start the
  * thread themselves: pthread_create(&t, NULL, umh_spawner_thread, NULL). */
 void *umh_spawner_thread(void *unused);
+
+/* umh_clone3.c: the kernel's struct clone_args as of 5.3 (CLONE_ARGS_SIZE_VER0, 64 bytes), and
+ * clone3 with a function the child runs on args->stack and never returns from: the child's pid,
+ * or -errno (then no child was made). -ENOSYS on CPUs without the trampoline (all but x86_64). */
+struct umh_clone_args {
+    uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
+};
+long umh_clone3(struct umh_clone_args *args, size_t size, int (*fn)(void *), void *arg);
 
 /* open a file for the child's stderr: O_WRONLY|O_CREAT and O_APPEND or O_TRUNC (fd or UMH_FAIL) */
 int umh_open_output(const char *path, int append);

@@ -1,7 +1,7 @@
 /*
- * The spawn: clone(CLONE_VM | CLONE_VFORK) on a small separate stack, as glibc's posix_spawn
- * does. The child shares the JVM's memory and never copies its page tables, so the cost does not
- * grow with the heap; the parent is suspended until the child has exec'd or exited.
+ * The spawn: clone3 (or clone) with CLONE_VM | CLONE_VFORK on a small separate stack, as glibc's
+ * posix_spawn does. The child shares the JVM's memory and never copies its page tables, so the
+ * cost does not grow with the heap; the parent is suspended until the child has exec'd or exited.
  *
  * The child's contract (child_main and everything it calls):
  *   - it never returns: it execs or it _exits(127);
@@ -30,6 +30,9 @@
 
 #ifndef CLONE_PIDFD
 #define CLONE_PIDFD 0x00001000
+#endif
+#ifndef CLONE_CLEAR_SIGHAND
+#define CLONE_CLEAR_SIGHAND 0x100000000ULL
 #endif
 #ifndef SYS_close_range
 #define SYS_close_range 436
@@ -60,10 +63,11 @@ struct child {
     pid_t parent;         /* for the PR_SET_PDEATHSIG race check */
     char proc_path[32];   /* "/proc/self/fd/N", written by the child once N is final */
     volatile int fail;    /* set by the child before _exit: the parent reads it after the vfork */
-    volatile int pid;     /* on the spawner path: written by the child first thing, or by
-                           * CLONE_PARENT_SETTID without pidfds; 0 until then */
+    volatile int pid;     /* on the spawner path: written by CLONE_PARENT_SETTID (clone3, or clone
+                           * without pidfds) or else by the child first thing; 0 until then */
     int pidfd;            /* the parent's: CLONE_PIDFD's, or -1 */
     int report_pid;       /* the child writes its pid into `pid` */
+    int sighand_cleared;  /* clone3 reset every caught signal (CLONE_CLEAR_SIGHAND) */
 };
 
 #define CHILD_STACK_SIZE (32 * 1024)
@@ -134,9 +138,9 @@ static CHILD int child_hex_field(const char *buf, size_t len, const char *key, s
  * (SigCgt, SigIgn): three system calls instead of 64 rt_sigaction queries, which cost ~70 us on a
  * VM where a system call takes ~1 us. The child reads its own table, copied by the clone, so a
  * handler a JVM thread installs meanwhile is either in the copy and in the answer, or in neither.
- * -1 when /proc cannot tell: not mounted, no such fields, or not one caught signal, which no JVM
- * has (it catches SIGSEGV) but an emulator's /proc might report. */
-static CHILD int child_signals_from_proc(uint64_t *set)
+ * -1 when /proc cannot tell: not mounted, no such fields, or not one caught signal (unless clone3
+ * cleared them all), which no JVM has (it catches SIGSEGV) but an emulator's /proc might report. */
+static CHILD int child_signals_from_proc(const struct child *c, uint64_t *set)
 {
     char buf[4096];
     int fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/status", O_RDONLY | O_CLOEXEC);
@@ -149,20 +153,21 @@ static CHILD int child_signals_from_proc(uint64_t *set)
     syscall(SYS_close, fd);
     uint64_t ignored, caught;
     if (child_hex_field(buf, len, "SigIgn:\t", 8, &ignored) < 0 ||
-        child_hex_field(buf, len, "SigCgt:\t", 8, &caught) < 0 || caught == 0)
+        child_hex_field(buf, len, "SigCgt:\t", 8, &caught) < 0 || (caught == 0 && !c->sighand_cleared))
         return -1;
     *set = ignored | caught;
     return 0;
 }
 
 /* Signals the JVM catches would run JVM code on our stack; ignored ones would be inherited
- * through exec. Both go back to the default; then the (fully blocked) mask is cleared. Without
- * /proc's summary, each signal is asked about first. */
-static CHILD int child_reset_signals(void)
+ * through exec. Both go back to the default (the caught ones already are after clone3's
+ * CLONE_CLEAR_SIGHAND, which keeps ignored ones); then the (fully blocked) mask is cleared.
+ * Without /proc's summary, each signal is asked about first. */
+static CHILD int child_reset_signals(const struct child *c)
 {
     struct kernel_sigaction dfl = { .handler = SIG_DFL };
     uint64_t set = ~(uint64_t)0;
-    int known = !(umh_fallbacks & UMH_NO_PROC) && child_signals_from_proc(&set) == 0;
+    int known = !(umh_fallbacks & UMH_NO_PROC) && child_signals_from_proc(c, &set) == 0;
     for (int sig = 1; sig <= KERNEL_NSIG; sig++) {
         if (sig == SIGKILL || sig == SIGSTOP || !(set & (uint64_t)1 << (sig - 1)))
             continue;
@@ -367,7 +372,7 @@ static CHILD int child_main(void *arg)
     int memfd = r->memfd;
     int inherit_err = c->stderr_w == 2;
 
-    if (child_reset_signals() < 0)
+    if (child_reset_signals(c) < 0)
         child_fail(c, UMH_CHILD_SIGACTION, errno);
     child_identity(c);
     /* after the identity: changing credentials clears the parent-death signal */
@@ -451,15 +456,68 @@ static void reap_failed(int pid)
     }
 }
 
+/* Set once clone3 was refused for a reason that will not change: ENOSYS (before 5.3, or a seccomp
+ * filter or an emulator that hides it), EINVAL (5.3 and 5.4 know no CLONE_CLEAR_SIGHAND), EPERM
+ * (container filters that predate clone3). Later spawns go straight to clone. */
+static atomic_int clone3_refused;
+
+static int clone3_refusal(long rc)
+{
+    return rc == -ENOSYS || rc == -EINVAL || rc == -EPERM;
+}
+
+/* clone3: the kernel resets the child's caught signals and writes the pidfd and the pid into c
+ * before the child runs. The pid, or -errno. */
+static long clone3_child(struct child *c, char *stack, size_t size, unsigned long long flags,
+                         atomic_int *clear_on_exec)
+{
+    struct umh_clone_args args = {
+        .flags = flags | CLONE_CLEAR_SIGHAND | CLONE_PARENT_SETTID | (clear_on_exec ? CLONE_CHILD_CLEARTID : 0),
+        .pidfd = (uintptr_t)&c->pidfd,
+        .child_tid = (uintptr_t)clear_on_exec,
+        .parent_tid = (uintptr_t)&c->pid,
+        .exit_signal = SIGCHLD,
+        .stack = (uintptr_t)stack,
+        .stack_size = size,
+    };
+    c->sighand_cleared = 1;
+    c->report_pid = 0;
+    return umh_clone3(&args, sizeof args, child_main, c);
+}
+
+/* clone, which returns a pidfd and a parent tid through one pointer: on the spawner thread the
+ * child writes its own pid first thing, or without pidfds CLONE_PARENT_SETTID does. The pid, or
+ * -errno. */
+static long clone_legacy(struct child *c, char *stack_top, int flags, atomic_int *clear_on_exec)
+{
+    int pidfd_flag = flags & CLONE_PIDFD;
+    c->sighand_cleared = 0;
+    c->report_pid = clear_on_exec != NULL && pidfd_flag;
+    flags |= SIGCHLD;
+    if (clear_on_exec != NULL)
+        flags |= CLONE_CHILD_CLEARTID | (pidfd_flag ? 0 : CLONE_PARENT_SETTID);
+    int *ptid = pidfd_flag ? &c->pidfd : (int *)&c->pid;
+    int pid = clone(child_main, stack_top, flags, c, ptid, NULL, clear_on_exec);
+    /* Kernels before 5.2 ignore CLONE_PIDFD, but qemu-user 7.2 (and a strict seccomp filter)
+     * refuse it with EINVAL: no child was made, so clone again without it; umh_spawn then asks
+     * pidfd_open for the pidfd. */
+    if (pid < 0 && errno == EINVAL && pidfd_flag) {
+        flags &= ~CLONE_PIDFD;
+        c->report_pid = 0;
+        if (clear_on_exec != NULL)
+            flags |= CLONE_PARENT_SETTID;
+        pid = clone(child_main, stack_top, flags, c, (int *)&c->pid, NULL, clear_on_exec);
+    }
+    return pid < 0 ? -errno : pid;
+}
+
 /*
- * Clones the child: its pid (>= 0) or UMH_FAIL. The pidfd comes from CLONE_PIDFD into c->pidfd
- * before the child runs: opening it later by pid would race with a kernel that reaps children
- * itself (SIGCHLD ignored) and could then name a recycled pid. On the caller's thread
- * (clear_on_exec NULL) the pid is clone's answer. On the spawner thread (umh_spawner.c) the
- * kernel zeroes *clear_on_exec at the child's exec or exit, which wakes the caller, and nothing
- * here touches c once the clone has returned (c may be gone by then): the child writes its own pid
- * into c->pid first thing (legacy clone returns a pidfd and a parent tid through one pointer, so
- * not CLONE_PARENT_SETTID), or without pidfds CLONE_PARENT_SETTID does.
+ * Clones the child: its pid (>= 0) or UMH_FAIL. The pidfd comes with the clone (CLONE_PIDFD, into
+ * c->pidfd) before the child runs: opening it later by pid would race with a kernel that reaps
+ * children itself (SIGCHLD ignored) and could then name a recycled pid. On the spawner thread
+ * (umh_spawner.c) the kernel zeroes *clear_on_exec at the child's exec or exit, which wakes the
+ * caller, and nothing here touches c once the clone has returned (c may be gone by then): c->pid
+ * is written before the child runs, or by the child itself (clone_legacy).
  */
 static int clone_child(struct child *c, atomic_int *clear_on_exec)
 {
@@ -469,24 +527,21 @@ static int clone_child(struct child *c, atomic_int *clear_on_exec)
     sigfillset(&all);
     /* raw: glibc's pthread_sigmask would leave its own SIGCANCEL/SIGSETXID open */
     syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, &old, KERNEL_SIGSET_SIZE);
-    int pidfd_flag = umh_fallbacks & UMH_NO_PIDFD ? 0 : CLONE_PIDFD;
-    int flags = CLONE_VM | CLONE_VFORK | SIGCHLD | pidfd_flag;
-    if (clear_on_exec != NULL)
-        flags |= CLONE_CHILD_CLEARTID | (pidfd_flag ? 0 : CLONE_PARENT_SETTID);
-    int *ptid = pidfd_flag ? &c->pidfd : (int *)&c->pid;
-    int pid = clone(child_main, stack + sizeof stack, flags, c, ptid, NULL, clear_on_exec);
-    /* Kernels before 5.2 ignore CLONE_PIDFD, but qemu-user 7.2 (and a strict seccomp filter)
-     * refuse it with EINVAL: no child was made, so clone again without it; umh_spawn then asks
-     * pidfd_open for the pidfd. */
-    if (pid < 0 && errno == EINVAL && pidfd_flag) {
-        flags &= ~CLONE_PIDFD;
-        if (clear_on_exec != NULL)
-            flags |= CLONE_PARENT_SETTID;
-        pid = clone(child_main, stack + sizeof stack, flags, c, (int *)&c->pid, NULL, clear_on_exec);
+    int flags = CLONE_VM | CLONE_VFORK | (umh_fallbacks & UMH_NO_PIDFD ? 0 : CLONE_PIDFD);
+    long pid = -ENOSYS;
+    if (!(umh_fallbacks & UMH_NO_CLONE3) && !atomic_load_explicit(&clone3_refused, memory_order_relaxed)) {
+        pid = clone3_child(c, stack, sizeof stack, (unsigned)flags, clear_on_exec);
+        if (clone3_refusal(pid))
+            atomic_store_explicit(&clone3_refused, 1, memory_order_relaxed);
     }
-    int err = errno;
+    if (clone3_refusal(pid))
+        pid = clone_legacy(c, stack + sizeof stack, flags, clear_on_exec);
+    /* A clone that fails late (a full pids cgroup: EAGAIN) has already written a pidfd number and
+     * then released it: the number is not ours, and another thread may open it any moment. */
+    if (pid < 0)
+        c->pidfd = -1;
     syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old, NULL, KERNEL_SIGSET_SIZE);
-    return pid < 0 ? UMH_FAIL(UMH_CLONE, err) : pid;
+    return pid < 0 ? UMH_FAIL(UMH_CLONE, -pid) : (int)pid;
 }
 
 static int clone_handed_off(struct umh_handoff *h, atomic_int *clear_on_exec)
@@ -513,7 +568,6 @@ static int start_child(struct child *c)
 {
     if (!(c->req->flags & UMH_SPAWN_PDEATHSIG))
         return clone_child(c, NULL);
-    c->report_pid = !(umh_fallbacks & UMH_NO_PIDFD);
     struct umh_handoff h = { .run = clone_handed_off, .arg = c };
     int rc = umh_handoff(&h);
     if (rc < 0)

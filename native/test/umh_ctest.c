@@ -253,7 +253,8 @@ static void on_signal(int sig)
 }
 
 /* The child starts with every signal at its default, whatever this process catches or ignores:
- * through /proc's summary of the handler table and, forced, by asking about each signal. Exec
+ * through /proc's summary of the handler table and, forced, by asking about each signal; after
+ * clone3 (which reset the caught ones) and, forced, after clone. Exec
  * itself resets caught signals (SigCgt is 0 after any exec; their reset guards the window before
  * it, where no test can look) but keeps ignored ones: SigIgn shows the child used the right set. */
 static void test_signal_reset(void)
@@ -265,7 +266,7 @@ static void test_signal_reset(void)
     sigaction(SIGRTMIN + 3, &caught, NULL);
     signal(SIGUSR2, SIG_IGN);
     signal(SIGHUP, SIG_IGN);
-    int modes[] = { 0, UMH_NO_PROC };
+    int modes[] = { 0, UMH_NO_PROC, UMH_NO_CLONE3, UMH_NO_CLONE3 | UMH_NO_PROC };
     for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
         umh_fallbacks = modes[i];
         struct umh_spawn_res res;
@@ -620,55 +621,128 @@ static void test_sigchld_ignored(void)
     close(memfd);
 }
 
-/* In a forked copy of this process (the filter cannot be undone): a seccomp filter refuses clone
- * with CLONE_PIDFD (EINVAL), as strict container profiles do. Both paths clone again without it
- * and open the pidfd by pid; with no fd left for it, the child is killed and reaped. */
-static int refuse_clone_pidfd(void)
+/* A seccomp filter on every thread of this process (TSYNC) and those they start; it cannot be
+ * undone, so callers run in a forked copy: clone3 fails with clone3_err (0: allowed); clone with
+ * any of clone_bits in its flags fails with clone_err. */
+static int refuse_clones(int clone3_err, unsigned clone_bits, int clone_err)
 {
     struct sock_filter code[] = {
         BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_clone3, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, clone3_err ? SECCOMP_RET_ERRNO | (unsigned)clone3_err : SECCOMP_RET_ALLOW),
         BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_clone, 0, 3),
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])),
-        BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, CLONE_PIDFD, 0, 1),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EINVAL),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])), /* the low half */
+        BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, clone_bits, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (unsigned)clone_err),
         BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
     };
     struct sock_fprog prog = { .len = sizeof code / sizeof code[0], .filter = code };
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
         return -1;
-    return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog);
+    return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, &prog);
 }
 
-static void clone_pidfd_refused_child(void)
+/* Runs body in a forked copy of this process, with a spawner thread of its own and then a
+ * seccomp filter as refuse_clones takes, on both threads. */
+static void with_clones_refused(int clone3_err, unsigned clone_bits, int clone_err, void (*body)(void))
 {
-    pthread_t spawner; /* the fork has no spawner thread: start one */
-    if (refuse_clone_pidfd() < 0 || pthread_create(&spawner, NULL, umh_spawner_thread, NULL) != 0)
-        _exit(3);
+    pid_t pid = fork();
+    if (pid == 0) {
+        pthread_t spawner; /* the fork has no spawner thread */
+        if (pthread_create(&spawner, NULL, umh_spawner_thread, NULL) != 0 ||
+            refuse_clones(clone3_err, clone_bits, clone_err) != 0)
+            _exit(3);
+        int failed_before = failed; /* the count so far came with the fork */
+        body();
+        _exit(failed == failed_before ? 0 : 1);
+    }
+    int status = -1;
+    CHECK(pid > 0 && waitpid(pid, &status, 0) == pid);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+/* A cat spawned on the spawner (here == 0) or here echoes, and res names it: its pid is the
+ * child's that exits once its stdin is closed. */
+static void spawn_cat_that_echoes(int here, int memfd)
+{
+    char *argv[] = { "cat", NULL };
+    struct umh_spawn_res res;
+    int rc = here ? spawn_here(memfd, argv, &res) : spawn(memfd, argv, &res);
+    CHECK(rc == 0 && res.pidfd >= 0);
+    if (rc != 0)
+        return;
+    close(res.stdout_r);
+    close(res.stdin_w);
+    siginfo_t info = { 0 };
+    CHECK(waitid(P_PID, (id_t)res.pid, &info, WEXITED | WNOWAIT) == 0 && info.si_pid == res.pid);
+    CHECK(umh_reap(res.pidfd, res.pid, 1) == 0);
+    close(res.pidfd);
+}
+
+/* clone3 refused as a seccomp filter of a container without it does (ENOSYS; glibc starts the
+ * spawner thread with clone then), and clone refusing CLONE_PIDFD (EINVAL), as strict profiles
+ * do: both paths clone again without it and open the pidfd by pid; with no fd left for it, the
+ * child is killed and reaped. */
+static void clone_pidfd_refused(void)
+{
     int memfd = load_file("cat");
     char *argv[] = { "cat", NULL };
     for (int here = 0; here <= 1; here++) {
+        spawn_cat_that_echoes(here, memfd);
         struct umh_spawn_res res;
-        int rc = here ? spawn_here(memfd, argv, &res) : spawn(memfd, argv, &res);
-        CHECK(rc == 0 && res.pidfd >= 0);
-        if (rc == 0)
-            cat_echoes(&res, "again");
         int before = count_fds();
-        rc = spawn_without_room_for_pidfd(here, memfd, argv, &res);
+        int rc = spawn_without_room_for_pidfd(here, memfd, argv, &res);
         CHECK(rc == UMH_FAIL(UMH_PIDFD_OPEN, EMFILE));
         CHECK(count_fds() == before);
         CHECK(waitpid(-1, NULL, WNOHANG) < 0 && errno == ECHILD);
     }
-    _exit(failed == 0 ? 0 : 1);
+    close(memfd);
 }
 
 static void test_clone_pidfd_refused(void)
 {
-    pid_t pid = fork();
-    if (pid == 0)
-        clone_pidfd_refused_child();
-    int status = -1;
-    CHECK(pid > 0 && waitpid(pid, &status, 0) == pid);
-    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    with_clones_refused(ENOSYS, CLONE_PIDFD, EINVAL, clone_pidfd_refused);
+}
+
+/* The spawn uses clone3, not clone: with clone(CLONE_VFORK) refused, both paths still spawn (and
+ * the kernel wrote the pid and the pidfd); forced onto clone, the spawn fails with clone's error
+ * and leaves nothing. */
+static void clone3_alone(void)
+{
+    int memfd = load_file("cat");
+    char *argv[] = { "cat", NULL };
+    for (int here = 0; here <= 1; here++) {
+        spawn_cat_that_echoes(here, memfd);
+        umh_fallbacks = UMH_NO_CLONE3;
+        struct umh_spawn_res res;
+        int before = count_fds();
+        int rc = here ? spawn_here(memfd, argv, &res) : spawn(memfd, argv, &res);
+        CHECK(rc == UMH_FAIL(UMH_CLONE, EPERM));
+        CHECK(count_fds() == before);
+        CHECK(waitpid(-1, NULL, WNOHANG) < 0 && errno == ECHILD);
+        umh_fallbacks = 0;
+    }
+    close(memfd);
+}
+
+static void test_clone3_only(void)
+{
+    with_clones_refused(0, CLONE_VFORK, EPERM, clone3_alone);
+}
+
+/* clone3 refused with EPERM, as container filters written before clone3 existed do (glibc
+ * itself retries only on ENOSYS): umh clones with clone, here and on the spawner. */
+static void clone3_eperm(void)
+{
+    int memfd = load_file("cat");
+    for (int here = 1; here >= 0; here--)
+        spawn_cat_that_echoes(here, memfd);
+    close(memfd);
+}
+
+static void test_clone3_eperm(void)
+{
+    with_clones_refused(EPERM, 0, 0, clone3_eperm);
 }
 
 /* Writes s to path: 0, or -1. */
@@ -775,11 +849,15 @@ static void test_clone_refused_leaves_nothing(void)
  *     binfmt_misc sends them back to the emulator); umh_spawn still works, its child _exits(127);
  *   no shared vfork: a child's exec error does not reach the parent (an emulator runs
  *     clone(CLONE_VM|CLONE_VFORK) as a plain fork, so the child's `fail` is its own copy). */
-enum { ANYWHERE, NEEDS_EXEC, NEEDS_SHARED_VFORK };
-static char why_not[3][256];
+enum { ANYWHERE, NEEDS_EXEC, NEEDS_SHARED_VFORK, NEEDS_CLONE3 };
+static char why_not[4][256];
 
 static void probe_system(void)
 {
+    errno = 0;
+    syscall(SYS_clone3, NULL, (size_t)0); /* EINVAL (no size) where the call exists */
+    if (errno == ENOSYS)
+        snprintf(why_not[NEEDS_CLONE3], sizeof why_not[0], "clone3 answers ENOSYS");
     errno = 0;
     syscall(SYS_execveat, -1, "", (char *const[]){ NULL }, (char *const[]){ NULL }, AT_EMPTY_PATH);
     int execveat_errno = errno; /* EBADF on any kernel that has it */
@@ -831,6 +909,8 @@ static const struct {
     { "pidfd_emfile_leaves_nothing", test_pidfd_emfile_leaves_nothing, NEEDS_SHARED_VFORK },
     { "sigchld_ignored", test_sigchld_ignored, NEEDS_EXEC },
     { "clone_pidfd_refused", test_clone_pidfd_refused, NEEDS_SHARED_VFORK },
+    { "clone3_only", test_clone3_only, NEEDS_CLONE3 },
+    { "clone3_eperm", test_clone3_eperm, NEEDS_SHARED_VFORK },
     { "clone_refused_leaves_nothing", test_clone_refused_leaves_nothing, ANYWHERE },
     { "script", test_script, ANYWHERE },
     { "script_fds", test_script_fds, ANYWHERE },
@@ -851,8 +931,9 @@ int main(int argc, char **argv)
     if (pthread_create(&spawner, NULL, umh_spawner_thread, NULL) != 0)
         return 2;
     probe_system();
-    static const char *const needs_what[] = { "", "the exec path", "a child's exec error reaching the parent" };
-    for (int n = NEEDS_EXEC; n <= NEEDS_SHARED_VFORK; n++)
+    static const char *const needs_what[] = { "", "the exec path", "a child's exec error reaching the parent",
+                                              "clone3" };
+    for (int n = NEEDS_EXEC; n <= NEEDS_CLONE3; n++)
         if (why_not[n][0] != '\0')
             printf("not here: %s (%s)\n", needs_what[n], why_not[n]);
     int ran = 0, skipped = 0;
