@@ -3,7 +3,8 @@
 docs/performance.md (one table, ratios to the C floor and to ProcessBuilder, targets) and
 docs/performance.svg (spawn+wait of each contender). Standard library only.
 
-Usage: report.py RESULTS_DIR DOCS_DIR   (RESULTS_DIR/paired/: benchmarks/paired.sh's rounds, if run)
+Usage: report.py RESULTS_DIR DOCS_DIR   (RESULTS_DIR/paired/: benchmarks/paired.sh's rounds, and
+RESULTS_DIR/interleaved/: benchmarks/interleaved.sh's runs, if run)
 """
 import datetime
 import json
@@ -45,6 +46,63 @@ def paired_rounds(results):
         rounds.append((r, fl, jmh_scores(os.path.join(d, f"jmh-{r}.json")), os.path.join(d, f"floor-{r}.jsonl")))
         r += 1
     return rounds
+
+
+def interleaved_runs(results):
+    """[(run, {contender: {median_us, ...}}, file)] from benchmarks/interleaved.sh, in run order."""
+    d = os.path.join(results, "interleaved")
+    runs = []
+    r = 1
+    while os.path.exists(os.path.join(d, f"run-{r}.json")):
+        path = os.path.join(d, f"run-{r}.json")
+        with open(path) as f:
+            runs.append((r, json.load(f), path))
+        r += 1
+    return runs
+
+
+INTERLEAVED = [  # (label, numerator, denominator, target, key for the main table)
+    ("spawn+wait, loaded (`UsermodeBlob.fork`) / C floor", "umh_loaded", "floor_loaded", 1.15, "loaded"),
+    ("one-shot `Umh.forkUsermodeBlob` / its C floor", "umh_one_shot", "floor_one_shot", 1.15, "one_shot"),
+    ("the JVM itself: the C floor's calls through JNI / C floor", "jni_floor", "floor_loaded", None, None),
+    ("umh's path: `killOnParentDeath(false)` / the C floor's calls through JNI", "umh_loaded_here", "jni_floor", None, None),
+    ("the spawner hand-off: default / `killOnParentDeath(false)`", "umh_loaded", "umh_loaded_here", None, None),
+    ("umh default / the C floor's calls through JNI", "umh_loaded", "jni_floor", None, None),
+]
+
+
+def interleaved_section(runs):
+    if not runs:
+        return [], {}
+    started = datetime.datetime.fromtimestamp(os.path.getmtime(runs[0][2])).strftime("%Y-%m-%d %H:%M")
+    n = runs[0][1]["rounds"]
+    lines = ["", "## Interleaved: one spawn of each in turn (the spawn targets are judged by these)", "",
+             f"`benchmarks/interleaved.sh`, started {started}: {len(runs)} JVMs (`io.umh.bench.Interleaved`), each {n:,} rounds",
+             "after a 10% warm-up. A round is one spawn+wait of every contender, in an order that rotates from round to",
+             "round; the C floor's spawns run in a `umh-floor ... turns` process that waits for its turn on a pipe and",
+             "times itself. Whatever the shared machine does to one contender it does to all, so the medians compare",
+             "like with like. Each cell is a ratio of medians within one JVM; the last column but two is their median.", "",
+             "| what | " + " | ".join(f"run {r}" for r, _, _ in runs) + " | median | target | |",
+             "|---|" + "---:|" * len(runs) + "---:|---|---|"]
+    medians = {}
+
+    def med_us(run, name):
+        c = run["contenders"].get(name)
+        return c["median_us"] if c else None
+
+    for label, num, den, target, key in INTERLEAVED:
+        rs = [ratio(med_us(run, num), med_us(run, den)) for _, run, _ in runs]
+        med = median(rs)
+        if key:
+            medians[key] = med
+        lines.append(f"| {label} | " + " | ".join(fmt(x, 3) for x in rs) + f" | **{fmt(med, 3)}** | "
+                     + (f"<= {target:.2f}x | {verdict(med, target)} |" if target else " | |"))
+    for name, label in (("floor_loaded", "C floor, loaded"), ("floor_one_shot", "C floor, one-shot"),
+                        ("jni_floor", "C floor's calls through JNI"), ("umh_loaded", "umh `UsermodeBlob.fork`"),
+                        ("umh_loaded_here", "umh, `killOnParentDeath(false)`"), ("umh_one_shot", "umh `Umh.forkUsermodeBlob`")):
+        xs = [med_us(run, name) for _, run, _ in runs]
+        lines.append(f"| {label}, median (us) | " + " | ".join(fmt(x) for x in xs) + f" | {fmt(median(xs))} | | |")
+    return lines, medians
 
 
 def median(xs):
@@ -170,6 +228,7 @@ def main():
     many = load_lines(os.path.join(results, "many.jsonl"))
     j = jmh_scores(os.path.join(results, "jmh.json"))
     paired_lines, paired = paired_section(paired_rounds(results))
+    inter_lines, inter = interleaved_section(interleaved_runs(results))
 
     def s(name):
         return j[name][0] if name in j else None
@@ -184,10 +243,12 @@ def main():
         rows.append((what, umh, fl, other, unit, target, ok))
 
     r_floor, r_pb = ratio(loaded, floor.get("spawn_wait_loaded")), ratio(loaded, pb)
-    r_floor = paired.get("SpawnBench.umhLoaded") or r_floor  # judged by the paired rounds where they ran
+    # judged by the interleaved runs, else the paired rounds, where they ran
+    how = " (interleaved; ProcessBuilder: paired)" if inter else " (paired medians)" if paired else ""
+    r_floor = inter.get("loaded") or paired.get("SpawnBench.umhLoaded") or r_floor
     r_pb = paired.get("SpawnBench.umhLoaded/processBuilder") or r_pb
     row("spawn+wait, blob loaded once (`UsermodeBlob.fork`)", loaded, floor.get("spawn_wait_loaded"), pb, "us",
-        "<= 1.15x floor, <= 0.40x ProcessBuilder" + (" (paired medians)" if paired else ""),
+        "<= 1.15x floor, <= 0.40x ProcessBuilder" + how,
         verdict(r_floor, 1.15) + " / " + verdict(r_pb, 0.40))
     nd = s("SpawnBench.umhLoadedNoDeathSignal")
     row("same, `killOnParentDeath(false)` (no hand-off)", nd, floor.get("spawn_wait_loaded"), pb, "us",
@@ -197,8 +258,9 @@ def main():
     row("same, cloned on the caller (no hand-off)", floor.get("umh_core_spawn_wait_here"), floor.get("spawn_wait_loaded"), pb, "us", "", "")
     one = s("SpawnBench.umhOneShot")
     row("one-shot `Umh.forkUsermodeBlob` (load every time)", one, floor.get("spawn_wait_one_shot"),
-        s("SpawnBench.extractThenProcessBuilder"), "us", "<= 1.15x its floor" + (" (paired median)" if paired else ""),
-        verdict(paired.get("SpawnBench.umhOneShot") or ratio(one, floor.get("spawn_wait_one_shot")), 1.15))
+        s("SpawnBench.extractThenProcessBuilder"), "us",
+        "<= 1.15x its floor" + (" (interleaved)" if inter else " (paired median)" if paired else ""),
+        verdict(inter.get("one_shot") or paired.get("SpawnBench.umhOneShot") or ratio(one, floor.get("spawn_wait_one_shot")), 1.15))
     row("ProcessBuilder, VFORK mechanism", None, floor.get("spawn_wait_loaded"), s("SpawnBench.Vfork.processBuilder"), "us")
     row("`#!/bin/sh` script, loaded once", s("SpawnBench.umhLoadedScript"), None, s("SpawnBench.processBuilderScript"), "us")
     big = s("SpawnBench.BigHeap.umhLoaded")
@@ -242,6 +304,7 @@ def main():
                   "| floor line | before | after | after / before |", "|---|---:|---:|---:|"]
         for name, before in floor.items():
             lines.append(f"| {name} | {fmt(before)} | {fmt(after.get(name))} | {fmt(ratio(after.get(name), before), 2)} |")
+    lines += inter_lines
     lines += paired_lines
     load = os.path.join(results, "load.txt")
     if os.path.exists(load):

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One run of every benchmark, side by side on this machine, then docs/performance.md and its chart.
-#   benchmarks/run.sh                 everything (about 35 minutes on 2 cores; ROUNDS=7 paired rounds, ~3 min each)
+#   benchmarks/run.sh                 everything (about 40 minutes on 2 cores; ROUNDS=7 paired rounds, ~3 min each;
+#                                     RUNS=5 interleaved JVMs, ~30 s each)
 #   benchmarks/run.sh 'SpawnBench'    only the JMH benchmarks matching a regex (floor and many-children still run)
 # Run it on a quiet machine: the figures are ratios measured in one run, but noise is noise.
 set -euo pipefail
@@ -20,8 +21,11 @@ uptime | tee "$out/load.txt"
 echo "== JMH (Java 17)"
 "$jdk17/bin/java" -jar benchmarks/target/benchmarks.jar -rf json -rff "$out/jmh.json" "$@"
 
-echo "== paired rounds: C floor and JMH spawns in turn (the spawn targets' ratios)"
+echo "== paired rounds: C floor and JMH spawns in turn"
 benchmarks/paired.sh "${ROUNDS:-7}"
+
+echo "== interleaved: one spawn of each in turn, the C floor's in a process of its own (the spawn targets' ratios)"
+benchmarks/interleaved.sh "${RUNS:-5}"
 
 echo "== many children (Java 25: virtual threads)"
 if [ -x "$jdk25/bin/java" ]; then

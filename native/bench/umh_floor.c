@@ -9,9 +9,13 @@
  *   load_N                memfd_create + write + seal of N bytes (64 KiB .. 128 MiB)
  *   pipe_throughput       256 MiB through cat, written and read at once (MiB/s); again with 1 MiB pipes
  *
- * Usage: umh-floor BLOB CAT_BLOB [seconds-per-benchmark [spawn]] (spawn: the first three lines
+ * Usage: umh-floor BLOB CAT_BLOB [seconds-per-benchmark [spawn]] (spawn: the spawn+wait lines
  * only). Prints one JSON object per line:
  * {"benchmark": "...", "score": N, "unit": "us/op" | "MiB/s", "n": iterations}
+ *
+ * umh-floor BLOB CAT_BLOB turns: one spawn+wait per byte read from stdin ('l': loaded, 'o':
+ * one-shot), its time in ns on a line of stdout; for io.umh.bench.Interleaved, which takes turns
+ * with this process so that the C floor and the JVM's spawns run side by side, one at a time.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -113,20 +117,26 @@ static void report(const char *name, double score, const char *unit, long n)
     fflush(stdout);
 }
 
+/* One spawn+wait of the blob: loaded is its memfd, or -1 to load it first (one-shot). */
+static void spawn_wait_once(int loaded, const char *blob, size_t len)
+{
+    int memfd = loaded < 0 ? load(blob, len) : loaded;
+    int in_w, out_r;
+    pid_t pid = spawn(memfd, &in_w, &out_r);
+    if (loaded < 0)
+        close(memfd);
+    close(in_w);
+    close(out_r);
+    wait_exit(pid);
+}
+
 static void spawn_wait(const char *name, const char *blob, size_t len, int one_shot, double seconds)
 {
     int loaded = one_shot ? -1 : load(blob, len);
     long n = 0;
     double start = now_us(), end = start + seconds * 1e6, t;
     do {
-        int memfd = one_shot ? load(blob, len) : loaded;
-        int in_w, out_r;
-        pid_t pid = spawn(memfd, &in_w, &out_r);
-        if (one_shot)
-            close(memfd);
-        close(in_w);
-        close(out_r);
-        wait_exit(pid);
+        spawn_wait_once(loaded, blob, len);
         n++;
     } while ((t = now_us()) < end);
     report(name, (t - start) / (double)n, "us/op", n);
@@ -239,12 +249,32 @@ static void load_cost(size_t size, double seconds)
     free(data);
 }
 
+/* Takes turns with the JVM (io.umh.bench.Interleaved): a spawn+wait per command byte. */
+static int turns(const char *blob, size_t len)
+{
+    int loaded = load(blob, len);
+    char cmd;
+    while (read(0, &cmd, 1) == 1) {
+        double start = now_us();
+        spawn_wait_once(cmd == 'o' ? -1 : loaded, blob, len);
+        printf("%.0f\n", (now_us() - start) * 1e3);
+        fflush(stdout);
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3 || (argc > 4 && strcmp(argv[4], "spawn") != 0)) {
         fprintf(stderr, "usage: umh-floor BLOB CAT_BLOB [seconds [spawn]]\n"
-                        "  spawn: only the spawn+wait lines (benchmarks/run.sh's paired rounds)\n");
+                        "  spawn: only the spawn+wait lines (benchmarks/run.sh's paired rounds)\n"
+                        "       umh-floor BLOB CAT_BLOB turns (for io.umh.bench.Interleaved)\n");
         return 2;
+    }
+    if (argc == 4 && strcmp(argv[3], "turns") == 0) {
+        size_t len;
+        char *blob = read_file(argv[1], &len);
+        return turns(blob, len);
     }
     double seconds = argc > 3 ? atof(argv[3]) : 5;
     size_t len, cat_len;
