@@ -22,7 +22,8 @@ def load_lines(path):
 
 
 def jmh_scores(path):
-    """benchmark short name (+ params) -> (score, error, unit)"""
+    """benchmark short name (+ params) -> (score, error, unit); with -prof gc also
+    name + ":alloc" -> (bytes allocated per operation, error, "B/op")"""
     scores = {}
     if not os.path.exists(path):
         return scores
@@ -33,6 +34,9 @@ def jmh_scores(path):
                 name += "[" + ",".join(f"{k}={v}" for k, v in r["params"].items()) + "]"
             m = r["primaryMetric"]
             scores[name] = (m["score"], m.get("scoreError") or 0.0, m["scoreUnit"])
+            alloc = r.get("secondaryMetrics", {}).get("gc.alloc.rate.norm")
+            if alloc:
+                scores[name + ":alloc"] = (alloc["score"], alloc.get("scoreError") or 0.0, "B/op")
     return scores
 
 
@@ -261,6 +265,10 @@ def main():
         s("SpawnBench.extractThenProcessBuilder"), "us",
         "<= 1.15x its floor" + (" (interleaved)" if inter else " (paired median)" if paired else ""),
         verdict(inter.get("one_shot") or paired.get("SpawnBench.umhOneShot") or ratio(one, floor.get("spawn_wait_one_shot")), 1.15))
+    row("Java heap allocated per spawn+wait+close, loaded (`-prof gc`)", s("SpawnBench.umhLoaded:alloc"), None,
+        s("SpawnBench.processBuilder:alloc"), "B")
+    row("same, one-shot (extract + ProcessBuilder beside it)", s("SpawnBench.umhOneShot:alloc"), None,
+        s("SpawnBench.extractThenProcessBuilder:alloc"), "B")
     row("ProcessBuilder, VFORK mechanism", None, floor.get("spawn_wait_loaded"), s("SpawnBench.Vfork.processBuilder"), "us")
     row("`#!/bin/sh` script, loaded once", s("SpawnBench.umhLoadedScript"), None, s("SpawnBench.processBuilderScript"), "us")
     big = s("SpawnBench.BigHeap.umhLoaded")

@@ -19,7 +19,8 @@ echo "== C floor"
 
 uptime | tee "$out/load.txt"
 echo "== JMH (Java 17)"
-"$jdk17/bin/java" -jar benchmarks/target/benchmarks.jar -rf json -rff "$out/jmh.json" "$@"
+# -prof gc: the bytes each operation allocates (gc.alloc.rate.norm), beside its time
+"$jdk17/bin/java" -jar benchmarks/target/benchmarks.jar -prof gc -rf json -rff "$out/jmh.json" "$@"
 
 echo "== paired rounds: C floor and JMH spawns in turn"
 benchmarks/paired.sh "${ROUNDS:-7}"
