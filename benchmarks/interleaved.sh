@@ -3,12 +3,7 @@
 # its calls through JNI, and umh's spawns, each contender once per round, RUNS JVMs of ROUNDS rounds.
 #   benchmarks/interleaved.sh [RUNS [ROUNDS]]   (default 5 x 2000, about 30 s each; run.sh calls it)
 # Needs the build (mvn install) and the benchmark jar (mvn -f benchmarks/pom.xml package).
-set -euo pipefail
-cd "$(dirname "$0")/.."
-out=benchmarks/results/interleaved
-jdk17=${JDK17:-/usr/lib/jvm/java-17-openjdk-amd64}
-rm -rf "$out"
-mkdir -p "$out"
+. "$(dirname "$0")/results-dir.sh" interleaved
 for r in $(seq 1 "${1:-5}"); do
   echo "run $r:"
   "$jdk17/bin/java" -cp benchmarks/target/benchmarks.jar io.umh.bench.Interleaved \

@@ -128,7 +128,7 @@ def paired_section(rounds):
     if not rounds:
         return [], {}
     started = datetime.datetime.fromtimestamp(os.path.getmtime(rounds[0][3])).strftime("%Y-%m-%d %H:%M")
-    lines = ["", "## Paired rounds (the ratios the spawn targets are judged by)", "",
+    lines = ["", "## Paired rounds (the ratios the ProcessBuilder and 4 GB-heap targets are judged by)", "",
              f"`benchmarks/paired.sh`, started {started}: {len(rounds)} rounds, each the C floor's spawn lines (3 s each) and right",
              "after them the same spawns through JMH (1 fork, 2 x 1 s warm-up, 3 x 1 s measured). Each ratio is",
              "taken within its round, so drift between rounds cancels; the median is the figure.", "",
@@ -189,7 +189,7 @@ def verdict(value, limit, lower_is_better=True):
     if value is None:
         return "not measured"
     ok = value <= limit if lower_is_better else value >= limit
-    return "met" if ok else "**missed**"
+    return ("met" if ok else "**missed**") + f" ({value:.2f})"  # the figure judged, which may not be this row's
 
 
 def machine():
