@@ -215,12 +215,6 @@ JNIEXPORT jint JNICALL Java_io_umh_Native_signal(JNIEnv *env, jclass cls, jint p
     return umh_signal(pidfd, pid, sig);
 }
 
-JNIEXPORT jint JNICALL Java_io_umh_Native_pidfdOpen(JNIEnv *env, jclass cls, jint pid)
-{
-    (void)env, (void)cls;
-    return umh_pidfd_open(pid);
-}
-
 JNIEXPORT jint JNICALL Java_io_umh_Native_dup(JNIEnv *env, jclass cls, jint fd)
 {
     (void)env, (void)cls;

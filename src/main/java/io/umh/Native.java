@@ -139,8 +139,6 @@ final class Native {
 
     static native int signal(int pidfd, int pid, int sig);
 
-    static native int pidfdOpen(int pid);
-
     /** A close-on-exec duplicate of fd, or a negative code. */
     static native int dup(int fd);
 
