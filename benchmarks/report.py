@@ -40,28 +40,30 @@ def jmh_scores(path):
     return scores
 
 
+def numbered(d, name):
+    """(1, path), (2, path), ... for d/name.format(1), d/name.format(2), ... while they exist."""
+    r = 1
+    while os.path.exists(os.path.join(d, name.format(r))):
+        yield r, os.path.join(d, name.format(r))
+        r += 1
+
+
 def paired_rounds(results):
     """[(round, floor dict, jmh dict, floor file)] from benchmarks/paired.sh, in round order."""
     d = os.path.join(results, "paired")
     rounds = []
-    r = 1
-    while os.path.exists(os.path.join(d, f"jmh-{r}.json")):
-        fl = {x["benchmark"]: x["score"] for x in load_lines(os.path.join(d, f"floor-{r}.jsonl"))}
-        rounds.append((r, fl, jmh_scores(os.path.join(d, f"jmh-{r}.json")), os.path.join(d, f"floor-{r}.jsonl")))
-        r += 1
+    for r, jmh in numbered(d, "jmh-{}.json"):
+        floor = os.path.join(d, f"floor-{r}.jsonl")
+        rounds.append((r, {x["benchmark"]: x["score"] for x in load_lines(floor)}, jmh_scores(jmh), floor))
     return rounds
 
 
 def interleaved_runs(results):
     """[(run, {contender: {median_us, ...}}, file)] from benchmarks/interleaved.sh, in run order."""
-    d = os.path.join(results, "interleaved")
     runs = []
-    r = 1
-    while os.path.exists(os.path.join(d, f"run-{r}.json")):
-        path = os.path.join(d, f"run-{r}.json")
+    for r, path in numbered(os.path.join(results, "interleaved"), "run-{}.json"):
         with open(path) as f:
             runs.append((r, json.load(f), path))
-        r += 1
     return runs
 
 

@@ -146,7 +146,8 @@ static void test_exit_code(void)
     close(memfd);
 }
 
-/* A spawned cat gets word and EOF, must echo word and exit 0; every fd of res closed. */
+/* A spawned cat gets word and EOF, must echo word and exit 0, and res->pid must name it (this
+ * process's child, exited); every fd of res closed. */
 static void cat_echoes(struct umh_spawn_res *res, const char *word)
 {
     char buf[16] = { 0 };
@@ -154,6 +155,8 @@ static void cat_echoes(struct umh_spawn_res *res, const char *word)
     CHECK(write(res->stdin_w, word, len) == (ssize_t)len);
     close(res->stdin_w);
     CHECK(read(res->stdout_r, buf, sizeof buf) == (ssize_t)len && memcmp(buf, word, len) == 0);
+    siginfo_t info = { 0 };
+    CHECK(waitid(P_PID, (id_t)res->pid, &info, WEXITED | WNOWAIT) == 0 && info.si_pid == res->pid);
     CHECK(umh_reap(res->pidfd, res->pid, 1) == 0);
     close(res->stdout_r);
     close(res->pidfd);
@@ -661,28 +664,20 @@ static void with_clones_refused(int clone3_err, unsigned clone_bits, int clone_e
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
-/* A cat spawned on the spawner (here == 0) or here echoes, and res names it: its pid is the
- * child's that exits once its stdin is closed. */
+/* A cat spawned on the spawner (here == 0) or here, with a pidfd, echoes (cat_echoes). */
 static void spawn_cat_that_echoes(int here, int memfd)
 {
     char *argv[] = { "cat", NULL };
     struct umh_spawn_res res;
     int rc = here ? spawn_here(memfd, argv, &res) : spawn(memfd, argv, &res);
     CHECK(rc == 0 && res.pidfd >= 0);
-    if (rc != 0)
-        return;
-    close(res.stdout_r);
-    close(res.stdin_w);
-    siginfo_t info = { 0 };
-    CHECK(waitid(P_PID, (id_t)res.pid, &info, WEXITED | WNOWAIT) == 0 && info.si_pid == res.pid);
-    CHECK(umh_reap(res.pidfd, res.pid, 1) == 0);
-    close(res.pidfd);
+    if (rc == 0)
+        cat_echoes(&res, "echo");
 }
 
-/* clone3 refused as a seccomp filter of a container without it does (ENOSYS; glibc starts the
- * spawner thread with clone then), and clone refusing CLONE_PIDFD (EINVAL), as strict profiles
- * do: both paths clone again without it and open the pidfd by pid; with no fd left for it, the
- * child is killed and reaped. */
+/* clone3 refused as a seccomp filter of a container without it does (ENOSYS), and clone
+ * refusing CLONE_PIDFD (EINVAL), as strict profiles do: both paths clone again without it and
+ * open the pidfd by pid; with no fd left for it, the child is killed and reaped. */
 static void clone_pidfd_refused(void)
 {
     int memfd = load_file("cat");
