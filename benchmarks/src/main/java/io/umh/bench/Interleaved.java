@@ -8,6 +8,7 @@ import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.OutputStream;
+import java.lang.ref.Reference;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -25,28 +26,37 @@ import java.util.concurrent.TimeUnit;
  * compare what JMH runs minutes apart cannot. Each spawn is timed where it runs (the C floor's by
  * itself); the turn-taking is outside every timed section.
  *
+ * <p>The 4 GB-heap target is measured the same way: a second JVM ({@code -Xms6g -Xmx6g
+ * -XX:+AlwaysPreTouch} and 4 GB of it touched, as JMH's {@code BigHeap} state) takes its turns like the
+ * C floor, its umh spawns and the C floor's calls through JNI each a contender of the same rounds.
+ *
  * <p>Usage: {@code Interleaved UMH_FLOOR EXIT_BLOB ROUNDS OUT.json}. Prints a summary; writes
  * {"rounds": N, "contenders": {name: {"median_us", "mean_us" (the fastest 95%), "p10_us", "p90_us"}}}.
+ * {@code Interleaved --big-heap} is that second JVM: it reads a byte per turn from stdin ('l': umh
+ * loaded, 'j': the C floor's calls through JNI) and prints the spawn's time in ns on a line.
  */
 public final class Interleaved {
     private static final String[] NAMES = {
-        "floor_loaded", "floor_one_shot", "jni_floor", "umh_loaded", "umh_loaded_here", "umh_one_shot"};
+        "floor_loaded", "floor_one_shot", "jni_floor", "umh_loaded", "umh_loaded_here", "umh_one_shot",
+        "umh_loaded_4g", "jni_floor_4g"};
 
     private Interleaved() {}
 
     public static void main(String[] args) throws Exception {
+        if (args.length == 1 && args[0].equals("--big-heap")) {
+            serveBigHeap();
+            return;
+        }
         if (args.length != 4) {
-            System.err.println("usage: Interleaved UMH_FLOOR EXIT_BLOB ROUNDS OUT.json");
+            System.err.println("usage: Interleaved UMH_FLOOR EXIT_BLOB ROUNDS OUT.json | Interleaved --big-heap");
             System.exit(2);
         }
         int rounds = Integer.parseInt(args[2]);
-        Process floor = new ProcessBuilder(args[0], args[1], args[1], "turns")
-                .redirectError(ProcessBuilder.Redirect.INHERIT).start();
         long[][] ns = new long[NAMES.length][rounds];
-        try (UsermodeBlob blob = Umh.load(Blobs.EXIT);
-             OutputStream toFloor = floor.getOutputStream();
-             BufferedReader fromFloor = new BufferedReader(new InputStreamReader(floor.getInputStream(), StandardCharsets.US_ASCII))) {
-            Contender[] contenders = contenders(blob, toFloor, fromFloor);
+        try (Peer floor = new Peer(new ProcessBuilder(args[0], args[1], args[1], "turns"));
+             Peer bigHeap = new Peer(bigHeapJvm());
+             UsermodeBlob blob = Umh.load(Blobs.EXIT)) {
+            Contender[] contenders = contenders(blob, floor, bigHeap);
             for (int r = 0; r < rounds / 10; r++) { // warm-up: JIT, page cache, the reaper and spawner threads
                 for (Contender c : contenders) {
                     c.run();
@@ -58,11 +68,40 @@ public final class Interleaved {
                     ns[i][r] = contenders[i].run();
                 }
             }
-        } finally {
-            floor.waitFor(10, TimeUnit.SECONDS);
-            floor.destroyForcibly();
         }
         Files.writeString(Path.of(args[3]), report(ns, rounds));
+    }
+
+    /** This class again, in a JVM with JMH BigHeap's flags and 4 GB touched. */
+    private static ProcessBuilder bigHeapJvm() {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xms6g", "-Xmx6g", "-XX:+AlwaysPreTouch", "-cp", System.getProperty("java.class.path")));
+        for (String p : new String[] {"umh.floor.jni", "umh.native.path"}) {
+            if (System.getProperty(p) != null) {
+                cmd.add("-D" + p + "=" + System.getProperty(p));
+            }
+        }
+        cmd.add(Interleaved.class.getName());
+        cmd.add("--big-heap");
+        return new ProcessBuilder(cmd);
+    }
+
+    /** The big-heap JVM's side of the turns: the same spawns as the driver's, with 4 GB touched. */
+    private static void serveBigHeap() throws Exception {
+        States.BigHeap heap = new States.BigHeap();
+        heap.setUp();
+        int jniMemfd = jniFloorMemfd();
+        try (UsermodeBlob blob = Umh.load(Blobs.EXIT)) {
+            System.out.println("ready");
+            System.out.flush();
+            int cmd;
+            while ((cmd = System.in.read()) >= 0) {
+                long t = timed(cmd == 'l' ? () -> SpawnBench.run(blob.fork()) : () -> JniFloor.spawnWait(jniMemfd));
+                System.out.println(t);
+                System.out.flush();
+            }
+        }
+        Reference.reachabilityFence(heap);
     }
 
     /** One spawn+wait: its time in ns. */
@@ -70,19 +109,27 @@ public final class Interleaved {
         long run() throws Exception;
     }
 
-    private static Contender[] contenders(UsermodeBlob blob, OutputStream toFloor, BufferedReader fromFloor) {
-        ForkOptions here = ForkOptions.builder().killOnParentDeath(false).build();
-        int jniMemfd = JniFloor.load(Blobs.EXIT);
-        if (jniMemfd < 0) {
-            throw new IllegalStateException("JniFloor.load: -errno " + jniMemfd);
+    private static int jniFloorMemfd() {
+        int memfd = JniFloor.load(Blobs.EXIT);
+        if (memfd < 0) {
+            throw new IllegalStateException("JniFloor.load: -errno " + memfd);
         }
+        return memfd;
+    }
+
+    private static Contender[] contenders(UsermodeBlob blob, Peer floor, Peer bigHeap) throws IOException {
+        ForkOptions here = ForkOptions.builder().killOnParentDeath(false).build();
+        int jniMemfd = jniFloorMemfd();
+        bigHeap.awaitReady();
         return new Contender[] {
-            () -> floorTurn(toFloor, fromFloor, 'l'),
-            () -> floorTurn(toFloor, fromFloor, 'o'),
+            () -> floor.turn('l'),
+            () -> floor.turn('o'),
             () -> timed(() -> JniFloor.spawnWait(jniMemfd)),
             () -> timed(() -> SpawnBench.run(blob.fork())),
             () -> timed(() -> SpawnBench.run(blob.fork(here))),
             () -> timed(() -> SpawnBench.run(Umh.forkUsermodeBlob(Blobs.EXIT))),
+            () -> bigHeap.turn('l'),
+            () -> bigHeap.turn('j'),
         };
     }
 
@@ -100,14 +147,49 @@ public final class Interleaved {
         return t;
     }
 
-    private static long floorTurn(OutputStream toFloor, BufferedReader fromFloor, char cmd) throws IOException {
-        toFloor.write(cmd);
-        toFloor.flush();
-        String line = fromFloor.readLine();
-        if (line == null) {
-            throw new IOException("umh-floor turns: ended early");
+    /**
+     * A process that takes turns: one byte to it, one line back, the time in ns it measured for its
+     * spawn. Closing it ends its stdin, which ends it.
+     */
+    private static final class Peer implements AutoCloseable {
+        private final Process process;
+        private final OutputStream to;
+        private final BufferedReader from;
+
+        Peer(ProcessBuilder pb) throws IOException {
+            process = pb.redirectError(ProcessBuilder.Redirect.INHERIT).start();
+            to = process.getOutputStream();
+            from = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.US_ASCII));
         }
-        return Long.parseLong(line.trim());
+
+        private String line() throws IOException {
+            String line = from.readLine();
+            if (line == null) {
+                throw new IOException(process.info().command().orElse("peer") + " ended early");
+            }
+            return line.trim();
+        }
+
+        void awaitReady() throws IOException {
+            if (!line().equals("ready")) {
+                throw new IOException("peer: no ready line");
+            }
+        }
+
+        long turn(char cmd) throws IOException {
+            to.write(cmd);
+            to.flush();
+            return Long.parseLong(line());
+        }
+
+        @Override
+        public void close() throws Exception {
+            to.close();
+            if (!process.waitFor(30, TimeUnit.SECONDS)) {
+                process.destroyForcibly();
+            }
+            from.close();
+        }
     }
 
     private static String report(long[][] ns, int rounds) {
@@ -123,8 +205,10 @@ public final class Interleaved {
             System.out.printf(Locale.ROOT, "%-16s median %8.1f us  mean (fastest 95%%) %8.1f us%n", NAMES[i], median[i], mean);
         }
         System.out.printf(Locale.ROOT, "umh_loaded / floor_loaded %.3f, umh_one_shot / floor_one_shot %.3f, "
-                + "jni_floor / floor_loaded %.3f, umh_loaded / umh_loaded_here %.3f%n",
-                median[3] / median[0], median[5] / median[1], median[2] / median[0], median[3] / median[4]);
+                + "jni_floor / floor_loaded %.3f, umh_loaded / umh_loaded_here %.3f, umh 4 GB / small heap %.3f, "
+                + "JNI floor 4 GB / small heap %.3f%n",
+                median[3] / median[0], median[5] / median[1], median[2] / median[0], median[3] / median[4],
+                median[6] / median[3], median[7] / median[2]);
         return "{\"rounds\": " + rounds + ", \"contenders\": {" + String.join(", ", entries) + "}}\n";
     }
 }
