@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The spawn targets measured one spawn at a time in turn (io.umh.bench.Interleaved): the C floor,
 # its calls through JNI, and umh's spawns, each contender once per round, RUNS JVMs of ROUNDS rounds;
-# the 4 GB-heap contenders in a second JVM (6 GB heap) that each run starts.
-#   benchmarks/interleaved.sh [RUNS [ROUNDS]]   (default 5 x 2000, about 45 s each; run.sh calls it)
+# the 4 GB-heap target's in two peer JVMs (4 GB touched; a small heap) that each run starts.
+#   benchmarks/interleaved.sh [RUNS [ROUNDS]]   (default 5 x 2000, about 90 s each; run.sh calls it)
 # Needs the build (mvn install) and the benchmark jar (mvn -f benchmarks/pom.xml package).
 . "$(dirname "$0")/results-dir.sh" interleaved
 for r in $(seq 1 "${1:-5}"); do

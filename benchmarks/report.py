@@ -74,8 +74,9 @@ INTERLEAVED = [  # (label, numerator, denominator, target, key for the main tabl
     ("umh's path: `killOnParentDeath(false)` / the C floor's calls through JNI", "umh_loaded_here", "jni_floor", None, None),
     ("the spawner hand-off: default / `killOnParentDeath(false)`", "umh_loaded", "umh_loaded_here", None, None),
     ("umh default / the C floor's calls through JNI", "umh_loaded", "jni_floor", None, None),
-    ("4 GB touched heap: umh loaded, big-heap JVM / this JVM", "umh_loaded_4g", "umh_loaded", 1.10, "big_heap"),
-    ("the same for the C floor's calls through JNI (the machine's share)", "jni_floor_4g", "jni_floor", None, None),
+    ("4 GB touched heap: umh loaded, 4 GB peer JVM / small-heap peer JVM", "umh_loaded_4g", "umh_loaded_small", 1.10, "big_heap"),
+    ("the same for the C floor's calls through JNI", "jni_floor_4g", "jni_floor_small", None, None),
+    ("umh loaded, small-heap peer JVM / this JVM (which also runs the turns)", "umh_loaded_small", "umh_loaded", None, None),
 ]
 
 
@@ -88,9 +89,10 @@ def interleaved_section(runs):
              f"`benchmarks/interleaved.sh`, started {started}: {len(runs)} JVMs (`io.umh.bench.Interleaved`), each {n:,} rounds",
              "after a 10% warm-up. A round is one spawn+wait of every contender, in an order that rotates from round to",
              "round; the C floor's spawns run in a `umh-floor ... turns` process that waits for its turn on a pipe and",
-             "times itself, the 4 GB-heap ones in a second JVM (`-Xms6g -Xmx6g -XX:+AlwaysPreTouch`, 4 GB touched) that",
-             "does the same. Whatever the shared machine does to one contender it does to all, so the medians compare",
-             "like with like. Each cell is a ratio of medians within one JVM; the last column but two is their median.", "",
+             "times itself. Two peer JVMs take turns the same way, for the 4 GB-heap target: one with JMH BigHeap's heap",
+             "(`-Xms6g -Xmx6g -XX:+AlwaysPreTouch`, 4 GB touched), one with the default heap, nothing touched. Whatever",
+             "the shared machine does to one contender it does to all, so the medians compare like with like. Each cell",
+             "is a ratio of medians within one run; the last column but two is their median.", "",
              "| what | " + " | ".join(f"run {r}" for r, _, _ in runs) + " | median | target | |",
              "|---|" + "---:|" * len(runs) + "---:|---|---|"]
     medians = {}
@@ -109,7 +111,9 @@ def interleaved_section(runs):
     for name, label in (("floor_loaded", "C floor, loaded"), ("floor_one_shot", "C floor, one-shot"),
                         ("jni_floor", "C floor's calls through JNI"), ("umh_loaded", "umh `UsermodeBlob.fork`"),
                         ("umh_loaded_here", "umh, `killOnParentDeath(false)`"), ("umh_one_shot", "umh `Umh.forkUsermodeBlob`"),
-                        ("umh_loaded_4g", "umh `UsermodeBlob.fork`, 4 GB heap"), ("jni_floor_4g", "C floor's calls through JNI, 4 GB heap")):
+                        ("umh_loaded_4g", "umh `UsermodeBlob.fork`, 4 GB peer"), ("jni_floor_4g", "C floor's calls through JNI, 4 GB peer"),
+                        ("umh_loaded_small", "umh `UsermodeBlob.fork`, small-heap peer"),
+                        ("jni_floor_small", "C floor's calls through JNI, small-heap peer")):
         xs = [med_us(run, name) for _, run, _ in runs]
         lines.append(f"| {label}, median (us) | " + " | ".join(fmt(x) for x in xs) + f" | {fmt(median(xs))} | | |")
     return lines, medians

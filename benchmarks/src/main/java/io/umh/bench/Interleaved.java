@@ -26,37 +26,40 @@ import java.util.concurrent.TimeUnit;
  * compare what JMH runs minutes apart cannot. Each spawn is timed where it runs (the C floor's by
  * itself); the turn-taking is outside every timed section.
  *
- * <p>The 4 GB-heap target is measured the same way: a second JVM ({@code -Xms6g -Xmx6g
- * -XX:+AlwaysPreTouch} and 4 GB of it touched, as JMH's {@code BigHeap} state) takes its turns like the
- * C floor, its umh spawns and the C floor's calls through JNI each a contender of the same rounds.
+ * <p>The 4 GB-heap target is measured the same way, by two more JVMs that take their turns like the
+ * C floor: one with JMH {@code BigHeap}'s heap ({@code -Xms6g -Xmx6g -XX:+AlwaysPreTouch}, 4 GB of it
+ * touched), one with the default heap and nothing touched. Each runs umh's loaded spawn and the C
+ * floor's calls through JNI, four contenders of the same rounds; the two JVMs differ only in their
+ * heap, where this one also runs the other contenders and the turns.
  *
  * <p>Usage: {@code Interleaved UMH_FLOOR EXIT_BLOB ROUNDS OUT.json}. Prints a summary; writes
  * {"rounds": N, "contenders": {name: {"median_us", "mean_us" (the fastest 95%), "p10_us", "p90_us"}}}.
- * {@code Interleaved --big-heap} is that second JVM: it reads a byte per turn from stdin ('l': umh
- * loaded, 'j': the C floor's calls through JNI) and prints the spawn's time in ns on a line.
+ * {@code Interleaved --peer GIB} is such a JVM, GIB GiB touched: it reads a byte per turn from stdin
+ * ('l': umh loaded, 'j': the C floor's calls through JNI) and prints the spawn's time in ns on a line.
  */
 public final class Interleaved {
     private static final String[] NAMES = {
         "floor_loaded", "floor_one_shot", "jni_floor", "umh_loaded", "umh_loaded_here", "umh_one_shot",
-        "umh_loaded_4g", "jni_floor_4g"};
+        "umh_loaded_4g", "jni_floor_4g", "umh_loaded_small", "jni_floor_small"};
 
     private Interleaved() {}
 
     public static void main(String[] args) throws Exception {
-        if (args.length == 1 && args[0].equals("--big-heap")) {
-            serveBigHeap();
+        if (args.length == 2 && args[0].equals("--peer")) {
+            servePeer(Integer.parseInt(args[1]));
             return;
         }
         if (args.length != 4) {
-            System.err.println("usage: Interleaved UMH_FLOOR EXIT_BLOB ROUNDS OUT.json | Interleaved --big-heap");
+            System.err.println("usage: Interleaved UMH_FLOOR EXIT_BLOB ROUNDS OUT.json | Interleaved --peer GIB");
             System.exit(2);
         }
         int rounds = Integer.parseInt(args[2]);
         long[][] ns = new long[NAMES.length][rounds];
         try (Peer floor = new Peer(new ProcessBuilder(args[0], args[1], args[1], "turns"));
-             Peer bigHeap = new Peer(bigHeapJvm());
+             Peer bigHeap = new Peer(peerJvm(4, "-Xms6g", "-Xmx6g", "-XX:+AlwaysPreTouch"));
+             Peer smallHeap = new Peer(peerJvm(0));
              UsermodeBlob blob = Umh.load(Blobs.EXIT)) {
-            Contender[] contenders = contenders(blob, floor, bigHeap);
+            Contender[] contenders = contenders(blob, floor, bigHeap, smallHeap);
             for (int r = 0; r < rounds / 10; r++) { // warm-up: JIT, page cache, the reaper and spawner threads
                 for (Contender c : contenders) {
                     c.run();
@@ -72,24 +75,25 @@ public final class Interleaved {
         Files.writeString(Path.of(args[3]), report(ns, rounds));
     }
 
-    /** This class again, in a JVM with JMH BigHeap's flags and 4 GB touched. */
-    private static ProcessBuilder bigHeapJvm() {
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xms6g", "-Xmx6g", "-XX:+AlwaysPreTouch", "-cp", System.getProperty("java.class.path")));
+    /** This class again as a peer: a JVM with these flags and gib GiB of its heap touched. */
+    private static ProcessBuilder peerJvm(int gib, String... jvmFlags) {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+        cmd.addAll(List.of(jvmFlags));
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path")));
         for (String p : new String[] {"umh.floor.jni", "umh.native.path"}) {
             if (System.getProperty(p) != null) {
                 cmd.add("-D" + p + "=" + System.getProperty(p));
             }
         }
         cmd.add(Interleaved.class.getName());
-        cmd.add("--big-heap");
+        cmd.add("--peer");
+        cmd.add(Integer.toString(gib));
         return new ProcessBuilder(cmd);
     }
 
-    /** The big-heap JVM's side of the turns: the same spawns as the driver's, with 4 GB touched. */
-    private static void serveBigHeap() throws Exception {
-        States.BigHeap heap = new States.BigHeap();
-        heap.setUp();
+    /** A peer's side of the turns: the same spawns as the driver's, with gib GiB touched (as JMH's BigHeap). */
+    private static void servePeer(int gib) throws Exception {
+        byte[][] heap = States.BigHeap.touched(gib);
         int jniMemfd = jniFloorMemfd();
         try (UsermodeBlob blob = Umh.load(Blobs.EXIT)) {
             System.out.println("ready");
@@ -117,10 +121,11 @@ public final class Interleaved {
         return memfd;
     }
 
-    private static Contender[] contenders(UsermodeBlob blob, Peer floor, Peer bigHeap) throws IOException {
+    private static Contender[] contenders(UsermodeBlob blob, Peer floor, Peer bigHeap, Peer smallHeap) throws IOException {
         ForkOptions here = ForkOptions.builder().killOnParentDeath(false).build();
         int jniMemfd = jniFloorMemfd();
         bigHeap.awaitReady();
+        smallHeap.awaitReady();
         return new Contender[] {
             () -> floor.turn('l'),
             () -> floor.turn('o'),
@@ -130,6 +135,8 @@ public final class Interleaved {
             () -> timed(() -> SpawnBench.run(Umh.forkUsermodeBlob(Blobs.EXIT))),
             () -> bigHeap.turn('l'),
             () -> bigHeap.turn('j'),
+            () -> smallHeap.turn('l'),
+            () -> smallHeap.turn('j'),
         };
     }
 
@@ -205,10 +212,10 @@ public final class Interleaved {
             System.out.printf(Locale.ROOT, "%-16s median %8.1f us  mean (fastest 95%%) %8.1f us%n", NAMES[i], median[i], mean);
         }
         System.out.printf(Locale.ROOT, "umh_loaded / floor_loaded %.3f, umh_one_shot / floor_one_shot %.3f, "
-                + "jni_floor / floor_loaded %.3f, umh_loaded / umh_loaded_here %.3f, umh 4 GB / small heap %.3f, "
-                + "JNI floor 4 GB / small heap %.3f%n",
+                + "jni_floor / floor_loaded %.3f, umh_loaded / umh_loaded_here %.3f, umh 4 GB / small heap peer %.3f, "
+                + "JNI floor 4 GB / small heap peer %.3f%n",
                 median[3] / median[0], median[5] / median[1], median[2] / median[0], median[3] / median[4],
-                median[6] / median[3], median[7] / median[2]);
+                median[6] / median[8], median[7] / median[9]);
         return "{\"rounds\": " + rounds + ", \"contenders\": {" + String.join(", ", entries) + "}}\n";
     }
 }

@@ -94,13 +94,19 @@ public final class States {
 
         @Setup(Level.Trial)
         public void setUp() {
-            heap = new byte[16][];
+            heap = touched(4);
+        }
+
+        /** gib GiB of heap, every page of it written. */
+        static byte[][] touched(int gib) {
+            byte[][] heap = new byte[gib * ((1 << 30) / CHUNK)][];
             for (int i = 0; i < heap.length; i++) {
                 heap[i] = new byte[CHUNK];
                 for (int j = 0; j < CHUNK; j += 4096) {
                     heap[i][j] = (byte) j;
                 }
             }
+            return heap;
         }
     }
 }
