@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One run of every benchmark, side by side on this machine, then docs/performance.md and its chart.
 #   benchmarks/run.sh                 everything (about 30 minutes on 2 cores; ROUNDS=7 paired rounds, ~2 min each;
-#                                     RUNS=5 interleaved JVMs, ~90 s each)
+#                                     RUNS=5 interleaved JVMs, ~2 min each)
 #   benchmarks/run.sh 'SpawnBench'    only the JMH benchmarks matching a regex (floor and many-children still run)
 # Run it on a quiet machine: the figures are ratios measured in one run, but noise is noise.
 set -euo pipefail

@@ -14,8 +14,9 @@
  * {"benchmark": "...", "score": N, "unit": "us/op" | "MiB/s", "n": iterations}
  *
  * umh-floor BLOB CAT_BLOB turns: one spawn+wait per byte read from stdin ('l': loaded, 'o':
- * one-shot), its time in ns on a line of stdout; for io.umh.bench.Interleaved, which takes turns
- * with this process so that the C floor and the JVM's spawns run side by side, one at a time.
+ * one-shot; 't': 256 MiB through cat instead), its time in ns on a line of stdout; for
+ * io.umh.bench.Interleaved, which takes turns with this process so that the C floor and the JVM's
+ * spawns and transfers run side by side, one at a time.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -207,26 +208,31 @@ static void *writer(void *arg)
     return NULL;
 }
 
+/* One transfer of THROUGHPUT_BYTES through cat, written and read at once: its time in us. */
+static double throughput_once(int cat, int pipe_size)
+{
+    int in_w, out_r;
+    pthread_t t;
+    static char buf[CHUNK];
+    double start = now_us();
+    pid_t pid = spawn_sized(cat, &in_w, &out_r, pipe_size);
+    pthread_create(&t, NULL, writer, &in_w);
+    long got = 0;
+    for (ssize_t n; (n = read(out_r, buf, sizeof buf)) > 0;)
+        got += n;
+    pthread_join(t, NULL);
+    close(out_r);
+    wait_exit(pid);
+    if (got != THROUGHPUT_BYTES)
+        die("short transfer");
+    return now_us() - start;
+}
+
 static void throughput(const char *name, int cat, int rounds, int pipe_size)
 {
     double seconds = 0;
-    for (int r = 0; r < rounds; r++) {
-        int in_w, out_r;
-        pthread_t t;
-        static char buf[CHUNK];
-        double start = now_us();
-        pid_t pid = spawn_sized(cat, &in_w, &out_r, pipe_size);
-        pthread_create(&t, NULL, writer, &in_w);
-        long got = 0;
-        for (ssize_t n; (n = read(out_r, buf, sizeof buf)) > 0;)
-            got += n;
-        pthread_join(t, NULL);
-        close(out_r);
-        wait_exit(pid);
-        if (got != THROUGHPUT_BYTES)
-            die("short transfer");
-        seconds += (now_us() - start) / 1e6;
-    }
+    for (int r = 0; r < rounds; r++)
+        seconds += throughput_once(cat, pipe_size) / 1e6;
     /* all bytes over all time: the same mean JMH's ms/op turns into */
     report(name, (double)(THROUGHPUT_BYTES >> 20) * rounds / seconds, "MiB/s", rounds);
 }
@@ -249,14 +255,18 @@ static void load_cost(size_t size, double seconds)
     free(data);
 }
 
-/* Takes turns with the JVM (io.umh.bench.Interleaved): a spawn+wait per command byte. */
-static int turns(const char *blob, size_t len)
+/* Takes turns with the JVM (io.umh.bench.Interleaved): per command byte a spawn+wait ('l' loaded,
+ * 'o' one-shot) or a 256 MiB transfer through cat ('t'), its time in ns on a line. */
+static int turns(const char *blob, size_t len, int cat)
 {
     int loaded = load(blob, len);
     char cmd;
     while (read(0, &cmd, 1) == 1) {
         double start = now_us();
-        spawn_wait_once(cmd == 'o' ? -1 : loaded, blob, len);
+        if (cmd == 't')
+            throughput_once(cat, 0);
+        else
+            spawn_wait_once(cmd == 'o' ? -1 : loaded, blob, len);
         printf("%.0f\n", (now_us() - start) * 1e3);
         fflush(stdout);
     }
@@ -271,16 +281,13 @@ int main(int argc, char **argv)
                         "       umh-floor BLOB CAT_BLOB turns (for io.umh.bench.Interleaved)\n");
         return 2;
     }
-    if (argc == 4 && strcmp(argv[3], "turns") == 0) {
-        size_t len;
-        char *blob = read_file(argv[1], &len);
-        return turns(blob, len);
-    }
-    double seconds = argc > 3 ? atof(argv[3]) : 5;
     size_t len, cat_len;
     char *blob = read_file(argv[1], &len);
     char *cat_blob = read_file(argv[2], &cat_len);
     int cat = load(cat_blob, cat_len);
+    if (argc == 4 && strcmp(argv[3], "turns") == 0)
+        return turns(blob, len, cat);
+    double seconds = argc > 3 ? atof(argv[3]) : 5;
     spawn_wait("spawn_wait_loaded", blob, len, 0, seconds);
     spawn_wait("spawn_wait_one_shot", blob, len, 1, seconds);
     pthread_t spawner; /* umh's spawner thread, as Spawner.java starts it in the JVM */

@@ -32,8 +32,13 @@ import java.util.concurrent.TimeUnit;
  * floor's calls through JNI, four contenders of the same rounds; the two JVMs differ only in their
  * heap, where this one also runs the other contenders and the turns.
  *
- * <p>Usage: {@code Interleaved UMH_FLOOR EXIT_BLOB ROUNDS OUT.json}. Prints a summary; writes
- * {"rounds": N, "contenders": {name: {"median_us", "mean_us" (the fastest 95%), "p10_us", "p90_us"}}}.
+ * <p>Then the pipe-throughput target, in turns too: 256 MiB written and read at once through cat by
+ * the C floor, by umh's streams and its FileChannels, and by ProcessBuilder's streams
+ * ({@link PipeBench}'s benchmark bodies), {@value #TRANSFER_ROUNDS} rounds after two of warm-up.
+ *
+ * <p>Usage: {@code Interleaved UMH_FLOOR EXIT_BLOB CAT_BLOB ROUNDS OUT.json}. Prints a summary; writes
+ * {"rounds": N, "contenders": {name: STATS}, "transfer_rounds": M, "transfers": {name: STATS}}, STATS
+ * being {"median_us", "mean_us" (the fastest 95%), "p10_us", "p90_us"}.
  * {@code Interleaved --peer GIB} is such a JVM, GIB GiB touched: it reads a byte per turn from stdin
  * ('l': umh loaded, 'j': the C floor's calls through JNI) and prints the spawn's time in ns on a line.
  */
@@ -41,6 +46,8 @@ public final class Interleaved {
     private static final String[] NAMES = {
         "floor_loaded", "floor_one_shot", "jni_floor", "umh_loaded", "umh_loaded_here", "umh_one_shot",
         "umh_loaded_4g", "jni_floor_4g", "umh_loaded_small", "jni_floor_small"};
+    private static final String[] TRANSFERS = {"floor", "umh_streams", "umh_channels", "process_builder"};
+    private static final int TRANSFER_ROUNDS = 15;
 
     private Interleaved() {}
 
@@ -49,30 +56,68 @@ public final class Interleaved {
             servePeer(Integer.parseInt(args[1]));
             return;
         }
-        if (args.length != 4) {
-            System.err.println("usage: Interleaved UMH_FLOOR EXIT_BLOB ROUNDS OUT.json | Interleaved --peer GIB");
+        if (args.length != 5) {
+            System.err.println("usage: Interleaved UMH_FLOOR EXIT_BLOB CAT_BLOB ROUNDS OUT.json | Interleaved --peer GIB");
             System.exit(2);
         }
-        int rounds = Integer.parseInt(args[2]);
-        long[][] ns = new long[NAMES.length][rounds];
-        try (Peer floor = new Peer(new ProcessBuilder(args[0], args[1], args[1], "turns"));
+        int rounds = Integer.parseInt(args[3]);
+        long[][] ns;
+        long[][] transfers;
+        try (Peer floor = new Peer(new ProcessBuilder(args[0], args[1], args[2], "turns"));
              Peer bigHeap = new Peer(peerJvm(4, "-Xms6g", "-Xmx6g", "-XX:+AlwaysPreTouch"));
              Peer smallHeap = new Peer(peerJvm(0));
              UsermodeBlob blob = Umh.load(Blobs.EXIT)) {
-            Contender[] contenders = contenders(blob, floor, bigHeap, smallHeap);
-            for (int r = 0; r < rounds / 10; r++) { // warm-up: JIT, page cache, the reaper and spawner threads
-                for (Contender c : contenders) {
-                    c.run();
-                }
-            }
-            for (int r = 0; r < rounds; r++) {
-                for (int k = 0; k < contenders.length; k++) {
-                    int i = (r + k) % contenders.length;
-                    ns[i][r] = contenders[i].run();
-                }
+            // warm-up: JIT, page cache, the reaper and spawner threads
+            ns = inTurns(contenders(blob, floor, bigHeap, smallHeap), rounds / 10, rounds);
+            transfers = transfers(floor);
+        }
+        System.out.printf(Locale.ROOT, "umh_loaded / floor_loaded %.3f, umh_one_shot / floor_one_shot %.3f, "
+                + "jni_floor / floor_loaded %.3f, umh_loaded / umh_loaded_here %.3f, umh 4 GB / small heap peer %.3f, "
+                + "JNI floor 4 GB / small heap peer %.3f; transfer time, umh streams / floor %.3f%n",
+                ratio(ns, 3, 0), ratio(ns, 5, 1), ratio(ns, 2, 0), ratio(ns, 3, 4), ratio(ns, 6, 8), ratio(ns, 7, 9),
+                ratio(transfers, 1, 0));
+        Files.writeString(Path.of(args[4]), "{\"rounds\": " + rounds + ", \"contenders\": " + stats(NAMES, ns)
+                + ", \"transfer_rounds\": " + TRANSFER_ROUNDS + ", \"transfers\": " + stats(TRANSFERS, transfers) + "}\n");
+    }
+
+    /** rounds rounds of one run of each contender, in an order that rotates, after warm rounds: [contender][round] ns. */
+    private static long[][] inTurns(Contender[] contenders, int warm, int rounds) throws Exception {
+        for (int r = 0; r < warm; r++) {
+            for (Contender c : contenders) {
+                c.run();
             }
         }
-        Files.writeString(Path.of(args[3]), report(ns, rounds));
+        long[][] ns = new long[contenders.length][rounds];
+        for (int r = 0; r < rounds; r++) {
+            for (int k = 0; k < contenders.length; k++) {
+                int i = (r + k) % contenders.length;
+                ns[i][r] = contenders[i].run();
+            }
+        }
+        return ns;
+    }
+
+    /** The 256 MiB transfers in turns (TRANSFERS' order). */
+    private static long[][] transfers(Peer floor) throws Exception {
+        PipeBench bench = new PipeBench();
+        States.Loaded loaded = new States.Loaded();
+        States.OnDisk onDisk = new States.OnDisk();
+        loaded.setUp();
+        try {
+            onDisk.setUp();
+            try {
+                return inTurns(new Contender[] {
+                    () -> floor.turn('t'),
+                    () -> timed(() -> bench.throughputUmh(loaded) == PipeBench.MIB_256 ? 0 : 1),
+                    () -> timed(() -> bench.throughputUmhChannels(loaded) == PipeBench.MIB_256 ? 0 : 1),
+                    () -> timed(() -> bench.throughputProcessBuilder(onDisk) == PipeBench.MIB_256 ? 0 : 1),
+                }, 2, TRANSFER_ROUNDS);
+            } finally {
+                onDisk.tearDown();
+            }
+        } finally {
+            loaded.tearDown();
+        }
     }
 
     /** This class again as a peer: a JVM with these flags and gib GiB of its heap touched. */
@@ -199,23 +244,29 @@ public final class Interleaved {
         }
     }
 
-    private static String report(long[][] ns, int rounds) {
+    private static double median(long[] ns) {
+        long[] s = ns.clone();
+        Arrays.sort(s);
+        return s[s.length / 2];
+    }
+
+    private static double ratio(long[][] ns, int num, int den) {
+        return median(ns[num]) / median(ns[den]);
+    }
+
+    /** {name: {median_us, mean_us (the fastest 95%), p10_us, p90_us}, ...}, and the same printed. */
+    private static String stats(String[] names, long[][] ns) {
         List<String> entries = new ArrayList<>();
-        double[] median = new double[NAMES.length];
-        for (int i = 0; i < NAMES.length; i++) {
+        for (int i = 0; i < names.length; i++) {
             long[] s = ns[i].clone();
             Arrays.sort(s);
-            median[i] = s[rounds / 2] / 1e3;
-            double mean = Arrays.stream(s, 0, rounds * 95 / 100).average().orElse(Double.NaN) / 1e3;
+            int n = s.length;
+            double median = s[n / 2] / 1e3;
+            double mean = Arrays.stream(s, 0, Math.max(1, n * 95 / 100)).average().orElse(Double.NaN) / 1e3;
             entries.add(String.format(Locale.ROOT, "\"%s\": {\"median_us\": %.1f, \"mean_us\": %.1f, \"p10_us\": %.1f, \"p90_us\": %.1f}",
-                    NAMES[i], median[i], mean, s[rounds / 10] / 1e3, s[rounds * 9 / 10] / 1e3));
-            System.out.printf(Locale.ROOT, "%-16s median %8.1f us  mean (fastest 95%%) %8.1f us%n", NAMES[i], median[i], mean);
+                    names[i], median, mean, s[n / 10] / 1e3, s[n * 9 / 10] / 1e3));
+            System.out.printf(Locale.ROOT, "%-16s median %10.1f us  mean (fastest 95%%) %10.1f us%n", names[i], median, mean);
         }
-        System.out.printf(Locale.ROOT, "umh_loaded / floor_loaded %.3f, umh_one_shot / floor_one_shot %.3f, "
-                + "jni_floor / floor_loaded %.3f, umh_loaded / umh_loaded_here %.3f, umh 4 GB / small heap peer %.3f, "
-                + "JNI floor 4 GB / small heap peer %.3f%n",
-                median[3] / median[0], median[5] / median[1], median[2] / median[0], median[3] / median[4],
-                median[6] / median[8], median[7] / median[9]);
-        return "{\"rounds\": " + rounds + ", \"contenders\": {" + String.join(", ", entries) + "}}\n";
+        return "{" + String.join(", ", entries) + "}";
     }
 }
