@@ -153,7 +153,7 @@ public final class Interleaved {
         Reference.reachabilityFence(heap);
     }
 
-    /** One spawn+wait: its time in ns. */
+    /** One spawn+wait, or one transfer: its time in ns. */
     private interface Contender {
         long run() throws Exception;
     }
