@@ -34,7 +34,8 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>Then the pipe-throughput target, in turns too: 256 MiB written and read at once through cat by
  * the C floor, by umh's streams and its FileChannels, and by ProcessBuilder's streams
- * ({@link PipeBench}'s benchmark bodies), {@value #TRANSFER_ROUNDS} rounds after two of warm-up.
+ * ({@link PipeBench}'s benchmark bodies), 40 rounds ({@code -Dumh.bench.transferRounds}) after two
+ * of warm-up.
  *
  * <p>Usage: {@code Interleaved UMH_FLOOR EXIT_BLOB CAT_BLOB ROUNDS OUT.json}. Prints a summary; writes
  * {"rounds": N, "contenders": {name: STATS}, "transfer_rounds": M, "transfers": {name: STATS}}, STATS
@@ -47,7 +48,8 @@ public final class Interleaved {
         "floor_loaded", "floor_one_shot", "jni_floor", "umh_loaded", "umh_loaded_here", "umh_one_shot",
         "umh_loaded_4g", "jni_floor_4g", "umh_loaded_small", "jni_floor_small"};
     private static final String[] TRANSFERS = {"floor", "umh_streams", "umh_channels", "process_builder"};
-    private static final int TRANSFER_ROUNDS = 15;
+    /** 40 rounds of ~0.2 s each (15 gave medians 0.78-1.08 of the floor over 5 JVMs); -Dumh.bench.transferRounds=N. */
+    private static final int TRANSFER_ROUNDS = Integer.getInteger("umh.bench.transferRounds", 40);
 
     private Interleaved() {}
 
