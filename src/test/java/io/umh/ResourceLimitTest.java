@@ -99,18 +99,11 @@ class ResourceLimitTest {
         prlimit(Integer.toString(TestBlobs.fdTargets().size() + 64), limit[1]);
         try {
             loadFailure = failsWhenFull(hogs, () -> Umh.load(exit));
-            UsermodeBlob blob = null;
-            try {
-                // room for the memfd, none for the pipes
-                fillUp(hogs);
-                hogs.remove(hogs.size() - 1).close();
-                blob = Umh.load(exit);
-                UsermodeBlob loaded = blob;
-                forkFailure = failsWhenFull(hogs, loaded::fork);
-            } finally {
-                if (blob != null) {
-                    blob.close();
-                }
+            // room for the memfd, none for the pipes
+            fillUp(hogs);
+            hogs.remove(hogs.size() - 1).close();
+            try (UsermodeBlob blob = Umh.load(exit)) {
+                forkFailure = failsWhenFull(hogs, blob::fork);
             }
         } finally {
             for (FileInputStream h : hogs) {
