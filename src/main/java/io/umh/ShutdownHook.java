@@ -56,7 +56,7 @@ final class ShutdownHook {
             LOG.log(Level.DEBUG, "umh: JVM shutdown: stopping " + live.size() + " helper(s) within " + grace);
         }
         try {
-            UsermodeProcess.stopAll(live, grace.toNanos() / 2);
+            Stopper.stopAll(live, grace.toNanos() / 2);
         } catch (InterruptedException e) {
             live.forEach(UsermodeProcess::destroyForcibly);
         }

@@ -205,7 +205,7 @@ public final class UsermodeService implements AutoCloseable {
      * Idempotent; an interrupt makes the stop immediate (SIGKILL) and is kept.
      */
     public void stop(Duration grace) {
-        UsermodeProcess.graceNanos(grace);
+        Stopper.graceNanos(grace);
         UsermodeProcess p;
         synchronized (this) {
             if (!stopping) {
@@ -588,7 +588,7 @@ public final class UsermodeService implements AutoCloseable {
          * (0 to 1), so that many services do not restart in step. Default: 100 ms, 30 s, 0.2.
          */
         public Builder backoff(Duration initial, Duration max, double jitter) {
-            UsermodeProcess.graceNanos(initial);
+            Stopper.graceNanos(initial);
             if (max.compareTo(initial) < 0) {
                 throw new IllegalArgumentException("max " + max + " is less than initial " + initial);
             }
@@ -654,7 +654,7 @@ public final class UsermodeService implements AutoCloseable {
 
         /** The grace {@link UsermodeService#close()} gives the helper (default 2 s). */
         public Builder stopGrace(Duration grace) {
-            UsermodeProcess.graceNanos(grace);
+            Stopper.graceNanos(grace);
             this.stopGrace = grace;
             return this;
         }

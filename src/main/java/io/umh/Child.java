@@ -1,0 +1,225 @@
+package io.umh;
+
+import java.io.IOException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.IntConsumer;
+
+/**
+ * One child's kernel state, and its only owner: the pid, the pidfd and the exit status, with the
+ * one method that completes the child and the only code that signals it.
+ *
+ * <p>States, under this object's lock:
+ * <ul>
+ *   <li>{@link State#RUNNING}: not reaped. The pid is the child's (a zombie keeps it), the pidfd is
+ *       open (or -1 on kernels without pidfds); {@link #signal} sends.
+ *   <li>{@link State#RELEASED}: reaped by {@link #reap}, which in the same critical section takes
+ *       the pidfd out of the reaper and closes it. Signals are refused from then on: the pid may
+ *       already name another process.
+ * </ul>
+ * Whoever learns of an exit (the reaper thread, {@code waitFor} waiting on the pidfd itself, a
+ * waiting thread of the child's own, a spawn whose watch failed) calls {@link #reap}; the one call
+ * that finds the child exited releases it and then publishes its status to the listener
+ * ({@code waitFor}, {@code onExit}, the events), once, outside the lock. No path here blocks in
+ * the kernel under the lock: the blocking waits wait on a duplicate of the pidfd (or with
+ * {@code WNOWAIT}) first and reap without blocking after.
+ */
+final class Child {
+    enum State { RUNNING, RELEASED }
+
+    /** Which path completed the child: tests prove which one ran, logs say it at TRACE. */
+    enum Path {
+        /** The reaper thread, woken by the epoll. */
+        REAPER,
+        /** {@code waitFor} polling the pidfd itself. */
+        DIRECT_WAIT,
+        /** A waiting thread of the child's own (no pidfds, or the epoll refused the pidfd). */
+        OWN_THREAD,
+        /** The spawn, after watching the new child failed: killed and reaped there. */
+        SPAWN
+    }
+
+    private static final System.Logger LOG = System.getLogger("io.umh");
+    /** How long waitFor waits on the pidfd itself before it leaves the child to the reaper thread. */
+    static final long DIRECT_WAIT_NANOS = TimeUnit.MILLISECONDS.toNanos(20);
+
+    final int pid;
+    private final IntConsumer onExit;
+    private final AtomicBoolean directWaiter = new AtomicBoolean();
+    private State state = State.RUNNING; // guarded by this
+    private int pidfd;                   // guarded by this: -1 once released, or without pidfds
+    private boolean watched;             // guarded by this: the pidfd is in the reaper's epoll
+    private int status;                  // guarded by this: set on release
+    private Path completedBy;            // guarded by this: set on release
+
+    /** Owns {@code pidfd} from here on; {@code onExit} gets the status once the child is released. */
+    Child(int pid, int pidfd, IntConsumer onExit) {
+        this.pid = pid;
+        this.pidfd = pidfd;
+        this.onExit = onExit;
+    }
+
+    /**
+     * Hands the child to the reaper, which completes it once it exits; without pidfds, to a thread
+     * of its own. Throws if the epoll refuses the pidfd (ENOMEM, ENOSPC): the child is then still
+     * running and the caller's to kill and reap.
+     */
+    void watch() throws IOException {
+        synchronized (this) {
+            if (pidfd >= 0) {
+                Reaper.watch(this, pidfd);
+                watched = true;
+                return;
+            }
+        }
+        Reaper.onOwnThread(this);
+    }
+
+    /** Sends {@code sig} unless the child has been reaped; true if it was sent. */
+    synchronized boolean signal(int sig) {
+        return state == State.RUNNING && Native.signal(pidfd, pid, sig) == 0;
+    }
+
+    synchronized State state() {
+        return state;
+    }
+
+    /** Whether the reaper's epoll is watching the pidfd (not while a waitFor polls it itself). */
+    synchronized boolean watchedByReaper() {
+        return watched;
+    }
+
+    /** The path that completed the child, or null while it runs. */
+    synchronized Path completedBy() {
+        return completedBy;
+    }
+
+    /**
+     * The one completion: reaps the child if it has exited (never blocks), then, in this order and
+     * exactly once, takes it out of the reaper, closes the pidfd, and publishes the status. True if
+     * this call completed it.
+     */
+    boolean reap(Path path) {
+        int s;
+        synchronized (this) {
+            if (state != State.RUNNING) {
+                return false;
+            }
+            s = Native.reap(pidfd, pid, false);
+            if (s == Native.RUNNING) {
+                return false;
+            }
+            // a failed waitid (ECHILD: someone else reaped our child, e.g. SIGCHLD set to SIG_IGN): status unknown
+            status = s < 0 ? -1 : s;
+            state = State.RELEASED;
+            completedBy = path;
+            if (pidfd >= 0) {
+                // forget it before its pidfd is closed: the number may come back for the next child
+                Reaper.forget(this, pidfd, watched);
+                watched = false;
+                Native.close(pidfd);
+                pidfd = -1;
+            }
+            s = status;
+        }
+        if (LOG.isLoggable(System.Logger.Level.TRACE)) {
+            LOG.log(System.Logger.Level.TRACE, "umh: helper pid " + pid + " reaped, exit status " + s + " (by " + path + ")");
+        }
+        onExit.accept(s); // last: whoever waitFor()s sees every fd but the pipes released
+        return true;
+    }
+
+    /**
+     * Blocks until the child has exited, then completes it: for a thread that has nothing else to
+     * do. Waits on a duplicate of the pidfd (the pidfd itself may be closed meanwhile by another
+     * completion, and its number reused), or without pidfds with {@code waitid(WNOWAIT)}.
+     */
+    void awaitAndReap(Path path) {
+        int fd = -1;
+        boolean byPid;
+        synchronized (this) {
+            if (state != State.RUNNING) {
+                return;
+            }
+            byPid = pidfd < 0;
+            if (!byPid) {
+                fd = Native.dup(pidfd);
+            }
+        }
+        if (byPid) {
+            Native.waitExited(pid);
+        } else if (fd >= 0) {
+            while (Native.pollIn(fd, -1) == 0) {
+                // EINTR: poll again
+            }
+            Native.close(fd);
+        } // else no fd for a duplicate: reap below still completes an exited child; the reaper the rest
+        reap(path);
+    }
+
+    /**
+     * {@code waitFor}'s fast path: waits on the child's pidfd on the calling thread for up to
+     * {@code nanos}, and completes it here if it exits meanwhile. That saves the reaper thread's
+     * wake-up and its hand-off to this thread: two cross-CPU wake-ups, ~300 us of a ~1.5 ms
+     * spawn+wait of a short helper here. One thread at a time, platform threads only (a poll pins
+     * a virtual thread's carrier); the reaper leaves the pidfd alone meanwhile and watches it again
+     * after. The poll runs on a duplicate, so the pidfd may be released under it; it wakes every
+     * 10 ms for interrupts.
+     */
+    void waitDirectly(long nanos) throws InterruptedException {
+        if (nanos <= 0 || VirtualThreads.current() || !directWaiter.compareAndSet(false, true)) {
+            return;
+        }
+        int fd = -1;
+        boolean paused = false;
+        try {
+            synchronized (this) {
+                if (state == State.RUNNING && pidfd >= 0 && (fd = Native.dup(pidfd)) >= 0 && watched) {
+                    Reaper.pause(pidfd);
+                    watched = false;
+                    paused = true;
+                }
+            }
+            long deadline = System.nanoTime() + nanos;
+            for (long left = nanos; fd >= 0 && left > 0; left = deadline - System.nanoTime()) {
+                if (Thread.interrupted()) {
+                    throw new InterruptedException();
+                }
+                int ready = Native.pollIn(fd, (int) Math.min(10, TimeUnit.NANOSECONDS.toMillis(left) + 1));
+                if (ready > 0) {
+                    reap(Path.DIRECT_WAIT);
+                }
+                if (ready != 0) {
+                    break; // exited, or a poll error: the reaper takes it from here
+                }
+            }
+        } finally {
+            if (fd >= 0) {
+                Native.close(fd);
+            }
+            if (paused) {
+                rewatch();
+            }
+            directWaiter.set(false);
+        }
+    }
+
+    /** Gives a paused child back to the reaper; if the epoll refuses it (ENOMEM), to a thread of its own. */
+    private void rewatch() {
+        synchronized (this) {
+            if (state != State.RUNNING || watched) {
+                return;
+            }
+            watched = Reaper.resume(pidfd);
+            if (watched) {
+                return;
+            }
+        }
+        Reaper.onOwnThread(this);
+    }
+
+    @Override
+    public synchronized String toString() {
+        return "Child[pid=" + pid + ", " + state + (state == State.RUNNING ? "" : ", status=" + status + ", by " + completedBy) + "]";
+    }
+}
