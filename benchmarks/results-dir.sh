@@ -6,9 +6,10 @@
 # ignores and `mvn clean` deletes: a run never writes into the checkout. It is exported, so the
 # scripts run.sh calls write beside it.
 set -euo pipefail
-results=$(realpath -m -- "${UMH_BENCH_RESULTS:-$(dirname "$0")/../target/bench-results}")
+root=$(dirname "${BASH_SOURCE[0]}")/..  # this file's own place, whoever sources it
+results=$(realpath -m -- "${UMH_BENCH_RESULTS:-$root/target/bench-results}")
 export UMH_BENCH_RESULTS=$results
-cd "$(dirname "$0")/.."
+cd "$root"
 jdk17=${JDK17:-/usr/lib/jvm/java-17-openjdk-amd64}
 out=$results${1:+/$1}
 if [ -n "${1:-}" ]; then
