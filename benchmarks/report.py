@@ -46,13 +46,18 @@ def jmh_results(path):
                 name += "[" + ",".join(f"{k}={v}" for k, v in r["params"].items()) + "]"
             m = r["primaryMetric"]
             p = m.get("scorePercentiles", {})
-            x = results[name] = {"mode": r.get("mode"), "score": m["score"], "error": m.get("scoreError") or 0.0,
+            x = results[name] = {"mode": r.get("mode"), "score": m["score"], "error": number(m.get("scoreError")),
                                  "unit": m["scoreUnit"], "n": sum(len(fork) for fork in m.get("rawData", [])),
                                  "forks": r.get("forks"), "median": p.get("50.0"), "min": p.get("0.0"), "max": p.get("100.0")}
             alloc = r.get("secondaryMetrics", {}).get("gc.alloc.rate.norm")
             if alloc:
-                x["alloc"], x["alloc_error"] = alloc["score"], alloc.get("scoreError") or 0.0
+                x["alloc"], x["alloc_error"] = alloc["score"], number(alloc.get("scoreError"))
     return results
+
+
+def number(x):
+    """JMH's score error, None where it has none (one iteration: "NaN")"""
+    return x if isinstance(x, (int, float)) and x == x else None
 
 
 def jmh_scores(results):
