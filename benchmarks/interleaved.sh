@@ -5,6 +5,7 @@
 # 40 rounds of 256 MiB through cat (C floor, umh streams and channels, ProcessBuilder) in turn.
 #   benchmarks/interleaved.sh [RUNS [ROUNDS]]   (default 5 x 2000, about 2.5 min each; run.sh calls it)
 # Needs the build (mvn install) and the benchmark jar (mvn -f benchmarks/pom.xml package).
+# Writes $UMH_BENCH_RESULTS/interleaved (default target/bench-results/interleaved; see results-dir.sh).
 . "$(dirname "$0")/results-dir.sh" interleaved
 for r in $(seq 1 "${1:-5}"); do
   echo "run $r:"

@@ -4,6 +4,7 @@
 # A shared machine drifts by +-15% within minutes; a ratio taken within one round, a minute apart,
 # carries much less of it than one taken across a 12-minute run. report.py gives the median.
 #   benchmarks/paired.sh [ROUNDS]     (default 7, about 2 min each with the two 6 GB-heap JVMs; run.sh calls it)
+# Writes $UMH_BENCH_RESULTS/paired (default target/bench-results/paired; see results-dir.sh).
 . "$(dirname "$0")/results-dir.sh" paired
 for r in $(seq 1 "${1:-7}"); do
   ./target/cmake/umh-floor target/test-blobs/exit target/test-blobs/cat 3 spawn > "$out/floor-$r.jsonl"

@@ -1,10 +1,16 @@
 #!/usr/bin/env python3
 """Turns one benchmark run (C floor JSON lines, JMH JSON, many-children JSON lines) into
-docs/performance.md (one table, ratios to the C floor and to ProcessBuilder, targets) and
-docs/performance.svg (spawn+wait of each contender). Standard library only.
+performance.md (one table, ratios to the C floor and to ProcessBuilder, targets), performance.svg
+(spawn+wait of each contender) and performance-data.json (the summary of the raw data that every
+figure in the other two comes from: per benchmark and contender the score or median, its range
+and n, and when the run started). Standard library only.
 
-Usage: report.py RESULTS_DIR DOCS_DIR   (RESULTS_DIR/paired/: benchmarks/paired.sh's rounds, and
-RESULTS_DIR/interleaved/: benchmarks/interleaved.sh's runs, if run)
+Usage: report.py RESULTS_DIR OUT_DIR   a run's raw results (RESULTS_DIR/paired/: benchmarks/paired.sh's
+                                       rounds, RESULTS_DIR/interleaved/: benchmarks/interleaved.sh's runs,
+                                       if run); run.sh gives its results directory as both
+       report.py SUMMARY.json OUT_DIR  the same three files again from a summary, e.g.
+                                       docs/performance-data.json
+Publishing a run is `report.py RESULTS_DIR docs`.
 """
 import datetime
 import json
@@ -21,22 +27,47 @@ def load_lines(path):
         return [json.loads(line) for line in f if line.strip().startswith("{")]
 
 
-def jmh_scores(path):
-    """benchmark short name (+ params) -> (score, error, unit); with -prof gc also
-    name + ":alloc" -> (bytes allocated per operation, error, "B/op")"""
-    scores = {}
+def floor_lines(path):
+    """C floor line -> {score (its mean), unit, n (iterations)}"""
+    return {r["benchmark"]: {k: r[k] for k in ("score", "unit", "n") if k in r} for r in load_lines(path)}
+
+
+def jmh_results(path):
+    """benchmark short name (+ params) -> {mode, score, error, unit, n (measured iterations, all
+    forks), forks, median, min, max}; with -prof gc also alloc and alloc_error (bytes allocated per
+    operation, gc.alloc.rate.norm)"""
+    results = {}
     if not os.path.exists(path):
-        return scores
+        return results
     with open(path) as f:
         for r in json.load(f):
             name = r["benchmark"].replace("io.umh.bench.", "")
             if r.get("params"):
                 name += "[" + ",".join(f"{k}={v}" for k, v in r["params"].items()) + "]"
             m = r["primaryMetric"]
-            scores[name] = (m["score"], m.get("scoreError") or 0.0, m["scoreUnit"])
+            p = m.get("scorePercentiles", {})
+            x = results[name] = {"mode": r.get("mode"), "score": m["score"], "error": number(m.get("scoreError")),
+                                 "unit": m["scoreUnit"], "n": sum(len(fork) for fork in m.get("rawData", [])),
+                                 "forks": r.get("forks"), "median": p.get("50.0"), "min": p.get("0.0"), "max": p.get("100.0")}
             alloc = r.get("secondaryMetrics", {}).get("gc.alloc.rate.norm")
             if alloc:
-                scores[name + ":alloc"] = (alloc["score"], alloc.get("scoreError") or 0.0, "B/op")
+                x["alloc"], x["alloc_error"] = alloc["score"], number(alloc.get("scoreError"))
+    return results
+
+
+def number(x):
+    """JMH's score error, None where it has none (one iteration: "NaN")"""
+    return x if isinstance(x, (int, float)) and x == x else None
+
+
+def jmh_scores(results):
+    """jmh_results' -> benchmark -> (score, error, unit), and name + ":alloc" -> (bytes per operation,
+    error, "B/op")"""
+    scores = {}
+    for name, x in results.items():
+        scores[name] = (x["score"], x["error"], x["unit"])
+        if "alloc" in x:
+            scores[name + ":alloc"] = (x["alloc"], x["alloc_error"], "B/op")
     return scores
 
 
@@ -48,23 +79,76 @@ def numbered(d, name):
         r += 1
 
 
+def started(d, first):
+    """When the script that wrote d started: d/started (written by run.sh and results-dir.sh), else
+    when the file `first` was last written (results that predate the started files)."""
+    path = os.path.join(d, "started")
+    if os.path.exists(path):
+        with open(path) as f:
+            return f.read().strip()
+    if first is None or not os.path.exists(first):
+        return None
+    return datetime.datetime.fromtimestamp(os.path.getmtime(first)).strftime("%Y-%m-%d %H:%M")
+
+
 def paired_rounds(results):
-    """[(round, floor dict, jmh dict, floor file)] from benchmarks/paired.sh, in round order."""
+    """{started, rounds: [{floor, jmh}]} from benchmarks/paired.sh, in round order, or None."""
     d = os.path.join(results, "paired")
-    rounds = []
-    for r, jmh in numbered(d, "jmh-{}.json"):
-        floor = os.path.join(d, f"floor-{r}.jsonl")
-        rounds.append((r, {x["benchmark"]: x["score"] for x in load_lines(floor)}, jmh_scores(jmh), floor))
-    return rounds
+    rounds = [{"floor": floor_lines(os.path.join(d, f"floor-{r}.jsonl")), "jmh": jmh_results(jmh)}
+              for r, jmh in numbered(d, "jmh-{}.json")]
+    return {"started": started(d, os.path.join(d, "floor-1.jsonl")), "rounds": rounds} if rounds else None
 
 
 def interleaved_runs(results):
-    """[(run, {contender: {median_us, ...}}, file)] from benchmarks/interleaved.sh, in run order."""
+    """{started, runs: [{rounds, contenders: {name: {median_us, ...}}, ...}]} from benchmarks/interleaved.sh,
+    in run order, or None."""
+    d = os.path.join(results, "interleaved")
     runs = []
-    for r, path in numbered(os.path.join(results, "interleaved"), "run-{}.json"):
+    for _, path in numbered(d, "run-{}.json"):
         with open(path) as f:
-            runs.append((r, json.load(f), path))
-    return runs
+            runs.append(json.load(f))
+    return {"started": started(d, os.path.join(d, "run-1.json")), "runs": runs} if runs else None
+
+
+def summarize(results):
+    """Everything the page and the chart are made from, out of a run's results directory."""
+    load = os.path.join(results, "load.txt")
+    when = started(results, None)
+    if os.path.exists(load):
+        with open(load) as f:
+            load = f.read().strip()
+    else:
+        load = None
+    return {
+        "about": "The summary of one run of benchmarks/run.sh, written by benchmarks/report.py; "
+                 "`report.py THIS_FILE DIR` writes performance.md and performance.svg from it again. "
+                 "floor: umh-floor's lines (score: the mean over n iterations); jmh: JMH's results "
+                 "(score: the mean over n measured iterations, error: its 99.9% half-width, median, min, max, "
+                 "alloc: bytes per operation); paired: benchmarks/paired.sh's rounds; interleaved: "
+                 "benchmarks/interleaved.sh's runs (per contender the median, mean, p10 and p90 of its rounds "
+                 "in microseconds); many: the many-children run.",
+        "measured": when.split(" ")[0] if when else datetime.date.today().isoformat(),
+        "started": when,
+        "machine": machine(),
+        "load": load,
+        "floor": floor_lines(os.path.join(results, "floor.jsonl")),
+        "floor_after": floor_lines(os.path.join(results, "floor-after.jsonl")),
+        "jmh": jmh_results(os.path.join(results, "jmh.json")),
+        "paired": paired_rounds(results),
+        "interleaved": interleaved_runs(results),
+        "many": load_lines(os.path.join(results, "many.jsonl")),
+    }
+
+
+def dump(x, indent=0):
+    """JSON with one line for each object or list that holds no object or list: short, and diffable."""
+    if isinstance(x, (dict, list)) and any(isinstance(v, (dict, list)) for v in (x.values() if isinstance(x, dict) else x)):
+        pad = " " * (indent + 1)
+        if isinstance(x, dict):
+            items = [f"{pad}{json.dumps(k)}: {dump(v, indent + 1)}" for k, v in x.items()]
+            return "{\n" + ",\n".join(items) + "\n" + " " * indent + "}"
+        return "[\n" + ",\n".join(pad + dump(v, indent + 1) for v in x) + "\n" + " " * indent + "]"
+    return json.dumps(x)
 
 
 INTERLEAVED = [  # (label, numerator, denominator, target, key for the main table)
@@ -88,10 +172,11 @@ TRANSFERS = [  # the same, for throughput: 256 MiB through cat, both ways at onc
 ]
 
 
-def interleaved_section(runs):
-    if not runs:
+def interleaved_section(inter):
+    if not inter:
         return [], {}
-    started = datetime.datetime.fromtimestamp(os.path.getmtime(runs[0][2])).strftime("%Y-%m-%d %H:%M")
+    started = inter["started"]
+    runs = [(r, run, None) for r, run in enumerate(inter["runs"], 1)]
     n = runs[0][1]["rounds"]
     lines = ["", "## Interleaved: one spawn of each in turn (the spawn targets are judged by these)", "",
              f"`benchmarks/interleaved.sh`, started {started}: {len(runs)} JVMs (`io.umh.bench.Interleaved`), each {n:,} rounds",
@@ -156,15 +241,17 @@ PAIRS = [  # (label, JMH benchmark, floor line, target)
 ]
 
 
-def paired_section(rounds, interleaved):
+def paired_section(paired, interleaved):
     """interleaved: the spawn, one-shot and 4 GB targets are judged by the interleaved runs, not here."""
-    if not rounds:
+    if not paired:
         return [], {}
+    rounds = [(r, {k: v["score"] for k, v in x["floor"].items()}, jmh_scores(x["jmh"]), None)
+              for r, x in enumerate(paired["rounds"], 1)]
+    started = paired["started"]
 
     def judged(med, target):
         return f"<= {target:.2f}x | " + ("judged interleaved" if interleaved else verdict(med, target)) + " |"
 
-    started = datetime.datetime.fromtimestamp(os.path.getmtime(rounds[0][3])).strftime("%Y-%m-%d %H:%M")
     lines = ["", "## Paired rounds (the ratio the ProcessBuilder target is judged by)" if interleaved
              else "## Paired rounds (the ratios the targets are judged by)", "",
              f"`benchmarks/paired.sh`, started {started}: {len(rounds)} rounds, each the C floor's spawn lines (3 s each) and right",
@@ -264,14 +351,14 @@ def svg_bars(rows, title, unit):
     return "\n".join(out) + "\n"
 
 
-def main():
-    results, docs = sys.argv[1], sys.argv[2]
-    floor = {r["benchmark"]: r["score"] for r in load_lines(os.path.join(results, "floor.jsonl"))}
-    after = {r["benchmark"]: r["score"] for r in load_lines(os.path.join(results, "floor-after.jsonl"))}
-    many = load_lines(os.path.join(results, "many.jsonl"))
-    j = jmh_scores(os.path.join(results, "jmh.json"))
-    inter_lines, inter = interleaved_section(interleaved_runs(results))
-    paired_lines, paired = paired_section(paired_rounds(results), bool(inter))
+def render(summary, docs):
+    """performance.md, performance.svg and performance-data.json (the summary itself) into docs."""
+    floor = {k: v["score"] for k, v in summary["floor"].items()}
+    after = {k: v["score"] for k, v in summary["floor_after"].items()}
+    many = summary["many"]
+    j = jmh_scores(summary["jmh"])
+    inter_lines, inter = interleaved_section(summary["interleaved"])
+    paired_lines, paired = paired_section(summary["paired"], bool(inter))
 
     def s(name):
         return j[name][0] if name in j else None
@@ -339,7 +426,7 @@ def main():
         "Java 17, many-children on Java 25), all on one machine, one after the other. Ratios are taken",
         "within this run only. Lower is better except for throughput.",
         "",
-        f"Measured {datetime.date.today().isoformat()} on {machine()}.",
+        f"Measured {summary['measured']} on {summary['machine']}.",
         "",
         "| what | umh | C floor | ProcessBuilder (or what users do today) | umh / floor | umh / ProcessBuilder | target | |",
         "|---|---:|---:|---:|---:|---:|---|---|",
@@ -355,10 +442,8 @@ def main():
             lines.append(f"| {name} | {fmt(before)} | {fmt(after.get(name))} | {fmt(ratio(after.get(name), before), 2)} |")
     lines += inter_lines
     lines += paired_lines
-    load = os.path.join(results, "load.txt")
-    if os.path.exists(load):
-        with open(load) as f:
-            lines += ["", f"Load when the JMH suite started: `{f.read().strip()}`"]
+    if summary["load"] is not None:
+        lines += ["", f"Load when the JMH suite started: `{summary['load']}`"]
     lines += ["", "## Many children (virtual threads waiting on each)", "",
               "| library | children | platform threads added | fork all (ms) | SIGKILL and reap all (ms) |",
               "|---|---:|---:|---:|---:|"]
@@ -370,7 +455,11 @@ def main():
                          f"{m['fork_all_ms']:,.0f} | {m['kill_and_reap_all_ms']:,.0f} |")
     lines += ["", "![spawn+wait](performance.svg)", "",
               "Reproduce: `benchmarks/run.sh` (needs what `mvn verify` needs, and Java 25 for the",
-              "many-children run). Raw results land in `benchmarks/results/`.", ""]
+              "many-children run). A run's raw results and its page land in `target/bench-results/`",
+              "(or `$UMH_BENCH_RESULTS`), never in the checkout; `benchmarks/report.py RESULTS_DIR docs`",
+              "publishes them here. Every figure on this page and in its chart comes from",
+              "[performance-data.json](performance-data.json), the summary of this run's raw data;",
+              "`benchmarks/report.py docs/performance-data.json DIR` writes the two again from it.", ""]
     os.makedirs(docs, exist_ok=True)
     analysis = os.path.join(os.path.dirname(os.path.abspath(__file__)), "analysis.md")
     if os.path.exists(analysis):  # the hand-written part: where the time goes
@@ -390,6 +479,23 @@ def main():
              ("ProcessBuilder, 4 GB heap", s("SpawnBench.BigHeap.processBuilder"))]
     with open(os.path.join(docs, "performance.svg"), "w") as f:
         f.write(svg_bars(chart, "spawn + wait of a tiny static program (microseconds, lower is better)", "us"))
+    data = dump(summary) + "\n"
+    with open(os.path.join(docs, "performance-data.json"), "w") as f:
+        f.write(data)
+
+
+def main():
+    if len(sys.argv) != 3:
+        sys.exit(__doc__)
+    source, out = sys.argv[1], sys.argv[2]
+    if os.path.isdir(source):
+        summary = summarize(source)
+        if not summary["floor"] and not summary["jmh"] and not summary["interleaved"] and not summary["paired"]:
+            sys.exit(f"report.py: no results in {source}")
+    else:
+        with open(source) as f:
+            summary = json.load(f)
+    render(summary, out)
 
 
 if __name__ == "__main__":

@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
-# One run of every benchmark, side by side on this machine, then docs/performance.md and its chart.
+# One run of every benchmark, side by side on this machine, then performance.md, its chart and
+# performance-data.json (the summary of the raw data) beside the results.
 #   benchmarks/run.sh                 everything (about 30 minutes on 2 cores; ROUNDS=7 paired rounds, ~2 min each;
 #                                     RUNS=5 interleaved JVMs, ~2 min each)
 #   benchmarks/run.sh 'SpawnBench'    only the JMH benchmarks matching a regex (floor and many-children still run)
 # Run it on a quiet machine: the figures are ratios measured in one run, but noise is noise.
-set -euo pipefail
-cd "$(dirname "$0")/.."
-out=benchmarks/results
-mkdir -p "$out"
-jdk17=${JDK17:-/usr/lib/jvm/java-17-openjdk-amd64}
+# Results, and the page and chart made from them, go to $UMH_BENCH_RESULTS, by default
+# target/bench-results (see results-dir.sh), never into the checkout; publish them with
+#   python3 benchmarks/report.py target/bench-results docs
+. "$(dirname "$0")/results-dir.sh" ""  # "": the directory itself (without it, the sourced file sees our $1)
 jdk25=${JDK25:-/usr/lib/jvm/temurin-25-jdk-amd64}
 
 JAVA_HOME=$jdk17 mvn -q -B -ntp -DskipTests install
@@ -39,5 +39,6 @@ fi
 echo "== C floor again: how far the machine drifted during the run"
 ./target/cmake/umh-floor target/test-blobs/exit target/test-blobs/cat "${FLOOR_SECONDS:-5}" | tee "$out/floor-after.jsonl"
 
-python3 benchmarks/report.py "$out" docs
-echo "wrote docs/performance.md and docs/performance.svg"
+python3 benchmarks/report.py "$out" "$out"
+echo "wrote $out/performance.md, performance.svg and performance-data.json"
+echo "to publish them: python3 benchmarks/report.py $out docs"
