@@ -1,5 +1,6 @@
 package io.umh;
 
+import io.umh.internal.Watchdog;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.time.Duration;
