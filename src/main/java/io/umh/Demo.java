@@ -8,6 +8,8 @@ import java.nio.file.Paths;
 import java.time.Duration;
 import java.util.List;
 
+import io.umh.service.UsermodeService;
+
 /**
  * The demo ({@code java -jar umh-<version>-linux-x86_64.jar demo}): runs the helper program that ships
  * inside this jar, straight from its bytes, as a supervised service, and sends it framed

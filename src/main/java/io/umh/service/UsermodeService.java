@@ -1,6 +1,5 @@
-package io.umh;
+package io.umh.service;
 
-import io.umh.internal.Watchdog;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.time.Duration;
@@ -11,6 +10,11 @@ import java.util.Objects;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+
+import io.umh.ForkOptions;
+import io.umh.UsermodeBlob;
+import io.umh.UsermodeProcess;
+import io.umh.internal.Watchdog;
 
 /**
  * Keeps one helper running: forks it from a blob, runs a start hook before it counts as up,
@@ -90,6 +94,8 @@ public final class UsermodeService implements AutoCloseable {
         /** The service has stopped for good. */
         default void stopped() {}
     }
+
+    private static volatile boolean shuttingDown; // once true, for good
 
     private final UsermodeBlob blob;
     private final ForkOptions options;
@@ -206,7 +212,7 @@ public final class UsermodeService implements AutoCloseable {
      * Idempotent; an interrupt makes the stop immediate (SIGKILL) and is kept.
      */
     public void stop(Duration grace) {
-        UsermodeProcess.graceNanos(grace);
+        checkGrace(grace);
         UsermodeProcess p;
         synchronized (this) {
             if (!stopping) {
@@ -237,6 +243,13 @@ public final class UsermodeService implements AutoCloseable {
         }
         if (interrupted) {
             Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Fails unless {@code grace} is zero or positive, as {@link UsermodeProcess#stop} requires. */
+    private static void checkGrace(Duration grace) {
+        if (Objects.requireNonNull(grace, "grace").isNegative()) {
+            throw new IllegalArgumentException("grace is negative: " + grace);
         }
     }
 
@@ -273,7 +286,28 @@ public final class UsermodeService implements AutoCloseable {
     }
 
     private synchronized boolean stopRequested() {
-        return stopping || ShutdownHook.running();
+        return stopping || jvmShuttingDown();
+    }
+
+    /**
+     * Whether the JVM is shutting down, when no helper may be restarted: io.umh's shutdown hook is
+     * stopping them all. Once shutdown has begun, before any hook runs, the JDK refuses new hooks
+     * ({@link Runtime#addShutdownHook} throws IllegalStateException): that refusal is the test.
+     */
+    private static boolean jvmShuttingDown() {
+        if (shuttingDown) {
+            return true;
+        }
+        // never started; if shutdown begins between the two calls, the JDK runs it: it does nothing
+        Thread probe = new Thread(() -> {}, "umh-shutdown-probe");
+        try {
+            Runtime.getRuntime().addShutdownHook(probe);
+            Runtime.getRuntime().removeShutdownHook(probe);
+            return false;
+        } catch (IllegalStateException e) {
+            shuttingDown = true;
+            return true;
+        }
     }
 
     // ---- the service's thread
@@ -589,7 +623,7 @@ public final class UsermodeService implements AutoCloseable {
          * (0 to 1), so that many services do not restart in step. Default: 100 ms, 30 s, 0.2.
          */
         public Builder backoff(Duration initial, Duration max, double jitter) {
-            UsermodeProcess.graceNanos(initial);
+            checkGrace(initial);
             if (max.compareTo(initial) < 0) {
                 throw new IllegalArgumentException("max " + max + " is less than initial " + initial);
             }
@@ -655,7 +689,7 @@ public final class UsermodeService implements AutoCloseable {
 
         /** The grace {@link UsermodeService#close()} gives the helper (default 2 s). */
         public Builder stopGrace(Duration grace) {
-            UsermodeProcess.graceNanos(grace);
+            checkGrace(grace);
             this.stopGrace = grace;
             return this;
         }
