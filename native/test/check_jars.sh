@@ -12,7 +12,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 . "$here/checks.sh"
 # every platform jar's Main-Class: the command line (README, "Command line"), the same on each CPU
-main=io.umh.Cli
+main=io.umh.cli.Cli
 jar=$base.jar
 check "$jar holds the classes" sh -c "unzip -l '$jar' | grep -q ' io/umh/Umh.class\$'"
 check "$jar holds no native code" sh -c "! unzip -l '$jar' | grep -q ' META-INF/native/'"

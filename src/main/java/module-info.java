@@ -1,8 +1,8 @@
 /**
  * umh: run a program's bytes as a child process from a sealed memfd. The API is the packages
  * {@link io.umh} (processes) and {@link io.umh.service} (channels and services, on top); everything
- * else in them is package-private, but for {@code Demo}, the platform jar's main class. What both
- * share, in {@code io.umh.internal}, is not exported.
+ * else in them is package-private. Not exported: {@code io.umh.internal}, what both share, and
+ * {@code io.umh.cli}, the platform jar's command line (its Main-Class) and demo.
  *
  * <p>On the module path the shim is loaded from this module ({@code System.load} in
  * {@code io.umh}): run with {@code --enable-native-access=io.umh} (JDK 24 and later warn

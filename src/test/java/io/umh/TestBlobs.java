@@ -17,12 +17,12 @@ import org.apache.commons.io.IOUtils;
 
 /**
  * The helper programs built from test-blobs/, and ways to look at this JVM from /proc. Public, as
- * are the methods the tests in io.umh.service use.
+ * are the methods the tests in io.umh.service and io.umh.cli use.
  */
 public final class TestBlobs {
     private TestBlobs() {}
 
-    static Path path(String name) {
+    public static Path path(String name) {
         return Paths.get(System.getProperty("umh.test.blobs", "target/test-blobs"), name);
     }
 
