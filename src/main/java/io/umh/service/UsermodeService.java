@@ -3,7 +3,6 @@ package io.umh.service;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.time.Duration;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -100,12 +99,7 @@ public final class UsermodeService implements AutoCloseable {
     private final UsermodeBlob blob;
     private final ForkOptions options;
     private final String name;
-    private final Restart restart;
-    private final long backoffInitial;
-    private final long backoffMax;
-    private final double jitter;
-    private final int restartLimit;
-    private final Duration restartWindow;
+    private final RestartPolicy policy; // the supervisor's only
     private final Hook startHook;
     private final Duration startTimeout;
     private final Hook healthCheck;
@@ -116,8 +110,7 @@ public final class UsermodeService implements AutoCloseable {
     private final List<Listener> listeners;
     private final Duration stopGrace;
     private final Thread supervisor;
-    private final ArrayDeque<Long> restartTimes = new ArrayDeque<>(); // the supervisor's only
-    private int restarts;                                             // the supervisor's only
+    private int restarts; // the supervisor's only
 
     private State state = State.STARTING; // guarded by this, as are the fields below
     private UsermodeProcess process;
@@ -131,12 +124,8 @@ public final class UsermodeService implements AutoCloseable {
         blob = b.blob;
         options = b.options;
         name = b.name != null ? b.name : b.options.argv0();
-        restart = b.restart;
-        backoffInitial = Watchdog.nanos(b.backoffInitial);
-        backoffMax = Watchdog.nanos(b.backoffMax);
-        jitter = b.jitter;
-        restartLimit = b.restartLimit;
-        restartWindow = b.restartWindow;
+        policy = new RestartPolicy(b.restart, b.backoffInitial, b.backoffMax, b.jitter, b.restartLimit, b.restartWindow,
+                System::nanoTime, () -> ThreadLocalRandom.current().nextDouble());
         startHook = b.startHook;
         startTimeout = b.startTimeout;
         healthCheck = b.healthCheck;
@@ -357,12 +346,12 @@ public final class UsermodeService implements AutoCloseable {
         long delay = 0;
         if (stopped) {
             next = State.STOPPED;
-        } else if (restart == Restart.NEVER || restart == Restart.ON_FAILURE && !failure) {
+        } else if (!policy.restartsAfter(failure)) {
             next = failure ? State.FAILED : State.STOPPED;
-        } else if ((delay = nextDelay()) < 0) {
+        } else if ((delay = policy.nextDelay()) == RestartPolicy.GIVE_UP) {
             next = State.FAILED;
-            reason = new IOException("umh service " + name + " gave up after " + restartLimit + " restarts within "
-                    + restartWindow + "; the last: " + reason.getMessage(), reason);
+            reason = new IOException("umh service " + name + " gave up after " + policy.limit() + " restarts within "
+                    + policy.window() + "; the last: " + reason.getMessage(), reason);
         } else {
             next = State.RESTARTING;
         }
@@ -513,24 +502,6 @@ public final class UsermodeService implements AutoCloseable {
         }
     }
 
-    /**
-     * The backoff before the next restart: initial * 2^(restarts within the window), at most max,
-     * less a random fraction up to jitter; or -1 once the window holds restartLimit restarts.
-     */
-    private long nextDelay() {
-        long now = System.nanoTime();
-        while (!restartTimes.isEmpty() && now - restartTimes.peekFirst() >= Watchdog.nanos(restartWindow)) {
-            restartTimes.removeFirst();
-        }
-        if (restartTimes.size() >= restartLimit) {
-            return -1;
-        }
-        double delay = Math.min(backoffMax, backoffInitial * Math.pow(2, restartTimes.size()));
-        delay *= 1 - jitter * ThreadLocalRandom.current().nextDouble();
-        restartTimes.addLast(now);
-        return (long) delay;
-    }
-
     /** Sleeps {@code nanos}, or until stop() wakes it. */
     private synchronized void sleep(long nanos) {
         long deadline = System.nanoTime() + nanos;
@@ -623,13 +594,7 @@ public final class UsermodeService implements AutoCloseable {
          * (0 to 1), so that many services do not restart in step. Default: 100 ms, 30 s, 0.2.
          */
         public Builder backoff(Duration initial, Duration max, double jitter) {
-            checkGrace(initial);
-            if (max.compareTo(initial) < 0) {
-                throw new IllegalArgumentException("max " + max + " is less than initial " + initial);
-            }
-            if (!(jitter >= 0 && jitter <= 1)) {
-                throw new IllegalArgumentException("jitter must be within 0 and 1: " + jitter);
-            }
+            RestartPolicy.checkBackoff(initial, max, jitter);
             this.backoffInitial = initial;
             this.backoffMax = max;
             this.jitter = jitter;
@@ -641,11 +606,9 @@ public final class UsermodeService implements AutoCloseable {
          * service instead. Default: 5 within 1 minute.
          */
         public Builder restartLimit(int restarts, Duration window) {
-            if (restarts < 0) {
-                throw new IllegalArgumentException("restarts is negative: " + restarts);
-            }
+            RestartPolicy.checkLimit(restarts, window);
             this.restartLimit = restarts;
-            this.restartWindow = Watchdog.checkTimeout(Objects.requireNonNull(window, "window"), "window");
+            this.restartWindow = window;
             return this;
         }
 
