@@ -1,5 +1,5 @@
 /*
- * The demo's helper: shipped inside the platform jar, run by io.umh.Demo from a memfd as a
+ * The demo's helper: shipped inside the platform jar, run by io.umh.cli.Demo from a memfd as a
  * supervised service. It answers each framed request (native/include/umh_helper.h) with
  * "HELPER <pid>: <REQUEST IN UPPER CASE>"; the request "crash" makes it exit 1, to show a
  * restart; at EOF it exits 0.

@@ -1,5 +1,5 @@
 /*
- * umh_helper.h: the helper's side of io.umh.UsermodeChannel. Header-only; needs only libc.
+ * umh_helper.h: the helper's side of io.umh.service.UsermodeChannel. Header-only; needs only libc.
  *
  * Wire format, both ways: a frame is a 4-byte big-endian length N, then N bytes. The JVM writes
  * request frames to the helper's fd 0; the helper answers each with exactly one reply frame on

@@ -1,5 +1,6 @@
 package io.umh;
 
+import io.umh.internal.Platform;
 import java.io.IOException;
 import java.io.InputStream;
 import java.lang.System.Logger.Level;
@@ -16,7 +17,6 @@ import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.Locale;
 import java.util.Set;
 
 /**
@@ -37,29 +37,13 @@ final class NativeLoader {
 
     private NativeLoader() {}
 
-    static String classifier() {
-        String os = System.getProperty("os.name", "").toLowerCase(Locale.ROOT);
-        String arch = System.getProperty("os.arch", "").toLowerCase(Locale.ROOT);
-        if (!os.startsWith("linux")) {
-            throw new UnsatisfiedLinkError("umh runs on Linux only, not on " + os
-                    + ": it execs from a memfd with clone/execveat");
-        }
-        switch (arch) {
-            case "amd64": case "x86_64": return "linux-x86_64";
-            case "aarch64": case "arm64": return "linux-aarch_64";
-            default:
-                throw new UnsatisfiedLinkError("umh has no native library for CPU " + arch
-                        + "; supported: linux-x86_64, linux-aarch_64");
-        }
-    }
-
     static void load() {
         String explicit = System.getProperty("umh.native.path");
         if (explicit != null) {
             loadOrExplain(Paths.get(explicit), "-Dumh.native.path=" + explicit, new ArrayList<>());
             return;
         }
-        String classifier = classifier();
+        String classifier = Platform.classifier();
         String resource = "/META-INF/native/" + classifier + "/libumh.so";
         List<String> tried = new ArrayList<>();
         byte[] lib;

@@ -1,5 +1,6 @@
 package io.umh;
 
+import io.umh.internal.Watchdog;
 import java.io.Closeable;
 import java.io.FileInputStream;
 import java.io.FileOutputStream;

@@ -19,9 +19,11 @@
  *   <li>{@link io.umh.UsermodeBlob}: a loaded blob, forked as often as needed.
  *   <li>{@link io.umh.ForkOptions}: argv, environment, directory, stderr, privileges, limits.
  *   <li>{@link io.umh.UsermodeProcess}: a {@link java.lang.Process} that owns the child and its pipes.
- *   <li>{@link io.umh.UsermodeChannel}: framed requests and replies over a helper's pipes.
- *   <li>{@link io.umh.UsermodeService}: keeps one helper running, restarts it by a policy.
  * </ul>
+ *
+ * <p>One layer up, package {@link io.umh.service} talks to a helper and keeps it running:
+ * {@link io.umh.service.UsermodeChannel} (framed requests and replies over its pipes) and
+ * {@link io.umh.service.UsermodeService} (restarts by a policy, hooks, health checks).
  *
  * <p>Linux only. The native shim comes in the platform jar
  * ({@code io.umh:umh:VERSION:linux-x86_64}). JDK 24 and later warn when it is loaded unless run

@@ -15,6 +15,8 @@ import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
+import io.umh.internal.Platform;
+
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -180,7 +182,7 @@ class NativeLoaderTest {
                 : "tried: a memfd: native access is not enabled for the class path (--enable-native-access=ALL-UNNAMED); ";
         assertTrue(extracted.contains("UnsatisfiedLinkError") && extracted.contains(memfd) && extracted.contains("extracted ")
                 && extracted.contains("noexec") && extracted.contains("-Dumh.native.dir"), extracted);
-        Path lib = Paths.get("target/classes/META-INF/native/" + NativeLoader.classifier() + "/libumh.so").toAbsolutePath();
+        Path lib = Paths.get("target/classes/META-INF/native/" + Platform.classifier() + "/libumh.so").toAbsolutePath();
         assertEquals("forked 0", forkOnce(noexecMountOver(tmp), tmpdir, "-Dumh.native.path=" + lib));
     }
 

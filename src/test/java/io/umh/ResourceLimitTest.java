@@ -22,6 +22,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
 
+import io.umh.internal.Platform;
+
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -252,7 +254,7 @@ class ResourceLimitTest {
         if (explicit != null) {
             return explicit;
         }
-        return Paths.get(Umh.class.getResource("/META-INF/native/" + NativeLoader.classifier() + "/libumh.so").toURI())
+        return Paths.get(Umh.class.getResource("/META-INF/native/" + Platform.classifier() + "/libumh.so").toURI())
                 .toString();
     }
 

@@ -15,6 +15,8 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 
+import io.umh.service.UsermodeService;
+
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 

@@ -15,15 +15,18 @@ import java.util.stream.Stream;
 
 import org.apache.commons.io.IOUtils;
 
-/** The helper programs built from test-blobs/, and ways to look at this JVM from /proc. */
-final class TestBlobs {
+/**
+ * The helper programs built from test-blobs/, and ways to look at this JVM from /proc. Public, as
+ * are the methods the tests in io.umh.service and io.umh.cli use.
+ */
+public final class TestBlobs {
     private TestBlobs() {}
 
-    static Path path(String name) {
+    public static Path path(String name) {
         return Paths.get(System.getProperty("umh.test.blobs", "target/test-blobs"), name);
     }
 
-    static byte[] bytes(String name) {
+    public static byte[] bytes(String name) {
         try {
             return Files.readAllBytes(path(name));
         } catch (IOException e) {
@@ -76,13 +79,13 @@ final class TestBlobs {
      * Open fds of the kinds umh makes (pipes, memfds, pidfds, epoll), so that files the JVM or the
      * test framework open lazily (jars, /dev/random) do not count as leaks.
      */
-    static int openFds() throws IOException {
+    public static int openFds() throws IOException {
         return (int) fdTargets().stream().filter(t -> t.startsWith("pipe:") || t.startsWith("/memfd:")
                 || t.contains("pidfd") || t.contains("eventpoll")).count();
     }
 
     /** Fails, listing every fd, unless this JVM has {@code before} fds of the kinds umh makes. */
-    static void assertFds(int before) throws IOException {
+    public static void assertFds(int before) throws IOException {
         int now = openFds();
         if (now != before) {
             throw new AssertionError("fds leaked: expected " + before + " but was " + now + ": " + fdTargets());
@@ -126,7 +129,7 @@ final class TestBlobs {
     }
 
     /** Direct children of this JVM that are zombies. */
-    static List<Long> zombieChildren() throws IOException {
+    public static List<Long> zombieChildren() throws IOException {
         long self = ProcessHandle.current().pid();
         List<Long> zombies = new ArrayList<>();
         try (Stream<Path> s = Files.list(Paths.get("/proc"))) {
@@ -160,7 +163,7 @@ final class TestBlobs {
     }
 
     /** True while the process exists and is not a zombie. */
-    static boolean running(long pid) {
+    public static boolean running(long pid) {
         String stat = stat(pid);
         return stat != null && stat.charAt(stat.lastIndexOf(')') + 2) != 'Z';
     }

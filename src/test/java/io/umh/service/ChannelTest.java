@@ -1,4 +1,4 @@
-package io.umh;
+package io.umh.service;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -20,6 +20,11 @@ import java.util.Random;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+
+import io.umh.ForkOptions;
+import io.umh.TestBlobs;
+import io.umh.Umh;
+import io.umh.UsermodeProcess;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;

@@ -1,4 +1,4 @@
-package io.umh;
+package io.umh.cli;
 
 import java.io.FileDescriptor;
 import java.io.FileOutputStream;
@@ -10,15 +10,21 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Paths;
 import java.util.Arrays;
 
+import io.umh.ForkOptions;
+import io.umh.Umh;
+import io.umh.UsermodeBlob;
+import io.umh.UsermodeProcess;
+
 /**
- * The platform jar's command line: {@code java -jar umh-<version>-linux-x86_64.jar run FILE [ARGS...]}
- * runs FILE's bytes from a memfd with this terminal's stdin and stdout (fds 0 and 1, bridged), and exits with its status;
- * {@code demo} runs the demo. Exit codes follow a shell's: the child's own, 128+N after death by
+ * The platform jar's command line, its Main-Class on every CPU:
+ * {@code java -jar umh-<version>-<platform>.jar run FILE [ARGS...]} runs FILE's bytes from a memfd
+ * with this terminal's stdin and stdout (fds 0 and 1, bridged), and exits with its status;
+ * {@code demo} runs the {@link Demo}. Exit codes follow a shell's: the child's own, 128+N after death by
  * signal N, 127 for a file that cannot be read, 126 for one that cannot be run, 2 for bad usage.
  */
 final class Cli {
     private static final String USAGE = String.join("\n",
-            "usage: java -jar umh-<version>-linux-x86_64.jar COMMAND",
+            "usage: java -jar umh-<version>-<platform>.jar COMMAND",
             "  run FILE [ARGS...]  run FILE's bytes as a child process from a sealed memfd (no file is written),",
             "                      with this terminal's stdin and stdout; exits with its status (128+N if killed by signal N)",
             "  demo                run the demo: a helper shipped inside this jar, supervised, answering requests",

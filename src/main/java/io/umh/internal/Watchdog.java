@@ -1,4 +1,4 @@
-package io.umh;
+package io.umh.internal;
 
 import java.time.Duration;
 import java.util.concurrent.ScheduledFuture;
@@ -12,8 +12,12 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>Every watchdog shares one daemon thread, "umh-timer", which exists only while some timeout
  * is pending: it ends a second after the last one fired or was cancelled.
+ *
+ * <p>Not API: public only so that {@code io.umh.service} (the channel's call timeout, the
+ * service's hook timeouts) and {@code io.umh} (the stop grace) share it; module-info does not
+ * export this package.
  */
-final class Watchdog {
+public final class Watchdog {
     private static final ScheduledThreadPoolExecutor TIMER = timer();
     private final Runnable action;
     private ScheduledFuture<?> future; // guarded by this
@@ -37,7 +41,7 @@ final class Watchdog {
     }
 
     /** Runs {@code action} on the timer thread after {@code timeout}; a null timeout never fires. */
-    static Watchdog start(Duration timeout, Runnable action) {
+    public static Watchdog start(Duration timeout, Runnable action) {
         Watchdog w = new Watchdog(action);
         if (timeout != null) {
             synchronized (w) {
@@ -55,7 +59,7 @@ final class Watchdog {
     }
 
     /** After this returns the action will not run; true if it already has. Idempotent. */
-    synchronized boolean cancel() {
+    public synchronized boolean cancel() {
         cancelled = true;
         if (future != null) {
             future.cancel(false);
@@ -64,13 +68,13 @@ final class Watchdog {
     }
 
     /** {@code d} in nanoseconds, capped at a year (no overflow for "forever"). */
-    static long nanos(Duration d) {
+    public static long nanos(Duration d) {
         Duration year = Duration.ofDays(365);
         return d.compareTo(year) > 0 ? year.toNanos() : d.toNanos();
     }
 
     /** Fails unless {@code d} is null (none) or positive. */
-    static Duration checkTimeout(Duration d, String what) {
+    public static Duration checkTimeout(Duration d, String what) {
         if (d != null && (d.isNegative() || d.isZero())) {
             throw new IllegalArgumentException(what + " must be positive: " + d);
         }

@@ -1,4 +1,4 @@
-package io.umh;
+package io.umh.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -10,6 +10,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.List;
+
+import io.umh.TestBlobs;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;

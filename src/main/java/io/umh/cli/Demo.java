@@ -1,4 +1,4 @@
-package io.umh;
+package io.umh.cli;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -8,17 +8,24 @@ import java.nio.file.Paths;
 import java.time.Duration;
 import java.util.List;
 
+import io.umh.ForkOptions;
+import io.umh.Umh;
+import io.umh.UsermodeBlob;
+import io.umh.UsermodeProcess;
+import io.umh.internal.Platform;
+import io.umh.service.UsermodeService;
+
 /**
- * The demo ({@code java -jar umh-<version>-linux-x86_64.jar demo}): runs the helper program that ships
- * inside this jar, straight from its bytes, as a supervised service, and sends it framed
- * requests; one of them crashes it, and the service starts another.
+ * The demo ({@code java -jar umh-<version>-<platform>.jar demo}, through {@link Cli}): runs the
+ * helper program that ships inside this jar, straight from its bytes, as a supervised service, and
+ * sends it framed requests; one of them crashes it, and the service starts another.
  */
-public final class Demo {
+final class Demo {
     private Demo() {}
 
     /** Runs the demo; no arguments. */
     public static void main(String[] args) throws Exception {
-        String resource = "/META-INF/native/" + NativeLoader.classifier() + "/umh-demo-helper";
+        String resource = "/META-INF/native/" + Platform.classifier() + "/umh-demo-helper";
         byte[] helper;
         try (InputStream in = Demo.class.getResourceAsStream(resource)) {
             if (in == null) {

@@ -1,4 +1,4 @@
-package io.umh;
+package io.umh.service;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -19,6 +19,12 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+
+import io.umh.ForkOptions;
+import io.umh.TestBlobs;
+import io.umh.Umh;
+import io.umh.UsermodeBlob;
+import io.umh.UsermodeProcess;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;

@@ -1,4 +1,4 @@
-package io.umh;
+package io.umh.service;
 
 import java.io.FileOutputStream;
 import java.io.IOException;
@@ -8,6 +8,9 @@ import java.util.Arrays;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
+
+import io.umh.UsermodeProcess;
+import io.umh.internal.Watchdog;
 
 /**
  * Requests and replies in frames over a helper's pipes: {@link #call(byte[])} writes a request

@@ -1,15 +1,19 @@
-package io.umh;
+package io.umh.service;
 
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.time.Duration;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+
+import io.umh.ForkOptions;
+import io.umh.UsermodeBlob;
+import io.umh.UsermodeProcess;
+import io.umh.internal.Watchdog;
 
 /**
  * Keeps one helper running: forks it from a blob, runs a start hook before it counts as up,
@@ -90,15 +94,12 @@ public final class UsermodeService implements AutoCloseable {
         default void stopped() {}
     }
 
+    private static volatile boolean shuttingDown; // once true, for good
+
     private final UsermodeBlob blob;
     private final ForkOptions options;
     private final String name;
-    private final Restart restart;
-    private final long backoffInitial;
-    private final long backoffMax;
-    private final double jitter;
-    private final int restartLimit;
-    private final Duration restartWindow;
+    private final RestartPolicy policy; // the supervisor's only
     private final Hook startHook;
     private final Duration startTimeout;
     private final Hook healthCheck;
@@ -109,8 +110,7 @@ public final class UsermodeService implements AutoCloseable {
     private final List<Listener> listeners;
     private final Duration stopGrace;
     private final Thread supervisor;
-    private final ArrayDeque<Long> restartTimes = new ArrayDeque<>(); // the supervisor's only
-    private int restarts;                                             // the supervisor's only
+    private int restarts; // the supervisor's only
 
     private State state = State.STARTING; // guarded by this, as are the fields below
     private UsermodeProcess process;
@@ -124,12 +124,8 @@ public final class UsermodeService implements AutoCloseable {
         blob = b.blob;
         options = b.options;
         name = b.name != null ? b.name : b.options.argv0();
-        restart = b.restart;
-        backoffInitial = Watchdog.nanos(b.backoffInitial);
-        backoffMax = Watchdog.nanos(b.backoffMax);
-        jitter = b.jitter;
-        restartLimit = b.restartLimit;
-        restartWindow = b.restartWindow;
+        policy = new RestartPolicy(b.restart, b.backoffInitial, b.backoffMax, b.jitter, b.restartLimit, b.restartWindow,
+                System::nanoTime, () -> ThreadLocalRandom.current().nextDouble());
         startHook = b.startHook;
         startTimeout = b.startTimeout;
         healthCheck = b.healthCheck;
@@ -205,7 +201,7 @@ public final class UsermodeService implements AutoCloseable {
      * Idempotent; an interrupt makes the stop immediate (SIGKILL) and is kept.
      */
     public void stop(Duration grace) {
-        Stopper.graceNanos(grace);
+        checkGrace(grace);
         UsermodeProcess p;
         synchronized (this) {
             if (!stopping) {
@@ -236,6 +232,13 @@ public final class UsermodeService implements AutoCloseable {
         }
         if (interrupted) {
             Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Fails unless {@code grace} is zero or positive, as {@link UsermodeProcess#stop} requires. */
+    private static void checkGrace(Duration grace) {
+        if (Objects.requireNonNull(grace, "grace").isNegative()) {
+            throw new IllegalArgumentException("grace is negative: " + grace);
         }
     }
 
@@ -272,7 +275,28 @@ public final class UsermodeService implements AutoCloseable {
     }
 
     private synchronized boolean stopRequested() {
-        return stopping || ShutdownHook.running();
+        return stopping || jvmShuttingDown();
+    }
+
+    /**
+     * Whether the JVM is shutting down, when no helper may be restarted: io.umh's shutdown hook is
+     * stopping them all. Once shutdown has begun, before any hook runs, the JDK refuses new hooks
+     * ({@link Runtime#addShutdownHook} throws IllegalStateException): that refusal is the test.
+     */
+    private static boolean jvmShuttingDown() {
+        if (shuttingDown) {
+            return true;
+        }
+        // never started; if shutdown begins between the two calls, the JDK runs it: it does nothing
+        Thread probe = new Thread(() -> {}, "umh-shutdown-probe");
+        try {
+            Runtime.getRuntime().addShutdownHook(probe);
+            Runtime.getRuntime().removeShutdownHook(probe);
+            return false;
+        } catch (IllegalStateException e) {
+            shuttingDown = true;
+            return true;
+        }
     }
 
     // ---- the service's thread
@@ -322,12 +346,12 @@ public final class UsermodeService implements AutoCloseable {
         long delay = 0;
         if (stopped) {
             next = State.STOPPED;
-        } else if (restart == Restart.NEVER || restart == Restart.ON_FAILURE && !failure) {
+        } else if (!policy.restartsAfter(failure)) {
             next = failure ? State.FAILED : State.STOPPED;
-        } else if ((delay = nextDelay()) < 0) {
+        } else if ((delay = policy.nextDelay()) == RestartPolicy.GIVE_UP) {
             next = State.FAILED;
-            reason = new IOException("umh service " + name + " gave up after " + restartLimit + " restarts within "
-                    + restartWindow + "; the last: " + reason.getMessage(), reason);
+            reason = new IOException("umh service " + name + " gave up after " + policy.limit() + " restarts within "
+                    + policy.window() + "; the last: " + reason.getMessage(), reason);
         } else {
             next = State.RESTARTING;
         }
@@ -478,24 +502,6 @@ public final class UsermodeService implements AutoCloseable {
         }
     }
 
-    /**
-     * The backoff before the next restart: initial * 2^(restarts within the window), at most max,
-     * less a random fraction up to jitter; or -1 once the window holds restartLimit restarts.
-     */
-    private long nextDelay() {
-        long now = System.nanoTime();
-        while (!restartTimes.isEmpty() && now - restartTimes.peekFirst() >= Watchdog.nanos(restartWindow)) {
-            restartTimes.removeFirst();
-        }
-        if (restartTimes.size() >= restartLimit) {
-            return -1;
-        }
-        double delay = Math.min(backoffMax, backoffInitial * Math.pow(2, restartTimes.size()));
-        delay *= 1 - jitter * ThreadLocalRandom.current().nextDouble();
-        restartTimes.addLast(now);
-        return (long) delay;
-    }
-
     /** Sleeps {@code nanos}, or until stop() wakes it. */
     private synchronized void sleep(long nanos) {
         long deadline = System.nanoTime() + nanos;
@@ -588,13 +594,7 @@ public final class UsermodeService implements AutoCloseable {
          * (0 to 1), so that many services do not restart in step. Default: 100 ms, 30 s, 0.2.
          */
         public Builder backoff(Duration initial, Duration max, double jitter) {
-            Stopper.graceNanos(initial);
-            if (max.compareTo(initial) < 0) {
-                throw new IllegalArgumentException("max " + max + " is less than initial " + initial);
-            }
-            if (!(jitter >= 0 && jitter <= 1)) {
-                throw new IllegalArgumentException("jitter must be within 0 and 1: " + jitter);
-            }
+            RestartPolicy.checkBackoff(initial, max, jitter);
             this.backoffInitial = initial;
             this.backoffMax = max;
             this.jitter = jitter;
@@ -606,11 +606,9 @@ public final class UsermodeService implements AutoCloseable {
          * service instead. Default: 5 within 1 minute.
          */
         public Builder restartLimit(int restarts, Duration window) {
-            if (restarts < 0) {
-                throw new IllegalArgumentException("restarts is negative: " + restarts);
-            }
+            RestartPolicy.checkLimit(restarts, window);
             this.restartLimit = restarts;
-            this.restartWindow = Watchdog.checkTimeout(Objects.requireNonNull(window, "window"), "window");
+            this.restartWindow = window;
             return this;
         }
 
@@ -654,7 +652,7 @@ public final class UsermodeService implements AutoCloseable {
 
         /** The grace {@link UsermodeService#close()} gives the helper (default 2 s). */
         public Builder stopGrace(Duration grace) {
-            Stopper.graceNanos(grace);
+            checkGrace(grace);
             this.stopGrace = grace;
             return this;
         }
