@@ -1,0 +1,34 @@
+/*
+ * The vfork child's side of a spawn (umh_child.c), private to umh_spawn.c, which prepares
+ * `struct child` before the clone and reads it after.
+ */
+#ifndef UMH_CHILD_H
+#define UMH_CHILD_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "umh.h"
+
+#define KERNEL_SIGSET_SIZE sizeof(uint64_t)
+
+/* Everything the child needs, prepared before the clone. */
+struct child {
+    const struct umh_spawn_req *req;
+    int stdin_r;          /* becomes fd 0 */
+    int stdout_w;         /* becomes fd 1 */
+    int stderr_w;         /* becomes fd 2; 2 itself: inherit */
+    pid_t parent;         /* for the PR_SET_PDEATHSIG race check */
+    char proc_path[32];   /* "/proc/self/fd/N", written by the child once N is final */
+    volatile int fail;    /* set by the child before _exit: the parent reads it after the vfork */
+    volatile int pid;     /* on the spawner path: written by CLONE_PARENT_SETTID (clone3, or clone
+                           * without pidfds) or else by the child first thing; 0 until then */
+    int pidfd;            /* the parent's: CLONE_PIDFD's, or -1 */
+    int report_pid;       /* the child writes its pid into `pid` */
+    int sighand_cleared;  /* clone3 reset every caught signal (CLONE_CLEAR_SIGHAND) */
+};
+
+/* The child's whole life, as clone's fn: never returns (see umh_child.c). */
+int umh_child_main(void *arg);
+
+#endif
