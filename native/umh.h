@@ -20,7 +20,7 @@ enum umh_step {
     /* the parent's side of a spawn */
     UMH_PIPE2, UMH_CLONE, UMH_PIDFD_OPEN, UMH_MALLOC,
     /* the child, between clone and exec */
-    UMH_CHILD_SIGACTION, UMH_CHILD_PDEATHSIG, UMH_CHILD_MOVE_FD, UMH_CHILD_DUP2,
+    UMH_CHILD_SIGACTION, UMH_CHILD_PDEATHSIG, UMH_CHILD_MOVE_FD, UMH_CHILD_DUP3,
     UMH_CHILD_SETSID, UMH_CHILD_SETRLIMIT, UMH_CHILD_SETGROUPS, UMH_CHILD_SETGID, UMH_CHILD_SETUID,
     UMH_CHILD_NO_NEW_PRIVS,
     UMH_CHILD_CLOSE_FDS, UMH_CHILD_CLEAR_CLOEXEC, UMH_CHILD_CHDIR, UMH_CHILD_EXECVEAT,
@@ -56,7 +56,8 @@ int umh_memfd_load(const void *data, size_t size);
 
 /* Fallbacks for old kernels: chosen on ENOSYS/EINVAL, or forced with these bits (the C tests
  * force each one so that it is exercised on new kernels too; -Dumh.pidfd=false forces
- * UMH_NO_PIDFD from Java). Set before any spawn; the child only reads it. */
+ * UMH_NO_PIDFD from Java). Set before any spawn; each spawn reads it once and hands the child
+ * a copy (struct child). */
 enum { UMH_NO_CLOSE_RANGE = 1, UMH_NO_EXECVEAT = 2, UMH_NO_PIDFD = 4,
        UMH_NO_PROC = 8, /* the child reads nothing from /proc: asks about each signal, closes by a loop */
        UMH_NO_CLONE3 = 16 /* clone, not clone3: the child resets caught signals itself (umh also stops

@@ -3,19 +3,31 @@
  * small stack in the parent's frame, sharing the JVM's memory.
  *
  * The child's contract (umh_child_main and everything it calls):
- *   - it never returns: it execs or it _exits(127);
- *   - it reads only what umh_spawn prepared in `struct child` before the clone, and writes only
- *     that struct's `fail` field and its own stack;
- *   - no malloc or free, no locks, no stdio, no JNI: raw system calls only. It shares memory with
- *     a JVM whose other threads may hold any lock at the moment of the clone.
+ *   - it never returns: it execs, or it exits with status 127 (exit_group);
+ *   - it reads `struct child`, which umh_spawn filled in before the clone, what that points at
+ *     (the request: argv, envp, dir, the limits) and nothing else of the parent's;
+ *   - outside its own stack it writes exactly three things: `fail`, once, just before it exits;
+ *     `pid`, first thing, only where `report_pid` says the kernel had nowhere to put it (clone
+ *     with CLONE_PIDFD on the spawner path); and the cloning thread's errno, which syscall()
+ *     sets on a failure (that thread is suspended until the exec or the exit, and reads errno
+ *     after a clone only when no child was made). What it changes as it goes (the fds it lifts
+ *     above 2, the "/proc/self/fd/N" path) are locals;
+ *   - the kernel writes for it what the parent asked for in the clone: `pidfd` and `pid` before
+ *     it runs (CLONE_PIDFD, CLONE_PARENT_SETTID) and the hand-off word at its exec or exit
+ *     (CLONE_CHILD_CLEARTID, umh_spawner.c);
+ *   - no malloc or free, no locks, no stdio, no JNI, no libc but syscall(): raw system calls
+ *     only. It shares memory with a JVM whose other threads may hold any lock at the moment of
+ *     the clone, and glibc's wrappers may take one or talk to other threads (setuid does).
+ *     native/test/check_child_symbols.sh fails the build on any other external symbol in this
+ *     file's object.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
-#include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -42,10 +54,17 @@ struct kernel_sigaction {
  * frame, so every check would be about the parent's view of that memory. */
 #define CHILD __attribute__((no_sanitize_address))
 
+/* exit_group, as _exit: the child is a process of its own (no CLONE_THREAD), so only it ends. */
+static CHILD __attribute__((noreturn)) void child_exit(void)
+{
+    for (;;)
+        syscall(SYS_exit_group, 127);
+}
+
 static CHILD __attribute__((noreturn)) void child_fail(struct child *c, int step, int err)
 {
     c->fail = UMH_FAIL(step, err);
-    _exit(127);
+    child_exit();
 }
 
 /* Whether the n bytes at a and b are equal (no libc in the child: ASan intercepts memcmp). */
@@ -110,7 +129,7 @@ static CHILD int child_reset_signals(const struct child *c)
 {
     struct kernel_sigaction dfl = { .handler = SIG_DFL };
     uint64_t set = ~(uint64_t)0;
-    int known = !(umh_fallbacks & UMH_NO_PROC) && child_signals_from_proc(c, &set) == 0;
+    int known = !(c->fallbacks & UMH_NO_PROC) && child_signals_from_proc(c, &set) == 0;
     for (int sig = 1; sig <= KERNEL_NSIG; sig++) {
         if (sig == SIGKILL || sig == SIGSTOP || !(set & (uint64_t)1 << (sig - 1)))
             continue;
@@ -138,10 +157,10 @@ static CHILD int child_unblock_signals(void)
  * it may have died before the prctl took effect. */
 static CHILD int child_die_with_parent(const struct child *c)
 {
-    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+    if (syscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
         return -1;
-    if (getppid() != c->parent)
-        _exit(127); /* orphaned already: nobody is left to report to */
+    if (syscall(SYS_getppid) != c->parent)
+        child_exit(); /* orphaned already: nobody is left to report to */
     return 0;
 }
 
@@ -169,28 +188,30 @@ static CHILD void child_identity(struct child *c)
         if (syscall(SYS_setresuid, r->uid, r->uid, r->uid) < 0)
             child_fail(c, UMH_CHILD_SETUID, errno);
     }
-    if ((r->flags & UMH_SPAWN_NO_NEW_PRIVS) && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+    if ((r->flags & UMH_SPAWN_NO_NEW_PRIVS) && syscall(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
         child_fail(c, UMH_CHILD_NO_NEW_PRIVS, errno);
 }
 
 /* An fd that must end up on 0, 1 or 2 may already sit on one of them (when the JVM's own stdio is
- * closed, pipe2 hands out low numbers). Lift it above 2 first, so that the dup2s cannot clobber it. */
+ * closed, pipe2 hands out low numbers). Lift it above 2 first, so that the dup3s cannot clobber it
+ * (and never copy an fd onto itself, which dup3 refuses). *fd is one of umh_child_main's locals. */
 static CHILD int child_lift(int *fd)
 {
     if (*fd < 0 || *fd > 2)
         return 0;
-    int lifted = fcntl(*fd, F_DUPFD_CLOEXEC, 3);
+    int lifted = (int)syscall(SYS_fcntl, *fd, F_DUPFD_CLOEXEC, 3);
     if (lifted < 0)
         return -1;
     *fd = lifted;
     return 0;
 }
 
-static CHILD int child_dup2(int from, int to)
+/* dup3, not dup2: aarch64 has no dup2 system call. from is above 2 (lifted), to is 0, 1 or 2. */
+static CHILD int child_dup3(int from, int to)
 {
-    int rc;
+    long rc;
     do {
-        rc = dup2(from, to); /* the copy on `to` is not close-on-exec */
+        rc = syscall(SYS_dup3, from, to, 0); /* the copy on `to` is not close-on-exec */
     } while (rc < 0 && errno == EINTR);
     return rc < 0 ? -1 : 0;
 }
@@ -200,9 +221,9 @@ static CHILD int child_dup2(int from, int to)
  * the child gets no stderr, as the JVM has none. */
 static CHILD void child_drop_borrowed_stderr(void)
 {
-    int flags = fcntl(2, F_GETFD);
+    long flags = syscall(SYS_fcntl, 2, F_GETFD);
     if (flags >= 0 && (flags & FD_CLOEXEC))
-        close(2);
+        syscall(SYS_close, 2);
 }
 
 static CHILD void child_itoa(char *out, int n)
@@ -267,9 +288,9 @@ static CHILD int child_close_listed(int keep)
 /* Close every fd above 2 but the memfd (itself above 2): close_range (5.9) on either side of it
  * where the kernel has it, else the fds /proc lists (one walk), else a plain loop up to
  * RLIMIT_NOFILE. */
-static CHILD int child_close_others(int memfd)
+static CHILD int child_close_others(const struct child *c, int memfd)
 {
-    if (!(umh_fallbacks & UMH_NO_CLOSE_RANGE)) {
+    if (!(c->fallbacks & UMH_NO_CLOSE_RANGE)) {
         long rc = memfd > 3 ? syscall(SYS_close_range, 3U, (unsigned)memfd - 1, 0) : 0;
         if (rc == 0)
             rc = syscall(SYS_close_range, (unsigned)memfd + 1, ~0U, 0);
@@ -278,28 +299,35 @@ static CHILD int child_close_others(int memfd)
         if (errno != ENOSYS)
             return -1;
     }
-    if (!(umh_fallbacks & UMH_NO_PROC) && child_close_listed(memfd) == 0)
+    if (!(c->fallbacks & UMH_NO_PROC) && child_close_listed(memfd) == 0)
         return 0;
-    long max = sysconf(_SC_OPEN_MAX); /* getrlimit underneath: a plain syscall */
+    /* what sysconf(_SC_OPEN_MAX) answers, without libc: the soft limit (never infinite for
+     * NOFILE: the kernel caps it at fs.nr_open) */
+    struct { unsigned long long cur, max; } lim = { 1024, 1024 };
+    syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, NULL, &lim);
+    long max = lim.cur < INT32_MAX ? (long)lim.cur : INT32_MAX;
     for (long fd = 3; fd < max; fd++)
         if (fd != memfd)
-            close((int)fd);
+            syscall(SYS_close, fd);
     return 0;
 }
 
-static CHILD void child_exec(struct child *c, int memfd)
+static CHILD __attribute__((noreturn)) void child_exec(struct child *c, int memfd)
 {
     const struct umh_spawn_req *r = c->req;
     int err = ENOSYS;
-    if (!(umh_fallbacks & UMH_NO_EXECVEAT)) {
+    if (!(c->fallbacks & UMH_NO_EXECVEAT)) {
         syscall(SYS_execveat, memfd, "", r->argv, r->envp, AT_EMPTY_PATH);
         err = errno;
     }
     /* binfmt_misc emulators and pre-3.19 kernels: exec the same file by its /proc path */
     if (err == ENOENT || err == ENOSYS || err == EINVAL) {
-        memcpy(c->proc_path, "/proc/self/fd/", 14);
-        child_itoa(c->proc_path + 14, memfd);
-        execve(c->proc_path, r->argv, r->envp);
+        static const char prefix[] = "/proc/self/fd/";
+        char path[sizeof prefix + 11]; /* and up to 10 digits */
+        for (size_t i = 0; i < sizeof prefix - 1; i++) /* a loop, not memcpy: no libc here */
+            path[i] = prefix[i];
+        child_itoa(path + sizeof prefix - 1, memfd);
+        syscall(SYS_execve, path, r->argv, r->envp);
         if (err == ENOSYS || err == EINVAL)
             err = errno;
     }
@@ -312,8 +340,9 @@ CHILD int umh_child_main(void *arg)
     if (c->report_pid)
         c->pid = (int)syscall(SYS_getpid);
     const struct umh_spawn_req *r = c->req;
-    int memfd = r->memfd;
-    int inherit_err = c->stderr_w == 2;
+    /* the fds as they end up before the dup3s: ours, not the struct's */
+    int in = c->stdin_r, out = c->stdout_w, err = c->stderr_w, memfd = r->memfd;
+    int inherit_err = err == 2;
 
     if (child_reset_signals(c) < 0)
         child_fail(c, UMH_CHILD_SIGACTION, errno);
@@ -321,23 +350,21 @@ CHILD int umh_child_main(void *arg)
     /* after the identity: changing credentials clears the parent-death signal */
     if ((r->flags & UMH_SPAWN_PDEATHSIG) && child_die_with_parent(c) < 0)
         child_fail(c, UMH_CHILD_PDEATHSIG, errno);
-    if (child_lift(&c->stdin_r) < 0 || child_lift(&c->stdout_w) < 0 || child_lift(&memfd) < 0 ||
-        (!inherit_err && child_lift(&c->stderr_w) < 0))
+    if (child_lift(&in) < 0 || child_lift(&out) < 0 || child_lift(&memfd) < 0 ||
+        (!inherit_err && child_lift(&err) < 0))
         child_fail(c, UMH_CHILD_MOVE_FD, errno);
-    if (child_dup2(c->stdin_r, 0) < 0 || child_dup2(c->stdout_w, 1) < 0 ||
-        (!inherit_err && child_dup2(c->stderr_w, 2) < 0))
-        child_fail(c, UMH_CHILD_DUP2, errno);
+    if (child_dup3(in, 0) < 0 || child_dup3(out, 1) < 0 || (!inherit_err && child_dup3(err, 2) < 0))
+        child_fail(c, UMH_CHILD_DUP3, errno);
     if (inherit_err)
         child_drop_borrowed_stderr();
-    if (child_close_others(memfd) < 0)
+    if (child_close_others(c, memfd) < 0)
         child_fail(c, UMH_CHILD_CLOSE_FDS, errno);
     /* a script's interpreter opens /dev/fd/N after the exec: keep N open in the child only */
-    if ((r->flags & UMH_SPAWN_SCRIPT) && fcntl(memfd, F_SETFD, 0) < 0)
+    if ((r->flags & UMH_SPAWN_SCRIPT) && syscall(SYS_fcntl, memfd, F_SETFD, 0) < 0)
         child_fail(c, UMH_CHILD_CLEAR_CLOEXEC, errno);
-    if (r->dir != NULL && chdir(r->dir) < 0)
+    if (r->dir != NULL && syscall(SYS_chdir, r->dir) < 0)
         child_fail(c, UMH_CHILD_CHDIR, errno);
     if (child_unblock_signals() < 0)
         child_fail(c, UMH_CHILD_SIGACTION, errno);
     child_exec(c, memfd);
-    return 127; /* not reached */
 }

@@ -12,15 +12,16 @@
 
 #define KERNEL_SIGSET_SIZE sizeof(uint64_t)
 
-/* Everything the child needs, prepared before the clone. */
+/* Everything the child needs, prepared before the clone. The child writes `fail` and, with
+ * `report_pid`, `pid`; everything else it only reads (see the contract in umh_child.c). */
 struct child {
     const struct umh_spawn_req *req;
     int stdin_r;          /* becomes fd 0 */
     int stdout_w;         /* becomes fd 1 */
     int stderr_w;         /* becomes fd 2; 2 itself: inherit */
     pid_t parent;         /* for the PR_SET_PDEATHSIG race check */
-    char proc_path[32];   /* "/proc/self/fd/N", written by the child once N is final */
-    volatile int fail;    /* set by the child before _exit: the parent reads it after the vfork */
+    int fallbacks;        /* umh_fallbacks at the spawn: the child reads no global */
+    volatile int fail;    /* set by the child before it exits: the parent reads it after the vfork */
     volatile int pid;     /* on the spawner path: written by CLONE_PARENT_SETTID (clone3, or clone
                            * without pidfds) or else by the child first thing; 0 until then */
     int pidfd;            /* the parent's: CLONE_PIDFD's, or -1 */
@@ -28,7 +29,7 @@ struct child {
     int sighand_cleared;  /* clone3 reset every caught signal (CLONE_CLEAR_SIGHAND) */
 };
 
-/* The child's whole life, as clone's fn: never returns (see umh_child.c). */
-int umh_child_main(void *arg);
+/* The child's whole life, as clone's fn: it execs or exits, never returns (see umh_child.c). */
+int umh_child_main(void *arg) __attribute__((noreturn));
 
 #endif

@@ -190,9 +190,9 @@ static int clone_child(struct child *c, atomic_int *clear_on_exec)
     sigfillset(&all);
     /* raw: glibc's pthread_sigmask would leave its own SIGCANCEL/SIGSETXID open */
     syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, &old, KERNEL_SIGSET_SIZE);
-    int flags = CLONE_VM | CLONE_VFORK | (umh_fallbacks & UMH_NO_PIDFD ? 0 : CLONE_PIDFD);
+    int flags = CLONE_VM | CLONE_VFORK | (c->fallbacks & UMH_NO_PIDFD ? 0 : CLONE_PIDFD);
     long pid = -ENOSYS;
-    if (!(umh_fallbacks & UMH_NO_CLONE3) && !atomic_load_explicit(&clone3_refused, memory_order_relaxed)) {
+    if (!(c->fallbacks & UMH_NO_CLONE3) && !atomic_load_explicit(&clone3_refused, memory_order_relaxed)) {
         pid = clone3_child(c, stack, sizeof stack, (unsigned)flags, clear_on_exec);
         if (clone3_refusal(pid))
             atomic_store_explicit(&clone3_refused, 1, memory_order_relaxed);
@@ -257,6 +257,7 @@ int umh_spawn(const struct umh_spawn_req *req, struct umh_spawn_res *res)
     c.stderr_w = req->err_fd == -1 ? err_w : req->err_fd;
     c.parent = getpid();
     c.pidfd = -1;
+    c.fallbacks = umh_fallbacks;
 
     rc = start_child(&c);
     pidfd = c.pidfd;
@@ -268,7 +269,7 @@ int umh_spawn(const struct umh_spawn_req *req, struct umh_spawn_res *res)
         reap_failed(pid);
         goto out;
     }
-    if (pidfd < 0 && !(umh_fallbacks & UMH_NO_PIDFD)) {
+    if (pidfd < 0 && !(c.fallbacks & UMH_NO_PIDFD)) {
         /* CLONE_PIDFD refused (seccomp) or ignored (a kernel before 5.2) */
         if ((pidfd = umh_pidfd_open(pid)) < 0) {
             rc = pidfd; /* EMFILE, as CLONE_PIDFD would have failed the clone */
