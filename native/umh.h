@@ -30,6 +30,12 @@ enum umh_step {
     UMH_SETPIPE_SZ,
     /* lifetime, added later: waitFor waiting on the pidfd itself */
     UMH_DUP, UMH_POLL,
+    /* one step per call, where one step stood for two */
+    UMH_CLONE3,             /* UMH_CLONE is clone's: the fallback, or where clone3 was refused */
+    UMH_CHILD_SIGPROCMASK,  /* UMH_CHILD_SIGACTION is rt_sigaction's */
+    UMH_CHILD_EXECVE,       /* the /proc/self/fd/N fallback; UMH_CHILD_EXECVEAT is execveat's */
+    UMH_KILL,               /* UMH_SIGNAL is pidfd_send_signal's */
+    UMH_GET_CRITICAL,       /* GetPrimitiveArrayCritical (umh_jni.c); UMH_MALLOC is malloc's */
     UMH_STEP_COUNT
 };
 

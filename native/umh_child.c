@@ -320,7 +320,9 @@ static CHILD __attribute__((noreturn)) void child_exec(struct child *c, int memf
         syscall(SYS_execveat, memfd, "", r->argv, r->envp, AT_EMPTY_PATH);
         err = errno;
     }
-    /* binfmt_misc emulators and pre-3.19 kernels: exec the same file by its /proc path */
+    int step = UMH_CHILD_EXECVEAT;
+    /* binfmt_misc emulators and pre-3.19 kernels: exec the same file by its /proc path; the
+     * error reported is execve's where execveat could not run at all, else execveat's */
     if (err == ENOENT || err == ENOSYS || err == EINVAL) {
         static const char prefix[] = "/proc/self/fd/";
         char path[sizeof prefix + 11]; /* and up to 10 digits */
@@ -328,10 +330,12 @@ static CHILD __attribute__((noreturn)) void child_exec(struct child *c, int memf
             path[i] = prefix[i];
         child_itoa(path + sizeof prefix - 1, memfd);
         syscall(SYS_execve, path, r->argv, r->envp);
-        if (err == ENOSYS || err == EINVAL)
+        if (err == ENOSYS || err == EINVAL) {
             err = errno;
+            step = UMH_CHILD_EXECVE;
+        }
     }
-    child_fail(c, UMH_CHILD_EXECVEAT, err);
+    child_fail(c, step, err);
 }
 
 CHILD int umh_child_main(void *arg)
@@ -365,6 +369,6 @@ CHILD int umh_child_main(void *arg)
     if (r->dir != NULL && syscall(SYS_chdir, r->dir) < 0)
         child_fail(c, UMH_CHILD_CHDIR, errno);
     if (child_unblock_signals() < 0)
-        child_fail(c, UMH_CHILD_SIGACTION, errno);
+        child_fail(c, UMH_CHILD_SIGPROCMASK, errno);
     child_exec(c, memfd);
 }

@@ -60,7 +60,7 @@ static int write_slice(JNIEnv *env, jbyteArray blob, int fd, jsize off, jsize n)
 {
     jbyte *bytes = (*env)->GetPrimitiveArrayCritical(env, blob, NULL);
     if (bytes == NULL)
-        return UMH_FAIL(UMH_MALLOC, ENOMEM); /* an OutOfMemoryError is pending too */
+        return UMH_FAIL(UMH_GET_CRITICAL, ENOMEM); /* an OutOfMemoryError is pending too */
     int rc = umh_memfd_write(fd, bytes + off, (size_t)n);
     (*env)->ReleasePrimitiveArrayCritical(env, blob, bytes, JNI_ABORT);
     return rc;

@@ -192,19 +192,22 @@ static int clone_child(struct child *c, atomic_int *clear_on_exec)
     syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, &old, KERNEL_SIGSET_SIZE);
     int flags = CLONE_VM | CLONE_VFORK | (c->fallbacks & UMH_NO_PIDFD ? 0 : CLONE_PIDFD);
     long pid = -ENOSYS;
+    int step = UMH_CLONE3; /* the call whose error is reported */
     if (!(c->fallbacks & UMH_NO_CLONE3) && !atomic_load_explicit(&clone3_refused, memory_order_relaxed)) {
         pid = clone3_child(c, stack, sizeof stack, (unsigned)flags, clear_on_exec);
         if (clone3_refusal(pid))
             atomic_store_explicit(&clone3_refused, 1, memory_order_relaxed);
     }
-    if (clone3_refusal(pid))
+    if (clone3_refusal(pid)) {
         pid = clone_legacy(c, stack + sizeof stack, flags, clear_on_exec);
+        step = UMH_CLONE;
+    }
     /* A clone that fails late (a full pids cgroup: EAGAIN) has already written a pidfd number and
      * then released it: the number is not ours, and another thread may open it any moment. */
     if (pid < 0)
         c->pidfd = -1;
     syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old, NULL, KERNEL_SIGSET_SIZE);
-    return pid < 0 ? UMH_FAIL(UMH_CLONE, -pid) : (int)pid;
+    return pid < 0 ? UMH_FAIL(step, -pid) : (int)pid;
 }
 
 static int clone_handed_off(struct umh_handoff *h, atomic_int *clear_on_exec)
@@ -216,7 +219,9 @@ static int clone_handed_off(struct umh_handoff *h, atomic_int *clear_on_exec)
     return pid;
 }
 
-/* Reaps a child that was killed before it ran a line (it never wrote its pid), by its pidfd. */
+/* Reaps a child that was killed before it ran a line (it never wrote its pid), by its pidfd.
+ * Only clone can leave such a child (clone3 has the kernel write the pid first): reported as
+ * clone's ESRCH, the clone having made no child we can use. */
 static int reap_unborn(int pidfd)
 {
     siginfo_t info;

@@ -10,6 +10,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +50,9 @@ static int passed, failed;
     } while (0)
 
 static const char *blobs;
+/* The step a failed clone reports: clone3's where umh uses it (x86_64, a kernel that has it),
+ * else clone's. Set by probe_system. */
+static int clone_step = UMH_CLONE;
 
 static int load_file(const char *name)
 {
@@ -184,7 +188,22 @@ static void test_enoexec_leaves_nothing(void)
     CHECK(waitpid(-1, NULL, WNOHANG) < 0 && errno == ECHILD); /* no zombie */
     char msg[256];
     CHECK(strcmp(umh_describe(rc, msg, sizeof msg), "execveat failed: ENOEXEC (Exec format error)") == 0);
+    /* by the /proc/self/fd/N fallback, the failure is execve's */
+    umh_fallbacks = UMH_NO_EXECVEAT;
+    rc = spawn(memfd, argv, &res);
+    umh_fallbacks = 0;
+    CHECK(rc == UMH_FAIL(UMH_CHILD_EXECVE, ENOEXEC));
+    CHECK(strcmp(umh_describe(rc, msg, sizeof msg), "execve failed: ENOEXEC (Exec format error)") == 0);
+    CHECK(count_fds() == before);
+    CHECK(waitpid(-1, NULL, WNOHANG) < 0 && errno == ECHILD);
     close(memfd);
+}
+
+/* A failed signal names its call: pidfd_send_signal with a pidfd, kill by pid. */
+static void test_signal_steps(void)
+{
+    CHECK(UMH_FAIL_STEP(umh_signal(INT_MAX, 1, 0)) == UMH_SIGNAL); /* no such fd */
+    CHECK(umh_signal(-1, INT_MAX, 0) == UMH_FAIL(UMH_KILL, ESRCH)); /* above any pid_max */
 }
 
 /* With the parent's 0, 1 and 2 closed, pipe2 hands out those numbers: the child must still get
@@ -594,7 +613,7 @@ static void test_pidfd_emfile_leaves_nothing(void)
         struct umh_spawn_res res;
         int rc = spawn_without_room_for_pidfd(here, memfd, argv, &res);
         CHECK(UMH_FAIL_ERRNO(rc) == EMFILE);
-        CHECK(UMH_FAIL_STEP(rc) == UMH_CLONE);
+        CHECK(UMH_FAIL_STEP(rc) == clone_step);
         CHECK(count_fds() == before);
         CHECK(waitpid(-1, NULL, WNOHANG) < 0 && errno == ECHILD);
     }
@@ -821,8 +840,8 @@ static void test_clone_refused_leaves_nothing(void)
     int on_spawner = spawn(memfd, argv, &res);
     int here = spawn_here(memfd, argv, &res);
     admit_new_tasks(group);
-    CHECK(on_spawner == UMH_FAIL(UMH_CLONE, EAGAIN));
-    CHECK(here == UMH_FAIL(UMH_CLONE, EAGAIN));
+    CHECK(on_spawner == UMH_FAIL(clone_step, EAGAIN));
+    CHECK(here == UMH_FAIL(clone_step, EAGAIN));
     CHECK(count_fds() == before);
     CHECK(waitpid(-1, NULL, WNOHANG) < 0 && errno == ECHILD);
     /* and the spawner serves on */
@@ -853,6 +872,10 @@ static void probe_system(void)
     syscall(SYS_clone3, NULL, (size_t)0); /* EINVAL (no size) where the call exists */
     if (errno == ENOSYS)
         snprintf(why_not[NEEDS_CLONE3], sizeof why_not[0], "clone3 answers ENOSYS");
+#if defined(__x86_64__) /* the only CPU with umh_clone3's trampoline */
+    else
+        clone_step = UMH_CLONE3;
+#endif
     errno = 0;
     syscall(SYS_execveat, -1, "", (char *const[]){ NULL }, (char *const[]){ NULL }, AT_EMPTY_PATH);
     int execveat_errno = errno; /* EBADF on any kernel that has it */
@@ -912,6 +935,7 @@ static const struct {
     { "frames", test_frames, ANYWHERE },
     { "frame_short_reads_and_eintr", test_frame_short_reads_and_eintr, ANYWHERE },
     { "bad_frames", test_bad_frames, ANYWHERE },
+    { "signal_steps", test_signal_steps, ANYWHERE },
 };
 
 int main(int argc, char **argv)
