@@ -19,7 +19,35 @@
  *     only. It shares memory with a JVM whose other threads may hold any lock at the moment of
  *     the clone, and glibc's wrappers may take one or talk to other threads (setuid does).
  *     native/test/check_child_symbols.sh fails the build on any other external symbol in this
- *     file's object.
+ *     file's object;
+ *   - it changes no state it shares with the JVM but through the kernel's own side effects, of
+ *     which there is one: a credential change resets the dumpable flag of the mm, the JVM's
+ *     (the parent puts it back after the exec). See "What the child changes, and whose it is".
+ *
+ * What the child changes, and whose it is. The clone shares only the memory (CLONE_VM; no
+ * CLONE_FILES, CLONE_FS, CLONE_SIGHAND or CLONE_THREAD), so:
+ *   - fds: the lifts, dup3s, closes and F_SETFD act on its own copy of the fd table. It changes
+ *     no open file's status flags or offset (shared with the JVM's fds), and its closes drop none
+ *     of the JVM's record locks (their owner is the fd table);
+ *   - chdir and umask: its own fs_struct;
+ *   - rt_sigaction: its own copy of the handler table (CLONE_CLEAR_SIGHAND resets it in the
+ *     clone); rt_sigprocmask, PR_SET_PDEATHSIG and PR_SET_NO_NEW_PRIVS: its own task;
+ *   - prlimit64(0, ...) and setsid: its own signal_struct (limits, session, process group);
+ *   - setgroups, setresgid, setresuid: its own credentials (its process count moves to the new
+ *     user's RLIMIT_NPROC, none of the JVM's). But commit_creds also resets the dumpable flag of
+ *     the task's mm to fs.suid_dumpable when the euid, egid, fsuid, fsgid or capabilities change,
+ *     and that mm is the JVM's: this is what turned the JVM non-dumpable (ForkOptions.user). The
+ *     child does NOT set it back: from then until its exec it runs as the new user with the
+ *     JVM's memory, and with the flag at 1 any process of that user could ptrace it or
+ *     process_vm_readv it, i.e. read and write the JVM (tried: a uid 65534 process read a root
+ *     parent's memory through such a child; with the flag left at 0 it got EPERM). The parent
+ *     restores the flag once the child has an mm of its own (umh_spawn.c, user_spawn_end);
+ *     the child's part is to keep `mm_w` open until its exec or exit;
+ *   - memory: the writes listed in the contract. The kernel writes none of the parent thread's
+ *     memory for it either: a CLONE_VM child starts without rseq and robust-futex registrations.
+ *   - the exec gives it an mm of its own (exec_mmap); from there it shares nothing with the JVM.
+ * Per-mm settings the child must never make, as they would stay the JVM's: PR_SET_DUMPABLE,
+ * PR_SET_MDWE (it would refuse the JIT's every later mmap(RWX)), PR_SET_THP_DISABLE, PR_SET_MM.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -261,11 +289,12 @@ struct linux_dirent64 {
     char d_name[];
 };
 
-/* Close every fd above 2 but keep that /proc/self/fd lists: as many close()s as there are open
- * fds, where counting up to RLIMIT_NOFILE makes a million of them in a JVM, which raises its soft
- * limit to the hard one (24 ms per spawn here). Raw getdents64 into a stack buffer: opendir would
- * malloc. /proc lists fds by number, so closing while reading skips none. -1 without /proc. */
-static CHILD int child_close_listed(int keep)
+/* Close every fd above 2 but keep and keep2 that /proc/self/fd lists: as many close()s as there
+ * are open fds, where counting up to RLIMIT_NOFILE makes a million of them in a JVM, which raises
+ * its soft limit to the hard one (24 ms per spawn here). Raw getdents64 into a stack buffer:
+ * opendir would malloc. /proc lists fds by number, so closing while reading skips none. -1
+ * without /proc. */
+static CHILD int child_close_listed(int keep, int keep2)
 {
     int dir = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dir < 0)
@@ -277,7 +306,7 @@ static CHILD int child_close_listed(int keep)
             struct linux_dirent64 *d = (struct linux_dirent64 *)(buf + off);
             long fd = child_atol(d->d_name);
             off += d->d_reclen;
-            if (fd > 2 && fd != keep && fd != dir)
+            if (fd > 2 && fd != keep && fd != keep2 && fd != dir)
                 syscall(SYS_close, fd);
         }
     }
@@ -285,21 +314,36 @@ static CHILD int child_close_listed(int keep)
     return n < 0 ? -1 : 0;
 }
 
-/* Close every fd above 2 but the memfd (itself above 2): close_range (5.9) on either side of it
- * where the kernel has it, else the fds /proc lists (one walk), else a plain loop up to
- * RLIMIT_NOFILE. */
-static CHILD int child_close_others(const struct child *c, int memfd)
+/* close_range(from, to), where the range is not empty: 0 or -1 */
+static CHILD long child_close_range(unsigned from, unsigned to)
+{
+    return from > to ? 0 : syscall(SYS_close_range, from, to, 0);
+}
+
+/* Close every fd above 2 but the memfd and mm_w (both above 2; mm_w may be -1): close_range
+ * (5.9) around them where the kernel has it, else the fds /proc lists (one walk), else a plain
+ * loop up to RLIMIT_NOFILE. */
+static CHILD int child_close_others(const struct child *c, int memfd, int mm_w)
 {
     if (!(c->fallbacks & UMH_NO_CLOSE_RANGE)) {
-        long rc = memfd > 3 ? syscall(SYS_close_range, 3U, (unsigned)memfd - 1, 0) : 0;
+        /* the two to keep, in order; mm_w's -1 (none) is, unsigned, above every fd */
+        unsigned lo = (unsigned)memfd, hi = (unsigned)mm_w;
+        if (lo > hi) {
+            unsigned t = lo;
+            lo = hi;
+            hi = t;
+        }
+        long rc = child_close_range(3, lo - 1);
         if (rc == 0)
-            rc = syscall(SYS_close_range, (unsigned)memfd + 1, ~0U, 0);
+            rc = child_close_range(lo + 1, hi - 1);
+        if (rc == 0 && hi != ~0U)
+            rc = child_close_range(hi + 1, ~0U);
         if (rc == 0)
             return 0;
         if (errno != ENOSYS)
             return -1;
     }
-    if (!(c->fallbacks & UMH_NO_PROC) && child_close_listed(memfd) == 0)
+    if (!(c->fallbacks & UMH_NO_PROC) && child_close_listed(memfd, mm_w) == 0)
         return 0;
     /* what sysconf(_SC_OPEN_MAX) answers, without libc: the soft limit (never infinite for
      * NOFILE: the kernel caps it at fs.nr_open) */
@@ -307,7 +351,7 @@ static CHILD int child_close_others(const struct child *c, int memfd)
     syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, NULL, &lim);
     long max = lim.cur < INT32_MAX ? (long)lim.cur : INT32_MAX;
     for (long fd = 3; fd < max; fd++)
-        if (fd != memfd)
+        if (fd != memfd && fd != mm_w)
             syscall(SYS_close, fd);
     return 0;
 }
@@ -345,7 +389,7 @@ CHILD int umh_child_main(void *arg)
         c->pid = (int)syscall(SYS_getpid);
     const struct umh_spawn_req *r = c->req;
     /* the fds as they end up before the dup3s: ours, not the struct's */
-    int in = c->stdin_r, out = c->stdout_w, err = c->stderr_w, memfd = r->memfd;
+    int in = c->stdin_r, out = c->stdout_w, err = c->stderr_w, memfd = r->memfd, mm_w = c->mm_w;
     int inherit_err = err == 2;
 
     if (child_reset_signals(c) < 0)
@@ -354,14 +398,14 @@ CHILD int umh_child_main(void *arg)
     /* after the identity: changing credentials clears the parent-death signal */
     if ((r->flags & UMH_SPAWN_PDEATHSIG) && child_die_with_parent(c) < 0)
         child_fail(c, UMH_CHILD_PDEATHSIG, errno);
-    if (child_lift(&in) < 0 || child_lift(&out) < 0 || child_lift(&memfd) < 0 ||
+    if (child_lift(&in) < 0 || child_lift(&out) < 0 || child_lift(&memfd) < 0 || child_lift(&mm_w) < 0 ||
         (!inherit_err && child_lift(&err) < 0))
         child_fail(c, UMH_CHILD_MOVE_FD, errno);
     if (child_dup3(in, 0) < 0 || child_dup3(out, 1) < 0 || (!inherit_err && child_dup3(err, 2) < 0))
         child_fail(c, UMH_CHILD_DUP3, errno);
     if (inherit_err)
         child_drop_borrowed_stderr();
-    if (child_close_others(c, memfd) < 0)
+    if (child_close_others(c, memfd, mm_w) < 0)
         child_fail(c, UMH_CHILD_CLOSE_FDS, errno);
     /* a script's interpreter opens /dev/fd/N after the exec: keep N open in the child only */
     if ((r->flags & UMH_SPAWN_SCRIPT) && syscall(SYS_fcntl, memfd, F_SETFD, 0) < 0)

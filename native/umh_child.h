@@ -21,6 +21,9 @@ struct child {
     int stderr_w;         /* becomes fd 2; 2 itself: inherit */
     pid_t parent;         /* for the PR_SET_PDEATHSIG race check */
     int fallbacks;        /* umh_fallbacks at the spawn: the child reads no global */
+    int mm_w;             /* -1, or a close-on-exec pipe's write end that the child keeps open
+                           * until its exec or exit: the parent's sign that the child no longer
+                           * shares its mm (UMH_SPAWN_USER: see umh_spawn.c) */
     volatile int fail;    /* set by the child before it exits: the parent reads it after the vfork */
     volatile int pid;     /* on the spawner path: written by CLONE_PARENT_SETTID (clone3, or clone
                            * without pidfds) or else by the child first thing; 0 until then */

@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 
 #include "io_umh_Native.h"
 #include "umh.h"
@@ -279,6 +280,13 @@ JNIEXPORT jint JNICALL Java_io_umh_Native_missingFeatures(JNIEnv *env, jclass cl
 {
     (void)env, (void)cls;
     return umh_missing_features();
+}
+
+/* This JVM's own dumpable flag (PR_GET_DUMPABLE): for the test that no fork changes it. */
+JNIEXPORT jint JNICALL Java_io_umh_Native_dumpable(JNIEnv *env, jclass cls)
+{
+    (void)env, (void)cls;
+    return prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
 }
 
 JNIEXPORT jint JNICALL Java_io_umh_Native_rlimitNumber(JNIEnv *env, jclass cls, jstring name)

@@ -230,6 +230,63 @@ static int reap_unborn(int pidfd)
     return UMH_FAIL(UMH_CLONE, ESRCH);
 }
 
+/*
+ * The JVM's dumpable flag, across spawns that change the child's credentials (UMH_SPAWN_USER).
+ * The kernel resets the dumpable flag of the mm of a task whose euid, egid, fsuid, fsgid or
+ * capabilities change (commit_creds: to fs.suid_dumpable, 0 by default), and the vfork child's
+ * mm is the JVM's: ForkOptions.user turned the JVM non-dumpable for good (no core dumps, /proc
+ * of the JVM owned by root, no ptrace, jcmd or profiler attach by its own non-root user).
+ *
+ * The parent restores it, not the child: a child that set it back would run as the new user,
+ * dumpable, with the JVM's memory until its exec, open to ptrace and process_vm_readv from every
+ * process of that user (see umh_child.c). And not when the vfork returns either: the kernel wakes
+ * the parent (exec_mm_release) just before it switches the child to its new mm. The sign that
+ * the switch is done is the EOF of a close-on-exec pipe that only the child still holds (mm_w):
+ * the exec closes it after exec_mmap, an exit after exit_mm.
+ *
+ * With several such spawns at once, the flag read when the first began is put back when the last
+ * ended, so that no spawn reads a flag another's child has just reset. Until then the JVM is not
+ * dumpable, which is the safe direction. A prctl(PR_SET_DUMPABLE) by other code in the JVM
+ * meanwhile would be overwritten; a JVM makes none. prctl can set 0 and 1 only; 2
+ * (SUID_DUMP_ROOT) comes from fs.suid_dumpable=2 itself, the value the reset writes: left alone.
+ */
+static atomic_flag dumpable_lock = ATOMIC_FLAG_INIT; /* held for a prctl or two */
+static int dumpable_users;  /* spawns with UMH_SPAWN_USER whose child may share our mm */
+static int dumpable_saved;  /* PR_GET_DUMPABLE when the first of them began */
+
+static void dumpable_lock_take(void)
+{
+    while (atomic_flag_test_and_set_explicit(&dumpable_lock, memory_order_acquire))
+        sched_yield();
+}
+
+static void dumpable_lock_drop(void)
+{
+    atomic_flag_clear_explicit(&dumpable_lock, memory_order_release);
+}
+
+static void user_spawn_begin(void)
+{
+    dumpable_lock_take();
+    if (dumpable_users++ == 0)
+        dumpable_saved = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
+    dumpable_lock_drop();
+}
+
+/* After the child's exec or exit (mm_r's EOF); mm_r is closed here. */
+static void user_spawn_end(int *mm_r)
+{
+    char b;
+    while (read(*mm_r, &b, 1) < 0 && errno == EINTR) {
+    }
+    close_if_open(mm_r);
+    dumpable_lock_take();
+    if (--dumpable_users == 0 && (dumpable_saved == 0 || dumpable_saved == 1) &&
+        prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) != dumpable_saved)
+        prctl(PR_SET_DUMPABLE, dumpable_saved, 0, 0, 0);
+    dumpable_lock_drop();
+}
+
 /* The child's pid or UMH_FAIL. A child that must die with the process is cloned on the spawner
  * thread (see umh_spawner.c); any other right here. */
 static int start_child(struct child *c)
@@ -247,6 +304,7 @@ static int start_child(struct child *c)
 int umh_spawn(const struct umh_spawn_req *req, struct umh_spawn_res *res)
 {
     int in_r = -1, in_w = -1, out_r = -1, out_w = -1, err_r = -1, err_w = -1, pidfd = -1;
+    int mm_r = -1, mm_w = -1;
     int rc;
     struct child c;
     memset(&c, 0, sizeof c);
@@ -256,6 +314,9 @@ int umh_spawn(const struct umh_spawn_req *req, struct umh_spawn_res *res)
         goto out;
     if (req->err_fd == -1 && (rc = make_pipe(&err_r, &err_w, size)) < 0)
         goto out;
+    int user = req->flags & UMH_SPAWN_USER;
+    if (user && (rc = make_pipe(&mm_r, &mm_w, 0)) < 0)
+        goto out;
     c.req = req;
     c.stdin_r = in_r;
     c.stdout_w = out_w;
@@ -263,8 +324,15 @@ int umh_spawn(const struct umh_spawn_req *req, struct umh_spawn_res *res)
     c.parent = getpid();
     c.pidfd = -1;
     c.fallbacks = umh_fallbacks;
+    c.mm_w = mm_w;
 
+    if (user)
+        user_spawn_begin();
     rc = start_child(&c);
+    if (user) {
+        close_if_open(&mm_w); /* now only the child holds it, if there is one */
+        user_spawn_end(&mm_r);
+    }
     pidfd = c.pidfd;
     if (rc < 0)
         goto out;
@@ -298,5 +366,7 @@ out:
     close_if_open(&err_r);
     close_if_open(&err_w);
     close_if_open(&pidfd);
+    close_if_open(&mm_r);
+    close_if_open(&mm_w);
     return rc;
 }

@@ -53,6 +53,7 @@ static const char *blobs;
 /* The step a failed clone reports: clone3's where umh uses it (x86_64, a kernel that has it),
  * else clone's. Set by probe_system. */
 static int clone_step = UMH_CLONE;
+static int exec_status = -1; /* what a child that execs "exit 0" ends with: 0, or 127 where it cannot exec */
 
 static int load_file(const char *name)
 {
@@ -196,6 +197,69 @@ static void test_enoexec_leaves_nothing(void)
     CHECK(strcmp(umh_describe(rc, msg, sizeof msg), "execve failed: ENOEXEC (Exec format error)") == 0);
     CHECK(count_fds() == before);
     CHECK(waitpid(-1, NULL, WNOHANG) < 0 && errno == ECHILD);
+    close(memfd);
+}
+
+/* A spawn of memfd as uid/gid 65534 (UMH_SPAWN_USER), on the spawner or here, run to its end
+ * (into out): 0, or the spawn's failure. */
+static int spawn_as_nobody(int memfd, int here, char *out, size_t size)
+{
+    char *argv[] = { "probe", NULL };
+    static char *envp[] = { NULL };
+    struct umh_spawn_req req = { .memfd = memfd, .flags = UMH_SPAWN_USER | (here ? 0 : UMH_SPAWN_PDEATHSIG),
+                                 .argv = argv, .envp = envp, .err_fd = 2, .uid = 65534, .gid = 65534 };
+    struct umh_spawn_res res;
+    int rc = umh_spawn(&req, &res);
+    if (rc == 0)
+        run_to_end(&res, out, size);
+    return rc;
+}
+
+static void *spawn_some_as_nobody(void *arg)
+{
+    int memfd = *(int *)arg, bad = 0;
+    char out[8192];
+    for (int i = 0; i < 20; i++)
+        bad += spawn_as_nobody(memfd, i % 2, out, sizeof out) != 0;
+    return (void *)(long)bad;
+}
+
+/* Regression: a spawn with UMH_SPAWN_USER (ForkOptions.user) turned the calling process itself
+ * non-dumpable. The vfork child shares the caller's mm, and the kernel resets the mm's dumpable
+ * flag when the child changes its credentials (commit_creds). After spawns as uid/gid 65534 (on
+ * the spawner and here, with each fd-closing fallback, and from three threads at once) this
+ * process must be as dumpable as before: 1, and 0 where it was 0 (the flag is restored, not set
+ * to 1). The pipe umh watches for the child's exec must not reach the program. Root only. */
+static void test_user_keeps_caller_dumpable(void)
+{
+    if (geteuid() != 0) {
+        printf("skip user_keeps_caller_dumpable: needs root\n");
+        return;
+    }
+    int memfd = load_file("probe");
+    int modes[] = { 0, UMH_NO_CLOSE_RANGE, UMH_NO_CLOSE_RANGE | UMH_NO_PROC };
+    for (int dumpable = 0; dumpable <= 1; dumpable++) {
+        CHECK(prctl(PR_SET_DUMPABLE, dumpable, 0, 0, 0) == 0);
+        for (size_t m = 0; m < sizeof modes / sizeof modes[0]; m++) {
+            umh_fallbacks = modes[m];
+            for (int here = 0; here <= 1; here++) {
+                char out[8192] = "";
+                CHECK(spawn_as_nobody(memfd, here, out, sizeof out) == 0);
+                CHECK(strncmp(out, "fds=0,1,2\n", 10) == 0);
+                CHECK(prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) == dumpable);
+            }
+        }
+        umh_fallbacks = 0;
+    }
+    pthread_t t[3];
+    for (int i = 0; i < 3; i++)
+        CHECK(pthread_create(&t[i], NULL, spawn_some_as_nobody, &memfd) == 0);
+    for (int i = 0; i < 3; i++) {
+        void *bad;
+        pthread_join(t[i], &bad);
+        CHECK(bad == NULL);
+    }
+    CHECK(prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) == 1);
     close(memfd);
 }
 
@@ -497,7 +561,6 @@ static void test_bad_frames(void)
  * close-on-exec, the child is tracked by a pidfd (by pidfd_open where clone refuses CLONE_PIDFD,
  * as qemu-user 7.2 does), it is reaped with the status its exec earned, and the parent keeps no
  * fd it did not hand over. */
-static int exec_status = -1; /* what a child that execs "exit 0" ends with: 0, or 127 where it cannot exec */
 
 static void test_spawn_plumbing(void)
 {
@@ -936,6 +999,8 @@ static const struct {
     { "frame_short_reads_and_eintr", test_frame_short_reads_and_eintr, ANYWHERE },
     { "bad_frames", test_bad_frames, ANYWHERE },
     { "signal_steps", test_signal_steps, ANYWHERE },
+    /* only where the child shares the caller's memory (an emulator's vfork is a fork) */
+    { "user_keeps_caller_dumpable", test_user_keeps_caller_dumpable, NEEDS_SHARED_VFORK },
 };
 
 int main(int argc, char **argv)
