@@ -196,7 +196,7 @@ static CHILD int child_die_with_parent(const struct child *c)
  * the identity drops last. Raw syscalls throughout: glibc's setuid/setgid/setgroups wrappers
  * broadcast the change to every thread of the process (SIGSETXID), and this child shares the
  * JVM's memory and thread list bookkeeping: they would signal the JVM's threads. */
-static CHILD void child_identity(struct child *c)
+static CHILD void child_identity(struct child *c, unsigned long long *nofile_before)
 {
     const struct umh_spawn_req *r = c->req;
     if ((r->flags & UMH_SPAWN_SETSID) && syscall(SYS_setsid) < 0)
@@ -204,7 +204,11 @@ static CHILD void child_identity(struct child *c)
     if (r->flags & UMH_SPAWN_UMASK)
         syscall(SYS_umask, r->umask);
     for (int i = 0; i < r->nrlimits; i++) {
-        struct { unsigned long long cur, max; } lim = { r->rlimits[i].soft, r->rlimits[i].hard };
+        struct { unsigned long long cur, max; } lim = { r->rlimits[i].soft, r->rlimits[i].hard }, old;
+        /* fds may be open above the NOFILE limit set here: the close loop must reach them */
+        if (r->rlimits[i].resource == RLIMIT_NOFILE && *nofile_before == 0 &&
+            syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, NULL, &old) == 0)
+            *nofile_before = old.cur;
         if (syscall(SYS_prlimit64, 0, r->rlimits[i].resource, &lim, NULL) < 0)
             child_fail(c, UMH_CHILD_SETRLIMIT, errno);
     }
@@ -322,8 +326,8 @@ static CHILD long child_close_range(unsigned from, unsigned to)
 
 /* Close every fd above 2 but the memfd and mm_w (both above 2; mm_w may be -1): close_range
  * (5.9) around them where the kernel has it, else the fds /proc lists (one walk), else a plain
- * loop up to RLIMIT_NOFILE. */
-static CHILD int child_close_others(const struct child *c, int memfd, int mm_w)
+ * loop up to RLIMIT_NOFILE, or up to the limit before the spawn lowered it (nofile_before). */
+static CHILD int child_close_others(const struct child *c, int memfd, int mm_w, unsigned long long nofile_before)
 {
     if (!(c->fallbacks & UMH_NO_CLOSE_RANGE)) {
         /* the two to keep, in order; mm_w's -1 (none) is, unsigned, above every fd */
@@ -349,6 +353,8 @@ static CHILD int child_close_others(const struct child *c, int memfd, int mm_w)
      * NOFILE: the kernel caps it at fs.nr_open) */
     struct { unsigned long long cur, max; } lim = { 1024, 1024 };
     syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, NULL, &lim);
+    if (lim.cur < nofile_before)
+        lim.cur = nofile_before;
     long max = lim.cur < INT32_MAX ? (long)lim.cur : INT32_MAX;
     for (long fd = 3; fd < max; fd++)
         if (fd != memfd && fd != mm_w)
@@ -394,7 +400,8 @@ CHILD int umh_child_main(void *arg)
 
     if (child_reset_signals(c) < 0)
         child_fail(c, UMH_CHILD_SIGACTION, errno);
-    child_identity(c);
+    unsigned long long nofile_before = 0; /* RLIMIT_NOFILE's soft limit, if the spawn sets it */
+    child_identity(c, &nofile_before);
     /* after the identity: changing credentials clears the parent-death signal */
     if ((r->flags & UMH_SPAWN_PDEATHSIG) && child_die_with_parent(c) < 0)
         child_fail(c, UMH_CHILD_PDEATHSIG, errno);
@@ -405,7 +412,7 @@ CHILD int umh_child_main(void *arg)
         child_fail(c, UMH_CHILD_DUP3, errno);
     if (inherit_err)
         child_drop_borrowed_stderr();
-    if (child_close_others(c, memfd, mm_w) < 0)
+    if (child_close_others(c, memfd, mm_w, nofile_before) < 0)
         child_fail(c, UMH_CHILD_CLOSE_FDS, errno);
     /* a script's interpreter opens /dev/fd/N after the exec: keep N open in the child only */
     if ((r->flags & UMH_SPAWN_SCRIPT) && syscall(SYS_fcntl, memfd, F_SETFD, 0) < 0)

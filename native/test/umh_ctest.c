@@ -333,6 +333,33 @@ static void test_fallbacks(void)
     close(fd);
 }
 
+/* Regression: the last fallback closes fds by a loop up to RLIMIT_NOFILE, read after the spawn's
+ * own limits were set, so a NOFILE limit lowered for the child left every fd above it open into
+ * the program. Not close-on-exec fds at 20 and 50, NOFILE 16 for the child: none may reach it. */
+static void test_close_loop_above_lowered_limit(void)
+{
+    int memfd = load_file("probe");
+    char *argv[] = { "probe", NULL };
+    static char *envp[] = { NULL };
+    int low = fcntl(0, F_DUPFD, 20), high = fcntl(0, F_DUPFD, 50);
+    CHECK(low >= 20 && high >= 50);
+    struct umh_rlimit nofile = { RLIMIT_NOFILE, 16, 16 };
+    struct umh_spawn_req req = { .memfd = memfd, .argv = argv, .envp = envp, .err_fd = 2,
+                                 .rlimits = &nofile, .nrlimits = 1 };
+    umh_fallbacks = UMH_NO_CLOSE_RANGE | UMH_NO_PROC;
+    struct umh_spawn_res res;
+    char out[8192] = "";
+    int rc = umh_spawn(&req, &res);
+    umh_fallbacks = 0;
+    CHECK(rc == 0);
+    if (rc == 0)
+        run_to_end(&res, out, sizeof out);
+    CHECK(strncmp(out, "fds=0,1,2\n", 10) == 0);
+    close(low);
+    close(high);
+    close(memfd);
+}
+
 static void on_signal(int sig)
 {
     (void)sig;
@@ -982,6 +1009,7 @@ static const struct {
     { "enoexec_leaves_nothing", test_enoexec_leaves_nothing, NEEDS_SHARED_VFORK },
     { "low_fds", test_low_fds, NEEDS_EXEC },
     { "fallbacks", test_fallbacks, NEEDS_EXEC },
+    { "close_loop_above_lowered_limit", test_close_loop_above_lowered_limit, NEEDS_EXEC },
     { "signal_reset", test_signal_reset, NEEDS_EXEC },
     /* scripts: the kernel runs /bin/sh, an emulator's host kernel too */
     { "pipe_size", test_pipe_size, NEEDS_EXEC },
