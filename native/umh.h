@@ -13,6 +13,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+/* Which call failed; umh_step_name (umh_errors.c) names each. The numbers cross into Java and
+ * are only ever appended to, never renumbered: a step that belongs to an earlier group goes at
+ * the end, with the group it belongs to in its comment. */
 enum umh_step {
     UMH_STEP_NONE = 0,
     /* loading a blob */
@@ -26,9 +29,9 @@ enum umh_step {
     UMH_CHILD_CLOSE_FDS, UMH_CHILD_CLEAR_CLOEXEC, UMH_CHILD_CHDIR, UMH_CHILD_EXECVEAT,
     /* lifetime */
     UMH_OPEN, UMH_WAITID, UMH_EPOLL_CREATE, UMH_EPOLL_CTL, UMH_EPOLL_WAIT, UMH_SIGNAL, UMH_CLOSE,
-    /* the parent's side of a spawn, added later (numbers are only ever appended) */
+    /* the parent's side of a spawn */
     UMH_SETPIPE_SZ,
-    /* lifetime, added later: waitFor waiting on the pidfd itself */
+    /* lifetime: waitFor waiting on the pidfd itself */
     UMH_DUP, UMH_POLL,
     /* one step per call, where one step stood for two */
     UMH_CLONE3,             /* UMH_CLONE is clone's: the fallback, or where clone3 was refused */

@@ -38,7 +38,9 @@ JNI_EXPORT jint JNI_OnLoad(JavaVM *vm, void *reserved)
         return JNI_ERR;
     fd_init = (*env)->GetMethodID(env, fd_class, "<init>", "()V");
     /* FileDescriptor's private int field "fd": the same on every JDK since 1.0; nothing public
-     * makes a FileDescriptor from a number. Checked on each supported JDK by NativeTest. */
+     * makes a FileDescriptor from a number. Every fork's streams are made here, so every test
+     * that talks to a child through its pipes checks it (RoundTripTest, NativeLoaderTest's
+     * second JVM among them), on each JDK .ci/run builds with (17, and 25 where installed). */
     fd_field = (*env)->GetFieldID(env, fd_class, "fd", "I");
     return fd_init != NULL && fd_field != NULL ? JNI_VERSION_1_8 : JNI_ERR;
 }
