@@ -13,6 +13,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+/* Which call failed; umh_step_name (umh_errors.c) names each. The numbers cross into Java and
+ * are only ever appended to, never renumbered: a step that belongs to an earlier group goes at
+ * the end, with the group it belongs to in its comment. */
 enum umh_step {
     UMH_STEP_NONE = 0,
     /* loading a blob */
@@ -20,16 +23,22 @@ enum umh_step {
     /* the parent's side of a spawn */
     UMH_PIPE2, UMH_CLONE, UMH_PIDFD_OPEN, UMH_MALLOC,
     /* the child, between clone and exec */
-    UMH_CHILD_SIGACTION, UMH_CHILD_PDEATHSIG, UMH_CHILD_MOVE_FD, UMH_CHILD_DUP2,
+    UMH_CHILD_SIGACTION, UMH_CHILD_PDEATHSIG, UMH_CHILD_MOVE_FD, UMH_CHILD_DUP3,
     UMH_CHILD_SETSID, UMH_CHILD_SETRLIMIT, UMH_CHILD_SETGROUPS, UMH_CHILD_SETGID, UMH_CHILD_SETUID,
     UMH_CHILD_NO_NEW_PRIVS,
     UMH_CHILD_CLOSE_FDS, UMH_CHILD_CLEAR_CLOEXEC, UMH_CHILD_CHDIR, UMH_CHILD_EXECVEAT,
     /* lifetime */
     UMH_OPEN, UMH_WAITID, UMH_EPOLL_CREATE, UMH_EPOLL_CTL, UMH_EPOLL_WAIT, UMH_SIGNAL, UMH_CLOSE,
-    /* the parent's side of a spawn, added later (numbers are only ever appended) */
+    /* the parent's side of a spawn */
     UMH_SETPIPE_SZ,
-    /* lifetime, added later: waitFor waiting on the pidfd itself */
+    /* lifetime: waitFor waiting on the pidfd itself */
     UMH_DUP, UMH_POLL,
+    /* one step per call, where one step stood for two */
+    UMH_CLONE3,             /* UMH_CLONE is clone's: the fallback, or where clone3 was refused */
+    UMH_CHILD_SIGPROCMASK,  /* UMH_CHILD_SIGACTION is rt_sigaction's */
+    UMH_CHILD_EXECVE,       /* the /proc/self/fd/N fallback; UMH_CHILD_EXECVEAT is execveat's */
+    UMH_KILL,               /* UMH_SIGNAL is pidfd_send_signal's */
+    UMH_GET_CRITICAL,       /* GetPrimitiveArrayCritical (umh_jni.c); UMH_MALLOC is malloc's */
     UMH_STEP_COUNT
 };
 
@@ -56,7 +65,8 @@ int umh_memfd_load(const void *data, size_t size);
 
 /* Fallbacks for old kernels: chosen on ENOSYS/EINVAL, or forced with these bits (the C tests
  * force each one so that it is exercised on new kernels too; -Dumh.pidfd=false forces
- * UMH_NO_PIDFD from Java). Set before any spawn; the child only reads it. */
+ * UMH_NO_PIDFD from Java). Set before any spawn; each spawn reads it once and hands the child
+ * a copy (struct child). */
 enum { UMH_NO_CLOSE_RANGE = 1, UMH_NO_EXECVEAT = 2, UMH_NO_PIDFD = 4,
        UMH_NO_PROC = 8, /* the child reads nothing from /proc: asks about each signal, closes by a loop */
        UMH_NO_CLONE3 = 16 /* clone, not clone3: the child resets caught signals itself (umh also stops

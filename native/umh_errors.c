@@ -5,6 +5,8 @@
 
 #include "umh.h"
 
+/* Each name is the call that failed, as strace would show it: one step per call. UsermodeProcess
+ * matches "chdir" and "fcntl(F_SETPIPE_SZ)" to add the option concerned to the message. */
 static const char *const step_names[UMH_STEP_COUNT] = {
     [UMH_STEP_NONE] = "unknown",
     [UMH_MEMFD_CREATE] = "memfd_create",
@@ -14,17 +16,17 @@ static const char *const step_names[UMH_STEP_COUNT] = {
     [UMH_CLONE] = "clone",
     [UMH_PIDFD_OPEN] = "pidfd_open",
     [UMH_MALLOC] = "malloc",
-    [UMH_CHILD_SIGACTION] = "sigaction",
+    [UMH_CHILD_SIGACTION] = "rt_sigaction",
     [UMH_CHILD_PDEATHSIG] = "prctl(PR_SET_PDEATHSIG)",
     [UMH_CHILD_MOVE_FD] = "fcntl(F_DUPFD_CLOEXEC)",
-    [UMH_CHILD_DUP2] = "dup2",
+    [UMH_CHILD_DUP3] = "dup3",
     [UMH_CHILD_SETSID] = "setsid",
     [UMH_CHILD_SETRLIMIT] = "prlimit64",
     [UMH_CHILD_SETGROUPS] = "setgroups",
-    [UMH_CHILD_SETGID] = "setgid",
-    [UMH_CHILD_SETUID] = "setuid",
+    [UMH_CHILD_SETGID] = "setresgid",
+    [UMH_CHILD_SETUID] = "setresuid",
     [UMH_CHILD_NO_NEW_PRIVS] = "prctl(PR_SET_NO_NEW_PRIVS)",
-    [UMH_CHILD_CLOSE_FDS] = "close_range",
+    [UMH_CHILD_CLOSE_FDS] = "close_range", /* its fallbacks (a /proc walk, a loop) never fail */
     [UMH_CHILD_CLEAR_CLOEXEC] = "fcntl(F_SETFD)",
     [UMH_CHILD_CHDIR] = "chdir",
     [UMH_CHILD_EXECVEAT] = "execveat",
@@ -38,6 +40,11 @@ static const char *const step_names[UMH_STEP_COUNT] = {
     [UMH_DUP] = "fcntl(F_DUPFD_CLOEXEC)",
     [UMH_POLL] = "poll",
     [UMH_SETPIPE_SZ] = "fcntl(F_SETPIPE_SZ)",
+    [UMH_CLONE3] = "clone3",
+    [UMH_CHILD_SIGPROCMASK] = "rt_sigprocmask",
+    [UMH_CHILD_EXECVE] = "execve",
+    [UMH_KILL] = "kill",
+    [UMH_GET_CRITICAL] = "GetPrimitiveArrayCritical",
 };
 
 const char *umh_step_name(int step)

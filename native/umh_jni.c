@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 
 #include "io_umh_Native.h"
 #include "umh.h"
@@ -37,7 +38,9 @@ JNI_EXPORT jint JNI_OnLoad(JavaVM *vm, void *reserved)
         return JNI_ERR;
     fd_init = (*env)->GetMethodID(env, fd_class, "<init>", "()V");
     /* FileDescriptor's private int field "fd": the same on every JDK since 1.0; nothing public
-     * makes a FileDescriptor from a number. Checked on each supported JDK by NativeTest. */
+     * makes a FileDescriptor from a number. Every fork's streams are made here, so every test
+     * that talks to a child through its pipes checks it (RoundTripTest, NativeLoaderTest's
+     * second JVM among them), on each JDK .ci/run builds with (17, and 25 where installed). */
     fd_field = (*env)->GetFieldID(env, fd_class, "fd", "I");
     return fd_init != NULL && fd_field != NULL ? JNI_VERSION_1_8 : JNI_ERR;
 }
@@ -60,7 +63,7 @@ static int write_slice(JNIEnv *env, jbyteArray blob, int fd, jsize off, jsize n)
 {
     jbyte *bytes = (*env)->GetPrimitiveArrayCritical(env, blob, NULL);
     if (bytes == NULL)
-        return UMH_FAIL(UMH_MALLOC, ENOMEM); /* an OutOfMemoryError is pending too */
+        return UMH_FAIL(UMH_GET_CRITICAL, ENOMEM); /* an OutOfMemoryError is pending too */
     int rc = umh_memfd_write(fd, bytes + off, (size_t)n);
     (*env)->ReleasePrimitiveArrayCritical(env, blob, bytes, JNI_ABORT);
     return rc;
@@ -279,6 +282,13 @@ JNIEXPORT jint JNICALL Java_io_umh_Native_missingFeatures(JNIEnv *env, jclass cl
 {
     (void)env, (void)cls;
     return umh_missing_features();
+}
+
+/* This JVM's own dumpable flag (PR_GET_DUMPABLE): for the test that no fork changes it. */
+JNIEXPORT jint JNICALL Java_io_umh_Native_dumpable(JNIEnv *env, jclass cls)
+{
+    (void)env, (void)cls;
+    return prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
 }
 
 JNIEXPORT jint JNICALL Java_io_umh_Native_rlimitNumber(JNIEnv *env, jclass cls, jstring name)

@@ -68,8 +68,9 @@ int umh_wait_exited(int pid)
 
 int umh_signal(int pidfd, int pid, int sig)
 {
-    long rc = pidfd >= 0 ? syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) : kill(pid, sig);
-    return rc < 0 ? UMH_FAIL(UMH_SIGNAL, errno) : 0;
+    if (pidfd >= 0)
+        return syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) < 0 ? UMH_FAIL(UMH_SIGNAL, errno) : 0;
+    return kill(pid, sig) < 0 ? UMH_FAIL(UMH_KILL, errno) : 0;
 }
 
 int umh_epoll_create(void)

@@ -3,12 +3,7 @@
  * posix_spawn does. The child shares the JVM's memory and never copies its page tables, so the
  * cost does not grow with the heap; the parent is suspended until the child has exec'd or exited.
  *
- * The child's contract (child_main and everything it calls):
- *   - it never returns: it execs or it _exits(127);
- *   - it reads only what umh_spawn prepared in `struct child` before the clone, and writes only
- *     that struct's `fail` field and its own stack;
- *   - no malloc or free, no locks, no stdio, no JNI: raw system calls only. It shares memory with
- *     a JVM whose other threads may hold any lock at the moment of the clone.
+ * The child itself, and its contract, are in umh_child.c.
  * All signals are blocked across the clone so that no JVM handler can run on the child's stack.
  */
 #define _GNU_SOURCE
@@ -27,6 +22,7 @@
 #include <unistd.h>
 
 #include "umh.h"
+#include "umh_child.h"
 
 #ifndef CLONE_PIDFD
 #define CLONE_PIDFD 0x00001000
@@ -43,32 +39,6 @@
 #ifndef P_PIDFD
 #define P_PIDFD 3
 #endif
-
-/* The kernel's own sigaction layout (rt_sigaction), not glibc's. */
-struct kernel_sigaction {
-    void (*handler)(int);
-    unsigned long flags;
-    void (*restorer)(void);
-    uint64_t mask;
-};
-#define KERNEL_SIGSET_SIZE sizeof(uint64_t)
-#define KERNEL_NSIG 64
-
-/* Everything the child needs, prepared before the clone. */
-struct child {
-    const struct umh_spawn_req *req;
-    int stdin_r;          /* becomes fd 0 */
-    int stdout_w;         /* becomes fd 1 */
-    int stderr_w;         /* becomes fd 2; 2 itself: inherit */
-    pid_t parent;         /* for the PR_SET_PDEATHSIG race check */
-    char proc_path[32];   /* "/proc/self/fd/N", written by the child once N is final */
-    volatile int fail;    /* set by the child before _exit: the parent reads it after the vfork */
-    volatile int pid;     /* on the spawner path: written by CLONE_PARENT_SETTID (clone3, or clone
-                           * without pidfds) or else by the child first thing; 0 until then */
-    int pidfd;            /* the parent's: CLONE_PIDFD's, or -1 */
-    int report_pid;       /* the child writes its pid into `pid` */
-    int sighand_cleared;  /* clone3 reset every caught signal (CLONE_CLEAR_SIGHAND) */
-};
 
 #define CHILD_STACK_SIZE (32 * 1024)
 
@@ -90,313 +60,6 @@ int umh_missing_features(void)
     if (waitid((idtype_t)P_PIDFD, (id_t)INT_MAX, &info, WEXITED | WNOHANG) < 0 && errno == EINVAL)
         missing |= UMH_NO_PIDFD;
     return missing;
-}
-
-/* ---------------------------------------------------------------- the child: raw syscalls only */
-
-/* Under AddressSanitizer (the C tests' second build) the child must not poison or check stack
- * shadow: it shares the parent's memory, shadow included, and runs on a stack inside a parent
- * frame, so every check would be about the parent's view of that memory. */
-#define CHILD __attribute__((no_sanitize_address))
-
-static CHILD __attribute__((noreturn)) void child_fail(struct child *c, int step, int err)
-{
-    c->fail = UMH_FAIL(step, err);
-    _exit(127);
-}
-
-/* Whether the n bytes at a and b are equal (no libc in the child: ASan intercepts memcmp). */
-static CHILD int child_equal(const char *a, const char *b, size_t n)
-{
-    while (n > 0 && *a == *b)
-        a++, b++, n--;
-    return n == 0;
-}
-
-/* The 16 hex digits after "\n<key>" in buf (a /proc status file), or -1. */
-static CHILD int child_hex_field(const char *buf, size_t len, const char *key, size_t key_len, uint64_t *out)
-{
-    for (size_t i = 0; i + 1 + key_len + 16 <= len; i++) {
-        if (buf[i] != '\n' || !child_equal(buf + i + 1, key, key_len))
-            continue;
-        const char *p = buf + i + 1 + key_len;
-        uint64_t v = 0;
-        for (int d = 0; d < 16; d++) {
-            char ch = p[d];
-            int x = ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
-            if (x < 0)
-                return -1;
-            v = v << 4 | (uint64_t)x;
-        }
-        *out = v;
-        return 0;
-    }
-    return -1;
-}
-
-/* The signals caught or ignored, as the kernel summarises the handler table in /proc/self/status
- * (SigCgt, SigIgn): three system calls instead of 64 rt_sigaction queries, which cost ~70 us on a
- * VM where a system call takes ~1 us. The child reads its own table, copied by the clone, so a
- * handler a JVM thread installs meanwhile is either in the copy and in the answer, or in neither.
- * -1 when /proc cannot tell: not mounted, no such fields, or not one caught signal (unless clone3
- * cleared them all), which no JVM has (it catches SIGSEGV) but an emulator's /proc might report. */
-static CHILD int child_signals_from_proc(const struct child *c, uint64_t *set)
-{
-    char buf[4096];
-    int fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/status", O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    size_t len = 0;
-    long n;
-    while (len < sizeof buf && (n = syscall(SYS_read, fd, buf + len, sizeof buf - len)) > 0)
-        len += (size_t)n;
-    syscall(SYS_close, fd);
-    uint64_t ignored, caught;
-    if (child_hex_field(buf, len, "SigIgn:\t", 8, &ignored) < 0 ||
-        child_hex_field(buf, len, "SigCgt:\t", 8, &caught) < 0 || (caught == 0 && !c->sighand_cleared))
-        return -1;
-    *set = ignored | caught;
-    return 0;
-}
-
-/* Signals the JVM catches would run JVM code on our stack; ignored ones would be inherited
- * through exec. Both go back to the default (the caught ones already are after clone3's
- * CLONE_CLEAR_SIGHAND, which keeps ignored ones); then the (fully blocked) mask is cleared.
- * Without /proc's summary, each signal is asked about first. */
-static CHILD int child_reset_signals(const struct child *c)
-{
-    struct kernel_sigaction dfl = { .handler = SIG_DFL };
-    uint64_t set = ~(uint64_t)0;
-    int known = !(umh_fallbacks & UMH_NO_PROC) && child_signals_from_proc(c, &set) == 0;
-    for (int sig = 1; sig <= KERNEL_NSIG; sig++) {
-        if (sig == SIGKILL || sig == SIGSTOP || !(set & (uint64_t)1 << (sig - 1)))
-            continue;
-        if (!known) {
-            struct kernel_sigaction old;
-            if (syscall(SYS_rt_sigaction, sig, NULL, &old, KERNEL_SIGSET_SIZE) < 0)
-                return -1;
-            if (old.handler == SIG_DFL)
-                continue;
-        }
-        if (syscall(SYS_rt_sigaction, sig, &dfl, NULL, KERNEL_SIGSET_SIZE) < 0)
-            return -1;
-    }
-    return 0;
-}
-
-static CHILD int child_unblock_signals(void)
-{
-    uint64_t none = 0;
-    return (int)syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL, KERNEL_SIGSET_SIZE);
-}
-
-/* Die with the JVM, even when it is SIGKILLed. The signal follows the thread that cloned us;
- * umh clones from one long-lived thread (umh_spawner.c). Re-check the parent afterwards:
- * it may have died before the prctl took effect. */
-static CHILD int child_die_with_parent(const struct child *c)
-{
-    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
-        return -1;
-    if (getppid() != c->parent)
-        _exit(127); /* orphaned already: nobody is left to report to */
-    return 0;
-}
-
-/* Session, umask, limits and identity, in that order: limits are set while still privileged, and
- * the identity drops last. Raw syscalls throughout: glibc's setuid/setgid/setgroups wrappers
- * broadcast the change to every thread of the process (SIGSETXID), and this child shares the
- * JVM's memory and thread list bookkeeping: they would signal the JVM's threads. */
-static CHILD void child_identity(struct child *c)
-{
-    const struct umh_spawn_req *r = c->req;
-    if ((r->flags & UMH_SPAWN_SETSID) && syscall(SYS_setsid) < 0)
-        child_fail(c, UMH_CHILD_SETSID, errno);
-    if (r->flags & UMH_SPAWN_UMASK)
-        syscall(SYS_umask, r->umask);
-    for (int i = 0; i < r->nrlimits; i++) {
-        struct { unsigned long long cur, max; } lim = { r->rlimits[i].soft, r->rlimits[i].hard };
-        if (syscall(SYS_prlimit64, 0, r->rlimits[i].resource, &lim, NULL) < 0)
-            child_fail(c, UMH_CHILD_SETRLIMIT, errno);
-    }
-    if (r->flags & UMH_SPAWN_USER) {
-        if (syscall(SYS_setgroups, 0, NULL) < 0)
-            child_fail(c, UMH_CHILD_SETGROUPS, errno);
-        if (syscall(SYS_setresgid, r->gid, r->gid, r->gid) < 0)
-            child_fail(c, UMH_CHILD_SETGID, errno);
-        if (syscall(SYS_setresuid, r->uid, r->uid, r->uid) < 0)
-            child_fail(c, UMH_CHILD_SETUID, errno);
-    }
-    if ((r->flags & UMH_SPAWN_NO_NEW_PRIVS) && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-        child_fail(c, UMH_CHILD_NO_NEW_PRIVS, errno);
-}
-
-/* An fd that must end up on 0, 1 or 2 may already sit on one of them (when the JVM's own stdio is
- * closed, pipe2 hands out low numbers). Lift it above 2 first, so that the dup2s cannot clobber it. */
-static CHILD int child_lift(int *fd)
-{
-    if (*fd < 0 || *fd > 2)
-        return 0;
-    int lifted = fcntl(*fd, F_DUPFD_CLOEXEC, 3);
-    if (lifted < 0)
-        return -1;
-    *fd = lifted;
-    return 0;
-}
-
-static CHILD int child_dup2(int from, int to)
-{
-    int rc;
-    do {
-        rc = dup2(from, to); /* the copy on `to` is not close-on-exec */
-    } while (rc < 0 && errno == EINTR);
-    return rc < 0 ? -1 : 0;
-}
-
-/* Inheriting the JVM's fd 2 when the JVM has none: pipe2 or memfd_create may have put one of
- * ours there. All of ours are close-on-exec and a real stderr is not, so drop fd 2 in that case:
- * the child gets no stderr, as the JVM has none. */
-static CHILD void child_drop_borrowed_stderr(void)
-{
-    int flags = fcntl(2, F_GETFD);
-    if (flags >= 0 && (flags & FD_CLOEXEC))
-        close(2);
-}
-
-static CHILD void child_itoa(char *out, int n)
-{
-    char tmp[12];
-    int len = 0;
-    do {
-        tmp[len++] = (char)('0' + n % 10);
-        n /= 10;
-    } while (n > 0);
-    while (len > 0)
-        *out++ = tmp[--len];
-    *out = '\0';
-}
-
-/* A non-negative decimal number, or -1 (for "." and ".."). */
-static CHILD long child_atol(const char *s)
-{
-    long v = 0;
-    if (*s == '\0')
-        return -1;
-    for (; *s != '\0'; s++) {
-        if (*s < '0' || *s > '9')
-            return -1;
-        v = v * 10 + (*s - '0');
-    }
-    return v;
-}
-
-struct linux_dirent64 {
-    uint64_t d_ino;
-    int64_t d_off;
-    unsigned short d_reclen;
-    unsigned char d_type;
-    char d_name[];
-};
-
-/* Close every fd above 2 but keep that /proc/self/fd lists: as many close()s as there are open
- * fds, where counting up to RLIMIT_NOFILE makes a million of them in a JVM, which raises its soft
- * limit to the hard one (24 ms per spawn here). Raw getdents64 into a stack buffer: opendir would
- * malloc. /proc lists fds by number, so closing while reading skips none. -1 without /proc. */
-static CHILD int child_close_listed(int keep)
-{
-    int dir = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dir < 0)
-        return -1;
-    char buf[2048] __attribute__((aligned(8)));
-    long n;
-    while ((n = syscall(SYS_getdents64, dir, buf, sizeof buf)) > 0) {
-        for (long off = 0; off < n;) {
-            struct linux_dirent64 *d = (struct linux_dirent64 *)(buf + off);
-            long fd = child_atol(d->d_name);
-            off += d->d_reclen;
-            if (fd > 2 && fd != keep && fd != dir)
-                syscall(SYS_close, fd);
-        }
-    }
-    syscall(SYS_close, dir);
-    return n < 0 ? -1 : 0;
-}
-
-/* Close every fd above 2 but the memfd (itself above 2): close_range (5.9) on either side of it
- * where the kernel has it, else the fds /proc lists (one walk), else a plain loop up to
- * RLIMIT_NOFILE. */
-static CHILD int child_close_others(int memfd)
-{
-    if (!(umh_fallbacks & UMH_NO_CLOSE_RANGE)) {
-        long rc = memfd > 3 ? syscall(SYS_close_range, 3U, (unsigned)memfd - 1, 0) : 0;
-        if (rc == 0)
-            rc = syscall(SYS_close_range, (unsigned)memfd + 1, ~0U, 0);
-        if (rc == 0)
-            return 0;
-        if (errno != ENOSYS)
-            return -1;
-    }
-    if (!(umh_fallbacks & UMH_NO_PROC) && child_close_listed(memfd) == 0)
-        return 0;
-    long max = sysconf(_SC_OPEN_MAX); /* getrlimit underneath: a plain syscall */
-    for (long fd = 3; fd < max; fd++)
-        if (fd != memfd)
-            close((int)fd);
-    return 0;
-}
-
-static CHILD void child_exec(struct child *c, int memfd)
-{
-    const struct umh_spawn_req *r = c->req;
-    int err = ENOSYS;
-    if (!(umh_fallbacks & UMH_NO_EXECVEAT)) {
-        syscall(SYS_execveat, memfd, "", r->argv, r->envp, AT_EMPTY_PATH);
-        err = errno;
-    }
-    /* binfmt_misc emulators and pre-3.19 kernels: exec the same file by its /proc path */
-    if (err == ENOENT || err == ENOSYS || err == EINVAL) {
-        memcpy(c->proc_path, "/proc/self/fd/", 14);
-        child_itoa(c->proc_path + 14, memfd);
-        execve(c->proc_path, r->argv, r->envp);
-        if (err == ENOSYS || err == EINVAL)
-            err = errno;
-    }
-    child_fail(c, UMH_CHILD_EXECVEAT, err);
-}
-
-static CHILD int child_main(void *arg)
-{
-    struct child *c = arg;
-    if (c->report_pid)
-        c->pid = (int)syscall(SYS_getpid);
-    const struct umh_spawn_req *r = c->req;
-    int memfd = r->memfd;
-    int inherit_err = c->stderr_w == 2;
-
-    if (child_reset_signals(c) < 0)
-        child_fail(c, UMH_CHILD_SIGACTION, errno);
-    child_identity(c);
-    /* after the identity: changing credentials clears the parent-death signal */
-    if ((r->flags & UMH_SPAWN_PDEATHSIG) && child_die_with_parent(c) < 0)
-        child_fail(c, UMH_CHILD_PDEATHSIG, errno);
-    if (child_lift(&c->stdin_r) < 0 || child_lift(&c->stdout_w) < 0 || child_lift(&memfd) < 0 ||
-        (!inherit_err && child_lift(&c->stderr_w) < 0))
-        child_fail(c, UMH_CHILD_MOVE_FD, errno);
-    if (child_dup2(c->stdin_r, 0) < 0 || child_dup2(c->stdout_w, 1) < 0 ||
-        (!inherit_err && child_dup2(c->stderr_w, 2) < 0))
-        child_fail(c, UMH_CHILD_DUP2, errno);
-    if (inherit_err)
-        child_drop_borrowed_stderr();
-    if (child_close_others(memfd) < 0)
-        child_fail(c, UMH_CHILD_CLOSE_FDS, errno);
-    /* a script's interpreter opens /dev/fd/N after the exec: keep N open in the child only */
-    if ((r->flags & UMH_SPAWN_SCRIPT) && fcntl(memfd, F_SETFD, 0) < 0)
-        child_fail(c, UMH_CHILD_CLEAR_CLOEXEC, errno);
-    if (r->dir != NULL && chdir(r->dir) < 0)
-        child_fail(c, UMH_CHILD_CHDIR, errno);
-    if (child_unblock_signals() < 0)
-        child_fail(c, UMH_CHILD_SIGACTION, errno);
-    child_exec(c, memfd);
-    return 127; /* not reached */
 }
 
 /* ---------------------------------------------------------------- the parent */
@@ -482,7 +145,7 @@ static long clone3_child(struct child *c, char *stack, size_t size, unsigned lon
     };
     c->sighand_cleared = 1;
     c->report_pid = 0;
-    return umh_clone3(&args, sizeof args, child_main, c);
+    return umh_clone3(&args, sizeof args, umh_child_main, c);
 }
 
 /* clone, which returns a pidfd and a parent tid through one pointer: on the spawner thread the
@@ -497,7 +160,7 @@ static long clone_legacy(struct child *c, char *stack_top, int flags, atomic_int
     if (clear_on_exec != NULL)
         flags |= CLONE_CHILD_CLEARTID | (pidfd_flag ? 0 : CLONE_PARENT_SETTID);
     int *ptid = pidfd_flag ? &c->pidfd : (int *)&c->pid;
-    int pid = clone(child_main, stack_top, flags, c, ptid, NULL, clear_on_exec);
+    int pid = clone(umh_child_main, stack_top, flags, c, ptid, NULL, clear_on_exec);
     /* Kernels before 5.2 ignore CLONE_PIDFD, but qemu-user 7.2 (and a strict seccomp filter)
      * refuse it with EINVAL: no child was made, so clone again without it; umh_spawn then asks
      * pidfd_open for the pidfd. */
@@ -506,7 +169,7 @@ static long clone_legacy(struct child *c, char *stack_top, int flags, atomic_int
         c->report_pid = 0;
         if (clear_on_exec != NULL)
             flags |= CLONE_PARENT_SETTID;
-        pid = clone(child_main, stack_top, flags, c, (int *)&c->pid, NULL, clear_on_exec);
+        pid = clone(umh_child_main, stack_top, flags, c, (int *)&c->pid, NULL, clear_on_exec);
     }
     return pid < 0 ? -errno : pid;
 }
@@ -527,21 +190,24 @@ static int clone_child(struct child *c, atomic_int *clear_on_exec)
     sigfillset(&all);
     /* raw: glibc's pthread_sigmask would leave its own SIGCANCEL/SIGSETXID open */
     syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, &old, KERNEL_SIGSET_SIZE);
-    int flags = CLONE_VM | CLONE_VFORK | (umh_fallbacks & UMH_NO_PIDFD ? 0 : CLONE_PIDFD);
+    int flags = CLONE_VM | CLONE_VFORK | (c->fallbacks & UMH_NO_PIDFD ? 0 : CLONE_PIDFD);
     long pid = -ENOSYS;
-    if (!(umh_fallbacks & UMH_NO_CLONE3) && !atomic_load_explicit(&clone3_refused, memory_order_relaxed)) {
+    int step = UMH_CLONE3; /* the call whose error is reported */
+    if (!(c->fallbacks & UMH_NO_CLONE3) && !atomic_load_explicit(&clone3_refused, memory_order_relaxed)) {
         pid = clone3_child(c, stack, sizeof stack, (unsigned)flags, clear_on_exec);
         if (clone3_refusal(pid))
             atomic_store_explicit(&clone3_refused, 1, memory_order_relaxed);
     }
-    if (clone3_refusal(pid))
+    if (clone3_refusal(pid)) {
         pid = clone_legacy(c, stack + sizeof stack, flags, clear_on_exec);
+        step = UMH_CLONE;
+    }
     /* A clone that fails late (a full pids cgroup: EAGAIN) has already written a pidfd number and
      * then released it: the number is not ours, and another thread may open it any moment. */
     if (pid < 0)
         c->pidfd = -1;
     syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old, NULL, KERNEL_SIGSET_SIZE);
-    return pid < 0 ? UMH_FAIL(UMH_CLONE, -pid) : (int)pid;
+    return pid < 0 ? UMH_FAIL(step, -pid) : (int)pid;
 }
 
 static int clone_handed_off(struct umh_handoff *h, atomic_int *clear_on_exec)
@@ -553,13 +219,72 @@ static int clone_handed_off(struct umh_handoff *h, atomic_int *clear_on_exec)
     return pid;
 }
 
-/* Reaps a child that was killed before it ran a line (it never wrote its pid), by its pidfd. */
+/* Reaps a child that was killed before it ran a line (it never wrote its pid), by its pidfd.
+ * Only clone can leave such a child (clone3 has the kernel write the pid first): reported as
+ * clone's ESRCH, the clone having made no child we can use. */
 static int reap_unborn(int pidfd)
 {
     siginfo_t info;
     while (waitid((idtype_t)P_PIDFD, (id_t)pidfd, &info, WEXITED) < 0 && errno == EINTR) {
     }
     return UMH_FAIL(UMH_CLONE, ESRCH);
+}
+
+/*
+ * The JVM's dumpable flag, across spawns that change the child's credentials (UMH_SPAWN_USER).
+ * The kernel resets the dumpable flag of the mm of a task whose euid, egid, fsuid, fsgid or
+ * capabilities change (commit_creds: to fs.suid_dumpable, 0 by default), and the vfork child's
+ * mm is the JVM's: ForkOptions.user turned the JVM non-dumpable for good (no core dumps, /proc
+ * of the JVM owned by root, no ptrace, jcmd or profiler attach by its own non-root user).
+ *
+ * The parent restores it, not the child: a child that set it back would run as the new user,
+ * dumpable, with the JVM's memory until its exec, open to ptrace and process_vm_readv from every
+ * process of that user (see umh_child.c). And not when the vfork returns either: the kernel wakes
+ * the parent (exec_mm_release) just before it switches the child to its new mm. The sign that
+ * the switch is done is the EOF of a close-on-exec pipe that only the child still holds (mm_w):
+ * the exec closes it after exec_mmap, an exit after exit_mm.
+ *
+ * With several such spawns at once, the flag read when the first began is put back when the last
+ * ended, so that no spawn reads a flag another's child has just reset. Until then the JVM is not
+ * dumpable, which is the safe direction. A prctl(PR_SET_DUMPABLE) by other code in the JVM
+ * meanwhile would be overwritten; a JVM makes none. prctl can set 0 and 1 only; 2
+ * (SUID_DUMP_ROOT) comes from fs.suid_dumpable=2 itself, the value the reset writes: left alone.
+ */
+static atomic_flag dumpable_lock = ATOMIC_FLAG_INIT; /* held for a prctl or two */
+static int dumpable_users;  /* spawns with UMH_SPAWN_USER whose child may share our mm */
+static int dumpable_saved;  /* PR_GET_DUMPABLE when the first of them began */
+
+static void dumpable_lock_take(void)
+{
+    while (atomic_flag_test_and_set_explicit(&dumpable_lock, memory_order_acquire))
+        sched_yield();
+}
+
+static void dumpable_lock_drop(void)
+{
+    atomic_flag_clear_explicit(&dumpable_lock, memory_order_release);
+}
+
+static void user_spawn_begin(void)
+{
+    dumpable_lock_take();
+    if (dumpable_users++ == 0)
+        dumpable_saved = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
+    dumpable_lock_drop();
+}
+
+/* After the child's exec or exit (mm_r's EOF); mm_r is closed here. */
+static void user_spawn_end(int *mm_r)
+{
+    char b;
+    while (read(*mm_r, &b, 1) < 0 && errno == EINTR) {
+    }
+    close_if_open(mm_r);
+    dumpable_lock_take();
+    if (--dumpable_users == 0 && (dumpable_saved == 0 || dumpable_saved == 1) &&
+        prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) != dumpable_saved)
+        prctl(PR_SET_DUMPABLE, dumpable_saved, 0, 0, 0);
+    dumpable_lock_drop();
 }
 
 /* The child's pid or UMH_FAIL. A child that must die with the process is cloned on the spawner
@@ -579,6 +304,7 @@ static int start_child(struct child *c)
 int umh_spawn(const struct umh_spawn_req *req, struct umh_spawn_res *res)
 {
     int in_r = -1, in_w = -1, out_r = -1, out_w = -1, err_r = -1, err_w = -1, pidfd = -1;
+    int mm_r = -1, mm_w = -1;
     int rc;
     struct child c;
     memset(&c, 0, sizeof c);
@@ -588,14 +314,25 @@ int umh_spawn(const struct umh_spawn_req *req, struct umh_spawn_res *res)
         goto out;
     if (req->err_fd == -1 && (rc = make_pipe(&err_r, &err_w, size)) < 0)
         goto out;
+    int user = req->flags & UMH_SPAWN_USER;
+    if (user && (rc = make_pipe(&mm_r, &mm_w, 0)) < 0)
+        goto out;
     c.req = req;
     c.stdin_r = in_r;
     c.stdout_w = out_w;
     c.stderr_w = req->err_fd == -1 ? err_w : req->err_fd;
     c.parent = getpid();
     c.pidfd = -1;
+    c.fallbacks = umh_fallbacks;
+    c.mm_w = mm_w;
 
+    if (user)
+        user_spawn_begin();
     rc = start_child(&c);
+    if (user) {
+        close_if_open(&mm_w); /* now only the child holds it, if there is one */
+        user_spawn_end(&mm_r);
+    }
     pidfd = c.pidfd;
     if (rc < 0)
         goto out;
@@ -605,7 +342,7 @@ int umh_spawn(const struct umh_spawn_req *req, struct umh_spawn_res *res)
         reap_failed(pid);
         goto out;
     }
-    if (pidfd < 0 && !(umh_fallbacks & UMH_NO_PIDFD)) {
+    if (pidfd < 0 && !(c.fallbacks & UMH_NO_PIDFD)) {
         /* CLONE_PIDFD refused (seccomp) or ignored (a kernel before 5.2) */
         if ((pidfd = umh_pidfd_open(pid)) < 0) {
             rc = pidfd; /* EMFILE, as CLONE_PIDFD would have failed the clone */
@@ -629,5 +366,7 @@ out:
     close_if_open(&err_r);
     close_if_open(&err_w);
     close_if_open(&pidfd);
+    close_if_open(&mm_r);
+    close_if_open(&mm_w);
     return rc;
 }

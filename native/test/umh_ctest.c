@@ -10,6 +10,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +50,10 @@ static int passed, failed;
     } while (0)
 
 static const char *blobs;
+/* The step a failed clone reports: clone3's where umh uses it (x86_64, a kernel that has it),
+ * else clone's. Set by probe_system. */
+static int clone_step = UMH_CLONE;
+static int exec_status = -1; /* what a child that execs "exit 0" ends with: 0, or 127 where it cannot exec */
 
 static int load_file(const char *name)
 {
@@ -184,7 +189,85 @@ static void test_enoexec_leaves_nothing(void)
     CHECK(waitpid(-1, NULL, WNOHANG) < 0 && errno == ECHILD); /* no zombie */
     char msg[256];
     CHECK(strcmp(umh_describe(rc, msg, sizeof msg), "execveat failed: ENOEXEC (Exec format error)") == 0);
+    /* by the /proc/self/fd/N fallback, the failure is execve's */
+    umh_fallbacks = UMH_NO_EXECVEAT;
+    rc = spawn(memfd, argv, &res);
+    umh_fallbacks = 0;
+    CHECK(rc == UMH_FAIL(UMH_CHILD_EXECVE, ENOEXEC));
+    CHECK(strcmp(umh_describe(rc, msg, sizeof msg), "execve failed: ENOEXEC (Exec format error)") == 0);
+    CHECK(count_fds() == before);
+    CHECK(waitpid(-1, NULL, WNOHANG) < 0 && errno == ECHILD);
     close(memfd);
+}
+
+/* A spawn of memfd as uid/gid 65534 (UMH_SPAWN_USER), on the spawner or here, run to its end
+ * (into out): 0, or the spawn's failure. */
+static int spawn_as_nobody(int memfd, int here, char *out, size_t size)
+{
+    char *argv[] = { "probe", NULL };
+    static char *envp[] = { NULL };
+    struct umh_spawn_req req = { .memfd = memfd, .flags = UMH_SPAWN_USER | (here ? 0 : UMH_SPAWN_PDEATHSIG),
+                                 .argv = argv, .envp = envp, .err_fd = 2, .uid = 65534, .gid = 65534 };
+    struct umh_spawn_res res;
+    int rc = umh_spawn(&req, &res);
+    if (rc == 0)
+        run_to_end(&res, out, size);
+    return rc;
+}
+
+static void *spawn_some_as_nobody(void *arg)
+{
+    int memfd = *(int *)arg, bad = 0;
+    char out[8192];
+    for (int i = 0; i < 20; i++)
+        bad += spawn_as_nobody(memfd, i % 2, out, sizeof out) != 0;
+    return (void *)(long)bad;
+}
+
+/* Regression: a spawn with UMH_SPAWN_USER (ForkOptions.user) turned the calling process itself
+ * non-dumpable. The vfork child shares the caller's mm, and the kernel resets the mm's dumpable
+ * flag when the child changes its credentials (commit_creds). After spawns as uid/gid 65534 (on
+ * the spawner and here, with each fd-closing fallback, and from three threads at once) this
+ * process must be as dumpable as before: 1, and 0 where it was 0 (the flag is restored, not set
+ * to 1). The pipe umh watches for the child's exec must not reach the program. Root only. */
+static void test_user_keeps_caller_dumpable(void)
+{
+    if (geteuid() != 0) {
+        printf("skip user_keeps_caller_dumpable: needs root\n");
+        return;
+    }
+    int memfd = load_file("probe");
+    int modes[] = { 0, UMH_NO_CLOSE_RANGE, UMH_NO_CLOSE_RANGE | UMH_NO_PROC };
+    for (int dumpable = 0; dumpable <= 1; dumpable++) {
+        CHECK(prctl(PR_SET_DUMPABLE, dumpable, 0, 0, 0) == 0);
+        for (size_t m = 0; m < sizeof modes / sizeof modes[0]; m++) {
+            umh_fallbacks = modes[m];
+            for (int here = 0; here <= 1; here++) {
+                char out[8192] = "";
+                CHECK(spawn_as_nobody(memfd, here, out, sizeof out) == 0);
+                CHECK(strncmp(out, "fds=0,1,2\n", 10) == 0);
+                CHECK(prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) == dumpable);
+            }
+        }
+        umh_fallbacks = 0;
+    }
+    pthread_t t[3];
+    for (int i = 0; i < 3; i++)
+        CHECK(pthread_create(&t[i], NULL, spawn_some_as_nobody, &memfd) == 0);
+    for (int i = 0; i < 3; i++) {
+        void *bad;
+        pthread_join(t[i], &bad);
+        CHECK(bad == NULL);
+    }
+    CHECK(prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) == 1);
+    close(memfd);
+}
+
+/* A failed signal names its call: pidfd_send_signal with a pidfd, kill by pid. */
+static void test_signal_steps(void)
+{
+    CHECK(UMH_FAIL_STEP(umh_signal(INT_MAX, 1, 0)) == UMH_SIGNAL); /* no such fd */
+    CHECK(umh_signal(-1, INT_MAX, 0) == UMH_FAIL(UMH_KILL, ESRCH)); /* above any pid_max */
 }
 
 /* With the parent's 0, 1 and 2 closed, pipe2 hands out those numbers: the child must still get
@@ -248,6 +331,33 @@ static void test_fallbacks(void)
     CHECK((umh_missing_features() & ~(UMH_NO_CLOSE_RANGE | UMH_NO_EXECVEAT | UMH_NO_PIDFD)) == 0);
     CHECK(fcntl(fd, F_GETFD) >= 0);
     close(fd);
+}
+
+/* Regression: the last fallback closes fds by a loop up to RLIMIT_NOFILE, read after the spawn's
+ * own limits were set, so a NOFILE limit lowered for the child left every fd above it open into
+ * the program. Not close-on-exec fds at 20 and 50, NOFILE 16 for the child: none may reach it. */
+static void test_close_loop_above_lowered_limit(void)
+{
+    int memfd = load_file("probe");
+    char *argv[] = { "probe", NULL };
+    static char *envp[] = { NULL };
+    int low = fcntl(0, F_DUPFD, 20), high = fcntl(0, F_DUPFD, 50);
+    CHECK(low >= 20 && high >= 50);
+    struct umh_rlimit nofile = { RLIMIT_NOFILE, 16, 16 };
+    struct umh_spawn_req req = { .memfd = memfd, .argv = argv, .envp = envp, .err_fd = 2,
+                                 .rlimits = &nofile, .nrlimits = 1 };
+    umh_fallbacks = UMH_NO_CLOSE_RANGE | UMH_NO_PROC;
+    struct umh_spawn_res res;
+    char out[8192] = "";
+    int rc = umh_spawn(&req, &res);
+    umh_fallbacks = 0;
+    CHECK(rc == 0);
+    if (rc == 0)
+        run_to_end(&res, out, sizeof out);
+    CHECK(strncmp(out, "fds=0,1,2\n", 10) == 0);
+    close(low);
+    close(high);
+    close(memfd);
 }
 
 static void on_signal(int sig)
@@ -478,7 +588,6 @@ static void test_bad_frames(void)
  * close-on-exec, the child is tracked by a pidfd (by pidfd_open where clone refuses CLONE_PIDFD,
  * as qemu-user 7.2 does), it is reaped with the status its exec earned, and the parent keeps no
  * fd it did not hand over. */
-static int exec_status = -1; /* what a child that execs "exit 0" ends with: 0, or 127 where it cannot exec */
 
 static void test_spawn_plumbing(void)
 {
@@ -594,7 +703,7 @@ static void test_pidfd_emfile_leaves_nothing(void)
         struct umh_spawn_res res;
         int rc = spawn_without_room_for_pidfd(here, memfd, argv, &res);
         CHECK(UMH_FAIL_ERRNO(rc) == EMFILE);
-        CHECK(UMH_FAIL_STEP(rc) == UMH_CLONE);
+        CHECK(UMH_FAIL_STEP(rc) == clone_step);
         CHECK(count_fds() == before);
         CHECK(waitpid(-1, NULL, WNOHANG) < 0 && errno == ECHILD);
     }
@@ -821,8 +930,8 @@ static void test_clone_refused_leaves_nothing(void)
     int on_spawner = spawn(memfd, argv, &res);
     int here = spawn_here(memfd, argv, &res);
     admit_new_tasks(group);
-    CHECK(on_spawner == UMH_FAIL(UMH_CLONE, EAGAIN));
-    CHECK(here == UMH_FAIL(UMH_CLONE, EAGAIN));
+    CHECK(on_spawner == UMH_FAIL(clone_step, EAGAIN));
+    CHECK(here == UMH_FAIL(clone_step, EAGAIN));
     CHECK(count_fds() == before);
     CHECK(waitpid(-1, NULL, WNOHANG) < 0 && errno == ECHILD);
     /* and the spawner serves on */
@@ -853,6 +962,10 @@ static void probe_system(void)
     syscall(SYS_clone3, NULL, (size_t)0); /* EINVAL (no size) where the call exists */
     if (errno == ENOSYS)
         snprintf(why_not[NEEDS_CLONE3], sizeof why_not[0], "clone3 answers ENOSYS");
+#if defined(__x86_64__) /* the only CPU with umh_clone3's trampoline */
+    else
+        clone_step = UMH_CLONE3;
+#endif
     errno = 0;
     syscall(SYS_execveat, -1, "", (char *const[]){ NULL }, (char *const[]){ NULL }, AT_EMPTY_PATH);
     int execveat_errno = errno; /* EBADF on any kernel that has it */
@@ -896,6 +1009,7 @@ static const struct {
     { "enoexec_leaves_nothing", test_enoexec_leaves_nothing, NEEDS_SHARED_VFORK },
     { "low_fds", test_low_fds, NEEDS_EXEC },
     { "fallbacks", test_fallbacks, NEEDS_EXEC },
+    { "close_loop_above_lowered_limit", test_close_loop_above_lowered_limit, NEEDS_EXEC },
     { "signal_reset", test_signal_reset, NEEDS_EXEC },
     /* scripts: the kernel runs /bin/sh, an emulator's host kernel too */
     { "pipe_size", test_pipe_size, NEEDS_EXEC },
@@ -912,6 +1026,9 @@ static const struct {
     { "frames", test_frames, ANYWHERE },
     { "frame_short_reads_and_eintr", test_frame_short_reads_and_eintr, ANYWHERE },
     { "bad_frames", test_bad_frames, ANYWHERE },
+    { "signal_steps", test_signal_steps, ANYWHERE },
+    /* only where the child shares the caller's memory (an emulator's vfork is a fork) */
+    { "user_keeps_caller_dumpable", test_user_keeps_caller_dumpable, NEEDS_SHARED_VFORK },
 };
 
 int main(int argc, char **argv)

@@ -152,4 +152,7 @@ final class Native {
     static native int epollWait(int epfd, int[] fds);
 
     static native int close(int fd);
+
+    /** This JVM's dumpable flag, {@code prctl(PR_GET_DUMPABLE)}: for tests that a fork leaves it alone. */
+    static native int dumpable();
 }

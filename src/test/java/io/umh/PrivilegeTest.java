@@ -103,4 +103,28 @@ class PrivilegeTest {
         assertEquals("", m.get("Groups").trim());
         assertThrows(IllegalArgumentException.class, () -> ForkOptions.builder().user(-1, 0));
     }
+
+    /**
+     * Regression: {@code user(uid, gid)} turned the JVM itself non-dumpable (1 to 0). The child
+     * shares the JVM's mm until it execs, and the kernel resets the mm's dumpable flag when the
+     * child changes its credentials. After any fork the JVM must still be dumpable.
+     */
+    @Test
+    void userKeepsTheJvmDumpable() throws Exception {
+        assumeTrue(root(), "needs root");
+        // a JVM is dumpable when it starts; 0 here means an earlier fork in this JVM reset it
+        assertEquals(1, Native.dumpable(), "the JVM's PR_GET_DUMPABLE before this test's forks");
+        forkThenDumpable("default options", ForkOptions.defaults());
+        forkThenDumpable("user(65534, 65534)", ForkOptions.builder().user(65534, 65534).build());
+        // cloned on the calling thread rather than the spawner: the same mm either way
+        forkThenDumpable("user(65534, 65534), killOnParentDeath(false)",
+                ForkOptions.builder().user(65534, 65534).killOnParentDeath(false).build());
+    }
+
+    private static void forkThenDumpable(String what, ForkOptions o) throws Exception {
+        try (UsermodeProcess p = Umh.forkUsermodeBlob(TestBlobs.bytes("exit"), o)) {
+            assertEquals(0, p.waitFor(), what);
+        }
+        assertEquals(1, Native.dumpable(), "the JVM's PR_GET_DUMPABLE after a fork with " + what);
+    }
 }

@@ -151,8 +151,9 @@ class ResourceLimitTest {
             String failed = jvm.ask("fork");
             String leaksAfterFailure = jvm.ask("leaks");
             prlimit(asNobody, pid, "--nproc=" + nproc[0] + ":" + nproc[1]);
-            assertEquals("IOException fork: clone failed: EAGAIN (Resource temporarily unavailable)", failed,
-                    "limit " + threads + ", uid 65534 had " + ofUid + " tasks");
+            // clone3's error, or clone's where clone3 is refused (or not on this CPU)
+            assertTrue(failed.matches("IOException fork: clone3? failed: EAGAIN \\(Resource temporarily unavailable\\)"),
+                    failed + ": limit " + threads + ", uid 65534 had " + ofUid + " tasks");
             assertEquals("fds=0 zombies=0", leaksAfterFailure);
             assertEquals("exit 3", jvm.ask("fork"));
             assertEquals("fds=0 zombies=0", jvm.ask("leaks"));

@@ -1,0 +1,425 @@
+/*
+ * The child's side of a spawn: what runs between the clone (umh_spawn.c) and the exec, on a
+ * small stack in the parent's frame, sharing the JVM's memory.
+ *
+ * The child's contract (umh_child_main and everything it calls):
+ *   - it never returns: it execs, or it exits with status 127 (exit_group);
+ *   - it reads `struct child`, which umh_spawn filled in before the clone, what that points at
+ *     (the request: argv, envp, dir, the limits) and nothing else of the parent's;
+ *   - outside its own stack it writes exactly three things: `fail`, once, just before it exits;
+ *     `pid`, first thing, only where `report_pid` says the kernel had nowhere to put it (clone
+ *     with CLONE_PIDFD on the spawner path); and the cloning thread's errno, which syscall()
+ *     sets on a failure (that thread is suspended until the exec or the exit, and reads errno
+ *     after a clone only when no child was made). What it changes as it goes (the fds it lifts
+ *     above 2, the "/proc/self/fd/N" path) are locals;
+ *   - the kernel writes for it what the parent asked for in the clone: `pidfd` and `pid` before
+ *     it runs (CLONE_PIDFD, CLONE_PARENT_SETTID) and the hand-off word at its exec or exit
+ *     (CLONE_CHILD_CLEARTID, umh_spawner.c);
+ *   - no malloc or free, no locks, no stdio, no JNI, no libc but syscall(): raw system calls
+ *     only. It shares memory with a JVM whose other threads may hold any lock at the moment of
+ *     the clone, and glibc's wrappers may take one or talk to other threads (setuid does).
+ *     native/test/check_child_symbols.sh fails the build on any other external symbol in this
+ *     file's object;
+ *   - it changes no state it shares with the JVM but through the kernel's own side effects, of
+ *     which there is one: a credential change resets the dumpable flag of the mm, the JVM's
+ *     (the parent puts it back after the exec). See "What the child changes, and whose it is".
+ *
+ * What the child changes, and whose it is. The clone shares only the memory (CLONE_VM; no
+ * CLONE_FILES, CLONE_FS, CLONE_SIGHAND or CLONE_THREAD), so:
+ *   - fds: the lifts, dup3s, closes and F_SETFD act on its own copy of the fd table. It changes
+ *     no open file's status flags or offset (shared with the JVM's fds), and its closes drop none
+ *     of the JVM's record locks (their owner is the fd table);
+ *   - chdir and umask: its own fs_struct;
+ *   - rt_sigaction: its own copy of the handler table (CLONE_CLEAR_SIGHAND resets it in the
+ *     clone); rt_sigprocmask, PR_SET_PDEATHSIG and PR_SET_NO_NEW_PRIVS: its own task;
+ *   - prlimit64(0, ...) and setsid: its own signal_struct (limits, session, process group);
+ *   - setgroups, setresgid, setresuid: its own credentials (its process count moves to the new
+ *     user's RLIMIT_NPROC, none of the JVM's). But commit_creds also resets the dumpable flag of
+ *     the task's mm to fs.suid_dumpable when the euid, egid, fsuid, fsgid or capabilities change,
+ *     and that mm is the JVM's: this is what turned the JVM non-dumpable (ForkOptions.user). The
+ *     child does NOT set it back: from then until its exec it runs as the new user with the
+ *     JVM's memory, and with the flag at 1 any process of that user could ptrace it or
+ *     process_vm_readv it, i.e. read and write the JVM (tried: a uid 65534 process read a root
+ *     parent's memory through such a child; with the flag left at 0 it got EPERM). The parent
+ *     restores the flag once the child has an mm of its own (umh_spawn.c, user_spawn_end);
+ *     the child's part is to keep `mm_w` open until its exec or exit;
+ *   - memory: the writes listed in the contract. The kernel writes none of the parent thread's
+ *     memory for it either: a CLONE_VM child starts without rseq and robust-futex registrations.
+ *   - the exec gives it an mm of its own (exec_mmap); from there it shares nothing with the JVM.
+ * Per-mm settings the child must never make, as they would stay the JVM's: PR_SET_DUMPABLE,
+ * PR_SET_MDWE (it would refuse the JIT's every later mmap(RWX)), PR_SET_THP_DISABLE, PR_SET_MM.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "umh_child.h"
+
+#ifndef SYS_close_range
+#define SYS_close_range 436
+#endif
+#ifndef AT_EMPTY_PATH
+#define AT_EMPTY_PATH 0x1000
+#endif
+
+/* The kernel's own sigaction layout (rt_sigaction), not glibc's. */
+struct kernel_sigaction {
+    void (*handler)(int);
+    unsigned long flags;
+    void (*restorer)(void);
+    uint64_t mask;
+};
+#define KERNEL_NSIG 64
+
+/* Under AddressSanitizer (the C tests' second build) the child must not poison or check stack
+ * shadow: it shares the parent's memory, shadow included, and runs on a stack inside a parent
+ * frame, so every check would be about the parent's view of that memory. */
+#define CHILD __attribute__((no_sanitize_address))
+
+/* exit_group, as _exit: the child is a process of its own (no CLONE_THREAD), so only it ends. */
+static CHILD __attribute__((noreturn)) void child_exit(void)
+{
+    for (;;)
+        syscall(SYS_exit_group, 127);
+}
+
+static CHILD __attribute__((noreturn)) void child_fail(struct child *c, int step, int err)
+{
+    c->fail = UMH_FAIL(step, err);
+    child_exit();
+}
+
+/* Whether the n bytes at a and b are equal (no libc in the child: ASan intercepts memcmp). */
+static CHILD int child_equal(const char *a, const char *b, size_t n)
+{
+    while (n > 0 && *a == *b)
+        a++, b++, n--;
+    return n == 0;
+}
+
+/* The 16 hex digits after "\n<key>" in buf (a /proc status file), or -1. */
+static CHILD int child_hex_field(const char *buf, size_t len, const char *key, size_t key_len, uint64_t *out)
+{
+    for (size_t i = 0; i + 1 + key_len + 16 <= len; i++) {
+        if (buf[i] != '\n' || !child_equal(buf + i + 1, key, key_len))
+            continue;
+        const char *p = buf + i + 1 + key_len;
+        uint64_t v = 0;
+        for (int d = 0; d < 16; d++) {
+            char ch = p[d];
+            int x = ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
+            if (x < 0)
+                return -1;
+            v = v << 4 | (uint64_t)x;
+        }
+        *out = v;
+        return 0;
+    }
+    return -1;
+}
+
+/* The signals caught or ignored, as the kernel summarises the handler table in /proc/self/status
+ * (SigCgt, SigIgn): three system calls instead of 64 rt_sigaction queries, which cost ~70 us on a
+ * VM where a system call takes ~1 us. The child reads its own table, copied by the clone, so a
+ * handler a JVM thread installs meanwhile is either in the copy and in the answer, or in neither.
+ * -1 when /proc cannot tell: not mounted, no such fields, or not one caught signal (unless clone3
+ * cleared them all), which no JVM has (it catches SIGSEGV) but an emulator's /proc might report. */
+static CHILD int child_signals_from_proc(const struct child *c, uint64_t *set)
+{
+    char buf[4096];
+    int fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/status", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    size_t len = 0;
+    long n;
+    while (len < sizeof buf && (n = syscall(SYS_read, fd, buf + len, sizeof buf - len)) > 0)
+        len += (size_t)n;
+    syscall(SYS_close, fd);
+    uint64_t ignored, caught;
+    if (child_hex_field(buf, len, "SigIgn:\t", 8, &ignored) < 0 ||
+        child_hex_field(buf, len, "SigCgt:\t", 8, &caught) < 0 || (caught == 0 && !c->sighand_cleared))
+        return -1;
+    *set = ignored | caught;
+    return 0;
+}
+
+/* Signals the JVM catches would run JVM code on our stack; ignored ones would be inherited
+ * through exec. Both go back to the default (the caught ones already are after clone3's
+ * CLONE_CLEAR_SIGHAND, which keeps ignored ones); then the (fully blocked) mask is cleared.
+ * Without /proc's summary, each signal is asked about first. */
+static CHILD int child_reset_signals(const struct child *c)
+{
+    struct kernel_sigaction dfl = { .handler = SIG_DFL };
+    uint64_t set = ~(uint64_t)0;
+    int known = !(c->fallbacks & UMH_NO_PROC) && child_signals_from_proc(c, &set) == 0;
+    for (int sig = 1; sig <= KERNEL_NSIG; sig++) {
+        if (sig == SIGKILL || sig == SIGSTOP || !(set & (uint64_t)1 << (sig - 1)))
+            continue;
+        if (!known) {
+            struct kernel_sigaction old;
+            if (syscall(SYS_rt_sigaction, sig, NULL, &old, KERNEL_SIGSET_SIZE) < 0)
+                return -1;
+            if (old.handler == SIG_DFL)
+                continue;
+        }
+        if (syscall(SYS_rt_sigaction, sig, &dfl, NULL, KERNEL_SIGSET_SIZE) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static CHILD int child_unblock_signals(void)
+{
+    uint64_t none = 0;
+    return (int)syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL, KERNEL_SIGSET_SIZE);
+}
+
+/* Die with the JVM, even when it is SIGKILLed. The signal follows the thread that cloned us;
+ * umh clones from one long-lived thread (umh_spawner.c). Re-check the parent afterwards:
+ * it may have died before the prctl took effect. */
+static CHILD int child_die_with_parent(const struct child *c)
+{
+    if (syscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+        return -1;
+    if (syscall(SYS_getppid) != c->parent)
+        child_exit(); /* orphaned already: nobody is left to report to */
+    return 0;
+}
+
+/* Session, umask, limits and identity, in that order: limits are set while still privileged, and
+ * the identity drops last. Raw syscalls throughout: glibc's setuid/setgid/setgroups wrappers
+ * broadcast the change to every thread of the process (SIGSETXID), and this child shares the
+ * JVM's memory and thread list bookkeeping: they would signal the JVM's threads. */
+static CHILD void child_identity(struct child *c, unsigned long long *nofile_before)
+{
+    const struct umh_spawn_req *r = c->req;
+    if ((r->flags & UMH_SPAWN_SETSID) && syscall(SYS_setsid) < 0)
+        child_fail(c, UMH_CHILD_SETSID, errno);
+    if (r->flags & UMH_SPAWN_UMASK)
+        syscall(SYS_umask, r->umask);
+    for (int i = 0; i < r->nrlimits; i++) {
+        struct { unsigned long long cur, max; } lim = { r->rlimits[i].soft, r->rlimits[i].hard }, old;
+        /* fds may be open above the NOFILE limit set here: the close loop must reach them */
+        if (r->rlimits[i].resource == RLIMIT_NOFILE && *nofile_before == 0 &&
+            syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, NULL, &old) == 0)
+            *nofile_before = old.cur;
+        if (syscall(SYS_prlimit64, 0, r->rlimits[i].resource, &lim, NULL) < 0)
+            child_fail(c, UMH_CHILD_SETRLIMIT, errno);
+    }
+    if (r->flags & UMH_SPAWN_USER) {
+        if (syscall(SYS_setgroups, 0, NULL) < 0)
+            child_fail(c, UMH_CHILD_SETGROUPS, errno);
+        if (syscall(SYS_setresgid, r->gid, r->gid, r->gid) < 0)
+            child_fail(c, UMH_CHILD_SETGID, errno);
+        if (syscall(SYS_setresuid, r->uid, r->uid, r->uid) < 0)
+            child_fail(c, UMH_CHILD_SETUID, errno);
+    }
+    if ((r->flags & UMH_SPAWN_NO_NEW_PRIVS) && syscall(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+        child_fail(c, UMH_CHILD_NO_NEW_PRIVS, errno);
+}
+
+/* An fd that must end up on 0, 1 or 2 may already sit on one of them (when the JVM's own stdio is
+ * closed, pipe2 hands out low numbers). Lift it above 2 first, so that the dup3s cannot clobber it
+ * (and never copy an fd onto itself, which dup3 refuses). *fd is one of umh_child_main's locals. */
+static CHILD int child_lift(int *fd)
+{
+    if (*fd < 0 || *fd > 2)
+        return 0;
+    int lifted = (int)syscall(SYS_fcntl, *fd, F_DUPFD_CLOEXEC, 3);
+    if (lifted < 0)
+        return -1;
+    *fd = lifted;
+    return 0;
+}
+
+/* dup3, not dup2: aarch64 has no dup2 system call. from is above 2 (lifted), to is 0, 1 or 2. */
+static CHILD int child_dup3(int from, int to)
+{
+    long rc;
+    do {
+        rc = syscall(SYS_dup3, from, to, 0); /* the copy on `to` is not close-on-exec */
+    } while (rc < 0 && errno == EINTR);
+    return rc < 0 ? -1 : 0;
+}
+
+/* Inheriting the JVM's fd 2 when the JVM has none: pipe2 or memfd_create may have put one of
+ * ours there. All of ours are close-on-exec and a real stderr is not, so drop fd 2 in that case:
+ * the child gets no stderr, as the JVM has none. */
+static CHILD void child_drop_borrowed_stderr(void)
+{
+    long flags = syscall(SYS_fcntl, 2, F_GETFD);
+    if (flags >= 0 && (flags & FD_CLOEXEC))
+        syscall(SYS_close, 2);
+}
+
+static CHILD void child_itoa(char *out, int n)
+{
+    char tmp[12];
+    int len = 0;
+    do {
+        tmp[len++] = (char)('0' + n % 10);
+        n /= 10;
+    } while (n > 0);
+    while (len > 0)
+        *out++ = tmp[--len];
+    *out = '\0';
+}
+
+/* A non-negative decimal number, or -1 (for "." and ".."). */
+static CHILD long child_atol(const char *s)
+{
+    long v = 0;
+    if (*s == '\0')
+        return -1;
+    for (; *s != '\0'; s++) {
+        if (*s < '0' || *s > '9')
+            return -1;
+        v = v * 10 + (*s - '0');
+    }
+    return v;
+}
+
+struct linux_dirent64 {
+    uint64_t d_ino;
+    int64_t d_off;
+    unsigned short d_reclen;
+    unsigned char d_type;
+    char d_name[];
+};
+
+/* Close every fd above 2 but keep and keep2 that /proc/self/fd lists: as many close()s as there
+ * are open fds, where counting up to RLIMIT_NOFILE makes a million of them in a JVM, which raises
+ * its soft limit to the hard one (24 ms per spawn here). Raw getdents64 into a stack buffer:
+ * opendir would malloc. /proc lists fds by number, so closing while reading skips none. -1
+ * without /proc. */
+static CHILD int child_close_listed(int keep, int keep2)
+{
+    int dir = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir < 0)
+        return -1;
+    char buf[2048] __attribute__((aligned(8)));
+    long n;
+    while ((n = syscall(SYS_getdents64, dir, buf, sizeof buf)) > 0) {
+        for (long off = 0; off < n;) {
+            struct linux_dirent64 *d = (struct linux_dirent64 *)(buf + off);
+            long fd = child_atol(d->d_name);
+            off += d->d_reclen;
+            if (fd > 2 && fd != keep && fd != keep2 && fd != dir)
+                syscall(SYS_close, fd);
+        }
+    }
+    syscall(SYS_close, dir);
+    return n < 0 ? -1 : 0;
+}
+
+/* close_range(from, to), where the range is not empty: 0 or -1 */
+static CHILD long child_close_range(unsigned from, unsigned to)
+{
+    return from > to ? 0 : syscall(SYS_close_range, from, to, 0);
+}
+
+/* Close every fd above 2 but the memfd and mm_w (both above 2; mm_w may be -1): close_range
+ * (5.9) around them where the kernel has it, else the fds /proc lists (one walk), else a plain
+ * loop up to RLIMIT_NOFILE, or up to the limit before the spawn lowered it (nofile_before). */
+static CHILD int child_close_others(const struct child *c, int memfd, int mm_w, unsigned long long nofile_before)
+{
+    if (!(c->fallbacks & UMH_NO_CLOSE_RANGE)) {
+        /* the two to keep, in order; mm_w's -1 (none) is, unsigned, above every fd */
+        unsigned lo = (unsigned)memfd, hi = (unsigned)mm_w;
+        if (lo > hi) {
+            unsigned t = lo;
+            lo = hi;
+            hi = t;
+        }
+        long rc = child_close_range(3, lo - 1);
+        if (rc == 0)
+            rc = child_close_range(lo + 1, hi - 1);
+        if (rc == 0 && hi != ~0U)
+            rc = child_close_range(hi + 1, ~0U);
+        if (rc == 0)
+            return 0;
+        if (errno != ENOSYS)
+            return -1;
+    }
+    if (!(c->fallbacks & UMH_NO_PROC) && child_close_listed(memfd, mm_w) == 0)
+        return 0;
+    /* what sysconf(_SC_OPEN_MAX) answers, without libc: the soft limit (never infinite for
+     * NOFILE: the kernel caps it at fs.nr_open) */
+    struct { unsigned long long cur, max; } lim = { 1024, 1024 };
+    syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, NULL, &lim);
+    if (lim.cur < nofile_before)
+        lim.cur = nofile_before;
+    long max = lim.cur < INT32_MAX ? (long)lim.cur : INT32_MAX;
+    for (long fd = 3; fd < max; fd++)
+        if (fd != memfd && fd != mm_w)
+            syscall(SYS_close, fd);
+    return 0;
+}
+
+static CHILD __attribute__((noreturn)) void child_exec(struct child *c, int memfd)
+{
+    const struct umh_spawn_req *r = c->req;
+    int err = ENOSYS;
+    if (!(c->fallbacks & UMH_NO_EXECVEAT)) {
+        syscall(SYS_execveat, memfd, "", r->argv, r->envp, AT_EMPTY_PATH);
+        err = errno;
+    }
+    int step = UMH_CHILD_EXECVEAT;
+    /* binfmt_misc emulators and pre-3.19 kernels: exec the same file by its /proc path; the
+     * error reported is execve's where execveat could not run at all, else execveat's */
+    if (err == ENOENT || err == ENOSYS || err == EINVAL) {
+        static const char prefix[] = "/proc/self/fd/";
+        char path[sizeof prefix + 11]; /* and up to 10 digits */
+        for (size_t i = 0; i < sizeof prefix - 1; i++) /* a loop, not memcpy: no libc here */
+            path[i] = prefix[i];
+        child_itoa(path + sizeof prefix - 1, memfd);
+        syscall(SYS_execve, path, r->argv, r->envp);
+        if (err == ENOSYS || err == EINVAL) {
+            err = errno;
+            step = UMH_CHILD_EXECVE;
+        }
+    }
+    child_fail(c, step, err);
+}
+
+CHILD int umh_child_main(void *arg)
+{
+    struct child *c = arg;
+    if (c->report_pid)
+        c->pid = (int)syscall(SYS_getpid);
+    const struct umh_spawn_req *r = c->req;
+    /* the fds as they end up before the dup3s: ours, not the struct's */
+    int in = c->stdin_r, out = c->stdout_w, err = c->stderr_w, memfd = r->memfd, mm_w = c->mm_w;
+    int inherit_err = err == 2;
+
+    if (child_reset_signals(c) < 0)
+        child_fail(c, UMH_CHILD_SIGACTION, errno);
+    unsigned long long nofile_before = 0; /* RLIMIT_NOFILE's soft limit, if the spawn sets it */
+    child_identity(c, &nofile_before);
+    /* after the identity: changing credentials clears the parent-death signal */
+    if ((r->flags & UMH_SPAWN_PDEATHSIG) && child_die_with_parent(c) < 0)
+        child_fail(c, UMH_CHILD_PDEATHSIG, errno);
+    if (child_lift(&in) < 0 || child_lift(&out) < 0 || child_lift(&memfd) < 0 || child_lift(&mm_w) < 0 ||
+        (!inherit_err && child_lift(&err) < 0))
+        child_fail(c, UMH_CHILD_MOVE_FD, errno);
+    if (child_dup3(in, 0) < 0 || child_dup3(out, 1) < 0 || (!inherit_err && child_dup3(err, 2) < 0))
+        child_fail(c, UMH_CHILD_DUP3, errno);
+    if (inherit_err)
+        child_drop_borrowed_stderr();
+    if (child_close_others(c, memfd, mm_w, nofile_before) < 0)
+        child_fail(c, UMH_CHILD_CLOSE_FDS, errno);
+    /* a script's interpreter opens /dev/fd/N after the exec: keep N open in the child only */
+    if ((r->flags & UMH_SPAWN_SCRIPT) && syscall(SYS_fcntl, memfd, F_SETFD, 0) < 0)
+        child_fail(c, UMH_CHILD_CLEAR_CLOEXEC, errno);
+    if (r->dir != NULL && syscall(SYS_chdir, r->dir) < 0)
+        child_fail(c, UMH_CHILD_CHDIR, errno);
+    if (child_unblock_signals() < 0)
+        child_fail(c, UMH_CHILD_SIGPROCMASK, errno);
+    child_exec(c, memfd);
+}

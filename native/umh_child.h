@@ -1,0 +1,38 @@
+/*
+ * The vfork child's side of a spawn (umh_child.c), private to umh_spawn.c, which prepares
+ * `struct child` before the clone and reads it after.
+ */
+#ifndef UMH_CHILD_H
+#define UMH_CHILD_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "umh.h"
+
+#define KERNEL_SIGSET_SIZE sizeof(uint64_t)
+
+/* Everything the child needs, prepared before the clone. The child writes `fail` and, with
+ * `report_pid`, `pid`; everything else it only reads (see the contract in umh_child.c). */
+struct child {
+    const struct umh_spawn_req *req;
+    int stdin_r;          /* becomes fd 0 */
+    int stdout_w;         /* becomes fd 1 */
+    int stderr_w;         /* becomes fd 2; 2 itself: inherit */
+    pid_t parent;         /* for the PR_SET_PDEATHSIG race check */
+    int fallbacks;        /* umh_fallbacks at the spawn: the child reads no global */
+    int mm_w;             /* -1, or a close-on-exec pipe's write end that the child keeps open
+                           * until its exec or exit: the parent's sign that the child no longer
+                           * shares its mm (UMH_SPAWN_USER: see umh_spawn.c) */
+    volatile int fail;    /* set by the child before it exits: the parent reads it after the vfork */
+    volatile int pid;     /* on the spawner path: written by CLONE_PARENT_SETTID (clone3, or clone
+                           * without pidfds) or else by the child first thing; 0 until then */
+    int pidfd;            /* the parent's: CLONE_PIDFD's, or -1 */
+    int report_pid;       /* the child writes its pid into `pid` */
+    int sighand_cleared;  /* clone3 reset every caught signal (CLONE_CLEAR_SIGHAND) */
+};
+
+/* The child's whole life, as clone's fn: it execs or exits, never returns (see umh_child.c). */
+int umh_child_main(void *arg) __attribute__((noreturn));
+
+#endif
