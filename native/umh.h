@@ -103,8 +103,6 @@ struct umh_spawn_req {
     int pipe_size;           /* > 0: F_SETPIPE_SZ on each new pipe (bytes; the kernel rounds up) */
 };
 
-/* RLIMIT_* for a name without the prefix ("AS", "NOFILE", ...), or -1 */
-int umh_rlimit_number(const char *name);
 struct umh_spawn_res {
     int stdin_w;             /* parent's end of the child's fd 0 */
     int stdout_r;            /* parent's end of the child's fd 1 */

@@ -1,7 +1,9 @@
 /*
  * JNI glue for io.umh.Native: copies Java arrays into C memory and calls the plain-C core.
  * C never throws: every native returns a value or a UMH_FAIL code, and Java builds the exception
- * in one place (Native.check). The only Java objects made here are FileDescriptors.
+ * in one place (Native.error). The only Java objects made here are FileDescriptors. Every
+ * native is a private method of io.umh.Native named with a trailing 0 (its checked wrapper has
+ * the name without).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -10,9 +12,76 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 
+#include "io_umh_Abi.h"
 #include "io_umh_Native.h"
 #include "umh.h"
+
+/* The numbers io.umh.Abi declares (javac -h writes them as io_umh_Abi_*), checked here against
+ * umh.h and the kernel's headers: a renumbering on either side stops the build. */
+#define ABI(name) io_umh_Abi_##name
+/* ## directly, not through ABI(): the Java names are often C macros too (SIGTERM), which must not expand */
+#define SAME(java, c) _Static_assert(io_umh_Abi_##java == (c), "io.umh.Abi." #java " != " #c)
+SAME(SIGTERM, SIGTERM);
+SAME(SIGKILL, SIGKILL);
+SAME(RUNNING, UMH_RUNNING);
+SAME(SPAWN_SCRIPT, UMH_SPAWN_SCRIPT);
+SAME(SPAWN_PDEATHSIG, UMH_SPAWN_PDEATHSIG);
+SAME(SPAWN_NO_NEW_PRIVS, UMH_SPAWN_NO_NEW_PRIVS);
+SAME(SPAWN_SETSID, UMH_SPAWN_SETSID);
+SAME(SPAWN_UMASK, UMH_SPAWN_UMASK);
+SAME(SPAWN_USER, UMH_SPAWN_USER);
+SAME(NO_CLOSE_RANGE, UMH_NO_CLOSE_RANGE);
+SAME(NO_EXECVEAT, UMH_NO_EXECVEAT);
+SAME(NO_PIDFD, UMH_NO_PIDFD);
+SAME(RLIMIT_CPU, RLIMIT_CPU);
+SAME(RLIMIT_FSIZE, RLIMIT_FSIZE);
+SAME(RLIMIT_DATA, RLIMIT_DATA);
+SAME(RLIMIT_STACK, RLIMIT_STACK);
+SAME(RLIMIT_CORE, RLIMIT_CORE);
+SAME(RLIMIT_NPROC, RLIMIT_NPROC);
+SAME(RLIMIT_NOFILE, RLIMIT_NOFILE);
+SAME(RLIMIT_MEMLOCK, RLIMIT_MEMLOCK);
+SAME(RLIMIT_AS, RLIMIT_AS);
+SAME(STEP_NONE, UMH_STEP_NONE);
+SAME(STEP_MEMFD_CREATE, UMH_MEMFD_CREATE);
+SAME(STEP_WRITE, UMH_WRITE);
+SAME(STEP_ADD_SEALS, UMH_ADD_SEALS);
+SAME(STEP_PIPE2, UMH_PIPE2);
+SAME(STEP_CLONE, UMH_CLONE);
+SAME(STEP_PIDFD_OPEN, UMH_PIDFD_OPEN);
+SAME(STEP_MALLOC, UMH_MALLOC);
+SAME(STEP_CHILD_SIGACTION, UMH_CHILD_SIGACTION);
+SAME(STEP_CHILD_PDEATHSIG, UMH_CHILD_PDEATHSIG);
+SAME(STEP_CHILD_MOVE_FD, UMH_CHILD_MOVE_FD);
+SAME(STEP_CHILD_DUP3, UMH_CHILD_DUP3);
+SAME(STEP_CHILD_SETSID, UMH_CHILD_SETSID);
+SAME(STEP_CHILD_SETRLIMIT, UMH_CHILD_SETRLIMIT);
+SAME(STEP_CHILD_SETGROUPS, UMH_CHILD_SETGROUPS);
+SAME(STEP_CHILD_SETGID, UMH_CHILD_SETGID);
+SAME(STEP_CHILD_SETUID, UMH_CHILD_SETUID);
+SAME(STEP_CHILD_NO_NEW_PRIVS, UMH_CHILD_NO_NEW_PRIVS);
+SAME(STEP_CHILD_CLOSE_FDS, UMH_CHILD_CLOSE_FDS);
+SAME(STEP_CHILD_CLEAR_CLOEXEC, UMH_CHILD_CLEAR_CLOEXEC);
+SAME(STEP_CHILD_CHDIR, UMH_CHILD_CHDIR);
+SAME(STEP_CHILD_EXECVEAT, UMH_CHILD_EXECVEAT);
+SAME(STEP_OPEN, UMH_OPEN);
+SAME(STEP_WAITID, UMH_WAITID);
+SAME(STEP_EPOLL_CREATE, UMH_EPOLL_CREATE);
+SAME(STEP_EPOLL_CTL, UMH_EPOLL_CTL);
+SAME(STEP_EPOLL_WAIT, UMH_EPOLL_WAIT);
+SAME(STEP_SIGNAL, UMH_SIGNAL);
+SAME(STEP_CLOSE, UMH_CLOSE);
+SAME(STEP_SETPIPE_SZ, UMH_SETPIPE_SZ);
+SAME(STEP_DUP, UMH_DUP);
+SAME(STEP_POLL, UMH_POLL);
+SAME(STEP_CLONE3, UMH_CLONE3);
+SAME(STEP_CHILD_SIGPROCMASK, UMH_CHILD_SIGPROCMASK);
+SAME(STEP_CHILD_EXECVE, UMH_CHILD_EXECVE);
+SAME(STEP_KILL, UMH_KILL);
+SAME(STEP_GET_CRITICAL, UMH_GET_CRITICAL);
+SAME(STEP_COUNT, UMH_STEP_COUNT);
 
 #define JNI_EXPORT __attribute__((visibility("default")))
 /* a blob goes into its memfd straight from the Java array, WRITE_SLICE bytes per critical
@@ -45,7 +114,7 @@ JNI_EXPORT jint JNI_OnLoad(JavaVM *vm, void *reserved)
     return fd_init != NULL && fd_field != NULL ? JNI_VERSION_1_8 : JNI_ERR;
 }
 
-JNIEXPORT jobject JNICALL Java_io_umh_Native_fileDescriptor(JNIEnv *env, jclass cls, jint fd)
+JNIEXPORT jobject JNICALL Java_io_umh_Native_fileDescriptor0(JNIEnv *env, jclass cls, jint fd)
 {
     (void)cls;
     jobject obj = (*env)->NewObject(env, fd_class, fd_init);
@@ -69,7 +138,7 @@ static int write_slice(JNIEnv *env, jbyteArray blob, int fd, jsize off, jsize n)
     return rc;
 }
 
-JNIEXPORT jint JNICALL Java_io_umh_Native_load(JNIEnv *env, jclass cls, jbyteArray blob)
+JNIEXPORT jint JNICALL Java_io_umh_Native_load0(JNIEnv *env, jclass cls, jbyteArray blob)
 {
     (void)cls;
     jsize size = (*env)->GetArrayLength(env, blob);
@@ -129,39 +198,40 @@ static void *copy_spawn_memory(JNIEnv *env, jbyteArray argv, jint argc, jbyteArr
     return mem;
 }
 
-/* ids: { uid, gid, umask, pipe size }; rlimits: { resource, soft, hard }... (at most 16 limits) */
+/* ids and rlimits laid out as io.umh.Abi names them (ABI_IDS_*, ABI_RLIMIT_*) */
 static int copy_identity(JNIEnv *env, jintArray ids, jlongArray rlimits, struct umh_spawn_req *req,
                          struct umh_rlimit *lims)
 {
-    jint id[4];
-    jlong l[16 * 3];
-    (*env)->GetIntArrayRegion(env, ids, 0, 4, id);
-    req->uid = (unsigned)id[0];
-    req->gid = (unsigned)id[1];
-    req->umask = (unsigned)id[2];
-    req->pipe_size = id[3];
+    jint id[ABI(IDS_LENGTH)];
+    jlong l[ABI(RLIMITS_MAX) * ABI(RLIMIT_FIELDS)];
+    (*env)->GetIntArrayRegion(env, ids, 0, ABI(IDS_LENGTH), id);
+    req->uid = (unsigned)id[ABI(IDS_UID)];
+    req->gid = (unsigned)id[ABI(IDS_GID)];
+    req->umask = (unsigned)id[ABI(IDS_UMASK)];
+    req->pipe_size = id[ABI(IDS_PIPE_SIZE)];
     jsize n = (*env)->GetArrayLength(env, rlimits);
-    if (n > 16 * 3)
+    if (n > ABI(RLIMITS_MAX) * ABI(RLIMIT_FIELDS) || n % ABI(RLIMIT_FIELDS) != 0)
         return UMH_FAIL(UMH_CHILD_SETRLIMIT, EINVAL);
     (*env)->GetLongArrayRegion(env, rlimits, 0, n, l);
-    for (jsize i = 0; i < n / 3; i++) {
-        lims[i].resource = (int)l[3 * i];
-        lims[i].soft = (unsigned long long)l[3 * i + 1]; /* -1: RLIM_INFINITY */
-        lims[i].hard = (unsigned long long)l[3 * i + 2];
+    for (jsize i = 0; i < n / ABI(RLIMIT_FIELDS); i++) {
+        const jlong *t = l + i * ABI(RLIMIT_FIELDS);
+        lims[i].resource = (int)t[ABI(RLIMIT_RESOURCE)];
+        lims[i].soft = (unsigned long long)t[ABI(RLIMIT_SOFT)]; /* -1: RLIM_INFINITY */
+        lims[i].hard = (unsigned long long)t[ABI(RLIMIT_HARD)];
     }
     req->rlimits = lims;
-    req->nrlimits = (int)(n / 3);
+    req->nrlimits = (int)(n / ABI(RLIMIT_FIELDS));
     return 0;
 }
 
-/* out: { stdin_w, stdout_r, stderr_r, pid, pidfd } */
-JNIEXPORT jint JNICALL Java_io_umh_Native_spawn(JNIEnv *env, jclass cls, jint memfd, jint flags,
+/* out: laid out as io.umh.Abi's OUT_* name it */
+JNIEXPORT jint JNICALL Java_io_umh_Native_spawn0(JNIEnv *env, jclass cls, jint memfd, jint flags,
                                                 jbyteArray argv, jint argc, jbyteArray envp, jint envc,
                                                 jbyteArray dir, jint err_fd, jintArray ids,
                                                 jlongArray rlimits, jintArray out)
 {
     (void)cls;
-    struct umh_rlimit lims[16];
+    struct umh_rlimit lims[ABI(RLIMITS_MAX)];
     struct umh_spawn_req req = { .memfd = memfd, .flags = flags, .err_fd = err_fd };
     int rc = copy_identity(env, ids, rlimits, &req, lims);
     if (rc < 0)
@@ -177,19 +247,24 @@ JNIEXPORT jint JNICALL Java_io_umh_Native_spawn(JNIEnv *env, jclass cls, jint me
     rc = umh_spawn(&req, &res);
     free(mem);
     if (rc == 0) {
-        jint vals[5] = { res.stdin_w, res.stdout_r, res.stderr_r, res.pid, res.pidfd };
-        (*env)->SetIntArrayRegion(env, out, 0, 5, vals);
+        jint vals[ABI(OUT_LENGTH)];
+        vals[ABI(OUT_STDIN_W)] = res.stdin_w;
+        vals[ABI(OUT_STDOUT_R)] = res.stdout_r;
+        vals[ABI(OUT_STDERR_R)] = res.stderr_r;
+        vals[ABI(OUT_PID)] = res.pid;
+        vals[ABI(OUT_PIDFD)] = res.pidfd;
+        (*env)->SetIntArrayRegion(env, out, 0, ABI(OUT_LENGTH), vals);
     }
     return rc;
 }
 
-JNIEXPORT void JNICALL Java_io_umh_Native_serveSpawns(JNIEnv *env, jclass cls)
+JNIEXPORT void JNICALL Java_io_umh_Native_serveSpawns0(JNIEnv *env, jclass cls)
 {
     (void)env, (void)cls;
     umh_spawner_serve();
 }
 
-JNIEXPORT jint JNICALL Java_io_umh_Native_openOutput(JNIEnv *env, jclass cls, jbyteArray path, jboolean append)
+JNIEXPORT jint JNICALL Java_io_umh_Native_openOutput0(JNIEnv *env, jclass cls, jbyteArray path, jboolean append)
 {
     (void)cls;
     char buf[4096];
@@ -200,49 +275,49 @@ JNIEXPORT jint JNICALL Java_io_umh_Native_openOutput(JNIEnv *env, jclass cls, jb
     return umh_open_output(buf, append);
 }
 
-JNIEXPORT jint JNICALL Java_io_umh_Native_reap(JNIEnv *env, jclass cls, jint pidfd, jint pid, jboolean block)
+JNIEXPORT jint JNICALL Java_io_umh_Native_reap0(JNIEnv *env, jclass cls, jint pidfd, jint pid)
 {
     (void)env, (void)cls;
-    return umh_reap(pidfd, pid, block);
+    return umh_reap(pidfd, pid, 0); /* Java never blocks in waitid: it waits on the pidfd first */
 }
 
-JNIEXPORT jint JNICALL Java_io_umh_Native_waitExited(JNIEnv *env, jclass cls, jint pid)
+JNIEXPORT jint JNICALL Java_io_umh_Native_waitExited0(JNIEnv *env, jclass cls, jint pid)
 {
     (void)env, (void)cls;
     return umh_wait_exited(pid);
 }
 
-JNIEXPORT jint JNICALL Java_io_umh_Native_signal(JNIEnv *env, jclass cls, jint pidfd, jint pid, jint sig)
+JNIEXPORT jint JNICALL Java_io_umh_Native_signal0(JNIEnv *env, jclass cls, jint pidfd, jint pid, jint sig)
 {
     (void)env, (void)cls;
     return umh_signal(pidfd, pid, sig);
 }
 
-JNIEXPORT jint JNICALL Java_io_umh_Native_dup(JNIEnv *env, jclass cls, jint fd)
+JNIEXPORT jint JNICALL Java_io_umh_Native_dup0(JNIEnv *env, jclass cls, jint fd)
 {
     (void)env, (void)cls;
     return umh_dup(fd);
 }
 
-JNIEXPORT jint JNICALL Java_io_umh_Native_pollIn(JNIEnv *env, jclass cls, jint fd, jint timeout_ms)
+JNIEXPORT jint JNICALL Java_io_umh_Native_pollIn0(JNIEnv *env, jclass cls, jint fd, jint timeout_ms)
 {
     (void)env, (void)cls;
     return umh_poll_in(fd, timeout_ms);
 }
 
-JNIEXPORT jint JNICALL Java_io_umh_Native_epollCreate(JNIEnv *env, jclass cls)
+JNIEXPORT jint JNICALL Java_io_umh_Native_epollCreate0(JNIEnv *env, jclass cls)
 {
     (void)env, (void)cls;
     return umh_epoll_create();
 }
 
-JNIEXPORT jint JNICALL Java_io_umh_Native_epollCtl(JNIEnv *env, jclass cls, jint epfd, jboolean add, jint fd)
+JNIEXPORT jint JNICALL Java_io_umh_Native_epollCtl0(JNIEnv *env, jclass cls, jint epfd, jboolean add, jint fd)
 {
     (void)env, (void)cls;
     return umh_epoll_ctl(epfd, add, fd);
 }
 
-JNIEXPORT jint JNICALL Java_io_umh_Native_epollWait(JNIEnv *env, jclass cls, jint epfd, jintArray fds)
+JNIEXPORT jint JNICALL Java_io_umh_Native_epollWait0(JNIEnv *env, jclass cls, jint epfd, jintArray fds)
 {
     (void)cls;
     jint buf[64];
@@ -253,68 +328,34 @@ JNIEXPORT jint JNICALL Java_io_umh_Native_epollWait(JNIEnv *env, jclass cls, jin
     return n;
 }
 
-JNIEXPORT jint JNICALL Java_io_umh_Native_close(JNIEnv *env, jclass cls, jint fd)
+JNIEXPORT jint JNICALL Java_io_umh_Native_close0(JNIEnv *env, jclass cls, jint fd)
 {
     (void)env, (void)cls;
     return umh_close(fd);
 }
 
-JNIEXPORT jstring JNICALL Java_io_umh_Native_describe(JNIEnv *env, jclass cls, jint code)
+JNIEXPORT jstring JNICALL Java_io_umh_Native_describe0(JNIEnv *env, jclass cls, jint code)
 {
     (void)cls;
     char buf[256];
     return (*env)->NewStringUTF(env, umh_describe(code, buf, sizeof buf));
 }
 
-JNIEXPORT jstring JNICALL Java_io_umh_Native_stepName(JNIEnv *env, jclass cls, jint code)
-{
-    (void)cls;
-    return (*env)->NewStringUTF(env, umh_step_name(UMH_FAIL_STEP(code)));
-}
-
-JNIEXPORT void JNICALL Java_io_umh_Native_forceFallbacks(JNIEnv *env, jclass cls, jint bits)
+JNIEXPORT void JNICALL Java_io_umh_Native_forceFallbacks0(JNIEnv *env, jclass cls, jint bits)
 {
     (void)env, (void)cls;
     umh_fallbacks |= bits;
 }
 
-JNIEXPORT jint JNICALL Java_io_umh_Native_missingFeatures(JNIEnv *env, jclass cls)
+JNIEXPORT jint JNICALL Java_io_umh_Native_missingFeatures0(JNIEnv *env, jclass cls)
 {
     (void)env, (void)cls;
     return umh_missing_features();
 }
 
 /* This JVM's own dumpable flag (PR_GET_DUMPABLE): for the test that no fork changes it. */
-JNIEXPORT jint JNICALL Java_io_umh_Native_dumpable(JNIEnv *env, jclass cls)
+JNIEXPORT jint JNICALL Java_io_umh_Native_dumpable0(JNIEnv *env, jclass cls)
 {
     (void)env, (void)cls;
     return prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
-}
-
-JNIEXPORT jint JNICALL Java_io_umh_Native_rlimitNumber(JNIEnv *env, jclass cls, jstring name)
-{
-    (void)cls;
-    const char *s = (*env)->GetStringUTFChars(env, name, NULL);
-    if (s == NULL)
-        return -1;
-    int n = umh_rlimit_number(s);
-    (*env)->ReleaseStringUTFChars(env, name, s);
-    return n;
-}
-
-/* Values Java must agree on with C, fetched once at load:
- * { SIGTERM, SIGKILL, UMH_RUNNING, UMH_NO_PIDFD, UMH_SPAWN_SCRIPT, UMH_SPAWN_PDEATHSIG,
- *   UMH_SPAWN_NO_NEW_PRIVS, UMH_SPAWN_SETSID, UMH_SPAWN_UMASK, UMH_SPAWN_USER,
- *   UMH_NO_CLOSE_RANGE, UMH_NO_EXECVEAT } */
-JNIEXPORT jintArray JNICALL Java_io_umh_Native_constants(JNIEnv *env, jclass cls)
-{
-    (void)cls;
-    jint vals[] = { SIGTERM, SIGKILL, UMH_RUNNING, UMH_NO_PIDFD, UMH_SPAWN_SCRIPT, UMH_SPAWN_PDEATHSIG,
-                    UMH_SPAWN_NO_NEW_PRIVS, UMH_SPAWN_SETSID, UMH_SPAWN_UMASK, UMH_SPAWN_USER,
-                    UMH_NO_CLOSE_RANGE, UMH_NO_EXECVEAT };
-    jsize n = (jsize)(sizeof vals / sizeof vals[0]);
-    jintArray arr = (*env)->NewIntArray(env, n);
-    if (arr != NULL)
-        (*env)->SetIntArrayRegion(env, arr, 0, n, vals);
-    return arr;
 }

@@ -89,19 +89,6 @@ static int make_pipe(int *r, int *w, int size)
     return 0;
 }
 
-int umh_rlimit_number(const char *name)
-{
-    static const struct { const char *name; int resource; } names[] = {
-        { "AS", RLIMIT_AS }, { "CORE", RLIMIT_CORE }, { "CPU", RLIMIT_CPU }, { "DATA", RLIMIT_DATA },
-        { "FSIZE", RLIMIT_FSIZE }, { "MEMLOCK", RLIMIT_MEMLOCK }, { "NOFILE", RLIMIT_NOFILE },
-        { "NPROC", RLIMIT_NPROC }, { "STACK", RLIMIT_STACK },
-    };
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (strcmp(names[i].name, name) == 0)
-            return names[i].resource;
-    return -1;
-}
-
 int umh_open_output(const char *path, int append)
 {
     int fd;

@@ -77,7 +77,7 @@ final class Child {
 
     /** Sends {@code sig} unless the child has been reaped; true if it was sent. */
     synchronized boolean signal(int sig) {
-        return state == State.RUNNING && Native.signal(pidfd, pid, sig) == 0;
+        return state == State.RUNNING && Native.trySignal(pidfd, pid, sig);
     }
 
     synchronized State state() {
@@ -105,19 +105,24 @@ final class Child {
             if (state != State.RUNNING) {
                 return false;
             }
-            s = Native.reap(pidfd, pid, false);
-            if (s == Native.RUNNING) {
-                return false;
+            try {
+                s = Native.reap(pidfd, pid);
+                if (s == Abi.RUNNING) {
+                    return false;
+                }
+            } catch (IOException e) {
+                // ECHILD: someone else reaped our child (SIGCHLD set to SIG_IGN, say): the status is unknown
+                LOG.log(System.Logger.Level.DEBUG, "umh: helper pid " + pid + ": " + e.getMessage() + "; exit status unknown (-1)");
+                s = -1;
             }
-            // a failed waitid (ECHILD: someone else reaped our child, e.g. SIGCHLD set to SIG_IGN): status unknown
-            status = s < 0 ? -1 : s;
+            status = s;
             state = State.RELEASED;
             completedBy = path;
             if (pidfd >= 0) {
                 // forget it before its pidfd is closed: the number may come back for the next child
                 Reaper.forget(this, pidfd, watched);
                 watched = false;
-                Native.close(pidfd);
+                Native.closeQuietly(pidfd);
                 pidfd = -1;
             }
             s = status;
@@ -136,24 +141,33 @@ final class Child {
      */
     void awaitAndReap(Path path) {
         int fd = -1;
-        boolean byPid;
-        synchronized (this) {
-            if (state != State.RUNNING) {
-                return;
+        try {
+            boolean byPid;
+            synchronized (this) {
+                if (state != State.RUNNING) {
+                    return;
+                }
+                byPid = pidfd < 0;
+                if (!byPid) {
+                    fd = Native.dup(pidfd);
+                }
             }
-            byPid = pidfd < 0;
-            if (!byPid) {
-                fd = Native.dup(pidfd);
+            if (byPid) {
+                Native.waitExited(pid);
+            } else {
+                while (!Native.pollIn(fd, -1)) {
+                    // EINTR: poll again
+                }
+            }
+        } catch (IOException e) {
+            // no fd for a duplicate (EMFILE), or a wait that failed: reap below still completes an
+            // exited child; a running one stays the reaper's, or this is retried by its caller
+            LOG.log(System.Logger.Level.DEBUG, "umh: helper pid " + pid + ": " + e.getMessage());
+        } finally {
+            if (fd >= 0) {
+                Native.closeQuietly(fd);
             }
         }
-        if (byPid) {
-            Native.waitExited(pid);
-        } else if (fd >= 0) {
-            while (Native.pollIn(fd, -1) == 0) {
-                // EINTR: poll again
-            }
-            Native.close(fd);
-        } // else no fd for a duplicate: reap below still completes an exited child; the reaper the rest
         reap(path);
     }
 
@@ -174,28 +188,30 @@ final class Child {
         boolean paused = false;
         try {
             synchronized (this) {
-                if (state == State.RUNNING && pidfd >= 0 && (fd = Native.dup(pidfd)) >= 0 && watched) {
-                    Reaper.pause(pidfd);
-                    watched = false;
-                    paused = true;
+                if (state != State.RUNNING || pidfd < 0 || !watched) {
+                    return; // done, tracked by pid, or on a thread of its own
                 }
+                fd = Native.dup(pidfd);
+                Reaper.pause(pidfd);
+                watched = false;
+                paused = true;
             }
             long deadline = System.nanoTime() + nanos;
-            for (long left = nanos; fd >= 0 && left > 0; left = deadline - System.nanoTime()) {
+            for (long left = nanos; left > 0; left = deadline - System.nanoTime()) {
                 if (Thread.interrupted()) {
                     throw new InterruptedException();
                 }
-                int ready = Native.pollIn(fd, (int) Math.min(10, TimeUnit.NANOSECONDS.toMillis(left) + 1));
-                if (ready > 0) {
+                if (Native.pollIn(fd, (int) Math.min(10, TimeUnit.NANOSECONDS.toMillis(left) + 1))) {
                     reap(Path.DIRECT_WAIT);
-                }
-                if (ready != 0) {
-                    break; // exited, or a poll error: the reaper takes it from here
+                    break;
                 }
             }
+        } catch (IOException e) {
+            // no fd for a duplicate (EMFILE), or a poll error: the reaper takes it from here
+            LOG.log(System.Logger.Level.DEBUG, "umh: helper pid " + pid + ": waitFor leaves it to the reaper: " + e.getMessage());
         } finally {
             if (fd >= 0) {
-                Native.close(fd);
+                Native.closeQuietly(fd);
             }
             if (paused) {
                 rewatch();

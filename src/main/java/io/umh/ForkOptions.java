@@ -40,7 +40,7 @@ public final class ForkOptions {
     private final Map<Resource, long[]> limits;
 
     final Block argv;
-    /** {uid, gid, umask, pipe size} and {resource, soft, hard}... as the native spawn reads them. */
+    /** ids and rlimits as the native spawn reads them, laid out as {@link Abi}'s IDS_* and RLIMIT_* name them. */
     final int[] ids;
     final long[] rlimits;
     final Block envp;
@@ -91,13 +91,18 @@ public final class ForkOptions {
         this.umask = b.umask;
         this.pipeSize = b.pipeSize;
         this.limits = Collections.unmodifiableMap(new EnumMap<>(b.limits));
-        this.ids = new int[] {uid, gid, Math.max(umask, 0), pipeSize};
-        this.rlimits = new long[limits.size() * 3];
+        this.ids = new int[Abi.IDS_LENGTH];
+        ids[Abi.IDS_UID] = uid;
+        ids[Abi.IDS_GID] = gid;
+        ids[Abi.IDS_UMASK] = Math.max(umask, 0);
+        ids[Abi.IDS_PIPE_SIZE] = pipeSize;
+        this.rlimits = new long[limits.size() * Abi.RLIMIT_FIELDS]; // at most Resource's 9 of Abi.RLIMITS_MAX
         int i = 0;
         for (Map.Entry<Resource, long[]> e : limits.entrySet()) {
-            rlimits[i++] = e.getKey().number();
-            rlimits[i++] = e.getValue()[0];
-            rlimits[i++] = e.getValue()[1];
+            rlimits[i + Abi.RLIMIT_RESOURCE] = e.getKey().number;
+            rlimits[i + Abi.RLIMIT_SOFT] = e.getValue()[0];
+            rlimits[i + Abi.RLIMIT_HARD] = e.getValue()[1];
+            i += Abi.RLIMIT_FIELDS;
         }
 
         List<String> all = new ArrayList<>(args.size() + 1);
@@ -201,9 +206,9 @@ public final class ForkOptions {
 
     /** The native spawn flags these options ask for. */
     int spawnFlags() {
-        return (killOnParentDeath ? Native.SPAWN_PDEATHSIG : 0) | (noNewPrivileges ? Native.SPAWN_NO_NEW_PRIVS : 0)
-                | (newSession ? Native.SPAWN_SETSID : 0) | (umask >= 0 ? Native.SPAWN_UMASK : 0)
-                | (uid >= 0 ? Native.SPAWN_USER : 0);
+        return (killOnParentDeath ? Abi.SPAWN_PDEATHSIG : 0) | (noNewPrivileges ? Abi.SPAWN_NO_NEW_PRIVS : 0)
+                | (newSession ? Abi.SPAWN_SETSID : 0) | (umask >= 0 ? Abi.SPAWN_UMASK : 0)
+                | (uid >= 0 ? Abi.SPAWN_USER : 0);
     }
 
     /** A resource limit's value meaning "no limit" (RLIM_INFINITY). */
@@ -212,38 +217,29 @@ public final class ForkOptions {
     /** Resources whose limits a child can be given with {@link Builder#resourceLimit}. */
     public enum Resource {
         /** RLIMIT_AS: address space, bytes. */
-        ADDRESS_SPACE("AS"),
+        ADDRESS_SPACE(Abi.RLIMIT_AS),
         /** RLIMIT_CPU: CPU time, seconds (SIGXCPU at the soft limit, SIGKILL at the hard). */
-        CPU_SECONDS("CPU"),
+        CPU_SECONDS(Abi.RLIMIT_CPU),
         /** RLIMIT_NOFILE: one more than the highest fd number it may open. */
-        OPEN_FILES("NOFILE"),
+        OPEN_FILES(Abi.RLIMIT_NOFILE),
         /** RLIMIT_NPROC: processes (threads) of its real uid. */
-        PROCESSES("NPROC"),
+        PROCESSES(Abi.RLIMIT_NPROC),
         /** RLIMIT_CORE: core dump size, bytes (0: none). */
-        CORE_SIZE("CORE"),
+        CORE_SIZE(Abi.RLIMIT_CORE),
         /** RLIMIT_FSIZE: the largest file it may write, bytes. */
-        FILE_SIZE("FSIZE"),
+        FILE_SIZE(Abi.RLIMIT_FSIZE),
         /** RLIMIT_DATA: data segment and heap, bytes. */
-        DATA("DATA"),
+        DATA(Abi.RLIMIT_DATA),
         /** RLIMIT_STACK: stack, bytes. */
-        STACK("STACK"),
+        STACK(Abi.RLIMIT_STACK),
         /** RLIMIT_MEMLOCK: locked memory, bytes. */
-        LOCKED_MEMORY("MEMLOCK");
+        LOCKED_MEMORY(Abi.RLIMIT_MEMLOCK);
 
-        private final String kernelName;
+        /** RLIMIT_*'s number (the same on every CPU umh is built for; umh_jni.c asserts it). */
+        final int number;
 
-        Resource(String kernelName) {
-            this.kernelName = kernelName;
-        }
-
-        /** RLIMIT_&lt;name&gt;'s number on this platform, from the shim. */
-        int number() {
-            Native.ensureLoaded();
-            int n = Native.rlimitNumber(kernelName);
-            if (n < 0) {
-                throw new UnsupportedOperationException("RLIMIT_" + kernelName + " is unknown to the shim");
-            }
-            return n;
+        Resource(int number) {
+            this.number = number;
         }
     }
 

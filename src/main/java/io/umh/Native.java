@@ -5,65 +5,47 @@ import java.io.IOException;
 import java.lang.System.Logger.Level;
 
 /**
- * The JNI surface: one native per system-level operation, each returning a value or a failure code
- * {@code -(step << 12 | errno)}. Exceptions are built here, in {@link #error}, and nowhere else.
+ * The JNI surface, netty's way: every native is private and returns a value or a failure code
+ * {@code -(step << 12 | errno)}; beside each is the one wrapper the rest of umh calls, which
+ * checks the code and throws, or says by its name that it ignores it ({@code closeQuietly}).
+ * Exceptions are built here, in {@link #error}, and nowhere else. The numbers both sides must agree
+ * on are in {@link Abi}, asserted by the C compiler.
  */
 final class Native {
     private static final System.Logger LOG = System.getLogger("io.umh");
     private static final Throwable LOAD_FAILURE;
-    static final int SIGTERM;
-    static final int SIGKILL;
-    /** {@link #reap} with {@code block == false}: the child has not exited yet. */
-    static final int RUNNING;
-    /** {@link #spawn} flags. */
-    static final int SPAWN_SCRIPT;
-    static final int SPAWN_PDEATHSIG;
-    static final int SPAWN_NO_NEW_PRIVS;
-    static final int SPAWN_SETSID;
-    static final int SPAWN_UMASK;
-    static final int SPAWN_USER;
 
     static {
         Throwable failure = null;
-        int[] c = new int[12]; // only read if the shim loaded: every entry point calls ensureLoaded() first
         try {
             NativeLoader.load();
-            c = constants();
-            int missing = missingFeatures();
-            forceFallbacks(missing); // the child would find out too, but not that reaping by pidfd fails before 5.4
-            warnAboutFallbacks(missing, c[10], c[11], c[3]);
+            int missing = missingFeatures0();
+            forceFallbacks0(missing); // the child would find out too, but not that reaping by pidfd fails before 5.4
+            warnAboutFallbacks(missing);
             // -Dumh.pidfd=false: track children by pid, as on kernels before 5.4 (for testing that path)
             if ("false".equals(System.getProperty("umh.pidfd"))) {
-                forceFallbacks(c[3]);
+                forceFallbacks0(Abi.NO_PIDFD);
                 LOG.log(Level.DEBUG, "umh: children tracked by pid, not by pidfd (-Dumh.pidfd=false)");
             }
         } catch (Throwable t) {
             failure = t;
         }
         LOAD_FAILURE = failure;
-        SIGTERM = c[0];
-        SIGKILL = c[1];
-        RUNNING = c[2];
-        SPAWN_SCRIPT = c[4];
-        SPAWN_PDEATHSIG = c[5];
-        SPAWN_NO_NEW_PRIVS = c[6];
-        SPAWN_SETSID = c[7];
-        SPAWN_UMASK = c[8];
-        SPAWN_USER = c[9];
     }
 
     private Native() {}
 
     /** Once, at load: what this kernel lacks, and what umh does instead. */
-    private static void warnAboutFallbacks(int missing, int noCloseRange, int noExecveat, int noPidfd) {
+    private static void warnAboutFallbacks(int missing) {
         StringBuilder s = new StringBuilder();
-        if ((missing & noCloseRange) != 0) {
-            s.append("; no close_range (5.9): each child closes fds one by one up to RLIMIT_NOFILE");
+        if ((missing & Abi.NO_CLOSE_RANGE) != 0) {
+            s.append("; no close_range (5.9): each child closes the fds /proc/self/fd lists, or one by one up to"
+                    + " RLIMIT_NOFILE without /proc");
         }
-        if ((missing & noExecveat) != 0) {
+        if ((missing & Abi.NO_EXECVEAT) != 0) {
             s.append("; no execveat (3.19): children exec /proc/self/fd/N, which needs /proc");
         }
-        if ((missing & noPidfd) != 0) {
+        if ((missing & Abi.NO_PIDFD) != 0) {
             s.append("; no waitid(P_PIDFD) (5.4): children tracked by pid, not pidfd, a waiting thread each");
         }
         if (s.length() > 0) {
@@ -82,7 +64,7 @@ final class Native {
     }
 
     /** Returns {@code rc}, or throws the IOException a failure code stands for. */
-    static int check(int rc, String operation) throws IOException {
+    private static int check(int rc, String operation) throws IOException {
         if (rc < 0) {
             throw error(operation, rc, "");
         }
@@ -91,68 +73,147 @@ final class Native {
 
     /** {@code "fork: execveat failed: ENOEXEC (Exec format error)" + detail}. */
     static IOException error(String operation, int code, String detail) {
-        return new IOException(operation + ": " + describe(code) + detail);
+        return new IOException(operation + ": " + describe0(code) + detail);
     }
 
-    static native int[] constants();
-
-    static native void forceFallbacks(int bits);
-
-    /** The UMH_NO_* fallbacks this kernel needs: the calls it lacks. */
-    static native int missingFeatures();
-
-    static native String describe(int code);
-
-    static native String stepName(int code);
+    /** The step of a failure code: which call failed. */
+    static Step step(int code) {
+        return Step.of(-code >> 12);
+    }
 
     /** A FileDescriptor that owns {@code fd}; nothing public makes one from a number. */
-    static native FileDescriptor fileDescriptor(int fd);
+    static FileDescriptor fileDescriptor(int fd) {
+        return fileDescriptor0(fd);
+    }
 
     /** A sealed, executable memfd holding {@code blob}. */
-    static native int load(byte[] blob);
+    static int load(byte[] blob) throws IOException {
+        return check(load0(blob), "load");
+    }
 
-    /** Opens a file for a child's stderr; {@code path} is NUL-terminated. */
-    static native int openOutput(byte[] path, boolean append);
-
-    /**
-     * Spawns a child from {@code memfd} ({@code flags}: SPAWN_*). {@code argv}/{@code envp} hold argc/envc NUL-terminated
-     * strings, {@code dir} is NUL-terminated or null, {@code errFd} is -1 for a pipe or the fd to put
-     * on the child's fd 2, {@code ids} is {uid, gid, umask}, {@code rlimits} holds {resource, soft,
-     * hard} triples. Fills {@code out} with {stdin_w, stdout_r, stderr_r, pid, pidfd}. With
-     * SPAWN_PDEATHSIG the clone is made on the spawner thread ({@link Spawner#ensureStarted} first).
-     */
-    static native int spawn(int memfd, int flags, byte[] argv, int argc, byte[] envp, int envc,
-                            byte[] dir, int errFd, int[] ids, long[] rlimits, int[] out);
+    /** Opens {@code file} for a child's stderr ({@code path}: its NUL-terminated bytes). */
+    static int openOutput(byte[] path, boolean append, String file) throws IOException {
+        int rc = openOutput0(path, append);
+        if (rc < 0) {
+            throw error("fork", rc, ": " + file);
+        }
+        return rc;
+    }
 
     /**
-     * The spawner thread's whole life (umh_spawner_serve): makes the clones of the spawns with
-     * SPAWN_PDEATHSIG, which {@link #spawn} queues for it. Never returns.
+     * Spawns a child from {@code memfd} ({@code flags}: Abi.SPAWN_*). {@code argv}/{@code envp} hold
+     * argc/envc NUL-terminated strings, {@code dir} is NUL-terminated or null, {@code errFd} is -1
+     * for a pipe or the fd to put on the child's fd 2, {@code ids} is laid out by Abi.IDS_*,
+     * {@code rlimits} by Abi.RLIMIT_*. Fills {@code out} as Abi.OUT_* name it, or returns the
+     * failure code (nothing left behind). With SPAWN_PDEATHSIG the clone is made on the spawner
+     * thread ({@link Spawner#ensureStarted} first).
      */
-    static native void serveSpawns();
+    static int spawn(int memfd, int flags, byte[] argv, int argc, byte[] envp, int envc,
+                     byte[] dir, int errFd, int[] ids, long[] rlimits, int[] out) {
+        return spawn0(memfd, flags, argv, argc, envp, envc, dir, errFd, ids, rlimits, out);
+    }
 
-    /** RLIMIT_* for a name without the prefix ("AS", "NOFILE"), or -1. */
-    static native int rlimitNumber(String name);
+    /** The spawner thread's whole life (umh_spawner_serve): clones the spawns with SPAWN_PDEATHSIG. Never returns. */
+    static void serveSpawns() {
+        serveSpawns0();
+    }
 
-    static native int reap(int pidfd, int pid, boolean block);
+    /**
+     * Reaps the child if it has exited, never blocking: its status (a code, or 128+signal), or
+     * {@link Abi#RUNNING}. Throws if waitid fails (ECHILD: someone else reaped it, e.g. with SIGCHLD
+     * ignored).
+     */
+    static int reap(int pidfd, int pid) throws IOException {
+        int rc = reap0(pidfd, pid);
+        if (rc < 0 && rc != Abi.RUNNING) {
+            throw error("reap", rc, ": pid " + pid);
+        }
+        return rc;
+    }
 
-    static native int waitExited(int pid);
+    /** Blocks until {@code pid} has exited, without reaping it (waitid WNOWAIT). */
+    static void waitExited(int pid) throws IOException {
+        check(waitExited0(pid), "wait");
+    }
 
-    static native int signal(int pidfd, int pid, int sig);
+    /** Sends {@code sig} through the pidfd (by pid without one); false if it could not be sent (ESRCH, EPERM). */
+    static boolean trySignal(int pidfd, int pid, int sig) {
+        return signal0(pidfd, pid, sig) == 0;
+    }
 
-    /** A close-on-exec duplicate of fd, or a negative code. */
-    static native int dup(int fd);
+    /** A close-on-exec duplicate of fd. */
+    static int dup(int fd) throws IOException {
+        return check(dup0(fd), "dup");
+    }
 
-    /** 1 once fd is readable (or in error), 0 after timeoutMs (or EINTR), or a negative code. */
-    static native int pollIn(int fd, int timeoutMs);
+    /** True once fd is readable (or in error), false after timeoutMs (-1: none) or on EINTR. */
+    static boolean pollIn(int fd, int timeoutMs) throws IOException {
+        return check(pollIn0(fd, timeoutMs), "poll") > 0;
+    }
 
-    static native int epollCreate();
+    static int epollCreate() throws IOException {
+        return check(epollCreate0(), "reaper");
+    }
 
-    static native int epollCtl(int epfd, boolean add, int fd);
+    static void epollAdd(int epfd, int fd) throws IOException {
+        check(epollCtl0(epfd, true, fd), "fork");
+    }
 
-    static native int epollWait(int epfd, int[] fds);
+    /** Removes fd from the epoll set; the only failure, ENOENT (not in it), is nothing to act on. */
+    static void epollDelQuietly(int epfd, int fd) {
+        epollCtl0(epfd, false, fd);
+    }
 
-    static native int close(int fd);
+    /** Ready fds into {@code fds}: how many. Fails only on a broken epoll fd. */
+    static int epollWait(int epfd, int[] fds) throws IOException {
+        return check(epollWait0(epfd, fds), "reaper");
+    }
 
-    /** This JVM's dumpable flag, {@code prctl(PR_GET_DUMPABLE)}: for tests that a fork leaves it alone. */
-    static native int dumpable();
+    /** Closes fd; its only failures (EBADF, EINTR, EIO from a pipe, memfd or pidfd) are nothing to act on, and close is never retried. */
+    static void closeQuietly(int fd) {
+        close0(fd);
+    }
+
+    /** PR_GET_DUMPABLE of this JVM: 1 unless something made it undumpable (a credential change in its mm). */
+    static int dumpable() {
+        return dumpable0();
+    }
+
+    private static native void forceFallbacks0(int bits);
+
+    /** The Abi.NO_* fallbacks this kernel needs: the calls it lacks. */
+    private static native int missingFeatures0();
+
+    private static native String describe0(int code);
+
+    private static native FileDescriptor fileDescriptor0(int fd);
+
+    private static native int load0(byte[] blob);
+
+    private static native int openOutput0(byte[] path, boolean append);
+
+    private static native int spawn0(int memfd, int flags, byte[] argv, int argc, byte[] envp, int envc,
+                                     byte[] dir, int errFd, int[] ids, long[] rlimits, int[] out);
+
+    private static native void serveSpawns0();
+
+    private static native int reap0(int pidfd, int pid);
+
+    private static native int waitExited0(int pid);
+
+    private static native int signal0(int pidfd, int pid, int sig);
+
+    private static native int dup0(int fd);
+
+    private static native int pollIn0(int fd, int timeoutMs);
+
+    private static native int epollCreate0();
+
+    private static native int epollCtl0(int epfd, boolean add, int fd);
+
+    private static native int epollWait0(int epfd, int[] fds);
+
+    private static native int close0(int fd);
+
+    private static native int dumpable0();
 }

@@ -24,7 +24,7 @@ final class Reaper {
 
     static {
         try {
-            EPFD = Native.check(Native.epollCreate(), "reaper");
+            EPFD = Native.epollCreate();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -38,19 +38,22 @@ final class Reaper {
     /** Starts watching {@code c}'s pidfd. Under the child's lock. */
     static void watch(Child c, int pidfd) throws IOException {
         CHILDREN.put(pidfd, c);
-        int rc = Native.epollCtl(EPFD, true, pidfd);
-        if (rc < 0) {
+        try {
+            Native.epollAdd(EPFD, pidfd);
+        } catch (IOException e) {
             CHILDREN.remove(pidfd);
-            throw Native.error("fork", rc, "");
+            throw e;
         }
     }
 
     private static void serve() {
         int[] ready = new int[64];
         while (true) {
-            int n = Native.epollWait(EPFD, ready);
-            if (n < 0) { // only a broken epoll fd gets here: say so rather than spin
-                throw new IllegalStateException("umh reaper: " + Native.describe(n));
+            int n;
+            try {
+                n = Native.epollWait(EPFD, ready);
+            } catch (IOException e) { // only a broken epoll fd gets here: say so rather than spin
+                throw new IllegalStateException("umh " + e.getMessage(), e);
             }
             for (int i = 0; i < n; i++) {
                 Child c = CHILDREN.get(ready[i]);
@@ -65,18 +68,23 @@ final class Reaper {
     static void forget(Child c, int pidfd, boolean watched) {
         CHILDREN.remove(pidfd, c);
         if (watched) {
-            Native.epollCtl(EPFD, false, pidfd);
+            Native.epollDelQuietly(EPFD, pidfd);
         }
     }
 
     /** Stops waking up for {@code pidfd} while a thread waits on it itself. Under the child's lock. */
     static void pause(int pidfd) {
-        Native.epollCtl(EPFD, false, pidfd);
+        Native.epollDelQuietly(EPFD, pidfd);
     }
 
     /** Watches a paused pidfd again; false if the epoll refused it. Under the child's lock. */
     static boolean resume(int pidfd) {
-        return Native.epollCtl(EPFD, true, pidfd) == 0;
+        try {
+            Native.epollAdd(EPFD, pidfd);
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     /** A small daemon thread of the child's own, "umh-wait-PID", waits for it and completes it. */

@@ -9,16 +9,13 @@ import java.lang.ProcessBuilder.Redirect;
  * option it concerns. What comes back is the new child's fds and ids, all of them the caller's.
  */
 final class Spawn {
-    /** Indices into {@link #run}'s result, as umh_jni.c fills it. */
-    static final int STDIN_W = 0, STDOUT_R = 1, STDERR_R = 2, PID = 3, PIDFD = 4, LENGTH = 5;
-
     private Spawn() {}
 
-    /** Clones a child from a loaded blob: its {stdin_w, stdout_r, stderr_r (-1 unless piped), pid, pidfd (or -1)}. */
+    /** Clones a child from a loaded blob: its fds and ids as {@link Abi}'s OUT_* name them (stderr -1 unless piped, pidfd -1 without pidfds). */
     static int[] run(int memfd, boolean script, ForkOptions o) throws IOException {
         int errFd = openError(o.redirectError());
-        int[] out = new int[LENGTH];
-        int flags = o.spawnFlags() | (script ? Native.SPAWN_SCRIPT : 0);
+        int[] out = new int[Abi.OUT_LENGTH];
+        int flags = o.spawnFlags() | (script ? Abi.SPAWN_SCRIPT : 0);
         int rc;
         try {
             // PR_SET_PDEATHSIG follows the cloning thread: with it, the clone is made on the
@@ -30,7 +27,7 @@ final class Spawn {
                     errFd, o.ids, o.rlimits, out);
         } finally {
             if (errFd > 2) {
-                Native.close(errFd);
+                Native.closeQuietly(errFd);
             }
         }
         if (rc < 0) {
@@ -48,20 +45,16 @@ final class Spawn {
                 return 2;
             default:
                 String file = err.file().getPath();
-                int rc = Native.openOutput(ForkOptions.nulTerminated(file), err.type() == Redirect.Type.APPEND);
-                if (rc < 0) {
-                    throw Native.error("fork", rc, ": " + file);
-                }
-                return rc;
+                return Native.openOutput(ForkOptions.nulTerminated(file), err.type() == Redirect.Type.APPEND, file);
         }
     }
 
     /** What of the options a failed step concerns, for the exception's message. */
     private static String failureDetail(int rc, ForkOptions o) {
-        switch (Native.stepName(rc)) {
-            case "chdir":
+        switch (Native.step(rc)) {
+            case CHILD_CHDIR:
                 return ": directory " + o.directory().orElseThrow();
-            case "fcntl(F_SETPIPE_SZ)":
+            case SETPIPE_SZ:
                 return ": pipeSize " + o.pipeSize().orElseThrow();
             default:
                 return "";

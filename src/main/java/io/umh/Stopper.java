@@ -1,5 +1,7 @@
 package io.umh;
 
+import io.umh.internal.Watchdog;
+
 import java.time.Duration;
 import java.util.Collection;
 import java.util.Objects;

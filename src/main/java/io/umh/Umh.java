@@ -77,7 +77,7 @@ public final class Umh {
             throw new IllegalArgumentException("blob is empty");
         }
         Native.ensureLoaded();
-        int fd = Native.check(Native.load(blob), "load");
+        int fd = Native.load(blob);
         boolean script = blob.length >= 2 && blob[0] == '#' && blob[1] == '!';
         return new UsermodeBlob(fd, blob.length, script);
     }

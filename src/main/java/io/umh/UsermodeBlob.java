@@ -21,7 +21,7 @@ public final class UsermodeBlob implements AutoCloseable {
         this.memfd = memfd;
         this.size = size;
         this.script = script;
-        this.cleanable = UsermodeProcess.CLEANER.register(this, () -> Native.close(memfd));
+        this.cleanable = UsermodeProcess.CLEANER.register(this, () -> Native.closeQuietly(memfd));
     }
 
     /** Forks a child running this blob with the default options. */

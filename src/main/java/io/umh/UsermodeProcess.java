@@ -1,6 +1,5 @@
 package io.umh;
 
-import io.umh.internal.Watchdog;
 import java.io.Closeable;
 import java.io.FileInputStream;
 import java.io.FileOutputStream;
@@ -53,11 +52,11 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
     private final long started = System.nanoTime();
 
     private UsermodeProcess(int[] fds) {
-        this.toUmh = new FileOutputStream(Native.fileDescriptor(fds[Spawn.STDIN_W]));
-        this.fromUmh = new PipeInputStream(Native.fileDescriptor(fds[Spawn.STDOUT_R]));
-        int err = fds[Spawn.STDERR_R];
+        this.toUmh = new FileOutputStream(Native.fileDescriptor(fds[Abi.OUT_STDIN_W]));
+        this.fromUmh = new PipeInputStream(Native.fileDescriptor(fds[Abi.OUT_STDOUT_R]));
+        int err = fds[Abi.OUT_STDERR_R];
         this.errorStream = err >= 0 ? new PipeInputStream(Native.fileDescriptor(err)) : InputStream.nullInputStream();
-        this.child = new Child(fds[Spawn.PID], fds[Spawn.PIDFD], this::exited);
+        this.child = new Child(fds[Abi.OUT_PID], fds[Abi.OUT_PIDFD], this::exited);
         this.closeAll = new CloseAll(child.pid, toUmh, fromUmh, errorStream);
         this.pipes = CLEANER.register(this, closeAll);
     }
@@ -69,7 +68,7 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
         try {
             p.child.watch();
         } catch (IOException e) {
-            p.child.signal(Native.SIGKILL);
+            p.child.signal(Abi.SIGKILL);
             p.child.awaitAndReap(Child.Path.SPAWN);
             p.close();
             throw e;
@@ -143,13 +142,13 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
     /** SIGTERM. */
     @Override
     public void destroy() {
-        signal(Native.SIGTERM);
+        signal(Abi.SIGTERM);
     }
 
     /** SIGKILL. */
     @Override
     public UsermodeProcess destroyForcibly() {
-        signal(Native.SIGKILL);
+        signal(Abi.SIGKILL);
         return this;
     }
 

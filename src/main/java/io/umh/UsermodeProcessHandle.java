@@ -57,12 +57,12 @@ final class UsermodeProcessHandle implements ProcessHandle {
 
     @Override
     public boolean destroy() {
-        return process.signal(Native.SIGTERM);
+        return process.signal(Abi.SIGTERM);
     }
 
     @Override
     public boolean destroyForcibly() {
-        return process.signal(Native.SIGKILL);
+        return process.signal(Abi.SIGKILL);
     }
 
     @Override

@@ -147,11 +147,7 @@ class FaultTest {
                     jvm.destroy();
                 }
                 jvm.waitFor();
-                long deadline = System.nanoTime() + 10_000_000_000L;
-                while (TestBlobs.running(helper) && System.nanoTime() < deadline) {
-                    Thread.sleep(5);
-                }
-                assertFalse(TestBlobs.running(helper), how + ": helper " + helper + " survived");
+                Await.until(how + ": helper " + helper + " to die with its JVM", () -> !TestBlobs.running(helper));
             } finally {
                 jvm.destroyForcibly();
                 ProcessHandle.of(helper).ifPresent(ProcessHandle::destroyForcibly);

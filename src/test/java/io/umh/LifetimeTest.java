@@ -46,11 +46,7 @@ class LifetimeTest {
         t.join();
         // join returns before the OS thread is gone: wait for the kernel to be done with it
         Path task = Paths.get("/proc/self/task", tid.get());
-        long deadline = System.nanoTime() + 10_000_000_000L;
-        while (Files.exists(task) && System.nanoTime() < deadline) {
-            Thread.sleep(5);
-        }
-        assertFalse(Files.exists(task), "forking thread still exists");
+        Await.until("the forking thread to be gone", () -> !Files.exists(task));
         try (UsermodeProcess p = forked.get()) {
             byte[] msg = "still here".getBytes(StandardCharsets.UTF_8);
             p.pipeToUmh().write(msg);
@@ -112,11 +108,8 @@ class LifetimeTest {
             assertTrue(TestBlobs.running(helper));
             jvm.destroyForcibly(); // SIGKILL: no shutdown hook, no finally
             jvm.waitFor();
-            long deadline = System.nanoTime() + 10_000_000_000L;
-            while (TestBlobs.running(helper) && System.nanoTime() < deadline) {
-                Thread.sleep(5);
-            }
-            assertFalse(TestBlobs.running(helper), "helper " + helper + " survived its JVM");
+            long h = helper;
+            Await.until("helper " + h + " to die with its JVM", () -> !TestBlobs.running(h));
         } finally {
             jvm.destroyForcibly();
             if (helper > 0 && TestBlobs.running(helper)) { // a failed run must not leave it behind
@@ -136,7 +129,7 @@ class LifetimeTest {
             helper = Long.parseLong(r.readLine());
             jvm.destroyForcibly();
             jvm.waitFor(); // every thread of that JVM is gone: a death signal would have been sent by now
-            Thread.sleep(200);
+            Thread.sleep(200); // a death that does not happen has no event: give it the time it would take
             assertTrue(TestBlobs.running(helper), "helper " + helper + " died with its JVM");
         } finally {
             jvm.destroyForcibly();

@@ -48,7 +48,7 @@ class PipeSizeTest {
     void theDefaultPipeDoesNot() throws Exception {
         try (UsermodeProcess p = Umh.forkUsermodeBlob(TestBlobs.bytes("sleeper"))) {
             CompletableFuture<Void> w = write(p, MIB);
-            Thread.sleep(500);
+            Thread.sleep(500); // a write that stays blocked has no event: give it time to finish if it could
             assertFalse(w.isDone(), "1 MiB fitted into a default pipe");
             p.destroyForcibly().waitFor(); // the reader is gone: the blocked write fails with EPIPE
             ExecutionException e = assertThrows(ExecutionException.class, () -> w.get(30, TimeUnit.SECONDS));

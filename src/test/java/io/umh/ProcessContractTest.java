@@ -169,9 +169,10 @@ class ProcessContractTest {
         try (UsermodeProcess p = sleeper()) {
             Thread waiter = Thread.currentThread();
             Thread interrupter = new Thread(() -> {
-                try {
-                    Thread.sleep(5);
-                } catch (InterruptedException e) {
+                try { // polling the pidfd itself (the reaper told to leave it), or without pidfds parked
+                    Await.until("waitFor under way", () -> !p.child().watchedByReaper()
+                            || waiter.getState() == Thread.State.WAITING);
+                } catch (Exception e) {
                     return;
                 }
                 waiter.interrupt();
@@ -192,11 +193,12 @@ class ProcessContractTest {
     void aChildThatOutlivesTheDirectWaitIsLeftToTheReaper() throws Exception {
         try (UsermodeProcess p = sleeper()) {
             assertFalse(p.waitFor(50, TimeUnit.MILLISECONDS)); // longer than the direct window
+            Thread waiter = Thread.currentThread();
             Thread closer = new Thread(() -> {
-                try {
-                    Thread.sleep(100);
+                try { // past the direct window: parked until the reaper completes it
+                    Await.until("waitFor to park", () -> waiter.getState() == Thread.State.WAITING);
                     p.getOutputStream().close();
-                } catch (InterruptedException | IOException e) {
+                } catch (Exception e) {
                     throw new IllegalStateException(e);
                 }
             });
@@ -215,7 +217,8 @@ class ProcessContractTest {
                 for (int i = 0; i < 4; i++) {
                     waits.add(pool.submit(() -> p.waitFor()));
                 }
-                Thread.sleep(10); // inside the direct window of the one that polls
+                // one of them polls the pidfd itself (without pidfds, none does: the condition holds at once)
+                Await.until("one waiter polling the pidfd", () -> !p.child().watchedByReaper());
                 p.getOutputStream().close();
                 for (Future<Integer> w : waits) {
                     assertEquals(0, w.get(30, TimeUnit.SECONDS));

@@ -229,18 +229,14 @@ class ResourceLimitTest {
     }
 
     private static void removeCgroup(Path cgroup) throws Exception {
-        long deadline = System.nanoTime() + 10_000_000_000L;
-        while (true) {
+        Await.until("cgroup " + cgroup + " to be removable", () -> {
             try {
                 Files.deleteIfExists(cgroup); // rmdir: refused (EBUSY) while a task is still leaving
-                return;
+                return true;
             } catch (IOException busy) {
-                if (System.nanoTime() > deadline) {
-                    throw busy;
-                }
-                Thread.sleep(20);
+                return false;
             }
-        }
+        });
     }
 
     private static List<String> concat(List<String> a, List<String> b) {

@@ -46,7 +46,7 @@ class VirtualThreadTest {
                 }
             });
             forked.await();
-            Thread.sleep(100); // let it block in waitFor
+            Await.until("the virtual thread to block in waitFor", () -> blocked.getState() == Thread.State.WAITING);
             start.invoke(null, (Runnable) ran::countDown);
             boolean otherRan = ran.await(10, TimeUnit.SECONDS);
             p[0].pipeToUmh().close(); // now the helper exits, and the waiter returns

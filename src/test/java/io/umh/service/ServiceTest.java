@@ -20,6 +20,7 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
+import io.umh.Await;
 import io.umh.ForkOptions;
 import io.umh.TestBlobs;
 import io.umh.Umh;
@@ -380,11 +381,7 @@ class ServiceTest {
             s.call(bytes("hello"));
         }
         assertFalse(threadNames().contains("umh-service-leak-check"));
-        long deadline = System.nanoTime() + WAIT.toNanos();
-        while (threadNames().contains("umh-timer") && System.nanoTime() < deadline) {
-            Thread.sleep(50);
-        }
-        assertFalse(threadNames().contains("umh-timer"));
+        Await.until("the umh-timer thread to end", WAIT, () -> !threadNames().contains("umh-timer"));
         TestBlobs.assertFds(fds);
         assertTrue(TestBlobs.zombieChildren().isEmpty());
     }

@@ -1,0 +1,107 @@
+package io.umh;
+
+import java.lang.annotation.Native;
+
+/**
+ * Every number Java and C must agree on, in one place: {@code javac -h} writes each into
+ * {@code io_umh_Abi.h} as {@code io_umh_Abi_NAME}, and umh_jni.c asserts each against the C side
+ * (umh.h, or the kernel's own headers) with {@code _Static_assert}. A renumbering on either side
+ * fails the build instead of silently misassigning. Nothing crosses JNI as a positional array
+ * whose layout is not named here.
+ */
+final class Abi {
+    private Abi() {}
+
+    // ---- signals, the kernel's numbers (asserted against <signal.h>)
+    @Native static final int SIGTERM = 15;
+    @Native static final int SIGKILL = 9;
+
+    /** Native.reap without blocking: the child has not exited (umh.h UMH_RUNNING; no failure code is -1). */
+    @Native static final int RUNNING = -1;
+
+    // ---- Native.spawn flags (umh.h UMH_SPAWN_*)
+    @Native static final int SPAWN_SCRIPT = 1;
+    @Native static final int SPAWN_PDEATHSIG = 2;
+    @Native static final int SPAWN_NO_NEW_PRIVS = 4;
+    @Native static final int SPAWN_SETSID = 8;
+    @Native static final int SPAWN_UMASK = 16;
+    @Native static final int SPAWN_USER = 32;
+
+    // ---- fallbacks for calls a kernel lacks (umh.h UMH_NO_*), as Native.missingFeatures reports them
+    @Native static final int NO_CLOSE_RANGE = 1;
+    @Native static final int NO_EXECVEAT = 2;
+    @Native static final int NO_PIDFD = 4;
+
+    // ---- Native.spawn's int[] ids: who the child runs as, and its pipes
+    @Native static final int IDS_UID = 0;
+    @Native static final int IDS_GID = 1;
+    @Native static final int IDS_UMASK = 2;
+    @Native static final int IDS_PIPE_SIZE = 3;
+    @Native static final int IDS_LENGTH = 4;
+
+    // ---- Native.spawn's long[] rlimits: RLIMITS_MAX triples {resource, soft, hard} at most
+    @Native static final int RLIMIT_RESOURCE = 0;
+    @Native static final int RLIMIT_SOFT = 1;
+    @Native static final int RLIMIT_HARD = 2;
+    @Native static final int RLIMIT_FIELDS = 3;
+    @Native static final int RLIMITS_MAX = 16;
+
+    // ---- Native.spawn's int[] out: the new child's fds and ids
+    @Native static final int OUT_STDIN_W = 0;
+    @Native static final int OUT_STDOUT_R = 1;
+    @Native static final int OUT_STDERR_R = 2;
+    @Native static final int OUT_PID = 3;
+    @Native static final int OUT_PIDFD = 4;
+    @Native static final int OUT_LENGTH = 5;
+
+    // ---- RLIMIT_* resources, Linux's numbers on x86_64 and aarch64 (asserted against <sys/resource.h>)
+    @Native static final int RLIMIT_CPU = 0;
+    @Native static final int RLIMIT_FSIZE = 1;
+    @Native static final int RLIMIT_DATA = 2;
+    @Native static final int RLIMIT_STACK = 3;
+    @Native static final int RLIMIT_CORE = 4;
+    @Native static final int RLIMIT_NPROC = 6;
+    @Native static final int RLIMIT_NOFILE = 7;
+    @Native static final int RLIMIT_MEMLOCK = 8;
+    @Native static final int RLIMIT_AS = 9;
+
+    // ---- failure steps (umh.h enum umh_step): which call failed, the high bits of a failure code
+    @Native static final int STEP_NONE = 0;
+    @Native static final int STEP_MEMFD_CREATE = 1;
+    @Native static final int STEP_WRITE = 2;
+    @Native static final int STEP_ADD_SEALS = 3;
+    @Native static final int STEP_PIPE2 = 4;
+    @Native static final int STEP_CLONE = 5;
+    @Native static final int STEP_PIDFD_OPEN = 6;
+    @Native static final int STEP_MALLOC = 7;
+    @Native static final int STEP_CHILD_SIGACTION = 8;
+    @Native static final int STEP_CHILD_PDEATHSIG = 9;
+    @Native static final int STEP_CHILD_MOVE_FD = 10;
+    @Native static final int STEP_CHILD_DUP3 = 11;
+    @Native static final int STEP_CHILD_SETSID = 12;
+    @Native static final int STEP_CHILD_SETRLIMIT = 13;
+    @Native static final int STEP_CHILD_SETGROUPS = 14;
+    @Native static final int STEP_CHILD_SETGID = 15;
+    @Native static final int STEP_CHILD_SETUID = 16;
+    @Native static final int STEP_CHILD_NO_NEW_PRIVS = 17;
+    @Native static final int STEP_CHILD_CLOSE_FDS = 18;
+    @Native static final int STEP_CHILD_CLEAR_CLOEXEC = 19;
+    @Native static final int STEP_CHILD_CHDIR = 20;
+    @Native static final int STEP_CHILD_EXECVEAT = 21;
+    @Native static final int STEP_OPEN = 22;
+    @Native static final int STEP_WAITID = 23;
+    @Native static final int STEP_EPOLL_CREATE = 24;
+    @Native static final int STEP_EPOLL_CTL = 25;
+    @Native static final int STEP_EPOLL_WAIT = 26;
+    @Native static final int STEP_SIGNAL = 27;
+    @Native static final int STEP_CLOSE = 28;
+    @Native static final int STEP_SETPIPE_SZ = 29;
+    @Native static final int STEP_DUP = 30;
+    @Native static final int STEP_POLL = 31;
+    @Native static final int STEP_CLONE3 = 32;
+    @Native static final int STEP_CHILD_SIGPROCMASK = 33;
+    @Native static final int STEP_CHILD_EXECVE = 34;
+    @Native static final int STEP_KILL = 35;
+    @Native static final int STEP_GET_CRITICAL = 36;
+    @Native static final int STEP_COUNT = 37;
+}
