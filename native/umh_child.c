@@ -61,9 +61,6 @@
 
 #include "umh_child.h"
 
-#ifndef SYS_close_range
-#define SYS_close_range 436
-#endif
 #ifndef AT_EMPTY_PATH
 #define AT_EMPTY_PATH 0x1000
 #endif

@@ -6,9 +6,16 @@
 #define UMH_CHILD_H
 
 #include <stdint.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 
 #include "umh.h"
+
+/* close_range (5.9) has this number on every CPU; older libc headers lack it. The parent probes
+ * for it (umh_missing_features), the child calls it. */
+#ifndef SYS_close_range
+#define SYS_close_range 436
+#endif
 
 #define KERNEL_SIGSET_SIZE sizeof(uint64_t)
 

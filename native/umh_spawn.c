@@ -30,12 +30,6 @@
 #ifndef CLONE_CLEAR_SIGHAND
 #define CLONE_CLEAR_SIGHAND 0x100000000ULL
 #endif
-#ifndef SYS_close_range
-#define SYS_close_range 436
-#endif
-#ifndef AT_EMPTY_PATH
-#define AT_EMPTY_PATH 0x1000
-#endif
 #ifndef P_PIDFD
 #define P_PIDFD 3
 #endif
