@@ -39,6 +39,13 @@ enum umh_step {
     UMH_CHILD_EXECVE,       /* the /proc/self/fd/N fallback; UMH_CHILD_EXECVEAT is execveat's */
     UMH_KILL,               /* UMH_SIGNAL is pidfd_send_signal's */
     UMH_GET_CRITICAL,       /* GetPrimitiveArrayCritical (umh_jni.c); UMH_MALLOC is malloc's */
+    /* the child's sandbox (struct umh_sandbox), in the order it applies it */
+    UMH_CHILD_SETGROUPS_DENY, UMH_CHILD_UID_MAP, UMH_CHILD_GID_MAP,
+    UMH_CHILD_MOUNT_PRIVATE, UMH_CHILD_MOUNT_TMPFS, UMH_CHILD_MKDIR, UMH_CHILD_MOUNT_TARGET,
+    UMH_CHILD_MOUNT_BIND, UMH_CHILD_MOUNT_SETATTR, UMH_CHILD_PIVOT_ROOT, UMH_CHILD_UMOUNT,
+    UMH_CHILD_SECUREBITS, UMH_CHILD_CAP_AMBIENT, UMH_CHILD_LANDLOCK, UMH_CHILD_SECCOMP,
+    /* the parent's side of a sandbox */
+    UMH_SANDBOX_OPEN,
     UMH_STEP_COUNT
 };
 
@@ -101,7 +108,52 @@ struct umh_spawn_req {
     const struct umh_rlimit *rlimits; /* set in the child, in order */
     int nrlimits;
     int pipe_size;           /* > 0: F_SETPIPE_SZ on each new pipe (bytes; the kernel rounds up) */
+    const struct umh_sandbox *sandbox; /* NULL: none */
 };
+
+/*
+ * A sandbox for one child (io.umh.SandboxPolicy): namespaces made by the clone itself, an empty
+ * root holding only the paths the policy names, no capabilities after the exec, no new
+ * privileges, a Landlock ruleset and a seccomp filter, applied in that order by the child and
+ * only to the child. The parent prepares all of it before the clone (umh_jni.c); the child only
+ * reads it, with raw system calls.
+ */
+struct umh_bind {
+    const char *source;      /* the host path, looked up by the child in its own mount namespace
+                              * (a mount of another namespace cannot be bound: EINVAL) */
+    const char *target;      /* where it goes: the host path under the new root's mount point */
+    int is_dir;              /* the target to create is a directory (else an empty file) */
+    int writable;            /* bound read-write; else read-only */
+};
+struct umh_sandbox {
+    unsigned long long ns_flags; /* CLONE_NEW*; CLONE_NEWUSER: the child writes the maps below */
+    char uid_map[32], gid_map[32]; /* "U U 1": the caller's ids, each mapped to itself */
+    size_t uid_map_len, gid_map_len;
+    const char *root;        /* NULL, or the existing directory the new root's tmpfs is mounted on */
+    const char *const *mkdirs; /* directories to create under root, parents first (NULL-terminated) */
+    const struct umh_bind *binds;
+    int nbinds;
+    int no_caps;             /* lock the securebits (SECBIT_NOROOT...) and clear the ambient set:
+                              * no capabilities after the exec, even as (namespaced) root */
+    int landlock_fd;         /* -1, or a prepared Landlock ruleset the child restricts itself with */
+    const void *filter;      /* NULL, or a seccomp program (struct sock_filter[filter_len]) */
+    unsigned short filter_len;
+    void *mem;               /* the parent's: what umh_sandbox_release frees */
+};
+
+/* umh_sandbox.c: the policy as Java flattens it (io.umh.SandboxPolicy; io.umh.Abi's SBX_*) */
+enum { UMH_SBX_BIND_DIR = 1, UMH_SBX_BIND_WRITABLE = 2 };
+struct umh_sandbox_spec {
+    unsigned long long ns_flags;
+    int new_root, no_caps, network;
+    int nmkdirs, nbinds;
+    const int *bind_flags;   /* nbinds words of UMH_SBX_BIND_* */
+    const char *paths;       /* root, nmkdirs directories, then each bind's host path and target */
+    size_t paths_len;
+};
+/* Prepares s for a spawn: 0, or UMH_FAIL with nothing left open. Release it after the spawn. */
+int umh_sandbox_prepare(const struct umh_sandbox_spec *spec, struct umh_sandbox *s);
+void umh_sandbox_release(struct umh_sandbox *s);
 
 struct umh_spawn_res {
     int stdin_w;             /* parent's end of the child's fd 0 */

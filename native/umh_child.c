@@ -52,6 +52,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <sys/prctl.h>
@@ -184,7 +185,9 @@ static CHILD int child_die_with_parent(const struct child *c)
 {
     if (syscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
         return -1;
-    if (syscall(SYS_getppid) != c->parent)
+    /* in a new pid namespace the parent is outside it: getppid() is 0 there, and cannot tell */
+    long ppid = syscall(SYS_getppid);
+    if (ppid != c->parent && !(ppid == 0 && c->req->sandbox != NULL && (c->req->sandbox->ns_flags & CLONE_NEWPID)))
         child_exit(); /* orphaned already: nobody is left to report to */
     return 0;
 }
@@ -359,6 +362,151 @@ static CHILD int child_close_others(const struct child *c, int memfd, int mm_w, 
     return 0;
 }
 
+/* ---------------------------------------------------------------- the sandbox (umh_sandbox) */
+
+#ifndef MS_REC
+#define MS_REC 16384
+#endif
+#ifndef MS_PRIVATE
+#define MS_PRIVATE (1 << 18)
+#endif
+#ifndef MS_BIND
+#define MS_BIND 4096
+#endif
+#define UMH_MS_NOSUID 2
+#define UMH_MS_NODEV 4
+#define UMH_MNT_DETACH 2
+#define UMH_AT_RECURSIVE 0x8000
+#define UMH_MOUNT_ATTR_RDONLY 0x1
+#define UMH_MOUNT_ATTR_NOSUID 0x2
+#define UMH_MOUNT_ATTR_NODEV 0x4
+#ifndef SYS_mount_setattr
+#define SYS_mount_setattr 442
+#endif
+#ifndef SYS_landlock_restrict_self
+#define SYS_landlock_restrict_self 446
+#endif
+#define UMH_PR_SET_SECUREBITS 28
+#define UMH_PR_CAP_AMBIENT 47
+#define UMH_PR_CAP_AMBIENT_CLEAR_ALL 4
+/* SECBIT_NOROOT, NO_SETUID_FIXUP, KEEP_CAPS_LOCKED, NO_CAP_AMBIENT_RAISE, each with its lock */
+#define UMH_SECBITS_LOCKED_NOROOT 0xefu
+#define UMH_SECCOMP_SET_MODE_FILTER 1
+
+/* Writes the string into a /proc/self file (an id map): one write, as the kernel wants. */
+static CHILD int child_write_proc(const char *path, const char *text, size_t len)
+{
+    int fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    long n = syscall(SYS_write, fd, text, len); /* lengths from the parent: a strlen loop becomes libc's */
+    int err = errno;
+    syscall(SYS_close, fd);
+    errno = err;
+    return n < 0 ? -1 : 0;
+}
+
+/* In a new user namespace the child has no ids until it maps them: its own uid and gid, each to
+ * itself, which needs no help from a privileged parent (so the vfork can stay). setgroups is
+ * denied first, as the kernel requires of an unprivileged gid_map. */
+static CHILD void child_map_ids(struct child *c, const struct umh_sandbox *s)
+{
+    static const char deny[] = "deny";
+    if (child_write_proc("/proc/self/setgroups", deny, sizeof deny - 1) < 0)
+        child_fail(c, UMH_CHILD_SETGROUPS_DENY, errno);
+    if (child_write_proc("/proc/self/uid_map", s->uid_map, s->uid_map_len) < 0)
+        child_fail(c, UMH_CHILD_UID_MAP, errno);
+    if (child_write_proc("/proc/self/gid_map", s->gid_map, s->gid_map_len) < 0)
+        child_fail(c, UMH_CHILD_GID_MAP, errno);
+}
+
+static CHILD int child_setattr(const char *path, unsigned long long set, unsigned flags)
+{
+    struct { unsigned long long attr_set, attr_clr, propagation, userns_fd; } a = { set, 0, 0, 0 };
+    return (int)syscall(SYS_mount_setattr, AT_FDCWD, path, flags, &a, sizeof a);
+}
+
+/* One bind: its target (a directory, or an empty file for a file), the bind itself, then
+ * read-only (unless writable), nosuid and nodev, recursively. mount_setattr only adds flags, so
+ * the ones a user namespace locks on the source mount stay as they are. */
+static CHILD void child_bind(struct child *c, const struct umh_bind *b)
+{
+    if (!b->is_dir) {
+        int fd = (int)syscall(SYS_openat, AT_FDCWD, b->target, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+        if (fd < 0)
+            child_fail(c, UMH_CHILD_MOUNT_TARGET, errno);
+        syscall(SYS_close, fd);
+    } else if (syscall(SYS_mkdirat, AT_FDCWD, b->target, 0755) < 0 && errno != EEXIST) {
+        child_fail(c, UMH_CHILD_MKDIR, errno);
+    }
+    if (syscall(SYS_mount, b->source, b->target, NULL, MS_BIND | MS_REC, NULL) < 0)
+        child_fail(c, UMH_CHILD_MOUNT_BIND, errno);
+    unsigned long long attrs = UMH_MOUNT_ATTR_NOSUID | UMH_MOUNT_ATTR_NODEV | (b->writable ? 0 : UMH_MOUNT_ATTR_RDONLY);
+    if (child_setattr(b->target, attrs, UMH_AT_RECURSIVE) < 0)
+        child_fail(c, UMH_CHILD_MOUNT_SETATTR, errno);
+}
+
+/* The new root: nothing of the host's but the binds. A tmpfs on s->root (in this mount namespace
+ * only: propagation is made private first; Java picks a mount point that hides no bind's source),
+ * the binds' directories and the binds in it, the
+ * tmpfs made read-only, then pivot_root into it and the old root detached, so that no path (and
+ * no chroot escape) leads back to the host's tree. */
+static CHILD void child_new_root(struct child *c, const struct umh_sandbox *s)
+{
+    if (syscall(SYS_mount, NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+        child_fail(c, UMH_CHILD_MOUNT_PRIVATE, errno);
+    if (syscall(SYS_mount, "umh", s->root, "tmpfs", UMH_MS_NOSUID | UMH_MS_NODEV, "mode=0755,size=64k") < 0)
+        child_fail(c, UMH_CHILD_MOUNT_TMPFS, errno);
+    for (const char *const *d = s->mkdirs; *d != NULL; d++)
+        if (syscall(SYS_mkdirat, AT_FDCWD, *d, 0755) < 0 && errno != EEXIST)
+            child_fail(c, UMH_CHILD_MKDIR, errno);
+    for (int i = 0; i < s->nbinds; i++)
+        child_bind(c, &s->binds[i]);
+    if (child_setattr(s->root, UMH_MOUNT_ATTR_RDONLY | UMH_MOUNT_ATTR_NOSUID | UMH_MOUNT_ATTR_NODEV, 0) < 0)
+        child_fail(c, UMH_CHILD_MOUNT_SETATTR, errno);
+    if (syscall(SYS_chdir, s->root) < 0)
+        child_fail(c, UMH_CHILD_PIVOT_ROOT, errno);
+    if (syscall(SYS_pivot_root, ".", ".") < 0)
+        child_fail(c, UMH_CHILD_PIVOT_ROOT, errno);
+    if (syscall(SYS_umount2, ".", UMH_MNT_DETACH) < 0)
+        child_fail(c, UMH_CHILD_UMOUNT, errno);
+    if (syscall(SYS_chdir, "/") < 0)
+        child_fail(c, UMH_CHILD_PIVOT_ROOT, errno);
+}
+
+/* No capabilities after the exec, even for a helper that is root in its user namespace (or the
+ * JVM's root): no root special-casing at exec, no ambient set, and the bits locked. Both are the
+ * child's own credentials; neither changes an id, so the kernel leaves the shared mm alone. */
+static CHILD void child_drop_caps(struct child *c)
+{
+    if (syscall(SYS_prctl, UMH_PR_SET_SECUREBITS, UMH_SECBITS_LOCKED_NOROOT, 0, 0, 0) < 0)
+        child_fail(c, UMH_CHILD_SECUREBITS, errno);
+    if (syscall(SYS_prctl, UMH_PR_CAP_AMBIENT, UMH_PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
+        child_fail(c, UMH_CHILD_CAP_AMBIENT, errno);
+}
+
+/* Everything of the sandbox but seccomp, which goes last: after it only the exec may run. */
+static CHILD void child_confine(struct child *c, const struct umh_sandbox *s)
+{
+    if (s->root != NULL)
+        child_new_root(c, s);
+    if (s->no_caps)
+        child_drop_caps(c);
+    if (syscall(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+        child_fail(c, UMH_CHILD_NO_NEW_PRIVS, errno);
+    if (s->landlock_fd >= 0 && syscall(SYS_landlock_restrict_self, s->landlock_fd, 0) < 0)
+        child_fail(c, UMH_CHILD_LANDLOCK, errno);
+}
+
+/* The filter, then at once the exec: it allows that execveat of the memfd and exiting, little
+ * else the child still does. The program lives in the parent's memory, prepared before the clone. */
+static CHILD void child_seccomp(struct child *c, const struct umh_sandbox *s)
+{
+    struct { unsigned short len; const void *filter; } prog = { s->filter_len, s->filter };
+    if (s->filter != NULL && syscall(SYS_seccomp, UMH_SECCOMP_SET_MODE_FILTER, 0, &prog) < 0)
+        child_fail(c, UMH_CHILD_SECCOMP, errno);
+}
+
 static CHILD __attribute__((noreturn)) void child_exec(struct child *c, int memfd)
 {
     const struct umh_spawn_req *r = c->req;
@@ -370,7 +518,7 @@ static CHILD __attribute__((noreturn)) void child_exec(struct child *c, int memf
     int step = UMH_CHILD_EXECVEAT;
     /* binfmt_misc emulators and pre-3.19 kernels: exec the same file by its /proc path; the
      * error reported is execve's where execveat could not run at all, else execveat's */
-    if (err == ENOENT || err == ENOSYS || err == EINVAL) {
+    if ((err == ENOENT || err == ENOSYS || err == EINVAL) && r->sandbox == NULL) { /* no /proc there */
         static const char prefix[] = "/proc/self/fd/";
         char path[sizeof prefix + 11]; /* and up to 10 digits */
         for (size_t i = 0; i < sizeof prefix - 1; i++) /* a loop, not memcpy: no libc here */
@@ -395,8 +543,11 @@ CHILD int umh_child_main(void *arg)
     int in = c->stdin_r, out = c->stdout_w, err = c->stderr_w, memfd = r->memfd, mm_w = c->mm_w;
     int inherit_err = err == 2;
 
+    const struct umh_sandbox *sandbox = r->sandbox;
     if (child_reset_signals(c) < 0)
         child_fail(c, UMH_CHILD_SIGACTION, errno);
+    if (sandbox != NULL && (sandbox->ns_flags & CLONE_NEWUSER))
+        child_map_ids(c, sandbox);
     unsigned long long nofile_before = 0; /* RLIMIT_NOFILE's soft limit, if the spawn sets it */
     child_identity(c, &nofile_before);
     /* after the identity: changing credentials clears the parent-death signal */
@@ -409,6 +560,8 @@ CHILD int umh_child_main(void *arg)
         child_fail(c, UMH_CHILD_DUP3, errno);
     if (inherit_err)
         child_drop_borrowed_stderr();
+    if (sandbox != NULL)
+        child_confine(c, sandbox);
     if (child_close_others(c, memfd, mm_w, nofile_before) < 0)
         child_fail(c, UMH_CHILD_CLOSE_FDS, errno);
     /* a script's interpreter opens /dev/fd/N after the exec: keep N open in the child only */
@@ -418,5 +571,7 @@ CHILD int umh_child_main(void *arg)
         child_fail(c, UMH_CHILD_CHDIR, errno);
     if (child_unblock_signals() < 0)
         child_fail(c, UMH_CHILD_SIGPROCMASK, errno);
+    if (sandbox != NULL)
+        child_seccomp(c, sandbox);
     child_exec(c, memfd);
 }

@@ -45,6 +45,22 @@ static const char *const step_names[UMH_STEP_COUNT] = {
     [UMH_CHILD_EXECVE] = "execve",
     [UMH_KILL] = "kill",
     [UMH_GET_CRITICAL] = "GetPrimitiveArrayCritical",
+    [UMH_CHILD_SETGROUPS_DENY] = "write(/proc/self/setgroups)",
+    [UMH_CHILD_UID_MAP] = "write(/proc/self/uid_map)",
+    [UMH_CHILD_GID_MAP] = "write(/proc/self/gid_map)",
+    [UMH_CHILD_MOUNT_PRIVATE] = "mount(/, MS_REC|MS_PRIVATE)",
+    [UMH_CHILD_MOUNT_TMPFS] = "mount(tmpfs)",
+    [UMH_CHILD_MKDIR] = "mkdirat",
+    [UMH_CHILD_MOUNT_TARGET] = "openat(O_CREAT)",
+    [UMH_CHILD_MOUNT_BIND] = "mount(MS_BIND)",
+    [UMH_CHILD_MOUNT_SETATTR] = "mount_setattr",
+    [UMH_CHILD_PIVOT_ROOT] = "pivot_root",
+    [UMH_CHILD_UMOUNT] = "umount2",
+    [UMH_CHILD_SECUREBITS] = "prctl(PR_SET_SECUREBITS)",
+    [UMH_CHILD_CAP_AMBIENT] = "prctl(PR_CAP_AMBIENT_CLEAR_ALL)",
+    [UMH_CHILD_LANDLOCK] = "landlock_restrict_self",
+    [UMH_CHILD_SECCOMP] = "seccomp(SECCOMP_SET_MODE_FILTER)",
+    [UMH_SANDBOX_OPEN] = "open(O_PATH)",
 };
 
 const char *umh_step_name(int step)

@@ -8,6 +8,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <jni.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,7 +82,31 @@ SAME(STEP_CHILD_SIGPROCMASK, UMH_CHILD_SIGPROCMASK);
 SAME(STEP_CHILD_EXECVE, UMH_CHILD_EXECVE);
 SAME(STEP_KILL, UMH_KILL);
 SAME(STEP_GET_CRITICAL, UMH_GET_CRITICAL);
+SAME(STEP_CHILD_SETGROUPS_DENY, UMH_CHILD_SETGROUPS_DENY);
+SAME(STEP_CHILD_UID_MAP, UMH_CHILD_UID_MAP);
+SAME(STEP_CHILD_GID_MAP, UMH_CHILD_GID_MAP);
+SAME(STEP_CHILD_MOUNT_PRIVATE, UMH_CHILD_MOUNT_PRIVATE);
+SAME(STEP_CHILD_MOUNT_TMPFS, UMH_CHILD_MOUNT_TMPFS);
+SAME(STEP_CHILD_MKDIR, UMH_CHILD_MKDIR);
+SAME(STEP_CHILD_MOUNT_TARGET, UMH_CHILD_MOUNT_TARGET);
+SAME(STEP_CHILD_MOUNT_BIND, UMH_CHILD_MOUNT_BIND);
+SAME(STEP_CHILD_MOUNT_SETATTR, UMH_CHILD_MOUNT_SETATTR);
+SAME(STEP_CHILD_PIVOT_ROOT, UMH_CHILD_PIVOT_ROOT);
+SAME(STEP_CHILD_UMOUNT, UMH_CHILD_UMOUNT);
+SAME(STEP_CHILD_SECUREBITS, UMH_CHILD_SECUREBITS);
+SAME(STEP_CHILD_CAP_AMBIENT, UMH_CHILD_CAP_AMBIENT);
+SAME(STEP_CHILD_LANDLOCK, UMH_CHILD_LANDLOCK);
+SAME(STEP_CHILD_SECCOMP, UMH_CHILD_SECCOMP);
+SAME(STEP_SANDBOX_OPEN, UMH_SANDBOX_OPEN);
 SAME(STEP_COUNT, UMH_STEP_COUNT);
+SAME(SBX_BIND_DIR, UMH_SBX_BIND_DIR);
+SAME(SBX_BIND_WRITABLE, UMH_SBX_BIND_WRITABLE);
+SAME(CLONE_NEWNS, CLONE_NEWNS);
+SAME(CLONE_NEWUTS, CLONE_NEWUTS);
+SAME(CLONE_NEWIPC, CLONE_NEWIPC);
+SAME(CLONE_NEWUSER, CLONE_NEWUSER);
+SAME(CLONE_NEWPID, CLONE_NEWPID);
+SAME(CLONE_NEWNET, CLONE_NEWNET);
 
 #define JNI_EXPORT __attribute__((visibility("default")))
 /* a blob goes into its memfd straight from the Java array, WRITE_SLICE bytes per critical
@@ -225,10 +250,41 @@ static int copy_identity(JNIEnv *env, jintArray ids, jlongArray rlimits, struct 
 }
 
 /* out: laid out as io.umh.Abi's OUT_* name it */
+/* The sandbox as SandboxPolicy flattened it (header laid out as Abi's SBX_*, then a word per
+ * bind; paths NUL-terminated), prepared into s: 0 or UMH_FAIL, nothing left open. */
+static int copy_sandbox(JNIEnv *env, jintArray header, jbyteArray paths, struct umh_sandbox *s)
+{
+    jsize hlen = (*env)->GetArrayLength(env, header);
+    jsize plen = (*env)->GetArrayLength(env, paths);
+    jint *h = malloc((size_t)hlen * sizeof(jint));
+    char *p = malloc((size_t)plen);
+    int rc = UMH_FAIL(UMH_MALLOC, ENOMEM);
+    if (h != NULL && p != NULL && hlen >= ABI(SBX_HEADER)) {
+        (*env)->GetIntArrayRegion(env, header, 0, hlen, h);
+        (*env)->GetByteArrayRegion(env, paths, 0, plen, (jbyte *)p);
+        struct umh_sandbox_spec spec = {
+            .ns_flags = (unsigned)h[ABI(SBX_NS_FLAGS)],
+            .new_root = h[ABI(SBX_NEW_ROOT)],
+            .no_caps = h[ABI(SBX_NO_CAPS)],
+            .network = h[ABI(SBX_NETWORK)],
+            .nmkdirs = h[ABI(SBX_MKDIRS)],
+            .nbinds = h[ABI(SBX_BINDS)],
+            .bind_flags = (const int *)h + ABI(SBX_HEADER),
+            .paths = p,
+            .paths_len = (size_t)plen,
+        };
+        rc = spec.nbinds == hlen - ABI(SBX_HEADER) ? umh_sandbox_prepare(&spec, s) : UMH_FAIL(UMH_SANDBOX_OPEN, EINVAL);
+    }
+    free(h);
+    free(p);
+    return rc;
+}
+
 JNIEXPORT jint JNICALL Java_io_umh_Native_spawn0(JNIEnv *env, jclass cls, jint memfd, jint flags,
                                                 jbyteArray argv, jint argc, jbyteArray envp, jint envc,
                                                 jbyteArray dir, jint err_fd, jintArray ids,
-                                                jlongArray rlimits, jintArray out)
+                                                jlongArray rlimits, jintArray sandbox,
+                                                jbyteArray sandbox_paths, jintArray out)
 {
     (void)cls;
     struct umh_rlimit lims[ABI(RLIMITS_MAX)];
@@ -236,16 +292,25 @@ JNIEXPORT jint JNICALL Java_io_umh_Native_spawn0(JNIEnv *env, jclass cls, jint m
     int rc = copy_identity(env, ids, rlimits, &req, lims);
     if (rc < 0)
         return rc;
+    struct umh_sandbox s = { .landlock_fd = -1 };
+    if (sandbox != NULL) {
+        if ((rc = copy_sandbox(env, sandbox, sandbox_paths, &s)) < 0)
+            return rc;
+        req.sandbox = &s;
+    }
     struct spawn_memory m;
     void *mem = copy_spawn_memory(env, argv, argc, envp, envc, dir, &m);
-    if (mem == NULL)
+    if (mem == NULL) {
+        umh_sandbox_release(&s);
         return UMH_FAIL(UMH_MALLOC, ENOMEM);
+    }
     req.argv = m.argv;
     req.envp = m.envp;
     req.dir = m.dir;
     struct umh_spawn_res res;
     rc = umh_spawn(&req, &res);
     free(mem);
+    umh_sandbox_release(&s);
     if (rc == 0) {
         jint vals[ABI(OUT_LENGTH)];
         vals[ABI(OUT_STDIN_W)] = res.stdin_w;

@@ -172,6 +172,9 @@ static int clone_child(struct child *c, atomic_int *clear_on_exec)
     /* raw: glibc's pthread_sigmask would leave its own SIGCANCEL/SIGSETXID open */
     syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, &old, KERNEL_SIGSET_SIZE);
     int flags = CLONE_VM | CLONE_VFORK | (c->fallbacks & UMH_NO_PIDFD ? 0 : CLONE_PIDFD);
+    const struct umh_sandbox *s = c->req->sandbox;
+    if (s != NULL)
+        flags |= (int)s->ns_flags; /* the namespaces come with the clone: nothing to unshare after */
     long pid = -ENOSYS;
     int step = UMH_CLONE3; /* the call whose error is reported */
     if (!(c->fallbacks & UMH_NO_CLONE3) && !atomic_load_explicit(&clone3_refused, memory_order_relaxed)) {
@@ -180,6 +183,11 @@ static int clone_child(struct child *c, atomic_int *clear_on_exec)
             atomic_store_explicit(&clone3_refused, 1, memory_order_relaxed);
     }
     if (clone3_refusal(pid)) {
+        /* clone's one pointer for the pidfd and the pid: on the spawner path the child would
+         * report its own pid, which is 1 in a new pid namespace. Take the pid from the clone,
+         * and the pidfd from pidfd_open after (umh_spawn). */
+        if (clear_on_exec != NULL && s != NULL && (s->ns_flags & CLONE_NEWPID))
+            flags &= ~CLONE_PIDFD;
         pid = clone_legacy(c, stack + sizeof stack, flags, clear_on_exec);
         step = UMH_CLONE;
     }

@@ -103,5 +103,38 @@ final class Abi {
     @Native static final int STEP_CHILD_EXECVE = 34;
     @Native static final int STEP_KILL = 35;
     @Native static final int STEP_GET_CRITICAL = 36;
-    @Native static final int STEP_COUNT = 37;
+    @Native static final int STEP_CHILD_SETGROUPS_DENY = 37;
+    @Native static final int STEP_CHILD_UID_MAP = 38;
+    @Native static final int STEP_CHILD_GID_MAP = 39;
+    @Native static final int STEP_CHILD_MOUNT_PRIVATE = 40;
+    @Native static final int STEP_CHILD_MOUNT_TMPFS = 41;
+    @Native static final int STEP_CHILD_MKDIR = 42;
+    @Native static final int STEP_CHILD_MOUNT_TARGET = 43;
+    @Native static final int STEP_CHILD_MOUNT_BIND = 44;
+    @Native static final int STEP_CHILD_MOUNT_SETATTR = 45;
+    @Native static final int STEP_CHILD_PIVOT_ROOT = 46;
+    @Native static final int STEP_CHILD_UMOUNT = 47;
+    @Native static final int STEP_CHILD_SECUREBITS = 48;
+    @Native static final int STEP_CHILD_CAP_AMBIENT = 49;
+    @Native static final int STEP_CHILD_LANDLOCK = 50;
+    @Native static final int STEP_CHILD_SECCOMP = 51;
+    @Native static final int STEP_SANDBOX_OPEN = 52;
+    @Native static final int STEP_COUNT = 53;
+
+    // ---- Native.spawn's int[] sandbox header (then one SBX_BIND_* word per bind), and the namespaces
+    @Native static final int SBX_NS_FLAGS = 0;
+    @Native static final int SBX_NEW_ROOT = 1;
+    @Native static final int SBX_NO_CAPS = 2;
+    @Native static final int SBX_MKDIRS = 3;
+    @Native static final int SBX_BINDS = 4;
+    @Native static final int SBX_NETWORK = 5;
+    @Native static final int SBX_HEADER = 6;
+    @Native static final int SBX_BIND_DIR = 1;
+    @Native static final int SBX_BIND_WRITABLE = 2;
+    @Native static final int CLONE_NEWNS = 0x00020000;
+    @Native static final int CLONE_NEWUTS = 0x04000000;
+    @Native static final int CLONE_NEWIPC = 0x08000000;
+    @Native static final int CLONE_NEWUSER = 0x10000000;
+    @Native static final int CLONE_NEWPID = 0x20000000;
+    @Native static final int CLONE_NEWNET = 0x40000000;
 }

@@ -38,6 +38,7 @@ public final class ForkOptions {
     private final int umask; // -1: unchanged
     private final int pipeSize; // 0: the kernel's default
     private final Map<Resource, long[]> limits;
+    private final SandboxPolicy sandbox; // null: none
 
     final Block argv;
     /** ids and rlimits as the native spawn reads them, laid out as {@link Abi}'s IDS_* and RLIMIT_* name them. */
@@ -91,6 +92,7 @@ public final class ForkOptions {
         this.umask = b.umask;
         this.pipeSize = b.pipeSize;
         this.limits = Collections.unmodifiableMap(new EnumMap<>(b.limits));
+        this.sandbox = b.sandbox;
         this.ids = new int[Abi.IDS_LENGTH];
         ids[Abi.IDS_UID] = uid;
         ids[Abi.IDS_GID] = gid;
@@ -134,6 +136,7 @@ public final class ForkOptions {
         b.limits.putAll(limits);
         b.environment = environment;
         b.directory = directory;
+        b.sandbox = sandbox;
         return b;
     }
 
@@ -204,9 +207,14 @@ public final class ForkOptions {
         return copy;
     }
 
+    /** The sandbox the child runs in, or empty for none. */
+    public Optional<SandboxPolicy> sandbox() {
+        return Optional.ofNullable(sandbox);
+    }
+
     /** The native spawn flags these options ask for. */
     int spawnFlags() {
-        return (killOnParentDeath ? Abi.SPAWN_PDEATHSIG : 0) | (noNewPrivileges ? Abi.SPAWN_NO_NEW_PRIVS : 0)
+        return (killOnParentDeath ? Abi.SPAWN_PDEATHSIG : 0) | (noNewPrivileges || sandbox != null ? Abi.SPAWN_NO_NEW_PRIVS : 0)
                 | (newSession ? Abi.SPAWN_SETSID : 0) | (umask >= 0 ? Abi.SPAWN_UMASK : 0)
                 | (uid >= 0 ? Abi.SPAWN_USER : 0);
     }
@@ -303,6 +311,7 @@ public final class ForkOptions {
         private int umask = -1;
         private int pipeSize;
         private final Map<Resource, long[]> limits = new EnumMap<>(Resource.class);
+        private SandboxPolicy sandbox;
 
         private Builder() {}
 
@@ -416,6 +425,12 @@ public final class ForkOptions {
         }
 
         /** Validates and builds: IllegalArgumentException for NUL characters, '=' in names, reading redirects. */
+        /** Runs the child in {@code policy}'s sandbox (null: none, the default). */
+        public Builder sandbox(SandboxPolicy policy) {
+            this.sandbox = policy;
+            return this;
+        }
+
         public ForkOptions build() {
             return new ForkOptions(this);
         }

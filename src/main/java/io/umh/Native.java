@@ -104,13 +104,14 @@ final class Native {
      * Spawns a child from {@code memfd} ({@code flags}: Abi.SPAWN_*). {@code argv}/{@code envp} hold
      * argc/envc NUL-terminated strings, {@code dir} is NUL-terminated or null, {@code errFd} is -1
      * for a pipe or the fd to put on the child's fd 2, {@code ids} is laid out by Abi.IDS_*,
-     * {@code rlimits} by Abi.RLIMIT_*. Fills {@code out} as Abi.OUT_* name it, or returns the
+     * {@code rlimits} by Abi.RLIMIT_*, {@code sandbox} (null: none) by Abi.SBX_* with its
+     * {@code sandboxPaths} block (SandboxPolicy's). Fills {@code out} as Abi.OUT_* name it, or returns the
      * failure code (nothing left behind). With SPAWN_PDEATHSIG the clone is made on the spawner
      * thread ({@link Spawner#ensureStarted} first).
      */
     static int spawn(int memfd, int flags, byte[] argv, int argc, byte[] envp, int envc,
-                     byte[] dir, int errFd, int[] ids, long[] rlimits, int[] out) {
-        return spawn0(memfd, flags, argv, argc, envp, envc, dir, errFd, ids, rlimits, out);
+                     byte[] dir, int errFd, int[] ids, long[] rlimits, int[] sandbox, byte[] sandboxPaths, int[] out) {
+        return spawn0(memfd, flags, argv, argc, envp, envc, dir, errFd, ids, rlimits, sandbox, sandboxPaths, out);
     }
 
     /** The spawner thread's whole life (umh_spawner_serve): clones the spawns with SPAWN_PDEATHSIG. Never returns. */
@@ -193,7 +194,8 @@ final class Native {
     private static native int openOutput0(byte[] path, boolean append);
 
     private static native int spawn0(int memfd, int flags, byte[] argv, int argc, byte[] envp, int envc,
-                                     byte[] dir, int errFd, int[] ids, long[] rlimits, int[] out);
+                                     byte[] dir, int errFd, int[] ids, long[] rlimits, int[] sandbox,
+                                     byte[] sandboxPaths, int[] out);
 
     private static native void serveSpawns0();
 

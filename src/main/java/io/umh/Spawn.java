@@ -13,6 +13,8 @@ final class Spawn {
 
     /** Clones a child from a loaded blob: its fds and ids as {@link Abi}'s OUT_* name them (stderr -1 unless piped, pidfd -1 without pidfds). */
     static int[] run(int memfd, boolean script, ForkOptions o) throws IOException {
+        int[] sandbox = o.sandbox().isPresent() ? sandboxHeader(o.sandbox().get(), script, o) : null;
+        byte[] sandboxPaths = sandbox == null ? null : o.sandbox().get().paths;
         int errFd = openError(o.redirectError());
         int[] out = new int[Abi.OUT_LENGTH];
         int flags = o.spawnFlags() | (script ? Abi.SPAWN_SCRIPT : 0);
@@ -24,7 +26,7 @@ final class Spawn {
                 Spawner.ensureStarted();
             }
             rc = Native.spawn(memfd, flags, o.argv.bytes, o.argv.count, o.envp.bytes, o.envp.count, o.dir,
-                    errFd, o.ids, o.rlimits, out);
+                    errFd, o.ids, o.rlimits, sandbox, sandboxPaths, out);
         } finally {
             if (errFd > 2) {
                 Native.closeQuietly(errFd);
@@ -34,6 +36,28 @@ final class Spawn {
             throw Native.error("fork", rc, failureDetail(rc, o));
         }
         return out;
+    }
+
+    /**
+     * The native sandbox header for {@code policy}, after the checks a fork makes: options that
+     * cannot work together, and (REQUIRED) every layer the policy asks for that this JVM cannot give.
+     */
+    private static int[] sandboxHeader(SandboxPolicy policy, boolean script, ForkOptions o) throws IOException {
+        if (script) {
+            throw new IOException("fork: a #! script cannot run sandboxed: its interpreter is a file the sandbox's"
+                    + " empty root does not have; sandbox a binary, or run the interpreter with the script on stdin");
+        }
+        if (o.uid().isPresent()) {
+            throw new IOException("fork: user(uid, gid) and sandbox(...) cannot work together: a sandboxed helper"
+                    + " keeps the JVM's ids, each mapped to itself in a user namespace of its own");
+        }
+        SandboxSupport support = SandboxSupport.Probed.SUPPORT;
+        String missing = support.missing(policy.layers());
+        if (!missing.isEmpty() && policy.enforcement() == Enforcement.REQUIRED) {
+            throw new IOException("fork: the sandbox cannot be enforced here (Enforcement.REQUIRED): " + missing
+                    + "; see Umh.sandboxSupport(), or use Enforcement.BEST_EFFORT");
+        }
+        return policy.headerFor(support);
     }
 
     /** The fd for the child's stderr: -1 for a new pipe, 2 to inherit the JVM's, else a file opened here. */

@@ -49,9 +49,14 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
     private final AtomicBoolean closed = new AtomicBoolean();
     private final AtomicInteger publications = new AtomicInteger(); // 1 once exited: the race tests check it
     private volatile int status;
+    private final java.util.Map<SandboxSupport.Layer, SandboxSupport.Status> sandboxLayers;
+    private final boolean seccomp; // a seccomp filter stops it on a violation
     private final long started = System.nanoTime();
 
-    private UsermodeProcess(int[] fds) {
+    private UsermodeProcess(int[] fds, ForkOptions o) {
+        this.sandboxLayers = o.sandbox().map(SandboxPolicy::enforced).orElse(java.util.Map.of());
+        SandboxSupport.Status sc = sandboxLayers.get(SandboxSupport.Layer.SECCOMP);
+        this.seccomp = sc != null && sc.level() == SandboxSupport.Level.FULL;
         this.toUmh = new FileOutputStream(Native.fileDescriptor(fds[Abi.OUT_STDIN_W]));
         this.fromUmh = new PipeInputStream(Native.fileDescriptor(fds[Abi.OUT_STDOUT_R]));
         int err = fds[Abi.OUT_STDERR_R];
@@ -63,7 +68,7 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
 
     /** Clones a child from a loaded blob and hands it to the reaper. */
     static UsermodeProcess spawn(int memfd, boolean script, ForkOptions o) throws IOException {
-        UsermodeProcess p = new UsermodeProcess(Spawn.run(memfd, script, o));
+        UsermodeProcess p = new UsermodeProcess(Spawn.run(memfd, script, o), o);
         ShutdownHook.add(p); // before the reaper can see it exit
         try {
             p.child.watch();
@@ -227,9 +232,31 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
         }
     }
 
+    /**
+     * Empty unless the sandbox stopped the helper: a seccomp kill (death by SIGSYS, exit status
+     * 159) of a helper forked with a seccomp layer. The call is named where the kernel gave umh a
+     * listener; else it is "unknown", and {@link SandboxViolation#detail()} says why.
+     */
+    public java.util.Optional<SandboxViolation> violation() {
+        if (!seccomp || isAlive() || status != 128 + 31) {
+            return java.util.Optional.empty();
+        }
+        return java.util.Optional.of(new SandboxViolation("unknown", "killed by SIGSYS (seccomp's kill); naming the"
+                + " call needs seccomp's user-notify listener, which this version of umh does not use yet"));
+    }
+
+    /**
+     * Which sandbox layers this helper got: each FULL, or NONE with why (not asked for by its
+     * policy, or not available here under {@link Enforcement#BEST_EFFORT}). Empty when not sandboxed.
+     */
+    public java.util.Map<SandboxSupport.Layer, SandboxSupport.Status> sandboxLayers() {
+        return sandboxLayers;
+    }
+
     @Override
     public String toString() {
-        return "UsermodeProcess[pid=" + child.pid + (isAlive() ? ", alive" : ", exitValue=" + status) + "]";
+        String v = violation().map(x -> ", violation=" + x.syscall()).orElse("");
+        return "UsermodeProcess[pid=" + child.pid + (isAlive() ? ", alive" : ", exitValue=" + status) + v + "]";
     }
 
     CompletableFuture<Integer> exitFuture() {

@@ -1,0 +1,86 @@
+/*
+ * The parent's side of a sandbox (struct umh_sandbox, umh.h): turns the policy as Java flattened
+ * it (io.umh.SandboxPolicy: header words laid out as io.umh.Abi's SBX_* name them, and a block of
+ * NUL-terminated paths) into what the child applies, before the clone: the id maps, the binds,
+ * the directories to make. One allocation holds it all; umh_sandbox_release frees it (and closes
+ * the Landlock ruleset).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "umh.h"
+
+/* The next NUL-terminated string of the block, or NULL past its end. */
+static char *next_path(char **cursor, char *end)
+{
+    char *p = *cursor;
+    if (p >= end)
+        return NULL;
+    char *nul = memchr(p, '\0', (size_t)(end - p));
+    if (nul == NULL)
+        return NULL;
+    *cursor = nul + 1;
+    return p;
+}
+
+static void map_line(char *out, size_t size, size_t *len, unsigned id)
+{
+    int n = snprintf(out, size, "%u %u 1", id, id);
+    *len = n > 0 ? (size_t)n : 0;
+}
+
+int umh_sandbox_prepare(const struct umh_sandbox_spec *spec, struct umh_sandbox *s)
+{
+    memset(s, 0, sizeof *s);
+    s->landlock_fd = -1;
+    s->ns_flags = spec->ns_flags;
+    s->no_caps = spec->no_caps;
+    map_line(s->uid_map, sizeof s->uid_map, &s->uid_map_len, (unsigned)getuid());
+    map_line(s->gid_map, sizeof s->gid_map, &s->gid_map_len, (unsigned)getgid());
+    size_t ptrs = ((size_t)spec->nmkdirs + 1) * sizeof(char *) + (size_t)spec->nbinds * sizeof(struct umh_bind);
+    char *mem = malloc(ptrs + spec->paths_len);
+    if (mem == NULL)
+        return UMH_FAIL(UMH_MALLOC, ENOMEM);
+    const char **mkdirs = (const char **)mem;
+    struct umh_bind *binds = (struct umh_bind *)(mem + ((size_t)spec->nmkdirs + 1) * sizeof(char *));
+    char *block = mem + ptrs, *cursor = block, *end = block + spec->paths_len;
+    memcpy(block, spec->paths, spec->paths_len);
+    s->mem = mem;
+    const char *root = next_path(&cursor, end);
+    for (int i = 0; i < spec->nmkdirs; i++)
+        mkdirs[i] = next_path(&cursor, end);
+    mkdirs[spec->nmkdirs] = NULL;
+    s->mkdirs = mkdirs;
+    s->binds = binds;
+    s->root = spec->new_root ? root : NULL;
+    for (int i = 0; i < spec->nbinds; i++) {
+        const char *host = next_path(&cursor, end);
+        binds[i].target = next_path(&cursor, end);
+        binds[i].is_dir = (spec->bind_flags[i] & UMH_SBX_BIND_DIR) != 0;
+        binds[i].writable = (spec->bind_flags[i] & UMH_SBX_BIND_WRITABLE) != 0;
+        binds[i].source = host;
+        s->nbinds = i + 1;
+        if (host == NULL || binds[i].target == NULL) {
+            umh_sandbox_release(s);
+            return UMH_FAIL(UMH_SANDBOX_OPEN, EINVAL);
+        }
+    }
+    if (root == NULL) {
+        umh_sandbox_release(s);
+        return UMH_FAIL(UMH_SANDBOX_OPEN, EINVAL);
+    }
+    return 0;
+}
+
+void umh_sandbox_release(struct umh_sandbox *s)
+{
+    if (s->landlock_fd >= 0)
+        close(s->landlock_fd);
+    free(s->mem);
+    memset(s, 0, sizeof *s);
+    s->landlock_fd = -1;
+}

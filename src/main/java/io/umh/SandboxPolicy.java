@@ -1,0 +1,254 @@
+package io.umh;
+
+import java.io.ByteArrayOutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+import java.util.TreeMap;
+
+/**
+ * What a sandboxed helper may do: which paths it can name, whether it has a network, which system
+ * calls reach the kernel. Immutable and thread-safe; validated and prepared once, at
+ * {@link Builder#build()}. Given to a fork with {@link ForkOptions.Builder#sandbox}.
+ *
+ * <p>The layers, applied by the child to itself between the clone and the exec (the JVM's own
+ * threads are never confined): namespaces of its own made by the clone (user, mount, pid, ipc,
+ * uts, network), an empty read-only root holding only the paths named here, no capabilities after
+ * the exec, no new privileges, then Landlock and seccomp. {@link Umh#sandboxSupport()} says which
+ * layers this kernel gives; {@link Enforcement} what a fork does about the others.
+ */
+public final class SandboxPolicy {
+    /** What a dynamically linked helper needs to start: the loader, the libraries and their cache. */
+    private static final List<Path> DYNAMIC_LINKING = List.of(Path.of("/lib"), Path.of("/lib64"), Path.of("/usr/lib"),
+            Path.of("/usr/lib64"), Path.of("/etc/ld.so.cache"));
+    /** What a resolver reads, with the network. */
+    private static final List<Path> NETWORK_FILES = List.of(Path.of("/etc/resolv.conf"), Path.of("/etc/hosts"),
+            Path.of("/etc/nsswitch.conf"), Path.of("/etc/services"), Path.of("/etc/gai.conf"));
+    /** Where the new root's tmpfs is mounted (in the child's mount namespace only): the first that exists. */
+    private static final List<String> ROOT_MOUNT_POINTS = List.of("/mnt", "/media", "/srv", "/opt", "/tmp", "/boot", "/home");
+    private static final SandboxPolicy STRICT = new Builder().build(); // after the lists it reads
+
+    private final List<Path> readOnly;
+    private final List<Path> readWrite;
+    private final boolean dynamicLinking;
+    private final boolean network;
+    private final List<String> syscalls;
+    private final Enforcement enforcement;
+
+    /** Prepared for the native spawn, laid out as Abi's SBX_* name it. */
+    final int[] header;
+    final byte[] paths;
+
+    private SandboxPolicy(Builder b) {
+        this.readOnly = List.copyOf(b.readOnly);
+        this.readWrite = List.copyOf(b.readWrite);
+        this.dynamicLinking = b.dynamicLinking;
+        this.network = b.network;
+        this.syscalls = List.copyOf(b.syscalls);
+        this.enforcement = b.enforcement;
+
+        // every path the helper sees, read-write winning over read-only, parents before children
+        TreeMap<Path, Boolean> binds = new TreeMap<>();
+        List<Path> ro = new ArrayList<>(readOnly);
+        if (dynamicLinking) {
+            DYNAMIC_LINKING.stream().filter(Files::exists).forEach(ro::add);
+        }
+        if (network) {
+            NETWORK_FILES.stream().filter(Files::exists).forEach(ro::add);
+        }
+        ro.forEach(p -> binds.putIfAbsent(p.normalize(), false));
+        readWrite.forEach(p -> binds.put(p.normalize(), true));
+        // the new root's tmpfs hides what is below its mount point (in the child's mount namespace):
+        // one that is no bind's ancestor, so that the child still finds every bind's source
+        String root = ROOT_MOUNT_POINTS.stream().filter(d -> Files.isDirectory(Path.of(d)))
+                .filter(d -> binds.keySet().stream().noneMatch(p -> p.startsWith(d)))
+                .findFirst().orElseThrow(() -> new IllegalArgumentException("no directory to mount the sandbox's root on:"
+                        + " each of " + ROOT_MOUNT_POINTS + " is missing or holds a path of the policy"));
+        Set<String> mkdirs = new LinkedHashSet<>();
+        for (Path p : binds.keySet()) {
+            for (int i = 1; i < p.getNameCount(); i++) {
+                mkdirs.add(root + "/" + p.subpath(0, i));
+            }
+        }
+        ByteArrayOutputStream block = new ByteArrayOutputStream();
+        block.writeBytes(ForkOptions.nulTerminated(root));
+        mkdirs.forEach(d -> block.writeBytes(ForkOptions.nulTerminated(d)));
+        header = new int[Abi.SBX_HEADER + binds.size()];
+        int i = Abi.SBX_HEADER;
+        for (var e : binds.entrySet()) {
+            block.writeBytes(ForkOptions.nulTerminated(e.getKey().toString()));
+            block.writeBytes(ForkOptions.nulTerminated(root + e.getKey()));
+            header[i++] = (Files.isDirectory(e.getKey()) ? Abi.SBX_BIND_DIR : 0) | (e.getValue() ? Abi.SBX_BIND_WRITABLE : 0);
+        }
+        paths = block.toByteArray();
+        header[Abi.SBX_BINDS] = binds.size();
+        header[Abi.SBX_MKDIRS] = mkdirs.size();
+        header[Abi.SBX_NETWORK] = network ? 1 : 0;
+    }
+
+    /**
+     * The tightest preset, for a static helper that only uses its fds: no file system, no network,
+     * its own user, pid, mount, ipc and uts namespaces, no new privileges, no capabilities, no
+     * second exec.
+     */
+    public static SandboxPolicy strict() {
+        return STRICT;
+    }
+
+    /** A builder that starts from {@link #strict()}; each call widens it. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    public List<Path> readOnly() {
+        return readOnly;
+    }
+
+    public List<Path> readWrite() {
+        return readWrite;
+    }
+
+    public boolean dynamicLinking() {
+        return dynamicLinking;
+    }
+
+    public boolean network() {
+        return network;
+    }
+
+    /** The system calls allowed beyond the preset's, by name. */
+    public List<String> allowedSyscalls() {
+        return syscalls;
+    }
+
+    public Enforcement enforcement() {
+        return enforcement;
+    }
+
+    /** The layers this policy asks for. */
+    Set<SandboxSupport.Layer> layers() {
+        Set<SandboxSupport.Layer> s = EnumSet.of(SandboxSupport.Layer.NAMESPACES, SandboxSupport.Layer.EMPTY_ROOT,
+                SandboxSupport.Layer.NO_CAPABILITIES, SandboxSupport.Layer.NO_NEW_PRIVILEGES);
+        if (SandboxSupport.euid() != 0) {
+            s.add(SandboxSupport.Layer.USER_NAMESPACE);
+        }
+        return s;
+    }
+
+    /** Per layer, what a fork with this policy gets here: asked and available, asked and missing (why), or not asked. */
+    java.util.Map<SandboxSupport.Layer, SandboxSupport.Status> enforced() {
+        SandboxSupport support = SandboxSupport.Probed.SUPPORT;
+        Set<SandboxSupport.Layer> asked = layers();
+        java.util.Map<SandboxSupport.Layer, SandboxSupport.Status> m = new java.util.EnumMap<>(SandboxSupport.Layer.class);
+        for (SandboxSupport.Layer l : SandboxSupport.Layer.values()) {
+            m.put(l, asked.contains(l) ? support.status(l)
+                    : new SandboxSupport.Status(SandboxSupport.Level.NONE, "not asked for by the policy"));
+        }
+        return java.util.Collections.unmodifiableMap(m);
+    }
+
+    /**
+     * The native header for a fork with this policy under {@code support}: the namespaces the
+     * clone makes and what the child does, less what BEST_EFFORT leaves out.
+     */
+    int[] headerFor(SandboxSupport support) {
+        int[] h = header.clone();
+        boolean userns = support.isFull(SandboxSupport.Layer.USER_NAMESPACE);
+        boolean ns = support.isFull(SandboxSupport.Layer.NAMESPACES);
+        int flags = 0;
+        if (ns) {
+            flags = Abi.CLONE_NEWNS | Abi.CLONE_NEWPID | Abi.CLONE_NEWIPC | Abi.CLONE_NEWUTS | (network ? 0 : Abi.CLONE_NEWNET);
+            if (userns) {
+                flags |= Abi.CLONE_NEWUSER;
+            }
+        }
+        h[Abi.SBX_NS_FLAGS] = flags;
+        h[Abi.SBX_NEW_ROOT] = ns && support.isFull(SandboxSupport.Layer.EMPTY_ROOT) ? 1 : 0;
+        h[Abi.SBX_NO_CAPS] = (flags & Abi.CLONE_NEWUSER) != 0 || SandboxSupport.euid() == 0 ? 1 : 0;
+        return h;
+    }
+
+    @Override
+    public String toString() {
+        return "SandboxPolicy[readOnly=" + readOnly + ", readWrite=" + readWrite + ", dynamicLinking=" + dynamicLinking
+                + ", network=" + network + ", syscalls=" + syscalls + ", " + enforcement + "]";
+    }
+
+    /** Starts from {@link #strict()}; each call widens it. Not thread-safe; {@link #build()} copies. */
+    public static final class Builder {
+        private final List<Path> readOnly = new ArrayList<>();
+        private final List<Path> readWrite = new ArrayList<>();
+        private boolean dynamicLinking;
+        private boolean network;
+        private final List<String> syscalls = new ArrayList<>();
+        private Enforcement enforcement = Enforcement.REQUIRED;
+
+        private Builder() {}
+
+        /** The helper may read these (and map libraries from them). Absolute paths that exist. */
+        public Builder readOnly(Path... paths) {
+            for (Path p : paths) {
+                readOnly.add(checkPath(p, "readOnly"));
+            }
+            return this;
+        }
+
+        /** The helper may read and write these. Absolute paths that exist. */
+        public Builder readWrite(Path... paths) {
+            for (Path p : paths) {
+                readWrite.add(checkPath(p, "readWrite"));
+            }
+            return this;
+        }
+
+        /** A dynamically linked helper can start: the loader and the system's library directories, read-only. */
+        public Builder allowDynamicLinking() {
+            this.dynamicLinking = true;
+            return this;
+        }
+
+        /** Default false: no network at all, loopback included; true: the host's network and the files a resolver reads. */
+        public Builder network(boolean allowed) {
+            this.network = allowed;
+            return this;
+        }
+
+        /** System calls allowed beyond the preset's, by name for this CPU; IllegalArgumentException for a name unknown here. */
+        public Builder allowSyscalls(String... names) {
+            for (String n : names) {
+                Objects.requireNonNull(n, "syscall name");
+                if (!n.matches("[a-z0-9_]+")) {
+                    throw new IllegalArgumentException("not a system call name: \"" + n + "\"");
+                }
+                syscalls.add(n);
+            }
+            return this;
+        }
+
+        /** REQUIRED (default): a fork fails naming each layer this kernel cannot enforce; BEST_EFFORT: it runs with what works. */
+        public Builder enforcement(Enforcement e) {
+            this.enforcement = Objects.requireNonNull(e, "enforcement");
+            return this;
+        }
+
+        public SandboxPolicy build() {
+            return new SandboxPolicy(this);
+        }
+
+        private static Path checkPath(Path p, String what) {
+            Objects.requireNonNull(p, what + " path");
+            if (!p.isAbsolute()) {
+                throw new IllegalArgumentException(what + " path is not absolute: " + p);
+            }
+            if (!Files.exists(p)) {
+                throw new IllegalArgumentException(what + " path does not exist: " + p);
+            }
+            return p;
+        }
+    }
+}

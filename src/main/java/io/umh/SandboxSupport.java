@@ -1,0 +1,193 @@
+package io.umh;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Collections;
+import java.util.EnumMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * What this kernel and this process allow of a sandbox, layer by layer, with the reason for each
+ * missing one ({@link Umh#sandboxSupport()}); the same type reports, per process, which layers a
+ * sandboxed fork got ({@link UsermodeProcess#sandboxLayers()}). Probed once per JVM, from the
+ * sysctls that switch a layer off and the calls the shim makes.
+ */
+public final class SandboxSupport {
+    /** The sandbox's layers, in the order the child applies them. */
+    public enum Layer {
+        /** A user namespace of its own: the other namespaces without privilege, no ids of the host's but its own. */
+        USER_NAMESPACE,
+        /** Mount, pid, ipc and uts namespaces of its own (and a network namespace unless the policy allows the network). */
+        NAMESPACES,
+        /** A root of its own: an empty read-only tmpfs holding only the paths the policy names. */
+        EMPTY_ROOT,
+        /** No capabilities after the exec, even as root in its namespace (locked securebits, no ambient set). */
+        NO_CAPABILITIES,
+        /** PR_SET_NO_NEW_PRIVS: no setuid or file capabilities can raise it. */
+        NO_NEW_PRIVILEGES,
+        /** Landlock: the file system outside the policy's paths is denied. */
+        LANDLOCK_FILESYSTEM,
+        /** Landlock: TCP bind and connect denied (without the network). */
+        LANDLOCK_NETWORK,
+        /** Landlock scopes: no signals to, and no abstract unix sockets of, processes outside the sandbox. */
+        LANDLOCK_SCOPES,
+        /** seccomp-bpf: only the policy's system calls reach the kernel; the helper can exec nothing else. */
+        SECCOMP,
+        /** A violation names the call (seccomp's user-notify listener); without, it is death by SIGSYS. */
+        VIOLATION_NAMES,
+        /** cgroup v2 limits (memory, pids, cpu) through CLONE_INTO_CGROUP. */
+        CGROUP
+    }
+
+    /** How fully a layer is (or can be) enforced. */
+    public enum Level { FULL, PARTIAL, NONE }
+
+    /** One layer's level, and why where it is not FULL. */
+    public static final class Status {
+        private final Level level;
+        private final String reason;
+
+        Status(Level level, String reason) {
+            this.level = level;
+            this.reason = reason;
+        }
+
+        public Level level() {
+            return level;
+        }
+
+        /** Why it is not FULL, or what it rests on; empty for a plain FULL. */
+        public String reason() {
+            return reason;
+        }
+
+        @Override
+        public String toString() {
+            return reason.isEmpty() ? level.toString() : level + " (" + reason + ")";
+        }
+    }
+
+    static final Status FULL = new Status(Level.FULL, "");
+    private final Map<Layer, Status> layers;
+
+    SandboxSupport(Map<Layer, Status> layers) {
+        this.layers = Collections.unmodifiableMap(new EnumMap<>(layers));
+    }
+
+    /** Every layer's status. */
+    public Map<Layer, Status> layers() {
+        return layers;
+    }
+
+    public Status status(Layer layer) {
+        return layers.get(layer);
+    }
+
+    /** Whether {@code layer} is enforced fully. */
+    public boolean isFull(Layer layer) {
+        return layers.get(layer).level() == Level.FULL;
+    }
+
+    /** A table, one layer a line: name, level, reason. */
+    @Override
+    public String toString() {
+        StringBuilder s = new StringBuilder("umh sandbox support (kernel " + System.getProperty("os.version") + ")\n");
+        layers.forEach((l, st) -> s.append(String.format(Locale.ROOT, "  %-20s %-8s %s%n", l, st.level(), st.reason())));
+        return s.toString();
+    }
+
+    // ---- the probe, once per JVM
+
+    static final class Probed {
+        static final SandboxSupport SUPPORT = probe();
+    }
+
+    /** -Dumh.sandbox.disable=LAYER,...: probe as if those layers were missing (to test each fallback). */
+    static final String DISABLE_PROPERTY = "umh.sandbox.disable";
+
+    private static SandboxSupport probe() {
+        Map<Layer, Status> m = new EnumMap<>(Layer.class);
+        boolean root = euid() == 0;
+        Status userns = userNamespaces(root);
+        m.put(Layer.USER_NAMESPACE, userns);
+        Status ns = userns.level() == Level.FULL ? FULL
+                : root ? new Status(Level.FULL, "as root, without a user namespace")
+                : new Status(Level.NONE, "needs a user namespace: " + userns.reason());
+        m.put(Layer.NAMESPACES, ns);
+        m.put(Layer.EMPTY_ROOT, ns.level() == Level.NONE ? new Status(Level.NONE, "needs a mount namespace") : FULL);
+        m.put(Layer.NO_CAPABILITIES, ns.level() == Level.NONE && !root ? new Status(Level.FULL, "an unprivileged helper has none") : FULL);
+        m.put(Layer.NO_NEW_PRIVILEGES, FULL);
+        m.put(Layer.LANDLOCK_FILESYSTEM, new Status(Level.NONE, "not built yet in this version of umh"));
+        m.put(Layer.LANDLOCK_NETWORK, new Status(Level.NONE, "not built yet in this version of umh"));
+        m.put(Layer.LANDLOCK_SCOPES, new Status(Level.NONE, "not built yet in this version of umh"));
+        m.put(Layer.SECCOMP, new Status(Level.NONE, "not built yet in this version of umh"));
+        m.put(Layer.VIOLATION_NAMES, new Status(Level.NONE, "not built yet in this version of umh"));
+        m.put(Layer.CGROUP, new Status(Level.NONE, "not built yet in this version of umh"));
+        disableForTests(m, System.getProperty(DISABLE_PROPERTY, ""));
+        return new SandboxSupport(m);
+    }
+
+    private static void disableForTests(Map<Layer, Status> m, String list) {
+        for (String name : list.split(",")) {
+            if (!name.isBlank()) {
+                Layer l = Layer.valueOf(name.trim().toUpperCase(Locale.ROOT));
+                m.put(l, new Status(Level.NONE, "disabled by -D" + DISABLE_PROPERTY));
+                if (l == Layer.USER_NAMESPACE && euid() != 0) {
+                    m.put(Layer.NAMESPACES, new Status(Level.NONE, "needs a user namespace: disabled by -D" + DISABLE_PROPERTY));
+                    m.put(Layer.EMPTY_ROOT, new Status(Level.NONE, "needs a mount namespace"));
+                }
+            }
+        }
+    }
+
+    /** The sysctls that switch unprivileged user namespaces off, as the distributions set them. */
+    private static Status userNamespaces(boolean root) {
+        if ("0".equals(sysctl("user/max_user_namespaces"))) {
+            return new Status(Level.NONE, "sysctl user.max_user_namespaces=0");
+        }
+        if (!root && "0".equals(sysctl("kernel/unprivileged_userns_clone"))) {
+            return new Status(Level.NONE, "sysctl kernel.unprivileged_userns_clone=0 (Debian) and the JVM is not root");
+        }
+        if (!root && "1".equals(sysctl("kernel/apparmor_restrict_unprivileged_userns"))) {
+            return new Status(Level.NONE, "sysctl kernel.apparmor_restrict_unprivileged_userns=1 (Ubuntu) and the JVM is not root");
+        }
+        return FULL;
+    }
+
+    static String sysctl(String name) {
+        try {
+            return Files.readString(Path.of("/proc/sys", name)).trim();
+        } catch (IOException | UnsupportedOperationException e) {
+            return null;
+        }
+    }
+
+    /** This JVM's effective uid, from /proc/self/status. */
+    static int euid() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("Uid:")) {
+                    return Integer.parseInt(line.split("\\s+")[2]);
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // fall through: treat as unprivileged
+        }
+        return -1;
+    }
+
+    /** The layers {@code policy} asks for that this JVM cannot give, with why: one line each. */
+    String missing(Set<Layer> asked) {
+        StringBuilder s = new StringBuilder();
+        for (Layer l : asked) {
+            Status st = layers.get(l);
+            if (st.level() != Level.FULL) {
+                s.append(s.length() == 0 ? "" : "; ").append(l).append(": ").append(st.reason());
+            }
+        }
+        return s.toString();
+    }
+}

@@ -1,0 +1,208 @@
+package io.umh;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The sandbox, tried by the escape-attempt helper (test-blobs/escape.c), whose every attempt
+ * EscapeBlobTest shows succeeding without one: under {@link SandboxPolicy#strict()} each is
+ * refused or stopped, and the JVM is unchanged afterwards.
+ */
+@Timeout(120)
+class SandboxTest {
+    private static final ForkOptions STRICT = ForkOptions.builder().sandbox(SandboxPolicy.strict()).build();
+
+    @BeforeAll
+    static void warmUp() throws Exception {
+        TestBlobs.warmUp();
+    }
+
+    private static EscapeTargets.Attempt strict(String attempt, String... args) throws Exception {
+        return EscapeTargets.attempt(STRICT, attempt, args);
+    }
+
+    private static void assertRefused(EscapeTargets.Attempt a) {
+        assertFalse(a.succeeded(), a.toString());
+        assertTrue(a.refusal().isPresent() || a.killedBySeccomp(), "neither refused nor stopped: " + a);
+    }
+
+    @Test
+    void theControlRunsUnderStrict() throws Exception {
+        EscapeTargets.Attempt a = strict("ok");
+        assertTrue(a.succeeded(), a.toString());
+    }
+
+    @Test
+    void noFileOfTheHostIsVisible() throws Exception {
+        assertRefused(strict("read", "/etc/passwd"));
+        assertRefused(strict("exec", "/bin/sh"));
+        assertRefused(strict("procmem", Long.toString(EscapeTargets.jvmPid())));
+    }
+
+    @Test
+    void nothingCanBeWrittenOutside(@TempDir Path dir) throws Exception {
+        assertRefused(strict("write", dir.toString()));
+        assertRefused(strict("write", "/"));
+        try (var s = Files.list(dir)) {
+            assertEquals(0, s.count());
+        }
+    }
+
+    @Test
+    void theJvmCannotBeReachedByPid() throws Exception {
+        String jvm = Long.toString(EscapeTargets.jvmPid());
+        assertRefused(strict("kill", jvm));
+        assertRefused(strict("ptrace", jvm));
+        try (EscapeTargets.Secret secret = new EscapeTargets.Secret()) {
+            assertRefused(strict("vmread", jvm, secret.address()));
+        }
+        assertEquals(0, EscapeTargets.tracerPid(EscapeTargets.jvmPid()));
+    }
+
+    @Test
+    void noNetworkNotEvenLoopback() throws Exception {
+        try (EscapeTargets.TcpListener tcp = new EscapeTargets.TcpListener()) {
+            assertRefused(strict("tcp", Integer.toString(tcp.port())));
+            assertEquals(0, tcp.accepted(Duration.ofMillis(200)));
+        }
+        try (EscapeTargets.AbstractListener abs = new EscapeTargets.AbstractListener()) {
+            assertRefused(strict("abstract", abs.name()));
+            assertEquals(0, abs.finish());
+        }
+    }
+
+    @Test
+    void noPrivilegeInsideItsNamespaces(@TempDir Path dir) throws Exception {
+        String name = EscapeTargets.hostname();
+        assertRefused(strict("hostname"));
+        ForkOptions rw = ForkOptions.builder().sandbox(SandboxPolicy.builder().readWrite(dir).build()).build();
+        assertRefused(EscapeTargets.attempt(rw, "mount", dir.toString())); // a directory it sees, and may write
+        assertRefused(strict("chroot", "/"));
+        assertEquals(name, EscapeTargets.hostname());
+        assertFalse(EscapeTargets.mountedAt(dir));
+    }
+
+    @Test
+    void readOnlyGivesThatDirectoryOnly(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("data.txt");
+        Files.writeString(file, "inside");
+        ForkOptions o = ForkOptions.builder().sandbox(SandboxPolicy.builder().readOnly(dir).build()).build();
+        assertTrue(EscapeTargets.attempt(o, "read", file.toString()).succeeded());
+        assertRefused(EscapeTargets.attempt(o, "write", dir.toString()));
+        assertRefused(EscapeTargets.attempt(o, "read", "/etc/passwd"));
+    }
+
+    @Test
+    void readWriteLetsItWriteThere(@TempDir Path dir) throws Exception {
+        ForkOptions o = ForkOptions.builder().sandbox(SandboxPolicy.builder().readWrite(dir).build()).build();
+        assertTrue(EscapeTargets.attempt(o, "write", dir.toString()).succeeded());
+        try (var s = Files.list(dir)) {
+            assertEquals(0, s.count()); // the helper unlinks what it wrote
+        }
+    }
+
+    @Test
+    void aDynamicProgramRunsWithDynamicLinkingOnly() throws Exception {
+        byte[] cat = Files.readAllBytes(Path.of("/bin/cat"));
+        ForkOptions dynamic = ForkOptions.builder().sandbox(SandboxPolicy.builder().allowDynamicLinking().build()).build();
+        try (UsermodeProcess p = Umh.forkUsermodeBlob(cat, dynamic)) {
+            p.pipeToUmh().write("through a sandboxed cat\n".getBytes(StandardCharsets.UTF_8));
+            p.pipeToUmh().close();
+            assertEquals("through a sandboxed cat\n", new String(p.pipeFromUmh().readAllBytes(), StandardCharsets.UTF_8));
+            assertEquals(0, p.waitFor());
+        }
+        ForkOptions passwd = ForkOptions.builder().args("/etc/passwd")
+                .sandbox(SandboxPolicy.builder().allowDynamicLinking().build()).redirectError(ProcessBuilder.Redirect.PIPE).build();
+        try (UsermodeProcess p = Umh.forkUsermodeBlob(cat, passwd)) {
+            p.pipeToUmh().close();
+            assertEquals(0, p.pipeFromUmh().readAllBytes().length);
+            assertEquals(1, p.waitFor()); // cat: /etc/passwd: No such file or directory
+        }
+        try (UsermodeProcess p = Umh.forkUsermodeBlob(cat, STRICT)) {
+            assertEquals(127, p.waitFor()); // the kernel cannot find its loader in an empty root
+        } catch (IOException refused) {
+            assertTrue(refused.getMessage().contains("execveat"), refused.getMessage());
+        }
+    }
+
+    @Test
+    void theHelperIsPid1OfItsOwnPidNamespaceAndStillEnds() throws Exception {
+        try (UsermodeProcess p = Umh.forkUsermodeBlob(TestBlobs.bytes("sleeper"), STRICT)) {
+            assertEquals("ready", new String(p.pipeFromUmh().readNBytes(5), StandardCharsets.US_ASCII));
+            assertTrue(p.pid() > 1, "the pid is the JVM's view of it, from the clone");
+            p.destroyForcibly();
+            assertEquals(137, p.waitFor());
+        }
+    }
+
+    @Test
+    void aRoundTripOf64MiB() throws Exception {
+        try (UsermodeProcess p = Umh.forkUsermodeBlob(TestBlobs.bytes("cat"), STRICT)) {
+            byte[] chunk = new byte[1 << 20];
+            new java.util.Random(1).nextBytes(chunk);
+            Thread writer = new Thread(() -> {
+                try {
+                    for (int i = 0; i < 64; i++) {
+                        p.pipeToUmh().write(chunk);
+                    }
+                    p.pipeToUmh().close();
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+            writer.start();
+            long n = 0;
+            byte[] buf = new byte[1 << 16];
+            for (int r; (r = p.pipeFromUmh().read(buf)) > 0;) {
+                n += r;
+            }
+            writer.join();
+            assertEquals(64L << 20, n);
+            assertEquals(0, p.waitFor());
+        }
+    }
+
+    @Test
+    void badInputIsNamed(@TempDir Path dir) {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> SandboxPolicy.builder().readOnly(Path.of("relative")));
+        assertEquals("readOnly path is not absolute: relative", e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> SandboxPolicy.builder().readWrite(dir.resolve("missing")));
+        assertEquals("readWrite path does not exist: " + dir.resolve("missing"), e.getMessage());
+        IOException s = assertThrows(IOException.class, () -> Umh.forkUsermodeBlob(TestBlobs.bytes("hello.sh"), STRICT));
+        assertTrue(s.getMessage().startsWith("fork: a #! script cannot run sandboxed"), s.getMessage());
+        IOException u = assertThrows(IOException.class, () -> Umh.forkUsermodeBlob(TestBlobs.bytes("exit"),
+                STRICT.toBuilder().user(65534, 65534).build()));
+        assertTrue(u.getMessage().startsWith("fork: user(uid, gid) and sandbox(...) cannot work together"), u.getMessage());
+    }
+
+    @Test
+    void theJvmIsUnconfinedAfterwards() throws Exception {
+        Path mountNs = Files.readSymbolicLink(Path.of("/proc/self/ns/mnt"));
+        for (int i = 0; i < 3; i++) {
+            strict("ok");
+        }
+        List<String> status = Files.readAllLines(Path.of("/proc/self/status"));
+        assertTrue(status.contains("Seccomp:\t0"), status.toString());
+        assertTrue(status.contains("NoNewPrivs:\t0"), status.toString());
+        assertEquals(1, Native.dumpable());
+        assertTrue(Files.readString(Path.of("/etc/passwd")).length() > 0);
+        Process sh = new ProcessBuilder("sh", "-c", "exit 3").start();
+        assertEquals(3, sh.waitFor());
+        assertEquals(mountNs, Files.readSymbolicLink(Path.of("/proc/self/ns/mnt")));
+    }
+}
