@@ -22,7 +22,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
 
-import io.umh.internal.Platform;
 
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -128,17 +127,15 @@ class ResourceLimitTest {
     @Test
     void eagainFromCloneAtRlimitNproc() throws Exception {
         assumeTrue(TestBlobs.root(), "needs root: to start a JVM as uid 65534 and to set its limits");
-        List<String> asNobody = List.of("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups");
-        List<String> check = concat(asNobody, List.of("sh", "-c",
-                "for f; do [ -r \"$f\" ] && { [ -f \"$f\" ] || [ -x \"$f\" ]; } || echo \"$f\"; done", "sh",
-                TestBlobs.path("exit").toAbsolutePath().toString(), javaExecutable(), library()));
-        String unreadable = TestBlobs.run(concat(check, classPathFiles())).trim();
+        List<String> asNobody = TestBlobs.AS_NOBODY;
+        String unreadable = TestBlobs.unreadableByNobody(concat(List.of(TestBlobs.path("exit").toAbsolutePath().toString(),
+                TestBlobs.javaExecutable(), TestBlobs.library()), TestBlobs.classPathFiles()));
         assumeTrue(unreadable.isEmpty(), "uid 65534 cannot read " + unreadable + " (checkout under /root?)");
         // -Xint and the serial GC: a JVM that starts no threads of its own once it runs
         // the library by path: this JVM's own shim (under java_under_asan.sh, the instrumented one)
         Driven jvm = new Driven(TestBlobs.javaCommand(asNobody, List.of("-Xint", "-XX:+UseSerialGC", "-Xmx64m",
-                "-Dumh.native.path=" + library()),
-                String.join(File.pathSeparator, classPathFiles()), LimitedJvm.class));
+                "-Dumh.native.path=" + TestBlobs.library()),
+                String.join(File.pathSeparator, TestBlobs.classPathFiles()), LimitedJvm.class));
         try {
             long pid = jvm.pid();
             String[] nproc = limit(pid, "Max processes");
@@ -246,27 +243,6 @@ class ResourceLimitTest {
     }
 
     /** The shim this JVM uses: the one named by -Dumh.native.path, else the build's. */
-    private static String library() throws Exception {
-        String explicit = System.getProperty("umh.native.path");
-        if (explicit != null) {
-            return explicit;
-        }
-        return Paths.get(Umh.class.getResource("/META-INF/native/" + Platform.classifier() + "/libumh.so").toURI())
-                .toString();
-    }
-
-    private static String javaExecutable() {
-        return Paths.get(System.getProperty("java.home"), "bin", "java").toString();
-    }
-
-    /** Only this project's classes: the second JVM needs no jar, and another user may not read the local repository. */
-    private static List<String> classPathFiles() throws Exception {
-        return List.of(
-                Paths.get(Umh.class.getProtectionDomain().getCodeSource().getLocation().toURI()).toString(),
-                Paths.get(ResourceLimitTest.class.getProtectionDomain().getCodeSource().getLocation().toURI())
-                        .toString());
-    }
-
     /** {soft, hard} of a line of /proc/PID/limits. */
     private static String[] limit(long pid, String name) throws IOException {
         for (String line : Files.readAllLines(Paths.get("/proc/" + pid + "/limits"))) {

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -204,5 +205,44 @@ class SandboxTest {
         Process sh = new ProcessBuilder("sh", "-c", "exit 3").start();
         assertEquals(3, sh.waitFor());
         assertEquals(mountNs, Files.readSymbolicLink(Path.of("/proc/self/ns/mnt")));
+    }
+
+    /** The same attempts from a JVM running as uid 65534: the sandbox needs no privilege. */
+    @Test
+    void anUnprivilegedJvmGetsTheSameSandbox() throws Exception {
+        assumeTrue(TestBlobs.root(), "needs root: to start a JVM as uid 65534");
+        List<String> files = new java.util.ArrayList<>(TestBlobs.classPathFiles());
+        files.addAll(List.of(TestBlobs.path("escape").toAbsolutePath().toString(), TestBlobs.javaExecutable(), TestBlobs.library()));
+        String unreadable = TestBlobs.unreadableByNobody(files);
+        assumeTrue(unreadable.isEmpty(), "uid 65534 cannot read " + unreadable + " (checkout under /root?)");
+        String out = TestBlobs.run(TestBlobs.javaCommand(TestBlobs.AS_NOBODY, List.of("-Dumh.native.path=" + TestBlobs.library()),
+                String.join(java.io.File.pathSeparator, TestBlobs.classPathFiles()), AsNobody.class));
+        assertEquals("ok ok\nread refused\nkill refused\nvmread refused\ntcp refused\nunshare-then-exec ok\n"
+                + "layers " + SandboxSupport.Level.FULL + "\n", out);
+    }
+
+    /** Run as uid 65534 by the test above: prints each attempt's outcome. */
+    public static final class AsNobody {
+        public static void main(String[] args) throws Exception {
+            String jvm = Long.toString(EscapeTargets.jvmPid());
+            try (EscapeTargets.TcpListener tcp = new EscapeTargets.TcpListener();
+                 EscapeTargets.Secret secret = new EscapeTargets.Secret()) {
+                print("ok", strict("ok"));
+                print("read", strict("read", "/etc/passwd"));
+                print("kill", strict("kill", jvm));
+                print("vmread", strict("vmread", jvm, secret.address()));
+                print("tcp", strict("tcp", Integer.toString(tcp.port())));
+            }
+            // the child left no namespace behind in this JVM, and forks unsandboxed as before
+            print("unshare-then-exec", EscapeTargets.attempt("ok"));
+            try (UsermodeProcess p = Umh.forkUsermodeBlob(TestBlobs.bytes("exit"), STRICT)) {
+                p.waitFor();
+                System.out.println("layers " + p.sandboxLayers().get(SandboxSupport.Layer.USER_NAMESPACE).level());
+            }
+        }
+
+        private static void print(String name, EscapeTargets.Attempt a) {
+            System.out.println(name + " " + (a.succeeded() ? "ok" : a.refusal().isPresent() || a.killedBySeccomp() ? "refused" : a));
+        }
     }
 }

@@ -208,4 +208,35 @@ public final class TestBlobs {
         m.put("env", env.toString());
         return m;
     }
+
+    /** The shim this JVM loaded, by path: for a second JVM that must load the same one (under ASan, the instrumented one). */
+    public static String library() throws Exception {
+        String explicit = System.getProperty("umh.native.path");
+        if (explicit != null) {
+            return explicit;
+        }
+        return Paths.get(Umh.class.getResource("/META-INF/native/" + io.umh.internal.Platform.classifier() + "/libumh.so")
+                .toURI()).toString();
+    }
+
+    public static String javaExecutable() {
+        return Paths.get(System.getProperty("java.home"), "bin", "java").toString();
+    }
+
+    /** Only this project's classes: a second JVM needs no jar, and another user may not read the local repository. */
+    public static List<String> classPathFiles() throws Exception {
+        return List.of(Paths.get(Umh.class.getProtectionDomain().getCodeSource().getLocation().toURI()).toString(),
+                Paths.get(TestBlobs.class.getProtectionDomain().getCodeSource().getLocation().toURI()).toString());
+    }
+
+    /** setpriv to uid and gid 65534 with no groups: a second JVM run as nobody. */
+    public static final List<String> AS_NOBODY = List.of("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups");
+
+    /** The files of {@code paths} that uid 65534 cannot read (or execute, for directories), one a line; empty if none. */
+    public static String unreadableByNobody(List<String> paths) throws Exception {
+        List<String> check = new ArrayList<>(AS_NOBODY);
+        check.addAll(List.of("sh", "-c", "for f; do [ -r \"$f\" ] && { [ -f \"$f\" ] || [ -x \"$f\" ]; } || echo \"$f\"; done", "sh"));
+        check.addAll(paths);
+        return run(check).trim();
+    }
 }
