@@ -80,6 +80,32 @@ final class Child {
         return state == State.RUNNING && Native.trySignal(pidfd, pid, sig);
     }
 
+    /**
+     * SIGTERM, or SIGKILL for a child that is the init of its own pid namespace and does not catch
+     * SIGTERM: the kernel drops an init's unhandled signals (SIGKILL aside), so a SIGTERM would do
+     * nothing. Read from /proc/PID/status while the child is unreaped, so the pid is its.
+     */
+    synchronized boolean terminate(boolean pidNamespaceInit) {
+        if (state != State.RUNNING) {
+            return false;
+        }
+        return signal(pidNamespaceInit && !catches(Abi.SIGTERM) ? Abi.SIGKILL : Abi.SIGTERM);
+    }
+
+    /** Whether the child has a handler for {@code sig} (SigCgt in /proc/PID/status). */
+    private boolean catches(int sig) {
+        try {
+            for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/" + pid + "/status"))) {
+                if (line.startsWith("SigCgt:")) {
+                    return (Long.parseUnsignedLong(line.substring(7).trim(), 16) & (1L << (sig - 1))) != 0;
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // gone or unreadable: as if it caught it (a SIGTERM is the gentler guess)
+        }
+        return true;
+    }
+
     synchronized State state() {
         return state;
     }

@@ -130,12 +130,17 @@ public final class SandboxPolicy {
         return enforcement;
     }
 
-    /** The layers this policy asks for. */
+    /** The layers this policy asks for (a root JVM gets the namespaces without a user namespace, where it has none). */
     Set<SandboxSupport.Layer> layers() {
-        Set<SandboxSupport.Layer> s = EnumSet.of(SandboxSupport.Layer.NAMESPACES, SandboxSupport.Layer.EMPTY_ROOT,
-                SandboxSupport.Layer.NO_CAPABILITIES, SandboxSupport.Layer.NO_NEW_PRIVILEGES);
-        if (SandboxSupport.euid() != 0) {
-            s.add(SandboxSupport.Layer.USER_NAMESPACE);
+        return EnumSet.of(SandboxSupport.Layer.USER_NAMESPACE, SandboxSupport.Layer.NAMESPACES,
+                SandboxSupport.Layer.EMPTY_ROOT, SandboxSupport.Layer.NO_CAPABILITIES, SandboxSupport.Layer.NO_NEW_PRIVILEGES);
+    }
+
+    /** The layers a REQUIRED fork cannot do without: all it asks for, but a user namespace for a root JVM. */
+    Set<SandboxSupport.Layer> required() {
+        Set<SandboxSupport.Layer> s = layers();
+        if (SandboxSupport.euid() == 0) {
+            s.remove(SandboxSupport.Layer.USER_NAMESPACE);
         }
         return s;
     }

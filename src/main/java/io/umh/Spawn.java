@@ -52,7 +52,7 @@ final class Spawn {
                     + " keeps the JVM's ids, each mapped to itself in a user namespace of its own");
         }
         SandboxSupport support = SandboxSupport.Probed.SUPPORT;
-        String missing = support.missing(policy.layers());
+        String missing = support.missing(policy.required());
         if (!missing.isEmpty() && policy.enforcement() == Enforcement.REQUIRED) {
             throw new IOException("fork: the sandbox cannot be enforced here (Enforcement.REQUIRED): " + missing
                     + "; see Umh.sandboxSupport(), or use Enforcement.BEST_EFFORT");

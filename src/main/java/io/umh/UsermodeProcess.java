@@ -51,12 +51,15 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
     private volatile int status;
     private final java.util.Map<SandboxSupport.Layer, SandboxSupport.Status> sandboxLayers;
     private final boolean seccomp; // a seccomp filter stops it on a violation
+    private final boolean pidNamespace; // pid 1 of a pid namespace of its own
     private final long started = System.nanoTime();
 
     private UsermodeProcess(int[] fds, ForkOptions o) {
         this.sandboxLayers = o.sandbox().map(SandboxPolicy::enforced).orElse(java.util.Map.of());
         SandboxSupport.Status sc = sandboxLayers.get(SandboxSupport.Layer.SECCOMP);
         this.seccomp = sc != null && sc.level() == SandboxSupport.Level.FULL;
+        SandboxSupport.Status ns = sandboxLayers.get(SandboxSupport.Layer.NAMESPACES);
+        this.pidNamespace = ns != null && ns.level() == SandboxSupport.Level.FULL;
         this.toUmh = new FileOutputStream(Native.fileDescriptor(fds[Abi.OUT_STDIN_W]));
         this.fromUmh = new PipeInputStream(Native.fileDescriptor(fds[Abi.OUT_STDOUT_R]));
         int err = fds[Abi.OUT_STDERR_R];
@@ -144,10 +147,18 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
         return exited.getCount() != 0;
     }
 
-    /** SIGTERM. */
+    /**
+     * SIGTERM. A sandboxed helper is pid 1 of its own pid namespace, which drops a SIGTERM it has
+     * no handler for: that one gets SIGKILL instead, so that destroy() still ends it.
+     */
     @Override
     public void destroy() {
-        signal(Abi.SIGTERM);
+        terminate();
+    }
+
+    /** destroy()'s signal; true if it was sent. */
+    boolean terminate() {
+        return child.terminate(pidNamespace);
     }
 
     /** SIGKILL. */

@@ -57,7 +57,7 @@ final class UsermodeProcessHandle implements ProcessHandle {
 
     @Override
     public boolean destroy() {
-        return process.signal(Abi.SIGTERM);
+        return process.terminate();
     }
 
     @Override

@@ -151,6 +151,25 @@ class SandboxTest {
     }
 
     @Test
+    void destroyEndsAPid1WithoutASigtermHandlerAndStopTakesItsLadder() throws Exception {
+        try (UsermodeProcess p = Umh.forkUsermodeBlob(TestBlobs.bytes("sleeper"), STRICT)) {
+            p.pipeFromUmh().readNBytes(6); // "ready": it runs, and catches nothing
+            p.destroy(); // pid 1 of its pid namespace would drop a SIGTERM it has no handler for
+            assertEquals(137, p.waitFor());
+        }
+        try (UsermodeProcess p = Umh.forkUsermodeBlob(TestBlobs.bytes("graceful"), STRICT.toBuilder().args("-t").build())) {
+            p.pipeFromUmh().readNBytes(6); // "ready": it has installed its SIGTERM handler
+            p.destroy();
+            assertEquals(0, p.waitFor(), "a handled SIGTERM is delivered to a pid 1 as to anyone");
+        }
+        try (UsermodeProcess p = Umh.forkUsermodeBlob(TestBlobs.bytes("sleeper"), ForkOptions.builder().args("-p")
+                .sandbox(SandboxPolicy.strict()).build())) {
+            p.pipeFromUmh().readNBytes(6);
+            assertEquals(137, p.stop(Duration.ofMillis(100))); // EOF, then SIGTERM-as-SIGKILL
+        }
+    }
+
+    @Test
     void aRoundTripOf64MiB() throws Exception {
         try (UsermodeProcess p = Umh.forkUsermodeBlob(TestBlobs.bytes("cat"), STRICT)) {
             byte[] chunk = new byte[1 << 20];
