@@ -147,7 +147,7 @@ const char *umh_landlock_absent_reason(int err)
 {
     switch (err) {
     case ENOSYS:
-        return "the kernel has no Landlock (older than 5.13, or built without CONFIG_SECURITY_LANDLOCK)";
+        return "no Landlock (ENOSYS): a kernel older than 5.13 or without CONFIG_SECURITY_LANDLOCK, or an emulator";
     case EOPNOTSUPP:
         return "Landlock is built in but disabled at boot (not in the lsm= list)";
     case EPERM:

@@ -633,7 +633,8 @@ static void test_exec_dynamic_needs(void)
     close(memfd);
 }
 
-static void test_bad_paths(void)
+/* refused before anything is asked of the kernel: runs with or without Landlock */
+static void test_bad_spec(void)
 {
     int before = count_fds();
     struct umh_landlock_report rep;
@@ -643,16 +644,23 @@ static void test_bad_paths(void)
     const char *empty[] = { "", NULL };
     CHECK(prepare(NULL, empty, 0, 0, &rep) == UMH_FAIL(UMH_LANDLOCK_SPEC, EINVAL));
     CHECK(rep.bad_path == empty[0]);
-    const char *missing[] = { "/usr", "/nonexistent-umh-landlock", NULL };
-    CHECK(prepare(missing, NULL, 0, 0, &rep) == UMH_FAIL(UMH_LANDLOCK_OPEN_PATH, ENOENT));
-    CHECK(rep.bad_path == missing[1]);
-    CHECK(prepare(NULL, missing, 0, 0, &rep) == UMH_FAIL(UMH_LANDLOCK_OPEN_PATH, ENOENT));
-    CHECK(rep.bad_path == missing[1]);
     CHECK(prepare(NULL, NULL, 0, 4, &rep) == UMH_FAIL(UMH_LANDLOCK_SPEC, EINVAL));
     CHECK(count_fds() == before);
     CHECK(strcmp(umh_landlock_step_name(UMH_FAIL_STEP(UMH_FAIL(UMH_LANDLOCK_OPEN_PATH, ENOENT))),
                  "open(O_PATH)") == 0);
     CHECK(umh_landlock_step_name(UMH_CLONE) == NULL);
+}
+
+static void test_bad_paths(void)
+{
+    int before = count_fds();
+    struct umh_landlock_report rep;
+    const char *missing[] = { "/usr", "/nonexistent-umh-landlock", NULL };
+    CHECK(prepare(missing, NULL, 0, 0, &rep) == UMH_FAIL(UMH_LANDLOCK_OPEN_PATH, ENOENT));
+    CHECK(rep.bad_path == missing[1]);
+    CHECK(prepare(NULL, missing, 0, 0, &rep) == UMH_FAIL(UMH_LANDLOCK_OPEN_PATH, ENOENT));
+    CHECK(rep.bad_path == missing[1]);
+    CHECK(count_fds() == before);
 }
 
 static void test_no_fd_leak(void)
@@ -772,10 +780,28 @@ static void test_absent_reasons(void)
     CHECK(strcmp(umh_landlock_level_name(UMH_LANDLOCK_PARTIAL), "partially enforced") == 0);
 }
 
+/* Where the kernel (or an emulator) has no Landlock: the real absence, not the forced one */
+static void test_prepare_without_landlock(void)
+{
+    int before = count_fds();
+    errno = 0;
+    CHECK(umh_landlock_abi() == 0);
+    int err = errno;
+    CHECK(err == ENOSYS || err == EOPNOTSUPP || err == EPERM);
+    struct umh_landlock_report rep;
+    const char *ro[] = { "/usr", NULL };
+    CHECK(prepare(ro, NULL, 0, UMH_LANDLOCK_SCOPE_SIGNAL, &rep) == UMH_FAIL(UMH_LANDLOCK_ABI, err));
+    CHECK(rep.abi == 0 && rep.kernel_abi == 0 && rep.abi_errno == err && count_fds() == before);
+    CHECK(has(&rep, UMH_LANDLOCK_FS, UMH_LANDLOCK_NOT, umh_landlock_absent_reason(err)));
+    CHECK(has(&rep, UMH_LANDLOCK_TCP, UMH_LANDLOCK_NOT, umh_landlock_absent_reason(err)));
+    CHECK(rep.layer[UMH_LANDLOCK_SCOPE_UNIX].level == UMH_LANDLOCK_UNASKED);
+    print_report("no Landlock", &rep);
+}
+
 /* ---- what this system can do */
 
-enum { ANYWHERE, NEEDS_LANDLOCK, NEEDS_EXEC };
-static char why_not[3][200];
+enum { ANYWHERE, NEEDS_LANDLOCK, NEEDS_EXEC, NEEDS_NO_LANDLOCK };
+static char why_not[4][200];
 
 static void probe_system(void)
 {
@@ -785,6 +811,8 @@ static void probe_system(void)
         snprintf(why_not[NEEDS_LANDLOCK], sizeof why_not[0], "%s", umh_landlock_absent_reason(err));
     if (why_not[NEEDS_LANDLOCK][0] == '\0' && abi < 6) /* the scopes, the newest checked here */
         snprintf(why_not[NEEDS_LANDLOCK], sizeof why_not[0], "Landlock ABI 6 (here: %d)", abi);
+    if (abi != 0)
+        snprintf(why_not[NEEDS_NO_LANDLOCK], sizeof why_not[0], "Landlock ABI %d here", abi);
     errno = 0;
     syscall(SYS_execveat, -1, "", (char *const[]){ NULL }, (char *const[]){ NULL }, AT_EMPTY_PATH);
     if (errno == ENOSYS) /* qemu-user 7.2 */
@@ -809,9 +837,11 @@ static const struct {
     { "exec_static_memfd", test_exec_static_memfd, NEEDS_EXEC },
     { "exec_dynamic", test_exec_dynamic, NEEDS_EXEC },
     { "exec_dynamic_needs", test_exec_dynamic_needs, NEEDS_EXEC },
+    { "bad_spec", test_bad_spec, ANYWHERE },
     { "bad_paths", test_bad_paths, NEEDS_LANDLOCK },
     { "no_fd_leak", test_no_fd_leak, NEEDS_LANDLOCK },
     { "downlevel_report", test_downlevel_report, NEEDS_LANDLOCK },
+    { "prepare_without_landlock", test_prepare_without_landlock, NEEDS_NO_LANDLOCK },
 };
 
 /* rm -r of tmp_root (the probes' files; nftw would do, but this is a test's cleanup) */
@@ -836,7 +866,7 @@ int main(int argc, char **argv)
         return 2;
     }
     probe_system();
-    static const char *const needs_what[] = { "", "Landlock", "the exec path under Landlock" };
+    static const char *const needs_what[] = { "", "Landlock", "the exec path under Landlock", "no Landlock" };
     int ran = 0, skipped = 0;
     for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
         if (why_not[tests[i].needs][0] != '\0') {
