@@ -44,8 +44,11 @@ enum umh_step {
     UMH_CHILD_MOUNT_PRIVATE, UMH_CHILD_MOUNT_TMPFS, UMH_CHILD_MKDIR, UMH_CHILD_MOUNT_TARGET,
     UMH_CHILD_MOUNT_BIND, UMH_CHILD_MOUNT_SETATTR, UMH_CHILD_PIVOT_ROOT, UMH_CHILD_UMOUNT,
     UMH_CHILD_SECUREBITS, UMH_CHILD_CAP_AMBIENT, UMH_CHILD_LANDLOCK, UMH_CHILD_SECCOMP,
-    /* the parent's side of a sandbox */
+    /* the parent's side of a sandbox: umh_sandbox.c, umh_landlock.c */
     UMH_SANDBOX_OPEN,
+    UMH_LANDLOCK_ABI,             /* no Landlock here: ENOSYS, EOPNOTSUPP (disabled at boot), EPERM */
+    UMH_LANDLOCK_SPEC,            /* a bad spec: a path that is not absolute, unknown scope bits (EINVAL) */
+    UMH_LANDLOCK_CREATE_RULESET, UMH_LANDLOCK_OPEN_PATH, UMH_LANDLOCK_STATX, UMH_LANDLOCK_ADD_RULE,
     UMH_STEP_COUNT
 };
 
@@ -142,10 +145,10 @@ struct umh_sandbox {
 };
 
 /* umh_sandbox.c: the policy as Java flattens it (io.umh.SandboxPolicy; io.umh.Abi's SBX_*) */
-enum { UMH_SBX_BIND_DIR = 1, UMH_SBX_BIND_WRITABLE = 2 };
+enum { UMH_SBX_BIND_DIR = 1, UMH_SBX_BIND_WRITABLE = 2, UMH_SBX_MAX_BINDS = 64 };
 struct umh_sandbox_spec {
     unsigned long long ns_flags;
-    int new_root, no_caps, network;
+    int new_root, no_caps, network, landlock;
     int nmkdirs, nbinds;
     const int *bind_flags;   /* nbinds words of UMH_SBX_BIND_* */
     const char *paths;       /* root, nmkdirs directories, then each bind's host path and target */

@@ -60,7 +60,13 @@ static const char *const step_names[UMH_STEP_COUNT] = {
     [UMH_CHILD_CAP_AMBIENT] = "prctl(PR_CAP_AMBIENT_CLEAR_ALL)",
     [UMH_CHILD_LANDLOCK] = "landlock_restrict_self",
     [UMH_CHILD_SECCOMP] = "seccomp(SECCOMP_SET_MODE_FILTER)",
-    [UMH_SANDBOX_OPEN] = "open(O_PATH)",
+    [UMH_SANDBOX_OPEN] = "sandbox spec",
+    [UMH_LANDLOCK_ABI] = "landlock_create_ruleset(LANDLOCK_CREATE_RULESET_VERSION)",
+    [UMH_LANDLOCK_SPEC] = "landlock spec",
+    [UMH_LANDLOCK_CREATE_RULESET] = "landlock_create_ruleset",
+    [UMH_LANDLOCK_OPEN_PATH] = "open(O_PATH)",
+    [UMH_LANDLOCK_STATX] = "statx",
+    [UMH_LANDLOCK_ADD_RULE] = "landlock_add_rule",
 };
 
 const char *umh_step_name(int step)

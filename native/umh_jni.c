@@ -18,6 +18,7 @@
 #include "io_umh_Abi.h"
 #include "io_umh_Native.h"
 #include "umh.h"
+#include "umh_landlock.h"
 
 /* The numbers io.umh.Abi declares (javac -h writes them as io_umh_Abi_*), checked here against
  * umh.h and the kernel's headers: a renumbering on either side stops the build. */
@@ -98,9 +99,16 @@ SAME(STEP_CHILD_CAP_AMBIENT, UMH_CHILD_CAP_AMBIENT);
 SAME(STEP_CHILD_LANDLOCK, UMH_CHILD_LANDLOCK);
 SAME(STEP_CHILD_SECCOMP, UMH_CHILD_SECCOMP);
 SAME(STEP_SANDBOX_OPEN, UMH_SANDBOX_OPEN);
+SAME(STEP_LANDLOCK_ABI, UMH_LANDLOCK_ABI);
+SAME(STEP_LANDLOCK_SPEC, UMH_LANDLOCK_SPEC);
+SAME(STEP_LANDLOCK_CREATE_RULESET, UMH_LANDLOCK_CREATE_RULESET);
+SAME(STEP_LANDLOCK_OPEN_PATH, UMH_LANDLOCK_OPEN_PATH);
+SAME(STEP_LANDLOCK_STATX, UMH_LANDLOCK_STATX);
+SAME(STEP_LANDLOCK_ADD_RULE, UMH_LANDLOCK_ADD_RULE);
 SAME(STEP_COUNT, UMH_STEP_COUNT);
 SAME(SBX_BIND_DIR, UMH_SBX_BIND_DIR);
 SAME(SBX_BIND_WRITABLE, UMH_SBX_BIND_WRITABLE);
+SAME(SBX_MAX_BINDS, UMH_SBX_MAX_BINDS);
 SAME(CLONE_NEWNS, CLONE_NEWNS);
 SAME(CLONE_NEWUTS, CLONE_NEWUTS);
 SAME(CLONE_NEWIPC, CLONE_NEWIPC);
@@ -267,6 +275,7 @@ static int copy_sandbox(JNIEnv *env, jintArray header, jbyteArray paths, struct 
             .new_root = h[ABI(SBX_NEW_ROOT)],
             .no_caps = h[ABI(SBX_NO_CAPS)],
             .network = h[ABI(SBX_NETWORK)],
+            .landlock = h[ABI(SBX_LANDLOCK)],
             .nmkdirs = h[ABI(SBX_MKDIRS)],
             .nbinds = h[ABI(SBX_BINDS)],
             .bind_flags = (const int *)h + ABI(SBX_HEADER),
@@ -416,6 +425,13 @@ JNIEXPORT jint JNICALL Java_io_umh_Native_missingFeatures0(JNIEnv *env, jclass c
 {
     (void)env, (void)cls;
     return umh_missing_features();
+}
+
+/* The Landlock ABI this kernel offers (0: none), for SandboxSupport. */
+JNIEXPORT jint JNICALL Java_io_umh_Native_landlockAbi0(JNIEnv *env, jclass cls)
+{
+    (void)env, (void)cls;
+    return umh_landlock_abi();
 }
 
 /* This JVM's own dumpable flag (PR_GET_DUMPABLE): for the test that no fork changes it. */

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "umh.h"
+#include "umh_landlock.h"
 
 /* The next NUL-terminated string of the block, or NULL past its end. */
 static char *next_path(char **cursor, char *end)
@@ -33,8 +34,40 @@ static void map_line(char *out, size_t size, size_t *len, unsigned id)
     *len = n > 0 ? (size_t)n : 0;
 }
 
+/* The Landlock ruleset for the binds (read-only or read-write, as bound), TCP unless the network
+ * is allowed, and both scopes: what this kernel's ABI knows of it (umh_landlock.c down-levels;
+ * Java has said, from the same ABI, which layers that leaves out). Into s->landlock_fd. */
+static int landlock(const struct umh_sandbox_spec *spec, struct umh_sandbox *s)
+{
+    const char *lists[2 * (UMH_SBX_MAX_BINDS + 1)];
+    const char **ro = lists, **rw = lists + UMH_SBX_MAX_BINDS + 1;
+    int nro = 0, nrw = 0;
+    for (int i = 0; i < s->nbinds; i++) {
+        if (s->binds[i].writable)
+            rw[nrw++] = s->binds[i].source;
+        else
+            ro[nro++] = s->binds[i].source;
+    }
+    ro[nro] = NULL;
+    rw[nrw] = NULL;
+    struct umh_landlock_spec ll = {
+        .read_only = ro,
+        .read_write = rw,
+        .network = spec->network,
+        .scopes = UMH_LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET | UMH_LANDLOCK_SCOPE_SIGNAL,
+    };
+    struct umh_landlock_report rep;
+    int fd = umh_landlock_prepare(&ll, &rep);
+    if (fd < 0)
+        return fd;
+    s->landlock_fd = fd;
+    return 0;
+}
+
 int umh_sandbox_prepare(const struct umh_sandbox_spec *spec, struct umh_sandbox *s)
 {
+    if (spec->nbinds > UMH_SBX_MAX_BINDS)
+        return UMH_FAIL(UMH_SANDBOX_OPEN, E2BIG);
     memset(s, 0, sizeof *s);
     s->landlock_fd = -1;
     s->ns_flags = spec->ns_flags;
@@ -73,7 +106,10 @@ int umh_sandbox_prepare(const struct umh_sandbox_spec *spec, struct umh_sandbox 
         umh_sandbox_release(s);
         return UMH_FAIL(UMH_SANDBOX_OPEN, EINVAL);
     }
-    return 0;
+    int rc = spec->landlock ? landlock(spec, s) : 0;
+    if (rc < 0)
+        umh_sandbox_release(s);
+    return rc;
 }
 
 void umh_sandbox_release(struct umh_sandbox *s)

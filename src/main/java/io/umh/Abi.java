@@ -119,7 +119,13 @@ final class Abi {
     @Native static final int STEP_CHILD_LANDLOCK = 50;
     @Native static final int STEP_CHILD_SECCOMP = 51;
     @Native static final int STEP_SANDBOX_OPEN = 52;
-    @Native static final int STEP_COUNT = 53;
+    @Native static final int STEP_LANDLOCK_ABI = 53;
+    @Native static final int STEP_LANDLOCK_SPEC = 54;
+    @Native static final int STEP_LANDLOCK_CREATE_RULESET = 55;
+    @Native static final int STEP_LANDLOCK_OPEN_PATH = 56;
+    @Native static final int STEP_LANDLOCK_STATX = 57;
+    @Native static final int STEP_LANDLOCK_ADD_RULE = 58;
+    @Native static final int STEP_COUNT = 59;
 
     // ---- Native.spawn's int[] sandbox header (then one SBX_BIND_* word per bind), and the namespaces
     @Native static final int SBX_NS_FLAGS = 0;
@@ -128,7 +134,9 @@ final class Abi {
     @Native static final int SBX_MKDIRS = 3;
     @Native static final int SBX_BINDS = 4;
     @Native static final int SBX_NETWORK = 5;
-    @Native static final int SBX_HEADER = 6;
+    @Native static final int SBX_LANDLOCK = 6;
+    @Native static final int SBX_HEADER = 7;
+    @Native static final int SBX_MAX_BINDS = 64;
     @Native static final int SBX_BIND_DIR = 1;
     @Native static final int SBX_BIND_WRITABLE = 2;
     @Native static final int CLONE_NEWNS = 0x00020000;

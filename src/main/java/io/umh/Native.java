@@ -180,6 +180,11 @@ final class Native {
         return dumpable0();
     }
 
+    /** The Landlock ABI version this kernel offers, 0 without Landlock. */
+    static int landlockAbi() {
+        return landlockAbi0();
+    }
+
     private static native void forceFallbacks0(int bits);
 
     /** The Abi.NO_* fallbacks this kernel needs: the calls it lacks. */
@@ -218,4 +223,6 @@ final class Native {
     private static native int close0(int fd);
 
     private static native int dumpable0();
+
+    private static native int landlockAbi0();
 }

@@ -78,6 +78,9 @@ public final class SandboxPolicy {
         ByteArrayOutputStream block = new ByteArrayOutputStream();
         block.writeBytes(ForkOptions.nulTerminated(root));
         mkdirs.forEach(d -> block.writeBytes(ForkOptions.nulTerminated(d)));
+        if (binds.size() > Abi.SBX_MAX_BINDS) {
+            throw new IllegalArgumentException("a sandbox takes at most " + Abi.SBX_MAX_BINDS + " paths, not " + binds.size());
+        }
         header = new int[Abi.SBX_HEADER + binds.size()];
         int i = Abi.SBX_HEADER;
         for (var e : binds.entrySet()) {
@@ -132,8 +135,13 @@ public final class SandboxPolicy {
 
     /** The layers this policy asks for (a root JVM gets the namespaces without a user namespace, where it has none). */
     Set<SandboxSupport.Layer> layers() {
-        return EnumSet.of(SandboxSupport.Layer.USER_NAMESPACE, SandboxSupport.Layer.NAMESPACES,
-                SandboxSupport.Layer.EMPTY_ROOT, SandboxSupport.Layer.NO_CAPABILITIES, SandboxSupport.Layer.NO_NEW_PRIVILEGES);
+        Set<SandboxSupport.Layer> s = EnumSet.of(SandboxSupport.Layer.USER_NAMESPACE, SandboxSupport.Layer.NAMESPACES,
+                SandboxSupport.Layer.EMPTY_ROOT, SandboxSupport.Layer.NO_CAPABILITIES, SandboxSupport.Layer.NO_NEW_PRIVILEGES,
+                SandboxSupport.Layer.LANDLOCK_FILESYSTEM, SandboxSupport.Layer.LANDLOCK_SCOPES);
+        if (!network) {
+            s.add(SandboxSupport.Layer.LANDLOCK_NETWORK);
+        }
+        return s;
     }
 
     /** The layers a REQUIRED fork cannot do without: all it asks for, but a user namespace for a root JVM. */
@@ -174,6 +182,7 @@ public final class SandboxPolicy {
         }
         h[Abi.SBX_NS_FLAGS] = flags;
         h[Abi.SBX_NEW_ROOT] = ns && support.isFull(SandboxSupport.Layer.EMPTY_ROOT) ? 1 : 0;
+        h[Abi.SBX_LANDLOCK] = support.status(SandboxSupport.Layer.LANDLOCK_FILESYSTEM).level() != SandboxSupport.Level.NONE ? 1 : 0;
         h[Abi.SBX_NO_CAPS] = (flags & Abi.CLONE_NEWUSER) != 0 || SandboxSupport.euid() == 0 ? 1 : 0;
         return h;
     }

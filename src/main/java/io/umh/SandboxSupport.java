@@ -120,14 +120,26 @@ public final class SandboxSupport {
         m.put(Layer.EMPTY_ROOT, ns.level() == Level.NONE ? new Status(Level.NONE, "needs a mount namespace") : FULL);
         m.put(Layer.NO_CAPABILITIES, ns.level() == Level.NONE && !root ? new Status(Level.FULL, "an unprivileged helper has none") : FULL);
         m.put(Layer.NO_NEW_PRIVILEGES, FULL);
-        m.put(Layer.LANDLOCK_FILESYSTEM, new Status(Level.NONE, "not built yet in this version of umh"));
-        m.put(Layer.LANDLOCK_NETWORK, new Status(Level.NONE, "not built yet in this version of umh"));
-        m.put(Layer.LANDLOCK_SCOPES, new Status(Level.NONE, "not built yet in this version of umh"));
+        landlock(m);
         m.put(Layer.SECCOMP, new Status(Level.NONE, "not built yet in this version of umh"));
         m.put(Layer.VIOLATION_NAMES, new Status(Level.NONE, "not built yet in this version of umh"));
         m.put(Layer.CGROUP, new Status(Level.NONE, "not built yet in this version of umh"));
         disableForTests(m, System.getProperty(DISABLE_PROPERTY, ""));
         return new SandboxSupport(m);
+    }
+
+    /** Landlock's layers by the ABI this kernel offers: file system from 1 (truncate from 3), TCP from 4, scopes from 6. */
+    private static void landlock(Map<Layer, Status> m) {
+        Native.ensureLoaded();
+        int abi = Native.landlockAbi();
+        String none = abi == 0 ? "no Landlock in this kernel (not built, or not in the lsm= boot list)" : null;
+        m.put(Layer.LANDLOCK_FILESYSTEM, none != null ? new Status(Level.NONE, none)
+                : abi < 3 ? new Status(Level.PARTIAL, "Landlock ABI " + abi + " < 3: truncate not restricted")
+                : new Status(Level.FULL, "Landlock ABI " + abi));
+        m.put(Layer.LANDLOCK_NETWORK, none != null ? new Status(Level.NONE, none)
+                : abi < 4 ? new Status(Level.NONE, "Landlock ABI " + abi + " < 4: TCP not restricted") : FULL);
+        m.put(Layer.LANDLOCK_SCOPES, none != null ? new Status(Level.NONE, none)
+                : abi < 6 ? new Status(Level.NONE, "Landlock ABI " + abi + " < 6: signals and abstract sockets not scoped") : FULL);
     }
 
     private static void disableForTests(Map<Layer, Status> m, String list) {

@@ -264,4 +264,40 @@ class SandboxTest {
             System.out.println(name + " " + (a.succeeded() ? "ok" : a.refusal().isPresent() || a.killedBySeccomp() ? "refused" : a));
         }
     }
+
+    /**
+     * Landlock alone, the namespaces switched off as on a kernel without user namespaces (forced
+     * in a second JVM, BEST_EFFORT): the file system, TCP and signals to the JVM are still denied,
+     * now by Landlock (EACCES, EPERM) rather than by an empty root and a pid namespace (ENOENT,
+     * ESRCH), and the process says which layers it did not get.
+     */
+    @Test
+    void landlockAloneWhereTheNamespacesAreMissing() throws Exception {
+        assumeTrue(Native.landlockAbi() >= 6, "needs Landlock ABI 6");
+        String out = TestBlobs.run(TestBlobs.javaCommand(List.of(),
+                List.of("-D" + SandboxSupport.DISABLE_PROPERTY + "=USER_NAMESPACE,NAMESPACES,EMPTY_ROOT"), LandlockAlone.class));
+        assertEquals("read EACCES\nkill EPERM\ntcp EACCES\nabstract EPERM\nok ok\n"
+                + "NAMESPACES NONE (disabled by -Dumh.sandbox.disable)\nLANDLOCK_FILESYSTEM FULL\n", out);
+    }
+
+    /** Run by the test above. */
+    public static final class LandlockAlone {
+        public static void main(String[] args) throws Exception {
+            ForkOptions o = ForkOptions.builder().sandbox(SandboxPolicy.builder().enforcement(Enforcement.BEST_EFFORT).build()).build();
+            String jvm = Long.toString(EscapeTargets.jvmPid());
+            try (EscapeTargets.TcpListener tcp = new EscapeTargets.TcpListener();
+                 EscapeTargets.AbstractListener abs = new EscapeTargets.AbstractListener()) {
+                for (String[] a : new String[][] {{"read", "/etc/passwd"}, {"kill", jvm}, {"tcp", Integer.toString(tcp.port())},
+                        {"abstract", abs.name()}, {"ok"}}) {
+                    EscapeTargets.Attempt r = EscapeTargets.attempt(o, a[0], java.util.Arrays.copyOfRange(a, 1, a.length));
+                    System.out.println(a[0] + " " + (r.succeeded() ? "ok" : r.refusal().orElse(r.toString())));
+                }
+            }
+            try (UsermodeProcess p = Umh.forkUsermodeBlob(TestBlobs.bytes("exit"), o)) {
+                p.waitFor();
+                System.out.println("NAMESPACES " + p.sandboxLayers().get(SandboxSupport.Layer.NAMESPACES));
+                System.out.println("LANDLOCK_FILESYSTEM " + p.sandboxLayers().get(SandboxSupport.Layer.LANDLOCK_FILESYSTEM).level());
+            }
+        }
+    }
 }
