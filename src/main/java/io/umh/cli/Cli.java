@@ -7,10 +7,12 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.util.Arrays;
 
 import io.umh.ForkOptions;
+import io.umh.SandboxPolicy;
 import io.umh.Umh;
 import io.umh.UsermodeBlob;
 import io.umh.UsermodeProcess;
@@ -25,8 +27,14 @@ import io.umh.UsermodeProcess;
 final class Cli {
     private static final String USAGE = String.join("\n",
             "usage: java -jar umh-<version>-<platform>.jar COMMAND",
-            "  run FILE [ARGS...]  run FILE's bytes as a child process from a sealed memfd (no file is written),",
+            "  run [SANDBOX] FILE [ARGS...]",
+            "                      run FILE's bytes as a child process from a sealed memfd (no file is written),",
             "                      with this terminal's stdin and stdout; exits with its status (128+N if killed by signal N)",
+            "    --sandbox         in SandboxPolicy.strict(): no file system, no network, namespaces of its own",
+            "    --read-only PATH  (with --sandbox) it may read PATH; repeatable",
+            "    --read-write PATH (with --sandbox) it may read and write PATH; repeatable",
+            "    --dynamic         (with --sandbox) a dynamically linked FILE can start",
+            "    --network         (with --sandbox) the host's network",
             "  demo                run the demo: a helper shipped inside this jar, supervised, answering requests",
             "  -h, --help          show this help",
             "-Dumh.debug=true prints the stack trace of an error.");
@@ -42,10 +50,34 @@ final class Cli {
             System.out.println(USAGE);
             return 0;
         }
-        String file = args.length >= 2 && args[0].equals("run") ? args[1] : null;
+        int first = args.length >= 2 && args[0].equals("run") ? 1 : -1;
+        SandboxPolicy.Builder sandbox = null;
+        String file = null;
         try {
+            while (first > 0 && first < args.length && args[first].startsWith("--")) {
+                if (args[first].equals("--sandbox")) {
+                    sandbox = SandboxPolicy.builder();
+                } else if (sandbox == null) {
+                    return usage("umh: " + args[first] + " needs --sandbox before it");
+                } else if (args[first].equals("--dynamic")) {
+                    sandbox.allowDynamicLinking();
+                } else if (args[first].equals("--network")) {
+                    sandbox.network(true);
+                } else if ((args[first].equals("--read-only") || args[first].equals("--read-write")) && first + 1 < args.length) {
+                    Path path = Paths.get(args[first + 1]).toAbsolutePath();
+                    if (args[first++].equals("--read-only")) {
+                        sandbox.readOnly(path);
+                    } else {
+                        sandbox.readWrite(path);
+                    }
+                } else {
+                    return usage("umh: unknown option: " + args[first]);
+                }
+                first++;
+            }
+            file = first > 0 && first < args.length ? args[first] : null;
             if (file != null) {
-                return runFile(file, Arrays.copyOfRange(args, 2, args.length));
+                return runFile(file, Arrays.copyOfRange(args, first + 1, args.length), sandbox == null ? null : sandbox.build());
             }
             if (args.length == 1 && args[0].equals("demo")) {
                 Demo.main(new String[0]);
@@ -55,20 +87,26 @@ final class Cli {
             return fail(127, file + ": no such file", e);
         } catch (IOException e) {
             return fail(file != null ? 126 : 1, (file != null ? file + ": " : "") + e.getMessage(), e);
+        } catch (IllegalArgumentException e) {
+            return usage("umh: " + e.getMessage());
         } catch (Exception | LinkageError e) {
             return fail(1, e.getMessage() != null ? e.getMessage() : e.toString(), e);
         }
-        System.err.println(args.length == 0 ? USAGE : "umh: unknown command: " + String.join(" ", args) + "\n" + USAGE);
+        return usage(args.length == 0 ? null : "umh: unknown command: " + String.join(" ", args));
+    }
+
+    private static int usage(String problem) {
+        System.err.println(problem == null ? USAGE : problem + "\n" + USAGE);
         return 2;
     }
 
     /** Runs the blob in {@code file} to its end, bridging stdin and stdout; stderr is inherited. */
-    private static int runFile(String file, String[] args) throws Exception {
+    private static int runFile(String file, String[] args, SandboxPolicy sandbox) throws Exception {
         byte[] bytes = Files.readAllBytes(Paths.get(file));
         if (bytes.length == 0) {
             throw new IOException("empty file");
         }
-        ForkOptions options = ForkOptions.builder().argv0(file).args(args).build();
+        ForkOptions options = ForkOptions.builder().argv0(file).args(args).sandbox(sandbox).build();
         try (UsermodeBlob blob = Umh.load(bytes); UsermodeProcess p = blob.fork(options)) {
             // a daemon thread: a child that exits without reading all of stdin must not keep the JVM up
             Thread input = new Thread(() -> copy(System.in, p.pipeToUmh(), true), "umh-cli-stdin");
@@ -78,7 +116,10 @@ final class Cli {
             // wait for ever; this way its stdout closes too, and it gets SIGPIPE as in a shell pipeline
             copy(p.pipeFromUmh(), new FileOutputStream(FileDescriptor.out), false);
             p.pipeFromUmh().close();
-            return p.waitFor();
+            int status = p.waitFor();
+            p.violation().ifPresent(v -> System.err.println("umh: " + file + ": stopped by the sandbox: " + v.syscall()
+                    + " (" + v.detail() + ")"));
+            return status;
         }
     }
 

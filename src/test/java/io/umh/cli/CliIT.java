@@ -124,13 +124,15 @@ class CliIT {
         for (String flag : List.of("--help", "-h")) {
             Run r = run("", flag);
             assertEquals(0, r.status());
-            assertTrue(r.out().contains("run FILE [ARGS...]") && r.out().contains("demo") && r.err().isEmpty(), r.toString());
+            assertTrue(r.out().contains("run [SANDBOX] FILE [ARGS...]") && r.out().contains("--sandbox") && r.out().contains("demo") && r.err().isEmpty(), r.toString());
         }
     }
 
     @Test
     void badUsageGoesToStderrAndExits2() throws Exception {
-        for (String[] args : List.of(new String[0], new String[] {"run"}, new String[] {"frob"})) {
+        for (String[] args : List.of(new String[0], new String[] {"run"}, new String[] {"frob"},
+                new String[] {"run", "--read-only", "/", "x"}, new String[] {"run", "--sandbox", "--frob", "x"},
+                new String[] {"run", "--sandbox", "--read-only", "relative/nonexistent", "x"})) {
             Run r = run("", args);
             assertEquals(2, r.status(), r.toString());
             assertTrue(r.out().isEmpty() && r.err().contains("usage: "), r.toString());
@@ -142,5 +144,12 @@ class CliIT {
         Run r = run("", "demo");
         assertEquals(0, r.status(), r.toString());
         assertTrue(r.out().contains("(a memfd: no file was written)") && r.out().endsWith("service stopped\n"), r.out());
+    }
+
+    @Test
+    void sandboxedRunSeesNoFileOfTheHost() throws Exception {
+        assertEquals(new Run(0, "read refused ENOENT\n", ""), run("", "run", "--sandbox", blob("escape"), "read", "/etc/passwd"));
+        assertEquals(new Run(0, "read ok\n", ""), run("", "run", "--sandbox", "--read-only", "/etc/passwd", blob("escape"),
+                "read", "/etc/passwd"));
     }
 }
