@@ -49,6 +49,13 @@ enum umh_step {
     UMH_LANDLOCK_ABI,             /* no Landlock here: ENOSYS, EOPNOTSUPP (disabled at boot), EPERM */
     UMH_LANDLOCK_SPEC,            /* a bad spec: a path that is not absolute, unknown scope bits (EINVAL) */
     UMH_LANDLOCK_CREATE_RULESET, UMH_LANDLOCK_OPEN_PATH, UMH_LANDLOCK_STATX, UMH_LANDLOCK_ADD_RULE,
+    UMH_SECCOMP_BUILD,        /* umh_seccomp_build: a bad spec (EINVAL), no room in out (ENOSPC),
+                               * or a built-in list names a call unknown on this CPU (ENOSYS) */
+    UMH_SECCOMP_GROUP,        /* umh_seccomp_group: no such group (ENOENT), no room (ENOSPC), or the
+                               * group names a call unknown on this CPU (ENOSYS) */
+    UMH_SECCOMP_ACTION_AVAIL, /* seccomp(SECCOMP_GET_ACTION_AVAIL, SECCOMP_RET_USER_NOTIF) */
+    UMH_SECCOMP_NOTIF_SIZES,  /* seccomp(SECCOMP_GET_NOTIF_SIZES) */
+    UMH_SECCOMP_NOTIF_RECV,   /* ioctl(SECCOMP_IOCTL_NOTIF_RECV) */
     UMH_STEP_COUNT
 };
 
@@ -148,7 +155,10 @@ struct umh_sandbox {
 enum { UMH_SBX_BIND_DIR = 1, UMH_SBX_BIND_WRITABLE = 2, UMH_SBX_MAX_BINDS = 64 };
 struct umh_sandbox_spec {
     unsigned long long ns_flags;
-    int new_root, no_caps, network, landlock;
+    int new_root, no_caps, network, landlock, seccomp;
+    int memfd;               /* the blob's: the one exec the seccomp filter allows */
+    const int *syscalls;     /* the calls the filter allows, by this CPU's numbers */
+    int nsyscalls;
     int nmkdirs, nbinds;
     const int *bind_flags;   /* nbinds words of UMH_SBX_BIND_* */
     const char *paths;       /* root, nmkdirs directories, then each bind's host path and target */

@@ -362,6 +362,8 @@ static CHILD int child_close_others(const struct child *c, int memfd, int mm_w, 
     return 0;
 }
 
+const char umh_child_empty_path[1] = "";
+
 /* ---------------------------------------------------------------- the sandbox (umh_sandbox) */
 
 #ifndef MS_REC
@@ -512,7 +514,8 @@ static CHILD __attribute__((noreturn)) void child_exec(struct child *c, int memf
     const struct umh_spawn_req *r = c->req;
     int err = ENOSYS;
     if (!(c->fallbacks & UMH_NO_EXECVEAT)) {
-        syscall(SYS_execveat, memfd, "", r->argv, r->envp, AT_EMPTY_PATH);
+        /* this very "" pointer and a long fd: the seccomp filter checks both (umh_seccomp.h) */
+        syscall(SYS_execveat, (long)memfd, umh_child_empty_path, r->argv, r->envp, (long)AT_EMPTY_PATH);
         err = errno;
     }
     int step = UMH_CHILD_EXECVEAT;

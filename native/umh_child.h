@@ -39,6 +39,9 @@ struct child {
     int sighand_cleared;  /* clone3 reset every caught signal (CLONE_CLEAR_SIGHAND) */
 };
 
+/* The "" the child passes to execveat: a sandbox's seccomp filter allows only this pointer. */
+extern const char umh_child_empty_path[1];
+
 /* The child's whole life, as clone's fn: it execs or exits, never returns (see umh_child.c). */
 int umh_child_main(void *arg) __attribute__((noreturn));
 

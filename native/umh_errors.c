@@ -67,6 +67,11 @@ static const char *const step_names[UMH_STEP_COUNT] = {
     [UMH_LANDLOCK_OPEN_PATH] = "open(O_PATH)",
     [UMH_LANDLOCK_STATX] = "statx",
     [UMH_LANDLOCK_ADD_RULE] = "landlock_add_rule",
+    [UMH_SECCOMP_BUILD] = "seccomp filter",
+    [UMH_SECCOMP_GROUP] = "seccomp group",
+    [UMH_SECCOMP_ACTION_AVAIL] = "seccomp(SECCOMP_GET_ACTION_AVAIL)",
+    [UMH_SECCOMP_NOTIF_SIZES] = "seccomp(SECCOMP_GET_NOTIF_SIZES)",
+    [UMH_SECCOMP_NOTIF_RECV] = "ioctl(SECCOMP_IOCTL_NOTIF_RECV)",
 };
 
 const char *umh_step_name(int step)

@@ -19,6 +19,7 @@
 #include "io_umh_Native.h"
 #include "umh.h"
 #include "umh_landlock.h"
+#include "umh_seccomp.h"
 
 /* The numbers io.umh.Abi declares (javac -h writes them as io_umh_Abi_*), checked here against
  * umh.h and the kernel's headers: a renumbering on either side stops the build. */
@@ -105,6 +106,11 @@ SAME(STEP_LANDLOCK_CREATE_RULESET, UMH_LANDLOCK_CREATE_RULESET);
 SAME(STEP_LANDLOCK_OPEN_PATH, UMH_LANDLOCK_OPEN_PATH);
 SAME(STEP_LANDLOCK_STATX, UMH_LANDLOCK_STATX);
 SAME(STEP_LANDLOCK_ADD_RULE, UMH_LANDLOCK_ADD_RULE);
+SAME(STEP_SECCOMP_BUILD, UMH_SECCOMP_BUILD);
+SAME(STEP_SECCOMP_GROUP, UMH_SECCOMP_GROUP);
+SAME(STEP_SECCOMP_ACTION_AVAIL, UMH_SECCOMP_ACTION_AVAIL);
+SAME(STEP_SECCOMP_NOTIF_SIZES, UMH_SECCOMP_NOTIF_SIZES);
+SAME(STEP_SECCOMP_NOTIF_RECV, UMH_SECCOMP_NOTIF_RECV);
 SAME(STEP_COUNT, UMH_STEP_COUNT);
 SAME(SBX_BIND_DIR, UMH_SBX_BIND_DIR);
 SAME(SBX_BIND_WRITABLE, UMH_SBX_BIND_WRITABLE);
@@ -259,8 +265,9 @@ static int copy_identity(JNIEnv *env, jintArray ids, jlongArray rlimits, struct 
 
 /* out: laid out as io.umh.Abi's OUT_* name it */
 /* The sandbox as SandboxPolicy flattened it (header laid out as Abi's SBX_*, then a word per
- * bind; paths NUL-terminated), prepared into s: 0 or UMH_FAIL, nothing left open. */
-static int copy_sandbox(JNIEnv *env, jintArray header, jbyteArray paths, struct umh_sandbox *s)
+ * bind, then the allowed calls' numbers; paths NUL-terminated), prepared into s: 0 or UMH_FAIL,
+ * nothing left open. */
+static int copy_sandbox(JNIEnv *env, jint memfd, jintArray header, jbyteArray paths, struct umh_sandbox *s)
 {
     jsize hlen = (*env)->GetArrayLength(env, header);
     jsize plen = (*env)->GetArrayLength(env, paths);
@@ -270,19 +277,25 @@ static int copy_sandbox(JNIEnv *env, jintArray header, jbyteArray paths, struct 
     if (h != NULL && p != NULL && hlen >= ABI(SBX_HEADER)) {
         (*env)->GetIntArrayRegion(env, header, 0, hlen, h);
         (*env)->GetByteArrayRegion(env, paths, 0, plen, (jbyte *)p);
+        int nbinds = h[ABI(SBX_BINDS)], nsys = h[ABI(SBX_SYSCALLS)];
         struct umh_sandbox_spec spec = {
             .ns_flags = (unsigned)h[ABI(SBX_NS_FLAGS)],
             .new_root = h[ABI(SBX_NEW_ROOT)],
             .no_caps = h[ABI(SBX_NO_CAPS)],
             .network = h[ABI(SBX_NETWORK)],
             .landlock = h[ABI(SBX_LANDLOCK)],
+            .seccomp = h[ABI(SBX_SECCOMP)],
+            .memfd = memfd,
+            .syscalls = (const int *)h + ABI(SBX_HEADER) + nbinds,
+            .nsyscalls = nsys,
             .nmkdirs = h[ABI(SBX_MKDIRS)],
             .nbinds = h[ABI(SBX_BINDS)],
             .bind_flags = (const int *)h + ABI(SBX_HEADER),
             .paths = p,
             .paths_len = (size_t)plen,
         };
-        rc = spec.nbinds == hlen - ABI(SBX_HEADER) ? umh_sandbox_prepare(&spec, s) : UMH_FAIL(UMH_SANDBOX_OPEN, EINVAL);
+        rc = nbinds >= 0 && nsys >= 0 && nbinds + nsys == hlen - ABI(SBX_HEADER) ? umh_sandbox_prepare(&spec, s)
+                                                                                 : UMH_FAIL(UMH_SANDBOX_OPEN, EINVAL);
     }
     free(h);
     free(p);
@@ -303,7 +316,7 @@ JNIEXPORT jint JNICALL Java_io_umh_Native_spawn0(JNIEnv *env, jclass cls, jint m
         return rc;
     struct umh_sandbox s = { .landlock_fd = -1 };
     if (sandbox != NULL) {
-        if ((rc = copy_sandbox(env, sandbox, sandbox_paths, &s)) < 0)
+        if ((rc = copy_sandbox(env, memfd, sandbox, sandbox_paths, &s)) < 0)
             return rc;
         req.sandbox = &s;
     }
@@ -425,6 +438,50 @@ JNIEXPORT jint JNICALL Java_io_umh_Native_missingFeatures0(JNIEnv *env, jclass c
 {
     (void)env, (void)cls;
     return umh_missing_features();
+}
+
+/* This CPU's number of a system call by name, or -1 (umh_seccomp.c's generated table). */
+JNIEXPORT jint JNICALL Java_io_umh_Native_syscallNumber0(JNIEnv *env, jclass cls, jstring name)
+{
+    (void)cls;
+    const char *s = (*env)->GetStringUTFChars(env, name, NULL);
+    if (s == NULL)
+        return -1;
+    int nr = umh_syscall_number(s);
+    (*env)->ReleaseStringUTFChars(env, name, s);
+    return nr;
+}
+
+JNIEXPORT jstring JNICALL Java_io_umh_Native_syscallName0(JNIEnv *env, jclass cls, jint nr)
+{
+    (void)cls;
+    const char *name = umh_syscall_name(nr);
+    return name == NULL ? NULL : (*env)->NewStringUTF(env, name);
+}
+
+/* 1 if a sandbox denies the call whatever its policy says. */
+JNIEXPORT jint JNICALL Java_io_umh_Native_alwaysDenied0(JNIEnv *env, jclass cls, jint nr)
+{
+    (void)env, (void)cls;
+    return umh_seccomp_always_denied(nr);
+}
+
+/* The numbers of a named group of calls (umh_seccomp.c), or NULL for an unknown group. */
+JNIEXPORT jintArray JNICALL Java_io_umh_Native_seccompGroup0(JNIEnv *env, jclass cls, jstring name)
+{
+    (void)cls;
+    int nrs[UMH_SECCOMP_MAX_NRS];
+    const char *s = (*env)->GetStringUTFChars(env, name, NULL);
+    if (s == NULL)
+        return NULL;
+    int n = umh_seccomp_group(s, nrs, UMH_SECCOMP_MAX_NRS);
+    (*env)->ReleaseStringUTFChars(env, name, s);
+    if (n < 0)
+        return NULL;
+    jintArray arr = (*env)->NewIntArray(env, n);
+    if (arr != NULL)
+        (*env)->SetIntArrayRegion(env, arr, 0, n, nrs);
+    return arr;
 }
 
 /* The Landlock ABI this kernel offers (0: none), for SandboxSupport. */

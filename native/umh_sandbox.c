@@ -7,13 +7,16 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <linux/seccomp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "umh.h"
+#include "umh_child.h"
 #include "umh_landlock.h"
+#include "umh_seccomp.h"
 
 /* The next NUL-terminated string of the block, or NULL past its end. */
 static char *next_path(char **cursor, char *end)
@@ -64,6 +67,30 @@ static int landlock(const struct umh_sandbox_spec *spec, struct umh_sandbox *s)
     return 0;
 }
 
+/* The seccomp program for this spawn: the policy's calls, the one execveat of this memfd with
+ * the child's own "" (umh_child_empty_path), everything else killed. Into s->filter, which lives
+ * in s->mem. A memfd on fd 0, 1 or 2 would be moved by the child, which the filter cannot know:
+ * refused (only a JVM with its stdio closed has one there). */
+static int seccomp_filter(const struct umh_sandbox_spec *spec, int memfd, struct umh_sandbox *s, struct sock_filter *out)
+{
+    if (memfd <= 2)
+        return UMH_FAIL(UMH_SECCOMP_BUILD, EBADF);
+    struct umh_seccomp_spec sc = {
+        .allowed = spec->syscalls,
+        .nallowed = spec->nsyscalls,
+        .exec_fd = memfd,
+        .exec_path = umh_child_empty_path,
+        .notify_fd_sock = -1,
+        .default_action = SECCOMP_RET_KILL_PROCESS,
+    };
+    int n = umh_seccomp_build(&sc, out, UMH_SECCOMP_MAX_INSNS);
+    if (n < 0)
+        return n;
+    s->filter = out;
+    s->filter_len = (unsigned short)n;
+    return 0;
+}
+
 int umh_sandbox_prepare(const struct umh_sandbox_spec *spec, struct umh_sandbox *s)
 {
     if (spec->nbinds > UMH_SBX_MAX_BINDS)
@@ -74,13 +101,14 @@ int umh_sandbox_prepare(const struct umh_sandbox_spec *spec, struct umh_sandbox 
     s->no_caps = spec->no_caps;
     map_line(s->uid_map, sizeof s->uid_map, &s->uid_map_len, (unsigned)getuid());
     map_line(s->gid_map, sizeof s->gid_map, &s->gid_map_len, (unsigned)getgid());
+    size_t filter = spec->seccomp ? UMH_SECCOMP_MAX_INSNS * sizeof(struct sock_filter) : 0;
     size_t ptrs = ((size_t)spec->nmkdirs + 1) * sizeof(char *) + (size_t)spec->nbinds * sizeof(struct umh_bind);
-    char *mem = malloc(ptrs + spec->paths_len);
+    char *mem = malloc(filter + ptrs + spec->paths_len); /* the filter first: struct sock_filter's alignment */
     if (mem == NULL)
         return UMH_FAIL(UMH_MALLOC, ENOMEM);
-    const char **mkdirs = (const char **)mem;
-    struct umh_bind *binds = (struct umh_bind *)(mem + ((size_t)spec->nmkdirs + 1) * sizeof(char *));
-    char *block = mem + ptrs, *cursor = block, *end = block + spec->paths_len;
+    const char **mkdirs = (const char **)(mem + filter);
+    struct umh_bind *binds = (struct umh_bind *)(mem + filter + ((size_t)spec->nmkdirs + 1) * sizeof(char *));
+    char *block = mem + filter + ptrs, *cursor = block, *end = block + spec->paths_len;
     memcpy(block, spec->paths, spec->paths_len);
     s->mem = mem;
     const char *root = next_path(&cursor, end);
@@ -107,6 +135,8 @@ int umh_sandbox_prepare(const struct umh_sandbox_spec *spec, struct umh_sandbox 
         return UMH_FAIL(UMH_SANDBOX_OPEN, EINVAL);
     }
     int rc = spec->landlock ? landlock(spec, s) : 0;
+    if (rc == 0 && spec->seccomp)
+        rc = seccomp_filter(spec, spec->memfd, s, (struct sock_filter *)mem);
     if (rc < 0)
         umh_sandbox_release(s);
     return rc;

@@ -125,9 +125,15 @@ final class Abi {
     @Native static final int STEP_LANDLOCK_OPEN_PATH = 56;
     @Native static final int STEP_LANDLOCK_STATX = 57;
     @Native static final int STEP_LANDLOCK_ADD_RULE = 58;
-    @Native static final int STEP_COUNT = 59;
+    @Native static final int STEP_SECCOMP_BUILD = 59;
+    @Native static final int STEP_SECCOMP_GROUP = 60;
+    @Native static final int STEP_SECCOMP_ACTION_AVAIL = 61;
+    @Native static final int STEP_SECCOMP_NOTIF_SIZES = 62;
+    @Native static final int STEP_SECCOMP_NOTIF_RECV = 63;
+    @Native static final int STEP_COUNT = 64;
 
-    // ---- Native.spawn's int[] sandbox header (then one SBX_BIND_* word per bind), and the namespaces
+    // ---- Native.spawn's int[] sandbox header (then one SBX_BIND_* word per bind, then the allowed
+    // calls' numbers), and the namespaces
     @Native static final int SBX_NS_FLAGS = 0;
     @Native static final int SBX_NEW_ROOT = 1;
     @Native static final int SBX_NO_CAPS = 2;
@@ -135,7 +141,9 @@ final class Abi {
     @Native static final int SBX_BINDS = 4;
     @Native static final int SBX_NETWORK = 5;
     @Native static final int SBX_LANDLOCK = 6;
-    @Native static final int SBX_HEADER = 7;
+    @Native static final int SBX_SECCOMP = 7;
+    @Native static final int SBX_SYSCALLS = 8;
+    @Native static final int SBX_HEADER = 9;
     @Native static final int SBX_MAX_BINDS = 64;
     @Native static final int SBX_BIND_DIR = 1;
     @Native static final int SBX_BIND_WRITABLE = 2;

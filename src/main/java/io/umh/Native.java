@@ -180,6 +180,30 @@ final class Native {
         return dumpable0();
     }
 
+    /** This CPU's number of the system call {@code name}, or -1 for a name unknown here. */
+    static int syscallNumber(String name) {
+        return syscallNumber0(name);
+    }
+
+    /** The name of this CPU's system call {@code nr}, or null. */
+    static String syscallName(int nr) {
+        return syscallName0(nr);
+    }
+
+    /** Whether a sandbox denies the call {@code nr} whatever its policy allows. */
+    static boolean alwaysDenied(int nr) {
+        return alwaysDenied0(nr) != 0;
+    }
+
+    /** The numbers of a named group of calls ("stdio", "memory", ...); IllegalArgumentException for an unknown group. */
+    static int[] seccompGroup(String name) {
+        int[] nrs = seccompGroup0(name);
+        if (nrs == null) {
+            throw new IllegalArgumentException("no seccomp group \"" + name + "\" on this CPU");
+        }
+        return nrs;
+    }
+
     /** The Landlock ABI version this kernel offers, 0 without Landlock. */
     static int landlockAbi() {
         return landlockAbi0();
@@ -225,4 +249,12 @@ final class Native {
     private static native int dumpable0();
 
     private static native int landlockAbi0();
+
+    private static native int syscallNumber0(String name);
+
+    private static native String syscallName0(int nr);
+
+    private static native int alwaysDenied0(int nr);
+
+    private static native int[] seccompGroup0(String name);
 }

@@ -4,6 +4,7 @@ import java.io.ByteArrayOutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.EnumSet;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -29,6 +30,13 @@ public final class SandboxPolicy {
     /** What a resolver reads, with the network. */
     private static final List<Path> NETWORK_FILES = List.of(Path.of("/etc/resolv.conf"), Path.of("/etc/hosts"),
             Path.of("/etc/nsswitch.conf"), Path.of("/etc/services"), Path.of("/etc/gai.conf"));
+    /**
+     * Calls beside the groups that any small program makes and that reach nothing outside itself:
+     * its own ids (in its namespaces), waiting (pause, futex), hints (fadvise64), its own usage.
+     * Those this CPU lacks (pause on aarch64) are left out.
+     */
+    private static final List<String> BASE = List.of("getpid", "gettid", "getppid", "getuid", "geteuid", "getgid",
+            "getegid", "sched_yield", "sched_getaffinity", "getrusage", "times", "pause", "futex", "fadvise64");
     /** Where the new root's tmpfs is mounted (in the child's mount namespace only): the first that exists. */
     private static final List<String> ROOT_MOUNT_POINTS = List.of("/mnt", "/media", "/srv", "/opt", "/tmp", "/boot", "/home");
     private static final SandboxPolicy STRICT = new Builder().build(); // after the lists it reads
@@ -81,7 +89,10 @@ public final class SandboxPolicy {
         if (binds.size() > Abi.SBX_MAX_BINDS) {
             throw new IllegalArgumentException("a sandbox takes at most " + Abi.SBX_MAX_BINDS + " paths, not " + binds.size());
         }
-        header = new int[Abi.SBX_HEADER + binds.size()];
+        int[] calls = syscallNumbers(!readOnly.isEmpty() || !readWrite.isEmpty(), !readWrite.isEmpty());
+        header = new int[Abi.SBX_HEADER + binds.size() + calls.length];
+        System.arraycopy(calls, 0, header, Abi.SBX_HEADER + binds.size(), calls.length);
+        header[Abi.SBX_SYSCALLS] = calls.length;
         int i = Abi.SBX_HEADER;
         for (var e : binds.entrySet()) {
             block.writeBytes(ForkOptions.nulTerminated(e.getKey().toString()));
@@ -92,6 +103,34 @@ public final class SandboxPolicy {
         header[Abi.SBX_BINDS] = binds.size();
         header[Abi.SBX_MKDIRS] = mkdirs.size();
         header[Abi.SBX_NETWORK] = network ? 1 : 0;
+    }
+
+    /**
+     * The calls the seccomp filter lets through, by this CPU's numbers: stdio, memory, time,
+     * signals, exit and a static program's start-up always; a dynamic one's start-up with
+     * dynamic linking; reading (and writing) files where the policy names paths; the network
+     * calls with the network; then the builder's own.
+     */
+    private int[] syscallNumbers(boolean files, boolean write) {
+        Native.ensureLoaded();
+        List<String> groups = new ArrayList<>(List.of("stdio", "memory", "time", "signals", "exit", "startup-static"));
+        if (dynamicLinking) {
+            groups.add("startup-dynamic");
+        }
+        if (files) {
+            groups.add("files");
+        }
+        if (write) {
+            groups.add("files-write");
+        }
+        if (network) {
+            groups.add("network");
+        }
+        java.util.TreeSet<Integer> nrs = new java.util.TreeSet<>();
+        groups.forEach(g -> Arrays.stream(Native.seccompGroup(g)).forEach(nrs::add));
+        BASE.stream().mapToInt(Native::syscallNumber).filter(nr -> nr >= 0).forEach(nrs::add);
+        syscalls.forEach(n -> nrs.add(Native.syscallNumber(n)));
+        return nrs.stream().mapToInt(Integer::intValue).toArray();
     }
 
     /**
@@ -137,7 +176,7 @@ public final class SandboxPolicy {
     Set<SandboxSupport.Layer> layers() {
         Set<SandboxSupport.Layer> s = EnumSet.of(SandboxSupport.Layer.USER_NAMESPACE, SandboxSupport.Layer.NAMESPACES,
                 SandboxSupport.Layer.EMPTY_ROOT, SandboxSupport.Layer.NO_CAPABILITIES, SandboxSupport.Layer.NO_NEW_PRIVILEGES,
-                SandboxSupport.Layer.LANDLOCK_FILESYSTEM, SandboxSupport.Layer.LANDLOCK_SCOPES);
+                SandboxSupport.Layer.LANDLOCK_FILESYSTEM, SandboxSupport.Layer.LANDLOCK_SCOPES, SandboxSupport.Layer.SECCOMP);
         if (!network) {
             s.add(SandboxSupport.Layer.LANDLOCK_NETWORK);
         }
@@ -182,6 +221,7 @@ public final class SandboxPolicy {
         }
         h[Abi.SBX_NS_FLAGS] = flags;
         h[Abi.SBX_NEW_ROOT] = ns && support.isFull(SandboxSupport.Layer.EMPTY_ROOT) ? 1 : 0;
+        h[Abi.SBX_SECCOMP] = support.isFull(SandboxSupport.Layer.SECCOMP) ? 1 : 0;
         h[Abi.SBX_LANDLOCK] = support.status(SandboxSupport.Layer.LANDLOCK_FILESYSTEM).level() != SandboxSupport.Level.NONE ? 1 : 0;
         h[Abi.SBX_NO_CAPS] = (flags & Abi.CLONE_NEWUSER) != 0 || SandboxSupport.euid() == 0 ? 1 : 0;
         return h;
@@ -232,12 +272,22 @@ public final class SandboxPolicy {
             return this;
         }
 
-        /** System calls allowed beyond the preset's, by name for this CPU; IllegalArgumentException for a name unknown here. */
+        /**
+         * System calls allowed beyond the preset's, by name for this CPU. IllegalArgumentException
+         * for a name unknown here, and for one a sandbox always denies (ptrace, process_vm_*,
+         * pidfd_getfd, bpf, perf_event_open, userfaultfd, io_uring, keyctl, the mount family,
+         * namespace creation, module, kexec, reboot, swap, a plain execve).
+         */
         public Builder allowSyscalls(String... names) {
+            Native.ensureLoaded();
             for (String n : names) {
                 Objects.requireNonNull(n, "syscall name");
-                if (!n.matches("[a-z0-9_]+")) {
-                    throw new IllegalArgumentException("not a system call name: \"" + n + "\"");
+                int nr = Native.syscallNumber(n);
+                if (nr < 0) {
+                    throw new IllegalArgumentException("no system call \"" + n + "\" on " + System.getProperty("os.arch"));
+                }
+                if (Native.alwaysDenied(nr)) {
+                    throw new IllegalArgumentException(n + " cannot be allowed: a sandbox always denies it");
                 }
                 syscalls.add(n);
             }

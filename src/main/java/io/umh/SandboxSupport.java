@@ -121,7 +121,10 @@ public final class SandboxSupport {
         m.put(Layer.NO_CAPABILITIES, ns.level() == Level.NONE && !root ? new Status(Level.FULL, "an unprivileged helper has none") : FULL);
         m.put(Layer.NO_NEW_PRIVILEGES, FULL);
         landlock(m);
-        m.put(Layer.SECCOMP, new Status(Level.NONE, "not built yet in this version of umh"));
+        String actions = sysctl("kernel/seccomp/actions_avail");
+        m.put(Layer.SECCOMP, actions != null && actions.contains("kill_process") ? FULL
+                : new Status(Level.NONE, actions == null ? "no seccomp filters in this kernel (CONFIG_SECCOMP_FILTER)"
+                : "seccomp has no kill_process action (before 4.14)"));
         m.put(Layer.VIOLATION_NAMES, new Status(Level.NONE, "not built yet in this version of umh"));
         m.put(Layer.CGROUP, new Status(Level.NONE, "not built yet in this version of umh"));
         disableForTests(m, System.getProperty(DISABLE_PROPERTY, ""));

@@ -266,8 +266,8 @@ class SandboxTest {
     }
 
     /**
-     * Landlock alone, the namespaces switched off as on a kernel without user namespaces (forced
-     * in a second JVM, BEST_EFFORT): the file system, TCP and signals to the JVM are still denied,
+     * Landlock alone, the namespaces (and seccomp, which would stop most attempts first) switched
+     * off as on a kernel without them (forced in a second JVM, BEST_EFFORT): the file system, TCP and signals to the JVM are still denied,
      * now by Landlock (EACCES, EPERM) rather than by an empty root and a pid namespace (ENOENT,
      * ESRCH), and the process says which layers it did not get.
      */
@@ -275,7 +275,7 @@ class SandboxTest {
     void landlockAloneWhereTheNamespacesAreMissing() throws Exception {
         assumeTrue(Native.landlockAbi() >= 6, "needs Landlock ABI 6");
         String out = TestBlobs.run(TestBlobs.javaCommand(List.of(),
-                List.of("-D" + SandboxSupport.DISABLE_PROPERTY + "=USER_NAMESPACE,NAMESPACES,EMPTY_ROOT"), LandlockAlone.class));
+                List.of("-D" + SandboxSupport.DISABLE_PROPERTY + "=USER_NAMESPACE,NAMESPACES,EMPTY_ROOT,SECCOMP"), LandlockAlone.class));
         assertEquals("read EACCES\nkill EPERM\ntcp EACCES\nabstract EPERM\nok ok\n"
                 + "NAMESPACES NONE (disabled by -Dumh.sandbox.disable)\nLANDLOCK_FILESYSTEM FULL\n", out);
     }

@@ -1,0 +1,582 @@
+/*
+ * umh_seccomp.c: this CPU's system call table, the named groups, and the seccomp-bpf program a
+ * helper runs under (see umh_seccomp.h for what the program does). Runs in the parent only.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <linux/audit.h>
+#include <linux/seccomp.h>
+#include <sched.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "umh_seccomp.h"
+#include "umh_syscalls.h" /* generated: cmake/umh_syscalls.cmake */
+
+#if defined(__x86_64__)
+#define UMH_AUDIT_ARCH AUDIT_ARCH_X86_64
+/* x86_64-only names; the asm-generic CPUs (aarch64) have only the *at and p* forms */
+#define X86_64(name) name,
+#elif defined(__aarch64__)
+#define UMH_AUDIT_ARCH AUDIT_ARCH_AARCH64
+#define X86_64(name)
+#else
+#error "umh_seccomp: no AUDIT_ARCH for this CPU"
+#endif
+
+#ifndef AT_EMPTY_PATH
+#define AT_EMPTY_PATH 0x1000
+#endif
+#ifndef CLONE_NEWCGROUP
+#define CLONE_NEWCGROUP 0x02000000
+#endif
+/* every namespace clone() can make (CLONE_NEWTIME is clone3's and unshare's only) */
+#define UMH_CLONE_NEW_ANY (CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER \
+                           | CLONE_NEWPID | CLONE_NEWNET)
+/* x86_64's x32 ABI marks its calls with this bit: they reach other kernel entry points */
+#define UMH_X32_SYSCALL_BIT 0x40000000u
+
+/* ---- the table */
+
+static int by_name(const void *key, const void *entry)
+{
+    return strcmp(key, ((const struct umh_syscall_entry *)entry)->name);
+}
+
+int umh_syscall_number(const char *name)
+{
+    const struct umh_syscall_entry *e = bsearch(name, umh_syscalls_by_name, UMH_SYSCALL_COUNT,
+                                                sizeof umh_syscalls_by_name[0], by_name);
+    return e != NULL ? e->nr : -1;
+}
+
+static int by_nr(const void *key, const void *entry)
+{
+    int nr = *(const int *)key, other = ((const struct umh_syscall_entry *)entry)->nr;
+    return (nr > other) - (nr < other);
+}
+
+const char *umh_syscall_name(int nr)
+{
+    const struct umh_syscall_entry *e = bsearch(&nr, umh_syscalls_by_nr, UMH_SYSCALL_COUNT,
+                                                sizeof umh_syscalls_by_nr[0], by_nr);
+    return e != NULL ? e->name : NULL;
+}
+
+const char *umh_syscall_cpu(void)
+{
+    return UMH_SYSCALLS_CPU;
+}
+
+/* ---- the lists, by name: each name must be known on this CPU (resolve fails otherwise), so
+ * a typo or a call missing from this CPU's headers fails the tests rather than vanishing. */
+
+static const char *const stdio_calls[] = {
+    "read", "write", "readv", "writev", "pread64", "pwrite64", "preadv", "pwritev", "close",
+    "fstat", "newfstatat", /* glibc 2.33+ makes fstat a newfstatat(fd, "", AT_EMPTY_PATH) */
+    "lseek", "fcntl", "dup", "dup3", "ppoll", X86_64("dup2") X86_64("poll") NULL
+};
+static const char *const memory_calls[] = {
+    "brk", "mmap", "munmap", "mprotect", "mremap", "madvise", NULL
+};
+static const char *const time_calls[] = {
+    "clock_gettime", "clock_getres", "clock_nanosleep", "nanosleep", "gettimeofday", X86_64("time") NULL
+};
+static const char *const signal_calls[] = {
+    "rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "sigaltstack", NULL
+};
+static const char *const exit_calls[] = { "exit", "exit_group", NULL };
+/* What a static glibc 2.36 program calls before main (strace of test-blobs/exit): TLS, the robust
+ * futex list, the stack limit, /proc/self/exe, the malloc/stack-guard randomness, RELRO. rseq is
+ * on the ENOSYS list instead (see there). uname: older glibcs check the kernel's version. */
+static const char *const startup_static_calls[] = {
+    X86_64("arch_prctl") "set_tid_address", "set_robust_list", "prlimit64", "readlinkat",
+    X86_64("readlink") "getrandom", "uname", "brk", "mprotect", NULL
+};
+/* ... and what ld.so adds: finding, reading and mapping the libraries (strace of /bin/true) */
+static const char *const startup_dynamic_calls[] = {
+    X86_64("arch_prctl") "set_tid_address", "set_robust_list", "prlimit64", "readlinkat",
+    X86_64("readlink") "getrandom", "uname", "brk", "mprotect",
+    "openat", "read", "mmap", "munmap", "pread64", "close", X86_64("access") "faccessat",
+    "newfstatat", "fstat", NULL
+};
+/* pthread_create and join, with "memory" and "signals": clone only with CLONE_THREAD (the filter
+ * checks its flags), clone3 gets ENOSYS and glibc falls back to clone. */
+static const char *const thread_calls[] = {
+    "clone", "futex", "set_robust_list", "gettid", "sched_yield", "madvise", "exit", NULL
+};
+/* naming, reading and walking files (what Landlock and the mount namespace then narrow) */
+static const char *const file_calls[] = {
+    "openat", X86_64("open") "close", "read", "getdents64", "lseek", "newfstatat", "fstat",
+    X86_64("stat") X86_64("lstat") "statx", "statfs", "fstatfs", "faccessat", "faccessat2",
+    X86_64("access") "readlinkat", X86_64("readlink") "getcwd", "chdir", "fchdir", NULL
+};
+static const char *const file_write_calls[] = {
+    "write", "mkdirat", "unlinkat", "renameat", "renameat2", "linkat", "symlinkat", "truncate",
+    "ftruncate", "fallocate", "fsync", "fdatasync", "fchmod", "fchmodat", "utimensat",
+    X86_64("mkdir") X86_64("rmdir") X86_64("unlink") X86_64("rename") X86_64("creat")
+    X86_64("link") X86_64("symlink") X86_64("chmod") NULL
+};
+/* sockets of any family; glibc's resolver sends its queries with sendmmsg */
+static const char *const network_calls[] = {
+    "socket", "socketpair", "connect", "bind", "listen", "accept", "accept4", "sendto", "recvfrom",
+    "sendmsg", "recvmsg", "sendmmsg", "recvmmsg", "getsockopt", "setsockopt", "getsockname",
+    "getpeername", "shutdown", NULL
+};
+
+static const struct {
+    const char *name;
+    const char *const *calls;
+} groups[] = {
+    { "stdio", stdio_calls },
+    { "memory", memory_calls },
+    { "time", time_calls },
+    { "signals", signal_calls },
+    { "exit", exit_calls },
+    { "startup-static", startup_static_calls },
+    { "startup-dynamic", startup_dynamic_calls },
+    { "threads", thread_calls },
+    { "files", file_calls },
+    { "files-write", file_write_calls },
+    { "network", network_calls },
+};
+
+/* Answered ENOSYS, as a kernel without them would: libc and runtimes probe these and fall back,
+ * where a kill would end the program and EPERM would be taken as a real refusal (Rust's statx
+ * probe, glibc's faccessat2, the container runtimes' lesson).
+ *   clone3: glibc 2.34+ pthread_create and posix_spawn try it first, then clone (whose flags the
+ *     filter can check; clone3's are in memory it cannot read);
+ *   rseq: glibc 2.35+ registers it in every thread; on failure it sets __rseq_size to 0 and goes
+ *     on, as on kernels before 4.18. Refused rather than allowed: it only speeds up sched_getcpu,
+ *     and it is one more kernel-written per-thread area with abort handlers (kernel code a helper
+ *     need not reach); a program that wants it can still allow it by name;
+ *   close_range: glibc's closefrom falls back to a close loop;
+ *   statx, faccessat2, openat2: stat, faccessat with flags and path resolution fall back to
+ *     newfstatat, the emulation in glibc, openat;
+ *   copy_file_range, preadv2, pwritev2: coreutils and glibc (flags 0) fall back to read/write. */
+static const char *const enosys_calls[] = {
+    "clone3", "rseq", "close_range", "statx", "faccessat2", "openat2", "copy_file_range",
+    "preadv2", "pwritev2", NULL
+};
+
+/* Refused in every filter, even when asked for: other processes' memory and fds, kernel
+ * attack surface no helper needs, the host's state (root without a user namespace would change
+ * it), namespaces and mounts, a second exec. */
+static const char *const always_denied_calls[] = {
+    /* other processes */
+    "ptrace", "process_vm_readv", "process_vm_writev", "process_madvise", "pidfd_getfd",
+    "pidfd_open", "kcmp",
+    /* big kernel surface */
+    "bpf", "perf_event_open", "userfaultfd", "io_uring_setup", "io_uring_enter",
+    "io_uring_register", "keyctl", "add_key", "request_key",
+    /* mounts and namespaces */
+    "mount", "umount2", "pivot_root", "chroot", "move_mount", "open_tree", "fsopen", "fsmount",
+    "fsconfig", "fspick", "mount_setattr", "unshare", "setns",
+    /* the host */
+    "init_module", "finit_module", "delete_module", "kexec_load", "kexec_file_load", "reboot",
+    "swapon", "swapoff", "settimeofday", "clock_settime", "clock_adjtime", "adjtimex",
+    "sethostname", "setdomainname", "syslog", "acct", "quotactl", "quotactl_fd", "vhangup",
+    "open_by_handle_at", X86_64("iopl") X86_64("ioperm")
+    /* execveat only as the filter's rule allows */
+    "execve", NULL
+};
+
+/* The names' numbers into nrs (at most max): how many, or UMH_FAIL(step, ENOSYS) for a name
+ * this CPU does not know, ENOSPC for no room. */
+static int resolve(const char *const *names, int *nrs, int max, int step)
+{
+    int n = 0;
+    for (; names[n] != NULL; n++) {
+        int nr = umh_syscall_number(names[n]);
+        if (nr < 0)
+            return UMH_FAIL(step, ENOSYS);
+        if (n >= max)
+            return UMH_FAIL(step, ENOSPC);
+        nrs[n] = nr;
+    }
+    return n;
+}
+
+const char *umh_seccomp_group_name(int i)
+{
+    return i >= 0 && i < (int)(sizeof groups / sizeof groups[0]) ? groups[i].name : NULL;
+}
+
+int umh_seccomp_group(const char *name, int *nrs, int max)
+{
+    for (size_t i = 0; i < sizeof groups / sizeof groups[0]; i++)
+        if (strcmp(groups[i].name, name) == 0)
+            return resolve(groups[i].calls, nrs, max, UMH_SECCOMP_GROUP);
+    return UMH_FAIL(UMH_SECCOMP_GROUP, ENOENT);
+}
+
+int umh_seccomp_enosys(int *nrs, int max)
+{
+    return resolve(enosys_calls, nrs, max, UMH_SECCOMP_GROUP);
+}
+
+static int listed(const char *const *names, int nr)
+{
+    const char *name = umh_syscall_name(nr);
+    for (int i = 0; name != NULL && names[i] != NULL; i++)
+        if (strcmp(names[i], name) == 0)
+            return 1;
+    return 0;
+}
+
+int umh_seccomp_always_denied(int nr)
+{
+    return listed(always_denied_calls, nr);
+}
+
+/* ---- the program */
+
+/* what the filter does with one call number */
+enum rule_kind {
+    RULE_DEFAULT,  /* not in the program: the default action */
+    RULE_ALLOW,
+    RULE_ENOSYS,
+    RULE_EXECVEAT, /* the one exec: exec_fd, AT_EMPTY_PATH, exec_path */
+    RULE_CLONE,    /* threads only, no namespaces */
+    RULE_SENDMSG,  /* on notify_fd_sock only */
+};
+struct rule {
+    int nr;
+    enum rule_kind kind;
+};
+
+static enum rule_kind classify(const struct umh_seccomp_spec *spec, const unsigned char *allowed, int nr)
+{
+    if (umh_seccomp_always_denied(nr))
+        return RULE_DEFAULT;
+    if (nr == SYS_execveat)
+        return spec->exec_fd >= 0 ? RULE_EXECVEAT : RULE_DEFAULT;
+    if (nr == SYS_clone)
+        return allowed[nr] ? RULE_CLONE : RULE_DEFAULT;
+    if (nr == SYS_clone3)
+        return RULE_ENOSYS; /* even when allowed: its flags are beyond the filter's reach */
+    if (allowed[nr] || nr == SYS_exit || nr == SYS_exit_group)
+        return RULE_ALLOW;
+    if (nr == SYS_sendmsg && spec->notify_fd_sock >= 0)
+        return RULE_SENDMSG;
+    return listed(enosys_calls, nr) ? RULE_ENOSYS : RULE_DEFAULT;
+}
+
+/* The spec's allowed numbers as a map (0 or UMH_FAIL: a number this CPU does not have). */
+static int allowed_map(const struct umh_seccomp_spec *spec, unsigned char *allowed)
+{
+    if (spec->nallowed < 0 || (spec->nallowed > 0 && spec->allowed == NULL))
+        return UMH_FAIL(UMH_SECCOMP_BUILD, EINVAL);
+    memset(allowed, 0, UMH_SYSCALL_NR_LIMIT);
+    for (int i = 0; i < spec->nallowed; i++) {
+        int nr = spec->allowed[i];
+        if (nr < 0 || nr >= UMH_SYSCALL_NR_LIMIT || umh_syscall_name(nr) == NULL)
+            return UMH_FAIL(UMH_SECCOMP_BUILD, EINVAL);
+        allowed[nr] = 1;
+    }
+    return 0;
+}
+
+/* The rules, sorted by number (the table's order): how many, or UMH_FAIL. */
+static int make_rules(const struct umh_seccomp_spec *spec, struct rule *rules)
+{
+    unsigned char allowed[UMH_SYSCALL_NR_LIMIT];
+    int rc = allowed_map(spec, allowed);
+    if (rc < 0)
+        return rc;
+    int n = 0;
+    for (int i = 0; i < UMH_SYSCALL_COUNT; i++) {
+        int nr = umh_syscalls_by_nr[i].nr;
+        enum rule_kind kind = classify(spec, allowed, nr);
+        if (kind != RULE_DEFAULT && (n == 0 || rules[n - 1].nr != nr))
+            rules[n++] = (struct rule){ nr, kind };
+    }
+    return n;
+}
+
+/* Every name on the built-in lists must be this CPU's, or the filter would silently miss one. */
+static int check_lists(void)
+{
+    int nrs[UMH_SECCOMP_MAX_NRS];
+    int rc = resolve(always_denied_calls, nrs, UMH_SECCOMP_MAX_NRS, UMH_SECCOMP_BUILD);
+    if (rc >= 0)
+        rc = resolve(enosys_calls, nrs, UMH_SECCOMP_MAX_NRS, UMH_SECCOMP_BUILD);
+    return rc < 0 ? rc : 0;
+}
+
+/* A program being written: instructions past max are counted, not stored, so the same code
+ * measures a subtree (out NULL) and emits it. */
+struct prog {
+    struct sock_filter *out;
+    int max, len;
+    int overflow;             /* a jump offset did not fit in 8 bits (a bug: checked, tested) */
+    unsigned deflt;           /* the default action */
+    const struct umh_seccomp_spec *spec;
+};
+
+static void emit(struct prog *p, struct sock_filter insn)
+{
+    if (p->out != NULL && p->len < p->max)
+        p->out[p->len] = insn;
+    p->len++;
+}
+
+static void emit_jump(struct prog *p, unsigned short code, unsigned k, int jt, int jf)
+{
+    if (jt < 0 || jt > 255 || jf < 0 || jf > 255)
+        p->overflow = 1;
+    emit(p, (struct sock_filter)BPF_JUMP(BPF_JMP | code | BPF_K, k, (unsigned char)jt, (unsigned char)jf));
+}
+
+static void emit_ret(struct prog *p, unsigned action)
+{
+    emit(p, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, action));
+}
+
+static void emit_load(struct prog *p, unsigned offset)
+{
+    emit(p, (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offset));
+}
+
+/* seccomp_data.args[i]'s low and high 32 bits, wherever this CPU keeps them */
+static unsigned arg_lo(int i)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    return (unsigned)(offsetof(struct seccomp_data, args) + 8 * (unsigned)i);
+#else
+    return (unsigned)(offsetof(struct seccomp_data, args) + 8 * (unsigned)i + 4);
+#endif
+}
+
+static unsigned arg_hi(int i)
+{
+    return arg_lo(i) ^ 4u;
+}
+
+/* An argument check: a few tests, each of which jumps to the block's "refuse" when it fails,
+ * then "ret allow", then "refuse: ret default". Written into a small array first, so that each
+ * test's distance to "refuse" is known before it is emitted. */
+struct block {
+    struct sock_filter insn[16];
+    int n;
+};
+#define REFUSE 0xff /* a placeholder offset: "to the block's refusal" */
+
+static void block_load(struct block *b, unsigned offset)
+{
+    b->insn[b->n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offset);
+}
+
+/* the accumulator must equal k, else refuse */
+static void block_require_eq(struct block *b, unsigned k)
+{
+    b->insn[b->n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, k, 0, REFUSE);
+}
+
+/* the accumulator must have every bit of k set (set 1) or none of them (set 0), else refuse */
+static void block_require_bits(struct block *b, unsigned k, int set)
+{
+    b->insn[b->n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, k, set ? 0 : REFUSE,
+                                                   set ? REFUSE : 0);
+}
+
+/* a 64-bit argument holding an fd (or any 32-bit value): low half k, high half 0 */
+static void block_require_arg32(struct block *b, int arg, unsigned k)
+{
+    block_load(b, arg_lo(arg));
+    block_require_eq(b, k);
+    block_load(b, arg_hi(arg));
+    block_require_eq(b, 0);
+}
+
+static void block_require_arg64(struct block *b, int arg, uint64_t k)
+{
+    block_load(b, arg_lo(arg));
+    block_require_eq(b, (unsigned)k);
+    block_load(b, arg_hi(arg));
+    block_require_eq(b, (unsigned)(k >> 32));
+}
+
+static void emit_block(struct prog *p, struct block *b)
+{
+    int refuse = b->n + 1; /* after "ret allow" */
+    for (int i = 0; i < b->n; i++) {
+        if (b->insn[i].jt == REFUSE)
+            b->insn[i].jt = (unsigned char)(refuse - i - 1);
+        if (b->insn[i].jf == REFUSE)
+            b->insn[i].jf = (unsigned char)(refuse - i - 1);
+        emit(p, b->insn[i]);
+    }
+    emit_ret(p, SECCOMP_RET_ALLOW);
+    emit_ret(p, p->deflt);
+}
+
+/* What a matched number does: one return, or an argument check. Ends in a return, always. */
+static void emit_body(struct prog *p, enum rule_kind kind)
+{
+    const struct umh_seccomp_spec *spec = p->spec;
+    struct block b = { .n = 0 };
+    switch (kind) {
+    case RULE_ALLOW:
+        emit_ret(p, SECCOMP_RET_ALLOW);
+        return;
+    case RULE_ENOSYS:
+        emit_ret(p, SECCOMP_RET_ERRNO | (ENOSYS & SECCOMP_RET_DATA));
+        return;
+    case RULE_EXECVEAT: /* execveat(dirfd, path, argv, envp, flags) */
+        block_require_arg32(&b, 0, (unsigned)spec->exec_fd);
+        block_load(&b, arg_lo(4)); /* flags is an int: the kernel ignores the high half */
+        block_require_bits(&b, AT_EMPTY_PATH, 1);
+        if (spec->exec_path != NULL)
+            block_require_arg64(&b, 1, (uint64_t)(uintptr_t)spec->exec_path);
+        break;
+    case RULE_CLONE: /* clone(flags, ...): flags first on every CPU; the kernel reads its low half */
+        block_load(&b, arg_lo(0));
+        block_require_bits(&b, UMH_CLONE_NEW_ANY, 0);
+        block_require_bits(&b, CLONE_THREAD, 1);
+        break;
+    case RULE_SENDMSG: /* sendmsg(fd, msg, flags) */
+        block_require_arg32(&b, 0, (unsigned)spec->notify_fd_sock);
+        break;
+    case RULE_DEFAULT:
+        emit_ret(p, p->deflt);
+        return;
+    }
+    emit_block(p, &b);
+}
+
+static int body_length(const struct prog *p, enum rule_kind kind)
+{
+    struct prog dry = { .deflt = p->deflt, .spec = p->spec };
+    emit_body(&dry, kind);
+    return dry.len;
+}
+
+/* a leaf: "nr == k? then its body", one after the other, then the default */
+#define LEAF_RULES 4
+
+static void emit_rules(struct prog *p, const struct rule *rules, int n);
+
+static int rules_length(const struct prog *p, const struct rule *rules, int n)
+{
+    struct prog dry = { .deflt = p->deflt, .spec = p->spec };
+    emit_rules(&dry, rules, n);
+    return dry.len;
+}
+
+/* A binary search over the sorted rules: each node "nr >= middle? right : left", the left subtree
+ * right after it. A jump's offset has 8 bits: a left subtree longer than 255 instructions is
+ * skipped through a BPF_JA (32-bit offset) instead. */
+static void emit_rules(struct prog *p, const struct rule *rules, int n)
+{
+    if (n <= LEAF_RULES) {
+        for (int i = 0; i < n; i++) {
+            emit_jump(p, BPF_JEQ, (unsigned)rules[i].nr, 0, body_length(p, rules[i].kind));
+            emit_body(p, rules[i].kind);
+        }
+        emit_ret(p, p->deflt);
+        return;
+    }
+    int mid = n / 2;
+    int left = rules_length(p, rules, mid);
+    if (left <= 255) {
+        emit_jump(p, BPF_JGE, (unsigned)rules[mid].nr, left, 0);
+    } else {
+        emit_jump(p, BPF_JGE, (unsigned)rules[mid].nr, 0, 1);
+        emit(p, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JA, (unsigned)left, 0, 0));
+    }
+    emit_rules(p, rules, mid);
+    emit_rules(p, rules + mid, n - mid);
+}
+
+/* the arch check, x32's refusal, then the number in the accumulator */
+static void emit_prologue(struct prog *p)
+{
+    emit_load(p, offsetof(struct seccomp_data, arch));
+    emit_jump(p, BPF_JEQ, UMH_AUDIT_ARCH, 1, 0);
+    emit_ret(p, SECCOMP_RET_KILL_PROCESS);
+    emit_load(p, offsetof(struct seccomp_data, nr));
+#if defined(__x86_64__)
+    emit_jump(p, BPF_JGE, UMH_X32_SYSCALL_BIT, 0, 1);
+    emit_ret(p, SECCOMP_RET_KILL_PROCESS);
+#endif
+}
+
+static int check_spec(const struct umh_seccomp_spec *spec, const struct sock_filter *out, int max)
+{
+    if (spec == NULL || out == NULL || max < 0 || spec->exec_fd < -1 || spec->notify_fd_sock < -1)
+        return UMH_FAIL(UMH_SECCOMP_BUILD, EINVAL);
+    if (spec->default_action != SECCOMP_RET_KILL_PROCESS && spec->default_action != SECCOMP_RET_USER_NOTIF)
+        return UMH_FAIL(UMH_SECCOMP_BUILD, EINVAL);
+    return 0;
+}
+
+int umh_seccomp_build(const struct umh_seccomp_spec *spec, struct sock_filter *out, int max)
+{
+    int rc = check_spec(spec, out, max);
+    if (rc == 0)
+        rc = check_lists();
+    if (rc < 0)
+        return rc;
+    struct rule rules[UMH_SYSCALL_COUNT];
+    int n = make_rules(spec, rules);
+    if (n < 0)
+        return n;
+    struct prog p = { .out = out, .max = max, .deflt = spec->default_action, .spec = spec };
+    emit_prologue(&p);
+    emit_rules(&p, rules, n);
+    if (p.overflow)
+        return UMH_FAIL(UMH_SECCOMP_BUILD, EOVERFLOW);
+    if (p.len > max || p.len > BPF_MAXINSNS)
+        return UMH_FAIL(UMH_SECCOMP_BUILD, ENOSPC);
+    return p.len;
+}
+
+/* ---- the listener, on the JVM's side */
+
+static int notif_size(size_t *size, int step)
+{
+    struct seccomp_notif_sizes sizes;
+    if (syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sizes) < 0)
+        return UMH_FAIL(step, errno);
+    /* the kernel's struct may have grown past this header's: the larger of the two */
+    *size = sizes.seccomp_notif > sizeof(struct seccomp_notif) ? sizes.seccomp_notif : sizeof(struct seccomp_notif);
+    return 0;
+}
+
+int umh_seccomp_listener_supported(void)
+{
+    unsigned action = SECCOMP_RET_USER_NOTIF;
+    if (syscall(SYS_seccomp, SECCOMP_GET_ACTION_AVAIL, 0, &action) < 0)
+        return UMH_FAIL(UMH_SECCOMP_ACTION_AVAIL, errno);
+    size_t size;
+    int rc = notif_size(&size, UMH_SECCOMP_NOTIF_SIZES);
+    return rc < 0 ? rc : 1;
+}
+
+int umh_seccomp_notif_recv(int listener, int *nr, int *pid)
+{
+    size_t size;
+    int rc = notif_size(&size, UMH_SECCOMP_NOTIF_SIZES);
+    if (rc < 0)
+        return rc;
+    /* zeroed: the kernel refuses a buffer with anything in it (EINVAL), seccomp_unotify(2) */
+    struct seccomp_notif *req = calloc(1, size);
+    if (req == NULL)
+        return UMH_FAIL(UMH_MALLOC, ENOMEM);
+    while ((rc = ioctl(listener, SECCOMP_IOCTL_NOTIF_RECV, req)) < 0 && errno == EINTR)
+        memset(req, 0, size);
+    if (rc < 0) {
+        rc = UMH_FAIL(UMH_SECCOMP_NOTIF_RECV, errno);
+    } else {
+        *nr = req->data.nr;
+        *pid = (int)req->pid;
+        rc = 0;
+    }
+    free(req);
+    return rc;
+}
