@@ -56,6 +56,8 @@ enum umh_step {
     UMH_SECCOMP_ACTION_AVAIL, /* seccomp(SECCOMP_GET_ACTION_AVAIL, SECCOMP_RET_USER_NOTIF) */
     UMH_SECCOMP_NOTIF_SIZES,  /* seccomp(SECCOMP_GET_NOTIF_SIZES) */
     UMH_SECCOMP_NOTIF_RECV,   /* ioctl(SECCOMP_IOCTL_NOTIF_RECV) */
+    UMH_CHILD_SECCOMP_LISTENER, /* the child's sendmsg of the listener */
+    UMH_SANDBOX_SOCKETPAIR,   /* the parent's socketpair for it */
     UMH_STEP_COUNT
 };
 
@@ -146,8 +148,13 @@ struct umh_sandbox {
     int no_caps;             /* lock the securebits (SECBIT_NOROOT...) and clear the ambient set:
                               * no capabilities after the exec, even as (namespaced) root */
     int landlock_fd;         /* -1, or a prepared Landlock ruleset the child restricts itself with */
-    const void *filter;      /* NULL, or a seccomp program (struct sock_filter[filter_len]) */
+    const void *filter;      /* NULL, or a seccomp program (struct sock_filter[filter_len]): with
+                              * notify_sock, its default is USER_NOTIF, else KILL_PROCESS */
     unsigned short filter_len;
+    const void *kill_filter; /* the same program with KILL_PROCESS, where a listener is refused */
+    unsigned short kill_filter_len;
+    int notify_sock;         /* -1, or the child's end of the socket that takes the listener over */
+    int notify_recv;         /* the parent's end */
     void *mem;               /* the parent's: what umh_sandbox_release frees */
 };
 
@@ -155,7 +162,7 @@ struct umh_sandbox {
 enum { UMH_SBX_BIND_DIR = 1, UMH_SBX_BIND_WRITABLE = 2, UMH_SBX_MAX_BINDS = 64 };
 struct umh_sandbox_spec {
     unsigned long long ns_flags;
-    int new_root, no_caps, network, landlock, seccomp;
+    int new_root, no_caps, network, landlock, seccomp, notify;
     int memfd;               /* the blob's: the one exec the seccomp filter allows */
     const int *syscalls;     /* the calls the filter allows, by this CPU's numbers */
     int nsyscalls;
@@ -166,6 +173,11 @@ struct umh_sandbox_spec {
 };
 /* Prepares s for a spawn: 0, or UMH_FAIL with nothing left open. Release it after the spawn. */
 int umh_sandbox_prepare(const struct umh_sandbox_spec *spec, struct umh_sandbox *s);
+/* After a spawn that succeeded: the seccomp listener the child sent (close-on-exec, the caller's),
+ * or -1 where there is none (no notify, or an outer listener made the child take the kill). */
+int umh_sandbox_listener(struct umh_sandbox *s);
+/* Whether a notification waits on the listener (POLLIN), not only the hang-up of an exited helper. */
+int umh_seccomp_pending(int listener);
 void umh_sandbox_release(struct umh_sandbox *s);
 
 struct umh_spawn_res {

@@ -57,6 +57,7 @@
 #include <stdint.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -394,6 +395,7 @@ const char umh_child_empty_path[1] = "";
 /* SECBIT_NOROOT, NO_SETUID_FIXUP, KEEP_CAPS_LOCKED, NO_CAP_AMBIENT_RAISE, each with its lock */
 #define UMH_SECBITS_LOCKED_NOROOT 0xefu
 #define UMH_SECCOMP_SET_MODE_FILTER 1
+#define UMH_SECCOMP_FILTER_FLAG_NEW_LISTENER 8
 
 /* Writes the string into a /proc/self file (an id map): one write, as the kernel wants. */
 static CHILD int child_write_proc(const char *path, const char *text, size_t len)
@@ -500,12 +502,61 @@ static CHILD void child_confine(struct child *c, const struct umh_sandbox *s)
         child_fail(c, UMH_CHILD_LANDLOCK, errno);
 }
 
-/* The filter, then at once the exec: it allows that execveat of the memfd and exiting, little
- * else the child still does. The program lives in the parent's memory, prepared before the clone. */
+/* Hands the listener to the parent over the sandbox's socket (SCM_RIGHTS): the message is built
+ * on this stack, field by field (an initializer could become a memset call). */
+static CHILD int child_send_fd(int sock, int fd)
+{
+    char byte = 0;
+    struct iovec iov;
+    iov.iov_base = &byte;
+    iov.iov_len = 1;
+    union {
+        char buf[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } u;
+    struct msghdr msg;
+    msg.msg_name = NULL;
+    msg.msg_namelen = 0;
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = u.buf;
+    msg.msg_controllen = sizeof u.buf;
+    msg.msg_flags = 0;
+    struct cmsghdr *cm = &u.align;
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(sizeof(int));
+    int *data = (int *)CMSG_DATA(cm);
+    *data = fd;
+    return syscall(SYS_sendmsg, (long)sock, &msg, 0L) < 0 ? -1 : 0;
+}
+
+static CHILD long child_install(const void *filter, unsigned short len, unsigned flags)
+{
+    struct { unsigned short len; const void *filter; } prog = { len, filter };
+    return syscall(SYS_seccomp, UMH_SECCOMP_SET_MODE_FILTER, flags, &prog);
+}
+
+/* The filter, then at once the exec: it allows that execveat of the memfd and exiting, and with a
+ * listener the one sendmsg that hands it to the parent (a JVM thread then learns each forbidden
+ * call by name, and stops the helper). An outer filter that holds a listener already (EBUSY: a
+ * container runtime's) leaves the kill-only program, which the parent prepared too. The programs
+ * live in the parent's memory, prepared before the clone. */
 static CHILD void child_seccomp(struct child *c, const struct umh_sandbox *s)
 {
-    struct { unsigned short len; const void *filter; } prog = { s->filter_len, s->filter };
-    if (s->filter != NULL && syscall(SYS_seccomp, UMH_SECCOMP_SET_MODE_FILTER, 0, &prog) < 0)
+    if (s->filter == NULL)
+        return;
+    if (s->notify_sock >= 0) {
+        long listener = child_install(s->filter, s->filter_len, UMH_SECCOMP_FILTER_FLAG_NEW_LISTENER);
+        if (listener >= 0) {
+            if (child_send_fd(s->notify_sock, (int)listener) < 0)
+                child_fail(c, UMH_CHILD_SECCOMP_LISTENER, errno);
+            return; /* the listener is close-on-exec: the parent's copy is the one that stays */
+        }
+        if (errno != EBUSY)
+            child_fail(c, UMH_CHILD_SECCOMP, errno);
+    }
+    if (child_install(s->kill_filter, s->kill_filter_len, 0) < 0)
         child_fail(c, UMH_CHILD_SECCOMP, errno);
 }
 
@@ -565,7 +616,9 @@ CHILD int umh_child_main(void *arg)
         child_drop_borrowed_stderr();
     if (sandbox != NULL)
         child_confine(c, sandbox);
-    if (child_close_others(c, memfd, mm_w, nofile_before) < 0)
+    /* the second fd to keep: mm_w for user(), the listener's socket for a sandbox (never both) */
+    int keep = sandbox != NULL ? sandbox->notify_sock : mm_w;
+    if (child_close_others(c, memfd, keep, nofile_before) < 0)
         child_fail(c, UMH_CHILD_CLOSE_FDS, errno);
     /* a script's interpreter opens /dev/fd/N after the exec: keep N open in the child only */
     if ((r->flags & UMH_SPAWN_SCRIPT) && syscall(SYS_fcntl, memfd, F_SETFD, 0) < 0)

@@ -72,6 +72,8 @@ static const char *const step_names[UMH_STEP_COUNT] = {
     [UMH_SECCOMP_ACTION_AVAIL] = "seccomp(SECCOMP_GET_ACTION_AVAIL)",
     [UMH_SECCOMP_NOTIF_SIZES] = "seccomp(SECCOMP_GET_NOTIF_SIZES)",
     [UMH_SECCOMP_NOTIF_RECV] = "ioctl(SECCOMP_IOCTL_NOTIF_RECV)",
+    [UMH_CHILD_SECCOMP_LISTENER] = "sendmsg(SCM_RIGHTS)",
+    [UMH_SANDBOX_SOCKETPAIR] = "socketpair",
 };
 
 const char *umh_step_name(int step)

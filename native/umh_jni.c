@@ -111,6 +111,8 @@ SAME(STEP_SECCOMP_GROUP, UMH_SECCOMP_GROUP);
 SAME(STEP_SECCOMP_ACTION_AVAIL, UMH_SECCOMP_ACTION_AVAIL);
 SAME(STEP_SECCOMP_NOTIF_SIZES, UMH_SECCOMP_NOTIF_SIZES);
 SAME(STEP_SECCOMP_NOTIF_RECV, UMH_SECCOMP_NOTIF_RECV);
+SAME(STEP_CHILD_SECCOMP_LISTENER, UMH_CHILD_SECCOMP_LISTENER);
+SAME(STEP_SANDBOX_SOCKETPAIR, UMH_SANDBOX_SOCKETPAIR);
 SAME(STEP_COUNT, UMH_STEP_COUNT);
 SAME(SBX_BIND_DIR, UMH_SBX_BIND_DIR);
 SAME(SBX_BIND_WRITABLE, UMH_SBX_BIND_WRITABLE);
@@ -285,6 +287,7 @@ static int copy_sandbox(JNIEnv *env, jint memfd, jintArray header, jbyteArray pa
             .network = h[ABI(SBX_NETWORK)],
             .landlock = h[ABI(SBX_LANDLOCK)],
             .seccomp = h[ABI(SBX_SECCOMP)],
+            .notify = h[ABI(SBX_NOTIFY)],
             .memfd = memfd,
             .syscalls = (const int *)h + ABI(SBX_HEADER) + nbinds,
             .nsyscalls = nsys,
@@ -314,7 +317,7 @@ JNIEXPORT jint JNICALL Java_io_umh_Native_spawn0(JNIEnv *env, jclass cls, jint m
     int rc = copy_identity(env, ids, rlimits, &req, lims);
     if (rc < 0)
         return rc;
-    struct umh_sandbox s = { .landlock_fd = -1 };
+    struct umh_sandbox s = { .landlock_fd = -1, .notify_sock = -1, .notify_recv = -1 };
     if (sandbox != NULL) {
         if ((rc = copy_sandbox(env, memfd, sandbox, sandbox_paths, &s)) < 0)
             return rc;
@@ -332,6 +335,7 @@ JNIEXPORT jint JNICALL Java_io_umh_Native_spawn0(JNIEnv *env, jclass cls, jint m
     struct umh_spawn_res res;
     rc = umh_spawn(&req, &res);
     free(mem);
+    int listener = rc == 0 ? umh_sandbox_listener(&s) : -1;
     umh_sandbox_release(&s);
     if (rc == 0) {
         jint vals[ABI(OUT_LENGTH)];
@@ -340,6 +344,7 @@ JNIEXPORT jint JNICALL Java_io_umh_Native_spawn0(JNIEnv *env, jclass cls, jint m
         vals[ABI(OUT_STDERR_R)] = res.stderr_r;
         vals[ABI(OUT_PID)] = res.pid;
         vals[ABI(OUT_PIDFD)] = res.pidfd;
+        vals[ABI(OUT_LISTENER)] = listener;
         (*env)->SetIntArrayRegion(env, out, 0, ABI(OUT_LENGTH), vals);
     }
     return rc;
@@ -482,6 +487,29 @@ JNIEXPORT jintArray JNICALL Java_io_umh_Native_seccompGroup0(JNIEnv *env, jclass
     if (arr != NULL)
         (*env)->SetIntArrayRegion(env, arr, 0, n, nrs);
     return arr;
+}
+
+/* One notification from a helper's seccomp listener: the call's number, or UMH_FAIL. Only when
+ * seccompPending said one waits: the ioctl would block on a listener whose helper has exited. */
+JNIEXPORT jint JNICALL Java_io_umh_Native_seccompReceive0(JNIEnv *env, jclass cls, jint listener)
+{
+    (void)env, (void)cls;
+    int nr, pid;
+    int rc = umh_seccomp_notif_recv(listener, &nr, &pid);
+    return rc < 0 ? rc : nr;
+}
+
+JNIEXPORT jint JNICALL Java_io_umh_Native_seccompPending0(JNIEnv *env, jclass cls, jint listener)
+{
+    (void)env, (void)cls;
+    return umh_seccomp_pending(listener);
+}
+
+/* 1 if this kernel gives seccomp listeners, else the UMH_FAIL code saying why not. */
+JNIEXPORT jint JNICALL Java_io_umh_Native_seccompListenerSupported0(JNIEnv *env, jclass cls)
+{
+    (void)env, (void)cls;
+    return umh_seccomp_listener_supported();
 }
 
 /* The Landlock ABI this kernel offers (0: none), for SandboxSupport. */

@@ -8,6 +8,8 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <linux/seccomp.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,24 +73,79 @@ static int landlock(const struct umh_sandbox_spec *spec, struct umh_sandbox *s)
  * the child's own "" (umh_child_empty_path), everything else killed. Into s->filter, which lives
  * in s->mem. A memfd on fd 0, 1 or 2 would be moved by the child, which the filter cannot know:
  * refused (only a JVM with its stdio closed has one there). */
-static int seccomp_filter(const struct umh_sandbox_spec *spec, int memfd, struct umh_sandbox *s, struct sock_filter *out)
+static int build_filter(const struct umh_sandbox_spec *spec, int notify_sock, unsigned action, struct sock_filter *out)
 {
-    if (memfd <= 2)
-        return UMH_FAIL(UMH_SECCOMP_BUILD, EBADF);
     struct umh_seccomp_spec sc = {
         .allowed = spec->syscalls,
         .nallowed = spec->nsyscalls,
-        .exec_fd = memfd,
+        .exec_fd = spec->memfd,
         .exec_path = umh_child_empty_path,
-        .notify_fd_sock = -1,
-        .default_action = SECCOMP_RET_KILL_PROCESS,
+        .notify_fd_sock = notify_sock,
+        .default_action = action,
     };
-    int n = umh_seccomp_build(&sc, out, UMH_SECCOMP_MAX_INSNS);
+    return umh_seccomp_build(&sc, out, UMH_SECCOMP_MAX_INSNS);
+}
+
+/* The socket the child hands the listener over: both ends above 2 (the child moves an fd on 0-2,
+ * which the filter's sendmsg check could not know). Without one, the kill program alone. */
+static int notify_socket(struct umh_sandbox *s)
+{
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) < 0)
+        return UMH_FAIL(UMH_SANDBOX_SOCKETPAIR, errno);
+    s->notify_recv = sv[0];
+    s->notify_sock = sv[1];
+    return sv[0] > 2 && sv[1] > 2 ? 0 : UMH_FAIL(UMH_SANDBOX_SOCKETPAIR, EBADF);
+}
+
+static int seccomp_filters(const struct umh_sandbox_spec *spec, struct umh_sandbox *s, struct sock_filter *out)
+{
+    if (spec->memfd <= 2)
+        return UMH_FAIL(UMH_SECCOMP_BUILD, EBADF);
+    int n = build_filter(spec, -1, SECCOMP_RET_KILL_PROCESS, out);
     if (n < 0)
         return n;
-    s->filter = out;
+    s->kill_filter = s->filter = out;
+    s->kill_filter_len = s->filter_len = (unsigned short)n;
+    if (!spec->notify)
+        return 0;
+    int rc = notify_socket(s);
+    if (rc < 0)
+        return rc;
+    n = build_filter(spec, s->notify_sock, SECCOMP_RET_USER_NOTIF, out + UMH_SECCOMP_MAX_INSNS);
+    if (n < 0)
+        return n;
+    s->filter = out + UMH_SECCOMP_MAX_INSNS;
     s->filter_len = (unsigned short)n;
     return 0;
+}
+
+int umh_sandbox_listener(struct umh_sandbox *s)
+{
+    if (s->notify_recv < 0)
+        return -1;
+    char byte;
+    struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+    union {
+        char buf[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } u;
+    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf };
+    /* the child sent it before its exec, which the spawn has waited for: queued, or never sent */
+    if (recvmsg(s->notify_recv, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC) < 0)
+        return -1;
+    struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+    if (cm == NULL || cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+        return -1;
+    int fd;
+    memcpy(&fd, CMSG_DATA(cm), sizeof fd);
+    return fd;
+}
+
+int umh_seccomp_pending(int listener)
+{
+    struct pollfd p = { .fd = listener, .events = POLLIN };
+    return poll(&p, 1, 0) == 1 && (p.revents & POLLIN) ? 1 : 0;
 }
 
 int umh_sandbox_prepare(const struct umh_sandbox_spec *spec, struct umh_sandbox *s)
@@ -96,12 +153,12 @@ int umh_sandbox_prepare(const struct umh_sandbox_spec *spec, struct umh_sandbox 
     if (spec->nbinds > UMH_SBX_MAX_BINDS)
         return UMH_FAIL(UMH_SANDBOX_OPEN, E2BIG);
     memset(s, 0, sizeof *s);
-    s->landlock_fd = -1;
+    s->landlock_fd = s->notify_sock = s->notify_recv = -1;
     s->ns_flags = spec->ns_flags;
     s->no_caps = spec->no_caps;
     map_line(s->uid_map, sizeof s->uid_map, &s->uid_map_len, (unsigned)getuid());
     map_line(s->gid_map, sizeof s->gid_map, &s->gid_map_len, (unsigned)getgid());
-    size_t filter = spec->seccomp ? UMH_SECCOMP_MAX_INSNS * sizeof(struct sock_filter) : 0;
+    size_t filter = spec->seccomp ? 2 * UMH_SECCOMP_MAX_INSNS * sizeof(struct sock_filter) : 0;
     size_t ptrs = ((size_t)spec->nmkdirs + 1) * sizeof(char *) + (size_t)spec->nbinds * sizeof(struct umh_bind);
     char *mem = malloc(filter + ptrs + spec->paths_len); /* the filter first: struct sock_filter's alignment */
     if (mem == NULL)
@@ -136,7 +193,7 @@ int umh_sandbox_prepare(const struct umh_sandbox_spec *spec, struct umh_sandbox 
     }
     int rc = spec->landlock ? landlock(spec, s) : 0;
     if (rc == 0 && spec->seccomp)
-        rc = seccomp_filter(spec, spec->memfd, s, (struct sock_filter *)mem);
+        rc = seccomp_filters(spec, s, (struct sock_filter *)mem);
     if (rc < 0)
         umh_sandbox_release(s);
     return rc;
@@ -144,9 +201,11 @@ int umh_sandbox_prepare(const struct umh_sandbox_spec *spec, struct umh_sandbox 
 
 void umh_sandbox_release(struct umh_sandbox *s)
 {
-    if (s->landlock_fd >= 0)
-        close(s->landlock_fd);
+    int fds[] = { s->landlock_fd, s->notify_sock, s->notify_recv };
+    for (size_t i = 0; i < sizeof fds / sizeof fds[0]; i++)
+        if (fds[i] >= 0)
+            close(fds[i]); /* never retried */
     free(s->mem);
     memset(s, 0, sizeof *s);
-    s->landlock_fd = -1;
+    s->landlock_fd = s->notify_sock = s->notify_recv = -1;
 }

@@ -52,7 +52,8 @@ final class Abi {
     @Native static final int OUT_STDERR_R = 2;
     @Native static final int OUT_PID = 3;
     @Native static final int OUT_PIDFD = 4;
-    @Native static final int OUT_LENGTH = 5;
+    @Native static final int OUT_LISTENER = 5;
+    @Native static final int OUT_LENGTH = 6;
 
     // ---- RLIMIT_* resources, Linux's numbers on x86_64 and aarch64 (asserted against <sys/resource.h>)
     @Native static final int RLIMIT_CPU = 0;
@@ -130,7 +131,9 @@ final class Abi {
     @Native static final int STEP_SECCOMP_ACTION_AVAIL = 61;
     @Native static final int STEP_SECCOMP_NOTIF_SIZES = 62;
     @Native static final int STEP_SECCOMP_NOTIF_RECV = 63;
-    @Native static final int STEP_COUNT = 64;
+    @Native static final int STEP_CHILD_SECCOMP_LISTENER = 64;
+    @Native static final int STEP_SANDBOX_SOCKETPAIR = 65;
+    @Native static final int STEP_COUNT = 66;
 
     // ---- Native.spawn's int[] sandbox header (then one SBX_BIND_* word per bind, then the allowed
     // calls' numbers), and the namespaces
@@ -143,7 +146,8 @@ final class Abi {
     @Native static final int SBX_LANDLOCK = 6;
     @Native static final int SBX_SECCOMP = 7;
     @Native static final int SBX_SYSCALLS = 8;
-    @Native static final int SBX_HEADER = 9;
+    @Native static final int SBX_NOTIFY = 9;
+    @Native static final int SBX_HEADER = 10;
     @Native static final int SBX_MAX_BINDS = 64;
     @Native static final int SBX_BIND_DIR = 1;
     @Native static final int SBX_BIND_WRITABLE = 2;

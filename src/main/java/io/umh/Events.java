@@ -49,6 +49,10 @@ final class Events {
         @Label("Lifetime")
         @Timespan(Timespan.NANOSECONDS)
         long lifetime;
+
+        @Label("Sandbox Violation")
+        @Description("The system call the sandbox stopped the helper for, or null")
+        String violation;
     }
 
     /** A started Fork event, or null when JFR is absent or the event is off. */
@@ -74,13 +78,14 @@ final class Events {
         }
     }
 
-    static void exit(long pid, int status, long lifetimeNanos) {
+    static void exit(long pid, int status, long lifetimeNanos, String violation) {
         if (JFR) {
             Exit e = new Exit();
             if (e.isEnabled()) {
                 e.pid = pid;
                 e.exitStatus = status;
                 e.lifetime = lifetimeNanos;
+                e.violation = violation;
                 e.commit();
             }
         }

@@ -204,6 +204,22 @@ final class Native {
         return nrs;
     }
 
+    /** The number of the call a helper's notification reports; call only when {@link #seccompPending} said one waits. */
+    static int seccompReceive(int listener) throws IOException {
+        return check(seccompReceive0(listener), "seccomp");
+    }
+
+    /** Whether a notification waits on the listener (not only the hang-up of an exited helper). */
+    static boolean seccompPending(int listener) {
+        return seccompPending0(listener) == 1;
+    }
+
+    /** Null if this kernel gives seccomp listeners, else why not. */
+    static String seccompListenerRefusal() {
+        int rc = seccompListenerSupported0();
+        return rc == 1 ? null : describe0(rc);
+    }
+
     /** The Landlock ABI version this kernel offers, 0 without Landlock. */
     static int landlockAbi() {
         return landlockAbi0();
@@ -249,6 +265,12 @@ final class Native {
     private static native int dumpable0();
 
     private static native int landlockAbi0();
+
+    private static native int seccompReceive0(int listener);
+
+    private static native int seccompPending0(int listener);
+
+    private static native int seccompListenerSupported0();
 
     private static native int syscallNumber0(String name);
 

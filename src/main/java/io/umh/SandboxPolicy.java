@@ -222,6 +222,7 @@ public final class SandboxPolicy {
         h[Abi.SBX_NS_FLAGS] = flags;
         h[Abi.SBX_NEW_ROOT] = ns && support.isFull(SandboxSupport.Layer.EMPTY_ROOT) ? 1 : 0;
         h[Abi.SBX_SECCOMP] = support.isFull(SandboxSupport.Layer.SECCOMP) ? 1 : 0;
+        h[Abi.SBX_NOTIFY] = h[Abi.SBX_SECCOMP] == 1 && support.isFull(SandboxSupport.Layer.VIOLATION_NAMES) ? 1 : 0;
         h[Abi.SBX_LANDLOCK] = support.status(SandboxSupport.Layer.LANDLOCK_FILESYSTEM).level() != SandboxSupport.Level.NONE ? 1 : 0;
         h[Abi.SBX_NO_CAPS] = (flags & Abi.CLONE_NEWUSER) != 0 || SandboxSupport.euid() == 0 ? 1 : 0;
         return h;

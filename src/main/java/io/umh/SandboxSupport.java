@@ -125,7 +125,9 @@ public final class SandboxSupport {
         m.put(Layer.SECCOMP, actions != null && actions.contains("kill_process") ? FULL
                 : new Status(Level.NONE, actions == null ? "no seccomp filters in this kernel (CONFIG_SECCOMP_FILTER)"
                 : "seccomp has no kill_process action (before 4.14)"));
-        m.put(Layer.VIOLATION_NAMES, new Status(Level.NONE, "not built yet in this version of umh"));
+        String refusal = Native.seccompListenerRefusal();
+        m.put(Layer.VIOLATION_NAMES, m.get(Layer.SECCOMP).level() != Level.FULL ? new Status(Level.NONE, "needs seccomp")
+                : refusal == null ? FULL : new Status(Level.NONE, "no seccomp user-notify listener: " + refusal));
         m.put(Layer.CGROUP, new Status(Level.NONE, "not built yet in this version of umh"));
         disableForTests(m, System.getProperty(DISABLE_PROPERTY, ""));
         return new SandboxSupport(m);

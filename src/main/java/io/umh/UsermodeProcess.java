@@ -52,6 +52,8 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
     private final java.util.Map<SandboxSupport.Layer, SandboxSupport.Status> sandboxLayers;
     private final boolean seccomp; // a seccomp filter stops it on a violation
     private final boolean pidNamespace; // pid 1 of a pid namespace of its own
+    private final int listener;         // the seccomp listener, or -1; closed once reaped
+    private volatile SandboxViolation violation; // named by the listener's thread
     private final long started = System.nanoTime();
 
     private UsermodeProcess(int[] fds, ForkOptions o) {
@@ -60,6 +62,7 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
         this.seccomp = sc != null && sc.level() == SandboxSupport.Level.FULL;
         SandboxSupport.Status ns = sandboxLayers.get(SandboxSupport.Layer.NAMESPACES);
         this.pidNamespace = ns != null && ns.level() == SandboxSupport.Level.FULL;
+        this.listener = fds[Abi.OUT_LISTENER];
         this.toUmh = new FileOutputStream(Native.fileDescriptor(fds[Abi.OUT_STDIN_W]));
         this.fromUmh = new PipeInputStream(Native.fileDescriptor(fds[Abi.OUT_STDOUT_R]));
         int err = fds[Abi.OUT_STDERR_R];
@@ -74,6 +77,9 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
         UsermodeProcess p = new UsermodeProcess(Spawn.run(memfd, script, o), o);
         ShutdownHook.add(p); // before the reaper can see it exit
         try {
+            if (p.listener >= 0) {
+                Violations.watch(p, p.listener); // before the helper runs far enough to violate
+            }
             p.child.watch();
         } catch (IOException e) {
             p.child.signal(Abi.SIGKILL);
@@ -249,11 +255,23 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
      * listener; else it is "unknown", and {@link SandboxViolation#detail()} says why.
      */
     public java.util.Optional<SandboxViolation> violation() {
-        if (!seccomp || isAlive() || status != 128 + 31) {
+        return isAlive() ? java.util.Optional.empty() : violationFor(status);
+    }
+
+    private java.util.Optional<SandboxViolation> violationFor(int status) {
+        if (!seccomp || status != 128 + 31) {
             return java.util.Optional.empty();
         }
-        return java.util.Optional.of(new SandboxViolation("unknown", "killed by SIGSYS (seccomp's kill); naming the"
-                + " call needs seccomp's user-notify listener, which this version of umh does not use yet"));
+        SandboxViolation v = violation;
+        return java.util.Optional.of(v != null ? v : new SandboxViolation("unknown", "killed by SIGSYS (seccomp's kill):"
+                + " no listener to name the call (" + SandboxSupport.Probed.SUPPORT.status(SandboxSupport.Layer.VIOLATION_NAMES)
+                + ", or an outer seccomp filter holds one)"));
+    }
+
+    /** The listener's thread: the helper made a forbidden call, which is blocked; it is stopped here. */
+    void violated(SandboxViolation v) {
+        violation = v;
+        child.signal(Abi.SIGKILL);
     }
 
     /**
@@ -297,8 +315,16 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
     /** The child's completion, published once by {@link Child#reap}: every fd but the pipes is released. */
     private void exited(int s) {
         publications.incrementAndGet();
+        if (violation != null && s == 128 + Abi.SIGKILL) {
+            s = 128 + 31; // what a seccomp kill leaves: umh stopped it for the same reason, by name
+        }
+        if (listener >= 0) {
+            Violations.forget(listener);
+            Native.closeQuietly(listener);
+        }
         status = s;
-        Events.exit(child.pid, s, System.nanoTime() - started);
+        SandboxViolation v = violationFor(s).orElse(null);
+        Events.exit(child.pid, s, System.nanoTime() - started, v == null ? null : v.syscall());
         ShutdownHook.remove(this);
         exited.countDown();
         exit.complete(s);

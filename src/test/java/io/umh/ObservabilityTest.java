@@ -58,6 +58,7 @@ class ObservabilityTest {
     void forkAndExitEvents(@TempDir Path dir) throws Exception {
         byte[] exit = TestBlobs.bytes("exit");
         long pid;
+        long violator = -1;
         Path file = dir.resolve("umh.jfr");
         try (Recording r = new Recording()) {
             r.enable("io.umh.Fork");
@@ -68,6 +69,14 @@ class ObservabilityTest {
                 assertEquals(7, p.waitFor());
             }
             assertThrows(IOException.class, () -> Umh.forkUsermodeBlob("no program".getBytes()));
+            if (Umh.sandboxSupport().isFull(SandboxSupport.Layer.VIOLATION_NAMES)) {
+                try (UsermodeProcess p = Umh.forkUsermodeBlob(TestBlobs.bytes("escape"), ForkOptions.builder()
+                        .args("socket").sandbox(SandboxPolicy.strict()).build())) {
+                    violator = p.pid();
+                    p.pipeToUmh().close();
+                    assertEquals(159, p.waitFor());
+                }
+            }
             r.stop();
             r.dump(file);
         }
@@ -83,7 +92,15 @@ class ObservabilityTest {
         RecordedEvent exited = events.stream().filter(e -> e.getEventType().getName().equals("io.umh.Exit")
                 && e.getLong("pid") == pid).findFirst().orElseThrow();
         assertEquals(7, exited.getInt("exitStatus"));
+        assertEquals(null, exited.getString("violation"));
         assertTrue(exited.getLong("lifetime") > 0);
+        long v = violator;
+        if (v > 0) {
+            RecordedEvent stopped = events.stream().filter(e -> e.getEventType().getName().equals("io.umh.Exit")
+                    && e.getLong("pid") == v).findFirst().orElseThrow();
+            assertEquals(159, stopped.getInt("exitStatus"));
+            assertEquals("socket", stopped.getString("violation"));
+        }
         assertTrue(Files.size(file) > 0);
     }
 }

@@ -42,6 +42,45 @@ class SandboxTest {
     }
 
     @Test
+    void aForbiddenCallIsNamedAndStopsTheHelperAs159() throws Exception {
+        assumeTrue(Umh.sandboxSupport().isFull(SandboxSupport.Layer.VIOLATION_NAMES), Umh.sandboxSupport().toString());
+        for (String[] a : new String[][] {{"socket", "socket"}, {"fork", "clone"}, {"bpf", "bpf"}, {"unshare", "unshare"},
+                {"read", "openat", "/etc/passwd"}}) { // attempt, the call it makes, its argument
+            List<String> argv = a.length > 2 ? List.of(a[0], a[2]) : List.of(a[0]);
+            try (UsermodeProcess p = Umh.forkUsermodeBlob(TestBlobs.bytes("escape"), STRICT.toBuilder().args(argv).build())) {
+                p.pipeToUmh().close();
+                assertEquals(0, p.pipeFromUmh().readAllBytes().length, a[0] + " printed something: the call ran");
+                assertEquals(159, p.waitFor(), a[0]);
+                assertEquals(a[1], p.violation().orElseThrow().syscall(), a[0]);
+                assertTrue(p.toString().contains("violation=" + a[1]), p.toString());
+            }
+        }
+        try (UsermodeProcess p = Umh.forkUsermodeBlob(TestBlobs.bytes("exit"), STRICT.toBuilder().args("3").build())) {
+            assertEquals(3, p.waitFor());
+            assertTrue(p.violation().isEmpty(), "an ordinary exit is no violation");
+        }
+    }
+
+    @Test
+    void withoutAListenerTheKillStillStopsItUnnamed() throws Exception {
+        String out = TestBlobs.run(TestBlobs.javaCommand(List.of(),
+                List.of("-D" + SandboxSupport.DISABLE_PROPERTY + "=VIOLATION_NAMES"), Unnamed.class));
+        assertTrue(out.startsWith("159 unknown killed by SIGSYS (seccomp's kill): no listener to name the call (NONE (disabled by"), out);
+    }
+
+    /** Run by the test above. */
+    public static final class Unnamed {
+        public static void main(String[] args) throws Exception {
+            try (UsermodeProcess p = Umh.forkUsermodeBlob(TestBlobs.bytes("escape"), STRICT.toBuilder().args("socket").build())) {
+                p.pipeToUmh().close();
+                int status = p.waitFor();
+                SandboxViolation v = p.violation().orElseThrow();
+                System.out.println(status + " " + v.syscall() + " " + v.detail());
+            }
+        }
+    }
+
+    @Test
     void theControlRunsUnderStrict() throws Exception {
         EscapeTargets.Attempt a = strict("ok");
         assertTrue(a.succeeded(), a.toString());
@@ -208,6 +247,31 @@ class SandboxTest {
         IOException u = assertThrows(IOException.class, () -> Umh.forkUsermodeBlob(TestBlobs.bytes("exit"),
                 STRICT.toBuilder().user(65534, 65534).build()));
         assertTrue(u.getMessage().startsWith("fork: user(uid, gid) and sandbox(...) cannot work together"), u.getMessage());
+    }
+
+    @Test
+    void manySandboxedForksLeaveNothingBehind() throws Exception {
+        int fds = TestBlobs.openFds();
+        String mounts = Files.readString(Path.of("/proc/self/mountinfo"));
+        int threads = TestBlobs.threads();
+        try (UsermodeBlob exit = Umh.load(TestBlobs.bytes("exit"))) {
+            for (int i = 0; i < 500; i++) {
+                try (UsermodeProcess p = exit.fork(STRICT)) {
+                    assertEquals(0, p.waitFor());
+                }
+            }
+            try (UsermodeBlob escape = Umh.load(TestBlobs.bytes("escape"))) { // violations too: each listener closed
+                for (int i = 0; i < 50; i++) {
+                    try (UsermodeProcess p = escape.fork(STRICT.toBuilder().args("socket").build())) {
+                        assertEquals(159, p.waitFor());
+                    }
+                }
+            }
+        }
+        TestBlobs.assertFds(fds);
+        assertEquals(List.of(), TestBlobs.zombieChildren());
+        assertEquals(mounts, Files.readString(Path.of("/proc/self/mountinfo")));
+        assertTrue(TestBlobs.threads() <= threads + 1, "threads: " + threads + " before, " + TestBlobs.threads() + " after");
     }
 
     @Test

@@ -81,7 +81,7 @@ public final class TestBlobs {
      */
     public static int openFds() throws IOException {
         return (int) fdTargets().stream().filter(t -> t.startsWith("pipe:") || t.startsWith("/memfd:")
-                || t.contains("pidfd") || t.contains("eventpoll")).count();
+                || t.contains("pidfd") || t.contains("eventpoll") || t.contains("seccomp") || t.contains("landlock")).count();
     }
 
     /** Fails, listing every fd, unless this JVM has {@code before} fds of the kinds umh makes. */
