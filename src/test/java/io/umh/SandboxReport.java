@@ -11,7 +11,8 @@ import java.util.Map;
  * Prints docs/security.md's table: every escape attempt, unsandboxed and under each preset, as
  * this JVM runs (root or not). Not a test: run it with the test class path,
  * {@code java -cp target/classes:target/test-classes io.umh.SandboxReport [COLUMN]}, once as root and
- * once under {@code setpriv --reuid=65534 --regid=65534 --clear-groups}.
+ * once under {@code setpriv --reuid=65534 --regid=65534 --clear-groups}, and with
+ * {@code -Dumh.sandbox.disable=LAYER,...} to see what the other layers do alone.
  */
 public final class SandboxReport {
     private SandboxReport() {}
@@ -20,8 +21,11 @@ public final class SandboxReport {
         Path dir = Files.createTempDirectory("umh-report");
         Map<String, ForkOptions> columns = new LinkedHashMap<>();
         columns.put("none", ForkOptions.defaults());
-        columns.put("strict()", ForkOptions.builder().sandbox(SandboxPolicy.strict()).build());
-        columns.put("readWrite(tmp)", ForkOptions.builder().sandbox(SandboxPolicy.builder().readWrite(dir).build()).build());
+        // BEST_EFFORT, so that the layers a run switches off (-Dumh.sandbox.disable=...) show what the others do alone
+        columns.put("strict()", ForkOptions.builder().sandbox(SandboxPolicy.builder().enforcement(Enforcement.BEST_EFFORT)
+                .build()).build());
+        columns.put("readWrite(tmp)", ForkOptions.builder().sandbox(SandboxPolicy.builder().readWrite(dir)
+                .enforcement(Enforcement.BEST_EFFORT).build()).build());
         String jvm = Long.toString(EscapeTargets.jvmPid());
         try (EscapeTargets.TcpListener tcp = new EscapeTargets.TcpListener();
              EscapeTargets.AbstractListener abs = new EscapeTargets.AbstractListener();
