@@ -1,7 +1,6 @@
 package io.umh;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -18,20 +17,9 @@ import java.util.concurrent.ConcurrentHashMap;
  * next child) only after {@link #forget}.
  */
 final class Reaper {
-    private static final int EPFD;
     /** pidfd -> its child, from {@link #watch} until {@link #forget}. */
     private static final ConcurrentHashMap<Integer, Child> CHILDREN = new ConcurrentHashMap<>();
-
-    static {
-        try {
-            EPFD = Native.epollCreate();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        Thread t = new Thread(null, Reaper::serve, "umh-reaper", 0, false);
-        t.setDaemon(true);
-        t.start();
-    }
+    private static final FdWatcher PIDFDS = new FdWatcher("umh-reaper", Reaper::ready); // after CHILDREN: it reads it
 
     private Reaper() {}
 
@@ -39,28 +27,17 @@ final class Reaper {
     static void watch(Child c, int pidfd) throws IOException {
         CHILDREN.put(pidfd, c);
         try {
-            Native.epollAdd(EPFD, pidfd);
+            PIDFDS.add(pidfd);
         } catch (IOException e) {
             CHILDREN.remove(pidfd);
             throw e;
         }
     }
 
-    private static void serve() {
-        int[] ready = new int[64];
-        while (true) {
-            int n;
-            try {
-                n = Native.epollWait(EPFD, ready);
-            } catch (IOException e) { // only a broken epoll fd gets here: say so rather than spin
-                throw new IllegalStateException("umh " + e.getMessage(), e);
-            }
-            for (int i = 0; i < n; i++) {
-                Child c = CHILDREN.get(ready[i]);
-                if (c != null) { // a number's old child, completed meanwhile, and its new one: reap finds out
-                    c.reap(Child.Path.REAPER);
-                }
-            }
+    private static void ready(int pidfd) {
+        Child c = CHILDREN.get(pidfd);
+        if (c != null) { // a number's old child, completed meanwhile, and its new one: reap finds out
+            c.reap(Child.Path.REAPER);
         }
     }
 
@@ -68,19 +45,19 @@ final class Reaper {
     static void forget(Child c, int pidfd, boolean watched) {
         CHILDREN.remove(pidfd, c);
         if (watched) {
-            Native.epollDelQuietly(EPFD, pidfd);
+            PIDFDS.removeQuietly(pidfd);
         }
     }
 
     /** Stops waking up for {@code pidfd} while a thread waits on it itself. Under the child's lock. */
     static void pause(int pidfd) {
-        Native.epollDelQuietly(EPFD, pidfd);
+        PIDFDS.removeQuietly(pidfd);
     }
 
     /** Watches a paused pidfd again; false if the epoll refused it. Under the child's lock. */
     static boolean resume(int pidfd) {
         try {
-            Native.epollAdd(EPFD, pidfd);
+            PIDFDS.add(pidfd);
             return true;
         } catch (IOException e) {
             return false;
@@ -91,6 +68,7 @@ final class Reaper {
     static void onOwnThread(Child c) {
         Thread t = new Thread(null, () -> c.awaitAndReap(Child.Path.OWN_THREAD), "umh-wait-" + c.pid, 64 * 1024, false);
         t.setDaemon(true);
+        t.setContextClassLoader(null);
         t.start();
     }
 }

@@ -25,7 +25,9 @@ final class ShutdownHook {
 
     static {
         try {
-            Runtime.getRuntime().addShutdownHook(new Thread(ShutdownHook::run, "umh-shutdown"));
+            Thread hook = new Thread(ShutdownHook::run, "umh-shutdown");
+            hook.setContextClassLoader(null); // registered for the JVM's life: it must pin no one's loader
+            Runtime.getRuntime().addShutdownHook(hook);
         } catch (IllegalStateException shuttingDown) {
             running = true; // the first helper was forked during shutdown: the kernel kills it at exit
         }

@@ -18,6 +18,7 @@ final class Spawner {
         Native.ensureLoaded();
         Thread t = new Thread(null, Spawner::serve, "umh-spawner", 0, false);
         t.setDaemon(true);
+        t.setContextClassLoader(null); // a library thread: it must not pin the loader of whoever started it
         t.start();
     }
 

@@ -35,6 +35,7 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
     static final Cleaner CLEANER = Cleaner.create(r -> {
         Thread t = new Thread(null, r, "umh-cleaner", 64 * 1024, false);
         t.setDaemon(true);
+        t.setContextClassLoader(null);
         return t;
     });
 

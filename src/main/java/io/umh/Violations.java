@@ -1,7 +1,6 @@
 package io.umh;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -13,21 +12,9 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 final class Violations {
     private static final System.Logger LOG = System.getLogger("io.umh");
-    private static final int EPFD;
     /** listener fd -> its process, from {@link #watch} until {@link #forget}. */
     private static final ConcurrentHashMap<Integer, UsermodeProcess> LISTENERS = new ConcurrentHashMap<>();
-
-    static {
-        try {
-            EPFD = Native.epollCreate();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        Thread t = new Thread(null, Violations::serve, "umh-seccomp", 0, false);
-        t.setDaemon(true);
-        t.setContextClassLoader(null);
-        t.start();
-    }
+    private static final FdWatcher WATCHER = new FdWatcher("umh-seccomp", Violations::handle); // after LISTENERS
 
     private Violations() {}
 
@@ -35,7 +22,7 @@ final class Violations {
     static void watch(UsermodeProcess p, int listener) throws IOException {
         LISTENERS.put(listener, p);
         try {
-            Native.epollAdd(EPFD, listener);
+            WATCHER.add(listener);
         } catch (IOException e) {
             LISTENERS.remove(listener);
             throw e;
@@ -45,22 +32,7 @@ final class Violations {
     /** Once the helper is reaped: stops watching its listener, before the caller closes it. */
     static void forget(int listener) {
         if (LISTENERS.remove(listener) != null) {
-            Native.epollDelQuietly(EPFD, listener);
-        }
-    }
-
-    private static void serve() {
-        int[] ready = new int[64];
-        while (true) {
-            int n;
-            try {
-                n = Native.epollWait(EPFD, ready);
-            } catch (IOException e) {
-                throw new IllegalStateException("umh " + e.getMessage(), e);
-            }
-            for (int i = 0; i < n; i++) {
-                handle(ready[i]);
-            }
+            WATCHER.removeQuietly(listener);
         }
     }
 
@@ -72,7 +44,7 @@ final class Violations {
         if (!Native.seccompPending(listener)) {
             // the hang-up of a helper that has exited: nothing more can come; the close is forget's caller's
             if (LISTENERS.remove(listener, p)) {
-                Native.epollDelQuietly(EPFD, listener);
+                WATCHER.removeQuietly(listener);
             }
             return;
         }

@@ -32,6 +32,7 @@ public final class Watchdog {
         ScheduledThreadPoolExecutor t = new ScheduledThreadPoolExecutor(1, r -> {
             Thread thread = new Thread(null, r, "umh-timer", 0, false);
             thread.setDaemon(true);
+            thread.setContextClassLoader(null); // shared by every service: it must pin no one's loader
             return thread;
         });
         t.setKeepAliveTime(1, TimeUnit.SECONDS);
