@@ -32,55 +32,16 @@
 
 #include "umh.h"
 #include "umh_helper.h"
+#include "umh_test.h"
 
 #ifndef F_SEAL_FUTURE_WRITE
 #define F_SEAL_FUTURE_WRITE 0x0010
 #endif
 
-static int passed, failed;
-
-#define CHECK(cond)                                                        \
-    do {                                                                   \
-        if (cond) {                                                        \
-            passed++;                                                      \
-        } else {                                                           \
-            failed++;                                                      \
-            fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond); \
-        }                                                                  \
-    } while (0)
-
-static const char *blobs;
 /* The step a failed clone reports: clone3's where umh uses it (x86_64, a kernel that has it),
  * else clone's. Set by probe_system. */
 static int clone_step = UMH_CLONE;
 static int exec_status = -1; /* what a child that execs "exit 0" ends with: 0, or 127 where it cannot exec */
-
-static int load_file(const char *name)
-{
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s", blobs, name);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    struct stat st;
-    if (fd < 0 || fstat(fd, &st) < 0) {
-        perror(path);
-        exit(2);
-    }
-    char *data = malloc((size_t)st.st_size);
-    if (data == NULL || read(fd, data, (size_t)st.st_size) != st.st_size)
-        exit(2);
-    close(fd);
-    int memfd = umh_memfd_load(data, (size_t)st.st_size);
-    free(data);
-    return memfd;
-}
-
-static int count_fds(void)
-{
-    int n = 0;
-    for (int fd = 0; fd < 1024; fd++)
-        n += fcntl(fd, F_GETFD) >= 0;
-    return n;
-}
 
 static int spawn(int memfd, char **argv, struct umh_spawn_res *res)
 {
@@ -941,10 +902,6 @@ static void test_clone_refused_leaves_nothing(void)
     close(memfd);
 }
 
-#ifndef AT_EMPTY_PATH
-#define AT_EMPTY_PATH 0x1000
-#endif
-
 /* What some tests need that this system may not do, asked of it rather than assumed. Only where
  * execveat answers ENOSYS (qemu-user 7.2 does) is anything skipped: elsewhere a broken exec path
  * must fail the tests, not skip them.
@@ -954,7 +911,6 @@ static void test_clone_refused_leaves_nothing(void)
  *   no shared vfork: a child's exec error does not reach the parent (an emulator runs
  *     clone(CLONE_VM|CLONE_VFORK) as a plain fork, so the child's `fail` is its own copy). */
 enum { ANYWHERE, NEEDS_EXEC, NEEDS_SHARED_VFORK, NEEDS_CLONE3 };
-static char why_not[4][256];
 
 static void probe_system(void)
 {
@@ -966,11 +922,8 @@ static void probe_system(void)
     else
         clone_step = UMH_CLONE3;
 #endif
-    errno = 0;
-    syscall(SYS_execveat, -1, "", (char *const[]){ NULL }, (char *const[]){ NULL }, AT_EMPTY_PATH);
-    int execveat_errno = errno; /* EBADF on any kernel that has it */
     exec_status = 0;
-    if (execveat_errno != ENOSYS)
+    if (execveat_errno() != ENOSYS)
         return;
     struct umh_spawn_res res;
     int memfd = load_file("exit");
@@ -997,11 +950,7 @@ static void probe_system(void)
     close(memfd);
 }
 
-static const struct {
-    const char *name;
-    void (*run)(void);
-    int needs;
-} tests[] = {
+static const struct test tests[] = {
     { "seals", test_seals, ANYWHERE },
     { "spawn_plumbing", test_spawn_plumbing, ANYWHERE },
     { "exit_code", test_exit_code, NEEDS_EXEC },
@@ -1033,34 +982,14 @@ static const struct {
 
 int main(int argc, char **argv)
 {
-    if (argc != 2) {
-        fprintf(stderr, "usage: umh-ctest TEST_BLOBS_DIR\n");
+    if (start_tests(argc, argv, "umh-ctest") != 0)
         return 2;
-    }
-    blobs = argv[1];
-    setvbuf(stdout, NULL, _IOLBF, 0); /* interleave with the FAIL lines on stderr */
     pthread_t spawner; /* as Spawner.java does in the JVM: clones UMH_SPAWN_PDEATHSIG children */
     if (pthread_create(&spawner, NULL, umh_spawner_thread, NULL) != 0)
         return 2;
     probe_system();
     static const char *const needs_what[] = { "", "the exec path", "a child's exec error reaching the parent",
                                               "clone3" };
-    for (int n = NEEDS_EXEC; n <= NEEDS_CLONE3; n++)
-        if (why_not[n][0] != '\0')
-            printf("not here: %s (%s)\n", needs_what[n], why_not[n]);
-    int ran = 0, skipped = 0;
-    for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
-        if (why_not[tests[i].needs][0] != '\0') {
-            printf("SKIP %s: needs %s\n", tests[i].name, needs_what[tests[i].needs]);
-            skipped++;
-            continue;
-        }
-        int failed_before = failed;
-        tests[i].run();
-        printf("%s %s\n", failed == failed_before ? "ok  " : "FAIL", tests[i].name);
-        ran++;
-    }
-    printf("tests: %d ran, %d skipped\n", ran, skipped);
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed == 0 ? 0 : 1;
+    say_not_here(needs_what, NEEDS_CLONE3 + 1);
+    return report(run_tests(tests, sizeof tests / sizeof tests[0], needs_what, 0));
 }

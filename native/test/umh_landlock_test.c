@@ -34,6 +34,7 @@
 
 #include "umh.h"
 #include "umh_landlock.h"
+#include "umh_test.h"
 
 #ifndef SYS_landlock_create_ruleset
 #define SYS_landlock_create_ruleset 444
@@ -42,27 +43,11 @@
 #ifndef SYS_landlock_restrict_self
 #define SYS_landlock_restrict_self 446
 #endif
-#ifndef AT_EMPTY_PATH
-#define AT_EMPTY_PATH 0x1000
-#endif
 /* the kernel's values, for the raw rulesets that measure single rights */
 #define LL_EXECUTE (1ULL << 0)
 #define LL_READ_FILE (1ULL << 2)
 #define LL_ALL_FS_ABI1 ((1ULL << 13) - 1)
 
-static int passed, failed;
-
-#define CHECK(cond)                                                        \
-    do {                                                                   \
-        if (cond) {                                                        \
-            passed++;                                                      \
-        } else {                                                           \
-            failed++;                                                      \
-            fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond); \
-        }                                                                  \
-    } while (0)
-
-static const char *blobs;
 static char tmp_root[] = "/tmp/umh-landlock-XXXXXX"; /* every path a probe may write is under it */
 
 /* ---- the child's side, as umh's child will do it (umh_landlock_restrict_self is not ours) */
@@ -101,10 +86,7 @@ static int in_child(int ruleset, const struct probe *p)
             _exit(RESTRICT_FAILED);
         _exit(p->fn(p));
     }
-    int status;
-    if (pid < 0 || waitpid(pid, &status, 0) != pid)
-        return -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return pid < 0 ? -1 : status_of(pid);
 }
 
 static int p_read(const struct probe *p)
@@ -233,14 +215,6 @@ static int p_execve(const struct probe *p)
 
 /* ---- the parent's helpers */
 
-static int count_fds(void)
-{
-    int n = 0;
-    for (int fd = 0; fd < 1024; fd++)
-        n += fcntl(fd, F_GETFD) >= 0;
-    return n;
-}
-
 /* a ruleset from the arrays (NULL: none), or the UMH_FAIL code */
 static int prepare(const char *const *ro, const char *const *rw, int network, unsigned scopes,
                    struct umh_landlock_report *rep)
@@ -313,23 +287,6 @@ static void make_dir(char *buf, size_t size, const char *name)
         perror(buf);
         exit(2);
     }
-}
-
-static int memfd_of_file(const char *path)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    struct stat st;
-    if (fd < 0 || fstat(fd, &st) < 0) {
-        perror(path);
-        exit(2);
-    }
-    char *data = malloc((size_t)st.st_size);
-    if (data == NULL || read(fd, data, (size_t)st.st_size) != st.st_size)
-        exit(2);
-    close(fd);
-    int memfd = umh_memfd_load(data, (size_t)st.st_size);
-    free(data);
-    return memfd;
 }
 
 /* The ELF interpreter /bin/true names (PT_INTERP), resolved: the file the kernel opens with
@@ -553,9 +510,8 @@ static void test_signal_scope(void)
  * is on no mount Landlock governs), by execveat and by the /proc/self/fd/N fallback's path */
 static void test_exec_static_memfd(void)
 {
-    char blob[PATH_MAX], proc_path[64];
-    path_in(blob, sizeof blob, blobs, "exit");
-    int memfd = memfd_of_file(blob);
+    char proc_path[64];
+    int memfd = load_file("exit");
     CHECK(memfd >= 0);
     struct umh_landlock_report rep;
     int rs = prepare(NULL, NULL, 0, UMH_LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET | UMH_LANDLOCK_SCOPE_SIGNAL, &rep);
@@ -799,7 +755,6 @@ static void test_prepare_without_landlock(void)
 /* ---- what this system can do */
 
 enum { ANYWHERE, NEEDS_LANDLOCK, NEEDS_EXEC, NEEDS_NO_LANDLOCK };
-static char why_not[4][200];
 
 static void probe_system(void)
 {
@@ -811,19 +766,13 @@ static void probe_system(void)
         snprintf(why_not[NEEDS_LANDLOCK], sizeof why_not[0], "Landlock ABI 6 (here: %d)", abi);
     if (abi != 0)
         snprintf(why_not[NEEDS_NO_LANDLOCK], sizeof why_not[0], "Landlock ABI %d here", abi);
-    errno = 0;
-    syscall(SYS_execveat, -1, "", (char *const[]){ NULL }, (char *const[]){ NULL }, AT_EMPTY_PATH);
-    if (errno == ENOSYS) /* qemu-user 7.2 */
+    if (execveat_errno() == ENOSYS) /* qemu-user 7.2 */
         snprintf(why_not[NEEDS_EXEC], sizeof why_not[0], "execveat (answers ENOSYS)");
     if (why_not[NEEDS_LANDLOCK][0] != '\0' && why_not[NEEDS_EXEC][0] == '\0')
         snprintf(why_not[NEEDS_EXEC], sizeof why_not[0], "%s", why_not[NEEDS_LANDLOCK]);
 }
 
-static const struct {
-    const char *name;
-    void (*run)(void);
-    int needs;
-} tests[] = {
+static const struct test tests[] = {
     { "absent_reasons", test_absent_reasons, ANYWHERE },
     { "no_rules_denies_everything", test_no_rules_denies_everything, NEEDS_LANDLOCK },
     { "read_only_dir", test_read_only_dir, NEEDS_LANDLOCK },
@@ -853,32 +802,15 @@ static void remove_tree(const char *dir)
 
 int main(int argc, char **argv)
 {
-    if (argc != 2) {
-        fprintf(stderr, "usage: umh-landlock-test TEST_BLOBS_DIR\n");
+    if (start_tests(argc, argv, "umh-landlock-test") != 0)
         return 2;
-    }
-    blobs = argv[1];
-    setvbuf(stdout, NULL, _IOLBF, 0);
     if (mkdtemp(tmp_root) == NULL) {
         perror("mkdtemp");
         return 2;
     }
     probe_system();
     static const char *const needs_what[] = { "", "Landlock", "the exec path under Landlock", "no Landlock" };
-    int ran = 0, skipped = 0;
-    for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
-        if (why_not[tests[i].needs][0] != '\0') {
-            printf("SKIP %s: needs %s: %s\n", tests[i].name, needs_what[tests[i].needs], why_not[tests[i].needs]);
-            skipped++;
-            continue;
-        }
-        int failed_before = failed;
-        tests[i].run();
-        printf("%s %s\n", failed == failed_before ? "ok  " : "FAIL", tests[i].name);
-        ran++;
-    }
+    struct tally t = run_tests(tests, sizeof tests / sizeof tests[0], needs_what, 1);
     remove_tree(tmp_root);
-    printf("tests: %d ran, %d skipped\n", ran, skipped);
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed == 0 ? 0 : 1;
+    return report(t);
 }

@@ -36,6 +36,7 @@
 
 #include "umh.h"
 #include "umh_seccomp.h"
+#include "umh_test.h"
 
 #if defined(__x86_64__)
 #define NATIVE_ARCH AUDIT_ARCH_X86_64
@@ -44,52 +45,15 @@
 #define NATIVE_ARCH AUDIT_ARCH_AARCH64
 #define OTHER_ARCH AUDIT_ARCH_ARM
 #endif
-#ifndef AT_EMPTY_PATH
-#define AT_EMPTY_PATH 0x1000
-#endif
 #define CLONE_NEW_ANY (CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER \
                        | CLONE_NEWPID | CLONE_NEWNET)
 #define RET_ENOSYS (SECCOMP_RET_ERRNO | ENOSYS)
 #define STATUS_SIGSYS (128 + SIGSYS) /* 159: what the JDK reports for a seccomp kill */
 
-static int passed, failed;
-
-#define CHECK(cond)                                                        \
-    do {                                                                   \
-        if (cond) {                                                        \
-            passed++;                                                      \
-        } else {                                                           \
-            failed++;                                                      \
-            fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond); \
-        }                                                                  \
-    } while (0)
-
-static const char *blobs;
 static int exit_memfd = -1, cat_memfd = -1;
 /* the child's "" for execveat, whose address the filter can require; and another one */
 static const char exec_path[] = "";
 static const char other_path[] = "";
-
-static int load_file(const char *name)
-{
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s", blobs, name);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    struct stat st;
-    if (fd < 0 || fstat(fd, &st) < 0) {
-        perror(path);
-        exit(2);
-    }
-    char *data = malloc((size_t)st.st_size);
-    if (data == NULL || read(fd, data, (size_t)st.st_size) != st.st_size)
-        exit(2);
-    close(fd);
-    int memfd = umh_memfd_load(data, (size_t)st.st_size);
-    free(data);
-    if (memfd < 0)
-        exit(2);
-    return memfd;
-}
 
 /* ---- policies: a spec, its allowed numbers, and the program built from it */
 
@@ -469,15 +433,6 @@ struct child_plan {
     unsigned flags;
     int no_wait;
 };
-
-static int status_of(int pid)
-{
-    int st;
-    while (waitpid(pid, &st, 0) < 0)
-        if (errno != EINTR)
-            return -1;
-    return WIFEXITED(st) ? WEXITSTATUS(st) : WIFSIGNALED(st) ? 128 + WTERMSIG(st) : -1;
-}
 
 static void confine(const struct child_plan *plan)
 {
@@ -979,7 +934,7 @@ static void test_kernel_abis_and_denied(void)
 
 /* Whether this system runs seccomp filters at all: an emulator (qemu-user) does not pass them
  * to the host kernel, which would judge the target's numbers by its own arch anyway. */
-static char why_not[256];
+enum { ANYWHERE, NEEDS_FILTERS };
 
 static void probe_filters(void)
 {
@@ -987,61 +942,41 @@ static void probe_filters(void)
     build(&kp);
     int status = run_body(call_getppid_ok);
     if (status != 0)
-        snprintf(why_not, sizeof why_not, "a child that installs an allow-everything filter ended "
+        snprintf(why_not[NEEDS_FILTERS], sizeof why_not[0], "a child that installs an allow-everything filter ended "
                  "with %d (120: no PR_SET_NO_NEW_PRIVS, 121: seccomp refused, 159: killed)", status);
 }
 
-static const struct {
-    const char *name;
-    void (*run)(void);
-    int needs_filters;
-} tests[] = {
-    { "table", test_table, 0 },
-    { "groups", test_groups, 0 },
-    { "lists", test_lists, 0 },
-    { "bad_specs", test_bad_specs, 0 },
-    { "programs", test_programs, 0 },
-    { "tree_sizes", test_tree_sizes, 0 },
-    { "kernel_basics", test_kernel_basics, 1 },
-    { "kernel_exec", test_kernel_exec, 1 },
-    { "kernel_cat", test_kernel_cat, 1 },
-    { "kernel_threads", test_kernel_threads, 1 },
-    { "kernel_threads_after_exec", test_kernel_threads_after_exec, 1 },
-    { "kernel_sendmsg", test_kernel_sendmsg, 1 },
-    { "kernel_user_notif", test_kernel_user_notif, 1 },
-    { "kernel_abis_and_denied", test_kernel_abis_and_denied, 1 },
+static const struct test tests[] = {
+    { "table", test_table, ANYWHERE },
+    { "groups", test_groups, ANYWHERE },
+    { "lists", test_lists, ANYWHERE },
+    { "bad_specs", test_bad_specs, ANYWHERE },
+    { "programs", test_programs, ANYWHERE },
+    { "tree_sizes", test_tree_sizes, ANYWHERE },
+    { "kernel_basics", test_kernel_basics, NEEDS_FILTERS },
+    { "kernel_exec", test_kernel_exec, NEEDS_FILTERS },
+    { "kernel_cat", test_kernel_cat, NEEDS_FILTERS },
+    { "kernel_threads", test_kernel_threads, NEEDS_FILTERS },
+    { "kernel_threads_after_exec", test_kernel_threads_after_exec, NEEDS_FILTERS },
+    { "kernel_sendmsg", test_kernel_sendmsg, NEEDS_FILTERS },
+    { "kernel_user_notif", test_kernel_user_notif, NEEDS_FILTERS },
+    { "kernel_abis_and_denied", test_kernel_abis_and_denied, NEEDS_FILTERS },
 };
 
 int main(int argc, char **argv)
 {
     if (argc == 2 && strcmp(argv[1], "--thread-helper") == 0)
         return start_thread(0); /* exec'd by test_kernel_threads_after_exec, under its filter */
-    if (argc != 2) {
-        fprintf(stderr, "usage: umh-seccomp-test TEST_BLOBS_DIR\n");
+    if (start_tests(argc, argv, "umh-seccomp-test") != 0)
         return 2;
-    }
-    blobs = argv[1];
-    setvbuf(stdout, NULL, _IOLBF, 0);
     alarm(120); /* a child parked in a notification must not hang the run */
     exit_memfd = load_file("exit");
     cat_memfd = load_file("cat");
+    if (exit_memfd < 0 || cat_memfd < 0)
+        return 2;
     devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
     probe_filters();
-    if (why_not[0] != '\0')
-        printf("not here: seccomp filters (%s)\n", why_not);
-    int ran = 0, skipped = 0;
-    for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
-        if (tests[i].needs_filters && why_not[0] != '\0') {
-            printf("SKIP %s: needs seccomp filters\n", tests[i].name);
-            skipped++;
-            continue;
-        }
-        int failed_before = failed;
-        tests[i].run();
-        printf("%s %s\n", failed == failed_before ? "ok  " : "FAIL", tests[i].name);
-        ran++;
-    }
-    printf("tests: %d ran, %d skipped\n", ran, skipped);
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed == 0 ? 0 : 1;
+    static const char *const needs_what[] = { "", "seccomp filters" };
+    say_not_here(needs_what, NEEDS_FILTERS + 1);
+    return report(run_tests(tests, sizeof tests / sizeof tests[0], needs_what, 0));
 }
