@@ -8,11 +8,14 @@ import java.nio.file.Paths;
 import java.time.Duration;
 import java.util.List;
 
+import io.umh.Enforcement;
 import io.umh.ForkOptions;
+import io.umh.SandboxPolicy;
 import io.umh.Umh;
 import io.umh.UsermodeBlob;
 import io.umh.UsermodeProcess;
 import io.umh.internal.Platform;
+import io.umh.service.UsermodeChannel;
 import io.umh.service.UsermodeService;
 
 /**
@@ -65,7 +68,27 @@ final class Demo {
                     System.out.println("< no reply (" + e.getMessage() + "); helper pid " + service.process().pid() + " took over");
                 }
             }
+            sandboxed(blob);
         } // close(): EOF, and the helper exits 0
         System.out.println("service stopped");
+    }
+
+    /** The same helper in SandboxPolicy.strict(), asked to open a socket: the sandbox stops it, and names the call. */
+    private static void sandboxed(UsermodeBlob blob) throws Exception {
+        ForkOptions strict = ForkOptions.builder().argv0("umh-demo-helper").sandbox(SandboxPolicy.builder()
+                .enforcement(Enforcement.BEST_EFFORT).build()).build();
+        try (UsermodeProcess p = blob.fork(strict)) {
+            UsermodeChannel ch = UsermodeChannel.open(p);
+            System.out.println("> hello (to helper pid " + p.pid() + ", sandboxed: SandboxPolicy.strict())");
+            System.out.println("< " + new String(ch.call("hello".getBytes(StandardCharsets.UTF_8)), StandardCharsets.UTF_8));
+            System.out.println("> socket (what a compromised helper would try)");
+            try {
+                System.out.println("< " + new String(ch.call("socket".getBytes(StandardCharsets.UTF_8)), StandardCharsets.UTF_8));
+            } catch (IOException e) {
+                int status = p.waitFor();
+                System.out.println("< no reply: " + p.violation().map(v -> "stopped by the sandbox for calling " + v.syscall())
+                        .orElse("exited") + ", exit status " + status);
+            }
+        }
     }
 }
