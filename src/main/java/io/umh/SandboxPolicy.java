@@ -176,16 +176,21 @@ public final class SandboxPolicy {
     Set<SandboxSupport.Layer> layers() {
         Set<SandboxSupport.Layer> s = EnumSet.of(SandboxSupport.Layer.USER_NAMESPACE, SandboxSupport.Layer.NAMESPACES,
                 SandboxSupport.Layer.EMPTY_ROOT, SandboxSupport.Layer.NO_CAPABILITIES, SandboxSupport.Layer.NO_NEW_PRIVILEGES,
-                SandboxSupport.Layer.LANDLOCK_FILESYSTEM, SandboxSupport.Layer.LANDLOCK_SCOPES, SandboxSupport.Layer.SECCOMP);
+                SandboxSupport.Layer.LANDLOCK_FILESYSTEM, SandboxSupport.Layer.LANDLOCK_SCOPES, SandboxSupport.Layer.SECCOMP,
+                SandboxSupport.Layer.VIOLATION_NAMES);
         if (!network) {
             s.add(SandboxSupport.Layer.LANDLOCK_NETWORK);
         }
         return s;
     }
 
-    /** The layers a REQUIRED fork cannot do without: all it asks for, but a user namespace for a root JVM. */
+    /**
+     * The layers a REQUIRED fork cannot do without: all it asks for, but a user namespace for a
+     * root JVM, and the violation names (without a listener the seccomp kill still stops the helper).
+     */
     Set<SandboxSupport.Layer> required() {
         Set<SandboxSupport.Layer> s = layers();
+        s.remove(SandboxSupport.Layer.VIOLATION_NAMES);
         if (SandboxSupport.euid() == 0) {
             s.remove(SandboxSupport.Layer.USER_NAMESPACE);
         }
