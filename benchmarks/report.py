@@ -7,10 +7,15 @@ and n, and when the run started). Standard library only.
 
 Usage: report.py RESULTS_DIR OUT_DIR   a run's raw results (RESULTS_DIR/paired/: benchmarks/paired.sh's
                                        rounds, RESULTS_DIR/interleaved/: benchmarks/interleaved.sh's runs,
-                                       if run); run.sh gives its results directory as both
+                                       RESULTS_DIR/sandbox/: benchmarks/sandbox.sh's runs, if run); run.sh
+                                       gives its results directory as both
        report.py SUMMARY.json OUT_DIR  the same three files again from a summary, e.g.
                                        docs/performance-data.json
-Publishing a run is `report.py RESULTS_DIR docs`.
+       report.py SUMMARY.json OUT_DIR RESULTS_DIR
+                                       the same, with the sandbox runs of RESULTS_DIR (benchmarks/sandbox.sh
+                                       alone) in place of the summary's
+Publishing a run is `report.py RESULTS_DIR docs`; publishing a sandbox.sh run beside the published
+one is `report.py docs/performance-data.json docs target/bench-results`.
 """
 import datetime
 import json
@@ -110,6 +115,40 @@ def interleaved_runs(results):
     return {"started": started(d, os.path.join(d, "run-1.json")), "runs": runs} if runs else None
 
 
+def sandbox_runs(results):
+    """{started, kernel, bwrap, support, strict_layers, runs: [{rounds, contenders, until_exec}]} from
+    benchmarks/sandbox.sh, in run order, or None."""
+    d = os.path.join(results, "sandbox")
+    runs = []
+    for _, path in numbered(d, "run-{}.json"):
+        with open(path) as f:
+            runs.append(json.load(f))
+    if not runs:
+        return None
+
+    def text(name):
+        path = os.path.join(d, name)
+        if not os.path.exists(path):
+            return None
+        with open(path) as f:
+            return f.read().strip()
+
+    return {"started": started(d, os.path.join(d, "run-1.json")), "kernel": text("kernel"), "bwrap": text("bwrap-version"),
+            "load_before": text("load-before"), "load_after": text("load-after"),
+            "support": runs[0].get("support"), "strict_layers": runs[0].get("strict_layers"),
+            "runs": [{k: v for k, v in run.items() if k not in ("support", "strict_layers")} for run in runs]}
+
+
+ABOUT = ("The summary of one run of benchmarks/run.sh, written by benchmarks/report.py; "
+         "`report.py THIS_FILE DIR` writes performance.md and performance.svg from it again. "
+         "floor: umh-floor's lines (score: the mean over n iterations); jmh: JMH's results "
+         "(score: the mean over n measured iterations, error: its 99.9% half-width, median, min, max, "
+         "alloc: bytes per operation); paired: benchmarks/paired.sh's rounds; interleaved: "
+         "benchmarks/interleaved.sh's runs (per contender the median, mean, p10 and p90 of its rounds "
+         "in microseconds); many: the many-children run; sandbox: benchmarks/sandbox.sh's runs (as "
+         "interleaved's, and until_exec: the same until fork() or start() returned).")
+
+
 def summarize(results):
     """Everything the page and the chart are made from, out of a run's results directory."""
     load = os.path.join(results, "load.txt")
@@ -120,13 +159,7 @@ def summarize(results):
     else:
         load = None
     return {
-        "about": "The summary of one run of benchmarks/run.sh, written by benchmarks/report.py; "
-                 "`report.py THIS_FILE DIR` writes performance.md and performance.svg from it again. "
-                 "floor: umh-floor's lines (score: the mean over n iterations); jmh: JMH's results "
-                 "(score: the mean over n measured iterations, error: its 99.9% half-width, median, min, max, "
-                 "alloc: bytes per operation); paired: benchmarks/paired.sh's rounds; interleaved: "
-                 "benchmarks/interleaved.sh's runs (per contender the median, mean, p10 and p90 of its rounds "
-                 "in microseconds); many: the many-children run.",
+        "about": ABOUT,
         "measured": when.split(" ")[0] if when else datetime.date.today().isoformat(),
         "started": when,
         "machine": machine(),
@@ -137,6 +170,7 @@ def summarize(results):
         "paired": paired_rounds(results),
         "interleaved": interleaved_runs(results),
         "many": load_lines(os.path.join(results, "many.jsonl")),
+        "sandbox": sandbox_runs(results),
     }
 
 
@@ -224,6 +258,101 @@ def interleaved_section(inter):
             lines.append(f"| 256 MiB through cat, {label}, median (MiB/s) | " + " | ".join(fmt(x) for x in xs)
                          + f" | {fmt(median(xs))} | | |")
     return lines, medians
+
+
+SANDBOX = [  # (label, numerator, denominator, target, True where higher is better)
+    ("spawn+wait under `strict()` / unsandboxed `UsermodeBlob.fork()`", "umh_strict", "umh_loaded", 1.30, False),
+    ("`bwrap --unshare-all --die-with-parent` (the file alone bound) through ProcessBuilder / `strict()`",
+     "bwrap", "umh_strict", 5.0, True),
+    ("the same, `--ro-bind / /` / `strict()`", "bwrap_root_bind", "umh_strict", None, None),
+    ("`strict()` with `network(true)` (no net namespace; the resolver's 5 files bound) / unsandboxed",
+     "umh_strict_host_network", "umh_loaded", None, None),
+    ("`strict()` with those 5 files bound read-only (net namespace kept) / `strict()`", "umh_strict_binds", "umh_strict",
+     None, None),
+    ("ProcessBuilder on the file, unsandboxed / unsandboxed `UsermodeBlob.fork()`", "process_builder", "umh_loaded",
+     None, None),
+    ("bwrap through ProcessBuilder / ProcessBuilder alone", "bwrap", "process_builder", None, None),
+]
+
+SANDBOX_US = [
+    ("umh_loaded", "umh `UsermodeBlob.fork()`, unsandboxed"), ("umh_strict", "umh, `strict()`"),
+    ("umh_strict_host_network", "umh, `strict()` + `network(true)`"), ("umh_strict_binds", "umh, `strict()` + 5 files bound"),
+    ("process_builder", "ProcessBuilder, unsandboxed"), ("bwrap", "bwrap (file alone bound), through ProcessBuilder"),
+    ("bwrap_root_bind", "bwrap `--ro-bind / /`, through ProcessBuilder"),
+]
+
+
+def sandbox_section(sbx):
+    """The Sandbox section: the two sandbox targets and what strict()'s cost is made of, from sandbox.sh's runs."""
+    if not sbx:
+        return []
+    runs = sbx["runs"]
+    n = runs[0]["rounds"]
+
+    def us(run, name, section="contenders"):
+        c = run.get(section, {}).get(name)
+        return c["median_us"] if c else None
+
+    def spread(rs):
+        xs = [x for x in rs if x is not None]
+        return f"{min(xs):.2f}-{max(xs):.2f}" if xs else "n/a"
+
+    def share(run, num, base, den_num, den_base, section="contenders"):
+        """(num - base) / (den_num - den_base), medians of one run: a part of a difference"""
+        a, b, c, d = us(run, num, section), us(run, base, section), us(run, den_num), us(run, den_base)
+        return None if None in (a, b, c, d) or c == d else (a - b) / (c - d)
+
+    lines = ["", "## Sandbox: `SandboxPolicy.strict()` against no sandbox and against bwrap (interleaved)", "",
+             f"`benchmarks/sandbox.sh`, started {sbx['started']} on Linux {sbx.get('kernel') or '?'}"
+             f" ({sbx.get('bwrap') or 'bwrap ?'}): {len(runs)} JVMs (`io.umh.bench.SandboxInterleaved`), each {n:,} rounds",
+             "after a 10% warm-up. A round is one spawn+wait of every contender below, in an order that rotates from",
+             "round to round, all of the same static exit program: umh's from its memfd (loaded once), ProcessBuilder's",
+             "and bwrap's from the same bytes written once to a file; pipes on fd 0 and 1 for each, closed at the end.",
+             "Each cell is a ratio of medians within one run; the range is over the runs, the median column the figure.",
+             "",
+             "| what | " + " | ".join(f"run {r}" for r in range(1, len(runs) + 1)) + " | median | range | target | |",
+             "|---|" + "---:|" * len(runs) + "---:|---|---|---|"]
+    for label, num, den, target, higher in SANDBOX:
+        rs = [ratio(us(run, num), us(run, den)) for run in runs]
+        med = median(rs)
+        lines.append(f"| {label} | " + " | ".join(fmt(x, 2) for x in rs) + f" | **{fmt(med, 2)}** | {spread(rs)} | "
+                     + (f"{'>=' if higher else '<='} {target:.2f}x | {verdict(med, target, not higher)} |" if target else " | |"))
+    for label, f in (
+            ("the net namespace's share of `strict()`'s extra time: (`strict()` - `strict()` with `network(true)`) / (`strict()` - unsandboxed)",
+             lambda run: share(run, "umh_strict", "umh_strict_host_network", "umh_strict", "umh_loaded")),
+            ("the share of `strict()`'s extra time spent before `fork()` returns (clone, namespaces, mounts, Landlock, "
+             "seccomp, up to the exec)",
+             lambda run: share(run, "umh_strict", "umh_loaded", "umh_strict", "umh_loaded", "until_exec"))):
+        rs = [f(run) for run in runs]
+        lines.append(f"| {label} | " + " | ".join(fmt(x, 2) for x in rs) + f" | **{fmt(median(rs), 2)}** | {spread(rs)} | | |")
+    for section, what in (("contenders", "spawn+wait"), ("until_exec", "until `fork()`/`start()` returned")):
+        for name, label in SANDBOX_US:
+            xs = [us(run, name, section) for run in runs]
+            lines.append(f"| {label}, {what}, median (us) | " + " | ".join(fmt(x) for x in xs)
+                         + f" | {fmt(median(xs))} | {fmt(min(x for x in xs if x is not None))}-"
+                         + f"{fmt(max(x for x in xs if x is not None))} | | |")
+    if sbx.get("load_before"):
+        lines += ["", f"Load before: `{sbx['load_before']}`; after: `{sbx.get('load_after')}`: the machine is shared,"
+                  " and its load moves these ratios (bwrap's most), which an interleaved run cancels only in part.", ""]
+    lines += [f"What a `strict()` child got here: `{sbx.get('strict_layers')}`.", "",
+              "What `strict()` does per spawn today: the clone makes fresh user, mount, pid, ipc, uts and net",
+              "namespaces; the child writes its id maps, makes / private, mounts a tmpfs root, pivots into it and",
+              "detaches the old root, restricts itself with a Landlock ruleset and installs a seccomp filter (with a",
+              "user-notify listener it passes to the JVM), then execs; the parent builds the Landlock ruleset and the",
+              "seccomp program afresh for each spawn. `../shared/SANDBOX.md` measured ~1.56-2.02x for everything",
+              "fresh per spawn and 1.14-1.18x for joining namespaces made once (setns) with Landlock and seccomp:",
+              "the 1.30x target needs the latter, which umh does not do yet. `network(true)` drops the net namespace",
+              "but also binds the resolver's five files and allows the network calls; the row with the same five",
+              "files bound and the net namespace kept says what the binds cost (were it much above 1, the net",
+              "namespace's own share would be more than its row says). The bwrap rows include ProcessBuilder's own launch (the",
+              "ProcessBuilder row), as a JVM that runs bwrap pays it; bwrap's `start()` returns when bwrap has",
+              "exec'd, before its sandbox is made.", "",
+              "Reproduce: `benchmarks/sandbox.sh [RUNS [ROUNDS]]` (default 5 x 400; needs the build, the benchmark jar",
+              "and `bwrap`), then `python3 benchmarks/report.py docs/performance-data.json docs target/bench-results`",
+              "to put its runs on this page beside the published run (`benchmarks/run.sh` runs it too). JMH has the",
+              "same contenders in `SandboxBench` (`java -jar benchmarks/target/benchmarks.jar SandboxBench`), minutes",
+              "apart, which this machine's drift makes worth little for a ratio."]
+    return lines
 
 
 def median(xs):
@@ -441,6 +570,7 @@ def render(summary, docs):
         for name, before in floor.items():
             lines.append(f"| {name} | {fmt(before)} | {fmt(after.get(name))} | {fmt(ratio(after.get(name), before), 2)} |")
     lines += inter_lines
+    lines += sandbox_section(summary.get("sandbox"))
     lines += paired_lines
     if summary["load"] is not None:
         lines += ["", f"Load when the JMH suite started: `{summary['load']}`"]
@@ -485,16 +615,21 @@ def render(summary, docs):
 
 
 def main():
-    if len(sys.argv) != 3:
+    if len(sys.argv) not in (3, 4) or (len(sys.argv) == 4 and os.path.isdir(sys.argv[1])):
         sys.exit(__doc__)
     source, out = sys.argv[1], sys.argv[2]
     if os.path.isdir(source):
         summary = summarize(source)
-        if not summary["floor"] and not summary["jmh"] and not summary["interleaved"] and not summary["paired"]:
+        if not (summary["floor"] or summary["jmh"] or summary["interleaved"] or summary["paired"] or summary["sandbox"]):
             sys.exit(f"report.py: no results in {source}")
     else:
         with open(source) as f:
             summary = json.load(f)
+        if len(sys.argv) == 4:
+            summary["sandbox"] = sandbox_runs(sys.argv[3])
+            if not summary["sandbox"]:
+                sys.exit(f"report.py: no sandbox runs in {sys.argv[3]}/sandbox")
+            summary["about"] = ABOUT
     render(summary, out)
 
 

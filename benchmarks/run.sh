@@ -2,7 +2,7 @@
 # One run of every benchmark, side by side on this machine, then performance.md, its chart and
 # performance-data.json (the summary of the raw data) beside the results.
 #   benchmarks/run.sh                 everything (about 30 minutes on 2 cores; ROUNDS=7 paired rounds, ~2 min each;
-#                                     RUNS=5 interleaved JVMs, ~2 min each)
+#                                     RUNS=5 interleaved JVMs, ~2 min each, then RUNS sandbox JVMs, ~30 s each)
 #   benchmarks/run.sh 'SpawnBench'    only the JMH benchmarks matching a regex (floor and many-children still run)
 # Run it on a quiet machine: the figures are ratios measured in one run, but noise is noise.
 # Results, and the page and chart made from them, go to $UMH_BENCH_RESULTS, by default
@@ -27,6 +27,13 @@ benchmarks/paired.sh "${ROUNDS:-7}"
 
 echo "== interleaved: one spawn of each in turn, the C floor's in a process of its own (the spawn targets' ratios)"
 benchmarks/interleaved.sh "${RUNS:-5}"
+
+echo "== sandbox: strict() against no sandbox and against bwrap, in turns"
+if command -v bwrap >/dev/null; then
+  benchmarks/sandbox.sh "${RUNS:-5}"
+else
+  echo "no bwrap on PATH: skipped (apt-get install bubblewrap)"
+fi
 
 echo "== many children (Java 25: virtual threads)"
 if [ -x "$jdk25/bin/java" ]; then

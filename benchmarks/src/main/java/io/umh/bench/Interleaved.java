@@ -246,7 +246,7 @@ public final class Interleaved {
         }
     }
 
-    private static double median(long[] ns) {
+    static double median(long[] ns) {
         long[] s = ns.clone();
         Arrays.sort(s);
         return s[s.length / 2];
@@ -257,7 +257,7 @@ public final class Interleaved {
     }
 
     /** {name: {median_us, mean_us (the fastest 95%), p10_us, p90_us}, ...}, and the same printed. */
-    private static String stats(String[] names, long[][] ns) {
+    static String stats(String[] names, long[][] ns) {
         List<String> entries = new ArrayList<>();
         for (int i = 0; i < names.length; i++) {
             long[] s = ns[i].clone();
