@@ -368,4 +368,38 @@ class SandboxTest {
             }
         }
     }
+
+    /**
+     * A kernel where user namespaces are switched off, for real: a throwaway user namespace whose
+     * user.max_user_namespaces is 0 (so a clone with CLONE_NEWUSER fails there, ENOSPC). The JVM is
+     * root in it, so the other namespaces still come, without a user namespace, and the layers
+     * report says which one is missing and why.
+     */
+    @Test
+    void withoutUserNamespacesARootJvmGetsTheRest() throws Exception {
+        assumeTrue(TestBlobs.root(), "needs root: to make the throwaway user namespace");
+        List<String> prefix = List.of("unshare", "--user", "--map-root-user", "sh", "-c",
+                "echo 0 > /proc/sys/user/max_user_namespaces && exec \"$@\"", "sh");
+        String out = TestBlobs.run(TestBlobs.javaCommand(prefix, List.of(), NoUserNamespaces.class));
+        assertEquals("USER_NAMESPACE NONE (sysctl user.max_user_namespaces=0)\nNAMESPACES FULL (as root, without a user namespace)\n"
+                + "read killed\nkill killed\nok ok\nlayers: USER_NAMESPACE NONE, SECCOMP FULL\n", out);
+    }
+
+    /** Run by the test above, in the throwaway user namespace. */
+    public static final class NoUserNamespaces {
+        public static void main(String[] args) throws Exception {
+            SandboxSupport s = Umh.sandboxSupport();
+            System.out.println("USER_NAMESPACE " + s.status(SandboxSupport.Layer.USER_NAMESPACE));
+            System.out.println("NAMESPACES " + s.status(SandboxSupport.Layer.NAMESPACES));
+            for (String[] a : new String[][] {{"read", "/etc/passwd"}, {"kill", Long.toString(EscapeTargets.jvmPid())}, {"ok"}}) {
+                EscapeTargets.Attempt r = strict(a[0], java.util.Arrays.copyOfRange(a, 1, a.length));
+                System.out.println(a[0] + " " + (r.succeeded() ? "ok" : r.killedBySeccomp() ? "killed" : r.toString()));
+            }
+            try (UsermodeProcess p = Umh.forkUsermodeBlob(TestBlobs.bytes("exit"), STRICT)) {
+                p.waitFor();
+                System.out.println("layers: USER_NAMESPACE " + p.sandboxLayers().get(SandboxSupport.Layer.USER_NAMESPACE).level()
+                        + ", SECCOMP " + p.sandboxLayers().get(SandboxSupport.Layer.SECCOMP).level());
+            }
+        }
+    }
 }
