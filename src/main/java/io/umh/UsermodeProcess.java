@@ -56,6 +56,9 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
     private final int listener;         // the seccomp listener, or -1; closed once reaped
     private volatile SandboxViolation violation; // named by the listener's thread
     private final long started = System.nanoTime();
+    private static final java.util.concurrent.atomic.AtomicLong SERIALS = new java.util.concurrent.atomic.AtomicLong();
+    /** Which fork this is, in this JVM: orders two handles of children that had the same pid. */
+    final long serial = SERIALS.incrementAndGet();
 
     private UsermodeProcess(int[] fds, ForkOptions o) {
         this.sandboxLayers = o.sandbox().map(SandboxPolicy::enforced).orElse(java.util.Map.of());
@@ -122,22 +125,28 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
         return child.pid;
     }
 
+    /** The exit status; a child that has exited gives it even to a thread whose interrupt flag is set, as the JDK's does. */
     @Override
     public int waitFor() throws InterruptedException {
         if (exited.getCount() != 0) {
             child.waitDirectly(Child.DIRECT_WAIT_NANOS);
+            exited.await();
         }
-        exited.await();
         return status;
     }
 
+    /** As the JDK's: true at once for a child that has exited (interrupted or not); a timeout of 0 or less never waits. */
     @Override
     public boolean waitFor(long timeout, TimeUnit unit) throws InterruptedException {
-        long nanos = unit.toNanos(timeout);
-        long start = System.nanoTime();
-        if (exited.getCount() != 0) {
-            child.waitDirectly(Math.min(nanos, Child.DIRECT_WAIT_NANOS));
+        if (exited.getCount() == 0) {
+            return true;
         }
+        long nanos = unit.toNanos(timeout); // saturates: Long.MIN_VALUE stays negative
+        if (nanos <= 0) {
+            return false;
+        }
+        long start = System.nanoTime();
+        child.waitDirectly(Math.min(nanos, Child.DIRECT_WAIT_NANOS));
         return exited.await(nanos - (System.nanoTime() - start), TimeUnit.NANOSECONDS);
     }
 
@@ -283,10 +292,11 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
         return sandboxLayers;
     }
 
+    /** As the JDK's Process: {@code UsermodeProcess[pid=N, exitValue="not exited"]}, or the status (and a violation). */
     @Override
     public String toString() {
         String v = violation().map(x -> ", violation=" + x.syscall()).orElse("");
-        return "UsermodeProcess[pid=" + child.pid + (isAlive() ? ", alive" : ", exitValue=" + status) + v + "]";
+        return "UsermodeProcess[pid=" + child.pid + ", exitValue=" + (isAlive() ? "\"not exited\"" : status) + v + "]";
     }
 
     CompletableFuture<Integer> exitFuture() {

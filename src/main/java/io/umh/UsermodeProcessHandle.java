@@ -40,9 +40,50 @@ final class UsermodeProcessHandle implements ProcessHandle {
         return live().map(ProcessHandle::descendants).orElseGet(Stream::empty);
     }
 
+    /** The live child's info from the JDK's handle for its pid; an exited child's is empty, never the JVM's own. */
     @Override
     public Info info() {
-        return live().map(ProcessHandle::info).orElseGet(() -> ProcessHandle.current().info());
+        return live().map(ProcessHandle::info).orElse(EmptyInfo.INSTANCE);
+    }
+
+    /** What the JDK's handle of a process that has gone reports: nothing. */
+    private static final class EmptyInfo implements Info {
+        static final EmptyInfo INSTANCE = new EmptyInfo();
+
+        @Override
+        public Optional<String> command() {
+            return Optional.empty();
+        }
+
+        @Override
+        public Optional<String> commandLine() {
+            return Optional.empty();
+        }
+
+        @Override
+        public Optional<String[]> arguments() {
+            return Optional.empty();
+        }
+
+        @Override
+        public Optional<java.time.Instant> startInstant() {
+            return Optional.empty();
+        }
+
+        @Override
+        public Optional<java.time.Duration> totalCpuDuration() {
+            return Optional.empty();
+        }
+
+        @Override
+        public Optional<String> user() {
+            return Optional.empty();
+        }
+
+        @Override
+        public String toString() {
+            return "[]";
+        }
     }
 
     @Override
@@ -70,9 +111,15 @@ final class UsermodeProcessHandle implements ProcessHandle {
         return process.isAlive();
     }
 
+    /**
+     * By pid, as the JDK's handles compare, and 0 only for the same child (consistent with equals);
+     * ClassCastException for a handle of another implementation, as ProcessHandle's Javadoc says.
+     */
     @Override
     public int compareTo(ProcessHandle other) {
-        return Long.compare(pid(), other.pid());
+        UsermodeProcessHandle o = (UsermodeProcessHandle) other;
+        int c = Long.compare(pid(), o.pid());
+        return c != 0 ? c : Long.compare(process.serial, o.process.serial); // a pid reused by a later child
     }
 
     @Override

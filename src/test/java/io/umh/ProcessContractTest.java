@@ -254,8 +254,55 @@ class ProcessContractTest {
     @Test
     void toStringSaysWhatItIs() throws Exception {
         try (UsermodeProcess p = sleeper()) {
-            assertTrue(p.toString().contains("pid=" + p.pid()));
+            assertEquals("UsermodeProcess[pid=" + p.pid() + ", exitValue=\"not exited\"]", p.toString()); // as the JDK's
             assertNotEquals(-1, p.pid());
+            p.getOutputStream().close();
+            p.waitFor();
+            assertEquals("UsermodeProcess[pid=" + p.pid() + ", exitValue=0]", p.toString());
+        }
+    }
+
+    /** Regression (issue 15): an exited child's status came with an InterruptedException to an interrupted thread. */
+    @Test
+    void waitForAnExitedChildIgnoresTheInterruptFlag() throws Exception {
+        try (UsermodeProcess p = Umh.forkUsermodeBlob(TestBlobs.bytes("exit"), ForkOptions.builder().args("4").build())) {
+            p.onExit().get();
+            Thread.currentThread().interrupt();
+            try {
+                assertEquals(4, p.waitFor());
+                assertTrue(p.waitFor(1, TimeUnit.SECONDS));
+                assertTrue(Thread.currentThread().isInterrupted(), "the flag stays set, as the JDK leaves it");
+            } finally {
+                Thread.interrupted();
+            }
+        }
+    }
+
+    /** Regression (issue 15): a timeout near Long.MIN_VALUE overflowed into a long wait. */
+    @Test
+    void aHugeNegativeTimeoutReturnsAtOnce() throws Exception {
+        try (UsermodeProcess p = sleeper()) {
+            assertFalse(p.waitFor(Long.MIN_VALUE, TimeUnit.NANOSECONDS));
+            assertFalse(p.waitFor(Long.MIN_VALUE + 1, TimeUnit.MILLISECONDS));
+            assertFalse(p.waitFor(-1, TimeUnit.DAYS));
+            assertTrue(p.isAlive());
+        }
+    }
+
+    /** Regression (issue 15): an exited child's handle reported the JVM's own info. */
+    @Test
+    void anExitedChildsInfoIsEmptyAndHandlesCompareAsTheyEqual() throws Exception {
+        UsermodeProcess a = Umh.forkUsermodeBlob(TestBlobs.bytes("exit"));
+        UsermodeProcess b = Umh.forkUsermodeBlob(TestBlobs.bytes("exit"));
+        try (a; b) {
+            a.waitFor();
+            ProcessHandle.Info info = a.toHandle().info();
+            assertTrue(info.command().isEmpty() && info.arguments().isEmpty() && info.user().isEmpty()
+                    && info.startInstant().isEmpty(), info.toString());
+            assertEquals(0, a.toHandle().compareTo(a.toHandle()));
+            assertEquals(Long.signum(a.pid() - b.pid()), Integer.signum(a.toHandle().compareTo(b.toHandle())));
+            assertEquals(-Integer.signum(a.toHandle().compareTo(b.toHandle())), Integer.signum(b.toHandle().compareTo(a.toHandle())));
+            assertThrows(ClassCastException.class, () -> a.toHandle().compareTo(ProcessHandle.current()));
         }
     }
 }
