@@ -48,9 +48,16 @@ public final class SandboxPolicy {
     private final List<String> syscalls;
     private final Enforcement enforcement;
 
-    /** Prepared for the native spawn, laid out as Abi's SBX_* name it. */
+    /**
+     * Prepared for the native spawn, once: laid out as Abi's SBX_* name it, with what this JVM's
+     * {@link SandboxSupport} (probed once) gives of the layers; and the paths block.
+     */
     final int[] header;
     final byte[] paths;
+    /** Per layer, what a fork with this policy gets in this JVM ({@link UsermodeProcess#sandboxLayers()}). */
+    final java.util.Map<SandboxSupport.Layer, SandboxSupport.Status> enforced;
+    /** The layers a REQUIRED fork lacks here, with why; empty if none. */
+    final String missing;
 
     private SandboxPolicy(Builder b) {
         this.readOnly = List.copyOf(b.readOnly);
@@ -103,6 +110,10 @@ public final class SandboxPolicy {
         header[Abi.SBX_BINDS] = binds.size();
         header[Abi.SBX_MKDIRS] = mkdirs.size();
         header[Abi.SBX_NETWORK] = network ? 1 : 0;
+        SandboxSupport support = SandboxSupport.Probed.SUPPORT;
+        withLayers(header, support);
+        enforced = enforced(support);
+        missing = support.missing(required(support));
     }
 
     /**
@@ -188,18 +199,17 @@ public final class SandboxPolicy {
      * The layers a REQUIRED fork cannot do without: all it asks for, but a user namespace for a
      * root JVM, and the violation names (without a listener the seccomp kill still stops the helper).
      */
-    Set<SandboxSupport.Layer> required() {
+    private Set<SandboxSupport.Layer> required(SandboxSupport support) {
         Set<SandboxSupport.Layer> s = layers();
         s.remove(SandboxSupport.Layer.VIOLATION_NAMES);
-        if (SandboxSupport.euid() == 0) {
+        if (support.root) {
             s.remove(SandboxSupport.Layer.USER_NAMESPACE);
         }
         return s;
     }
 
     /** Per layer, what a fork with this policy gets here: asked and available, asked and missing (why), or not asked. */
-    java.util.Map<SandboxSupport.Layer, SandboxSupport.Status> enforced() {
-        SandboxSupport support = SandboxSupport.Probed.SUPPORT;
+    private java.util.Map<SandboxSupport.Layer, SandboxSupport.Status> enforced(SandboxSupport support) {
         Set<SandboxSupport.Layer> asked = layers();
         java.util.Map<SandboxSupport.Layer, SandboxSupport.Status> m = new java.util.EnumMap<>(SandboxSupport.Layer.class);
         for (SandboxSupport.Layer l : SandboxSupport.Layer.values()) {
@@ -210,11 +220,11 @@ public final class SandboxPolicy {
     }
 
     /**
-     * The native header for a fork with this policy under {@code support}: the namespaces the
-     * clone makes and what the child does, less what BEST_EFFORT leaves out.
+     * Completes the native header for {@code support}: the namespaces the clone makes and what the
+     * child does, less what this JVM cannot give (which a REQUIRED fork refuses, a BEST_EFFORT one
+     * leaves out).
      */
-    int[] headerFor(SandboxSupport support) {
-        int[] h = header.clone();
+    private void withLayers(int[] h, SandboxSupport support) {
         boolean userns = support.isFull(SandboxSupport.Layer.USER_NAMESPACE);
         boolean ns = support.isFull(SandboxSupport.Layer.NAMESPACES);
         int flags = 0;
@@ -229,8 +239,7 @@ public final class SandboxPolicy {
         h[Abi.SBX_SECCOMP] = support.isFull(SandboxSupport.Layer.SECCOMP) ? 1 : 0;
         h[Abi.SBX_NOTIFY] = h[Abi.SBX_SECCOMP] == 1 && support.isFull(SandboxSupport.Layer.VIOLATION_NAMES) ? 1 : 0;
         h[Abi.SBX_LANDLOCK] = support.status(SandboxSupport.Layer.LANDLOCK_FILESYSTEM).level() != SandboxSupport.Level.NONE ? 1 : 0;
-        h[Abi.SBX_NO_CAPS] = (flags & Abi.CLONE_NEWUSER) != 0 || SandboxSupport.euid() == 0 ? 1 : 0;
-        return h;
+        h[Abi.SBX_NO_CAPS] = (flags & Abi.CLONE_NEWUSER) != 0 || support.root ? 1 : 0;
     }
 
     @Override

@@ -72,9 +72,12 @@ public final class SandboxSupport {
 
     static final Status FULL = new Status(Level.FULL, "");
     private final Map<Layer, Status> layers;
+    /** The JVM runs as root (euid 0): it makes the namespaces without a user namespace where it has none. */
+    final boolean root;
 
-    SandboxSupport(Map<Layer, Status> layers) {
+    SandboxSupport(Map<Layer, Status> layers, boolean root) {
         this.layers = Collections.unmodifiableMap(new EnumMap<>(layers));
+        this.root = root;
     }
 
     /** Every layer's status. */
@@ -129,8 +132,8 @@ public final class SandboxSupport {
         m.put(Layer.VIOLATION_NAMES, m.get(Layer.SECCOMP).level() != Level.FULL ? new Status(Level.NONE, "needs seccomp")
                 : refusal == null ? FULL : new Status(Level.NONE, "no seccomp user-notify listener: " + refusal));
         m.put(Layer.CGROUP, new Status(Level.NONE, "not built yet in this version of umh"));
-        disableForTests(m, System.getProperty(DISABLE_PROPERTY, ""));
-        return new SandboxSupport(m);
+        disableForTests(m, System.getProperty(DISABLE_PROPERTY, ""), root);
+        return new SandboxSupport(m, root);
     }
 
     /** Landlock's layers by the ABI this kernel offers: file system from 1 (truncate from 3), TCP from 4, scopes from 6. */
@@ -147,12 +150,12 @@ public final class SandboxSupport {
                 : abi < 6 ? new Status(Level.NONE, "Landlock ABI " + abi + " < 6: signals and abstract sockets not scoped") : FULL);
     }
 
-    private static void disableForTests(Map<Layer, Status> m, String list) {
+    private static void disableForTests(Map<Layer, Status> m, String list, boolean root) {
         for (String name : list.split(",")) {
             if (!name.isBlank()) {
                 Layer l = Layer.valueOf(name.trim().toUpperCase(Locale.ROOT));
                 m.put(l, new Status(Level.NONE, "disabled by -D" + DISABLE_PROPERTY));
-                if (l == Layer.USER_NAMESPACE && euid() != 0) {
+                if (l == Layer.USER_NAMESPACE && !root) {
                     m.put(Layer.NAMESPACES, new Status(Level.NONE, "needs a user namespace: disabled by -D" + DISABLE_PROPERTY));
                     m.put(Layer.EMPTY_ROOT, new Status(Level.NONE, "needs a mount namespace"));
                 }
@@ -182,8 +185,8 @@ public final class SandboxSupport {
         }
     }
 
-    /** This JVM's effective uid, from /proc/self/status. */
-    static int euid() {
+    /** This JVM's effective uid, from /proc/self/status: once, for the probe. */
+    private static int euid() {
         try {
             for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
                 if (line.startsWith("Uid:")) {

@@ -51,13 +51,11 @@ final class Spawn {
             throw new IOException("fork: user(uid, gid) and sandbox(...) cannot work together: a sandboxed helper"
                     + " keeps the JVM's ids, each mapped to itself in a user namespace of its own");
         }
-        SandboxSupport support = SandboxSupport.Probed.SUPPORT;
-        String missing = support.missing(policy.required());
-        if (!missing.isEmpty() && policy.enforcement() == Enforcement.REQUIRED) {
-            throw new IOException("fork: the sandbox cannot be enforced here (Enforcement.REQUIRED): " + missing
+        if (!policy.missing.isEmpty() && policy.enforcement() == Enforcement.REQUIRED) {
+            throw new IOException("fork: the sandbox cannot be enforced here (Enforcement.REQUIRED): " + policy.missing
                     + "; see Umh.sandboxSupport(), or use Enforcement.BEST_EFFORT");
         }
-        return policy.headerFor(support);
+        return policy.header; // read only: the native side copies it
     }
 
     /** The fd for the child's stderr: -1 for a new pipe, 2 to inherit the JVM's, else a file opened here. */

@@ -61,7 +61,7 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
     final long serial = SERIALS.incrementAndGet();
 
     private UsermodeProcess(int[] fds, ForkOptions o) {
-        this.sandboxLayers = o.sandbox().map(SandboxPolicy::enforced).orElse(java.util.Map.of());
+        this.sandboxLayers = o.sandbox().map(policy -> policy.enforced).orElse(java.util.Map.of());
         SandboxSupport.Status sc = sandboxLayers.get(SandboxSupport.Layer.SECCOMP);
         this.seccomp = sc != null && sc.level() == SandboxSupport.Level.FULL;
         SandboxSupport.Status ns = sandboxLayers.get(SandboxSupport.Layer.NAMESPACES);
