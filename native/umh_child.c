@@ -436,7 +436,9 @@ static CHILD int child_setattr(const char *path, unsigned long long set, unsigne
 static CHILD void child_bind(struct child *c, const struct umh_bind *b)
 {
     if (!b->is_dir) {
-        int fd = (int)syscall(SYS_openat, AT_FDCWD, b->target, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+        /* read-only: the target may already be there inside an earlier read-only bind (readOnly(/etc)
+         * with dynamic linking's /etc/ld.so.cache), where opening it for writing is EROFS */
+        int fd = (int)syscall(SYS_openat, AT_FDCWD, b->target, O_RDONLY | O_CREAT | O_CLOEXEC, 0600);
         if (fd < 0)
             child_fail(c, UMH_CHILD_MOUNT_TARGET, errno);
         syscall(SYS_close, fd);

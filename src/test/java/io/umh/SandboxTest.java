@@ -183,6 +183,19 @@ class SandboxTest {
         }
     }
 
+    /** Regression: a file bound inside a directory bound read-only (dynamic linking's /etc/ld.so.cache in /etc) was EROFS. */
+    @Test
+    void aFileInsideAReadOnlyDirectoryIsBoundToo() throws Exception {
+        byte[] cat = Files.readAllBytes(Path.of("/bin/cat"));
+        ForkOptions o = ForkOptions.builder().args("/etc/hostname").environment(java.util.Map.of("LANG", "C"))
+                .sandbox(SandboxPolicy.builder().readOnly(Path.of("/etc")).allowDynamicLinking().build()).build();
+        try (UsermodeProcess p = Umh.forkUsermodeBlob(cat, o)) {
+            p.pipeToUmh().close();
+            assertEquals(Files.readString(Path.of("/etc/hostname")), new String(p.pipeFromUmh().readAllBytes(), StandardCharsets.UTF_8));
+            assertEquals(0, p.waitFor());
+        }
+    }
+
     @Test
     void theHelperIsPid1OfItsOwnPidNamespaceAndStillEnds() throws Exception {
         try (UsermodeProcess p = Umh.forkUsermodeBlob(TestBlobs.bytes("sleeper"), STRICT)) {
