@@ -176,8 +176,7 @@ int umh_sandbox_prepare(const struct umh_sandbox_spec *spec, struct umh_sandbox 
 /* After a spawn that succeeded: the seccomp listener the child sent (close-on-exec, the caller's),
  * or -1 where there is none (no notify, or an outer listener made the child take the kill). */
 int umh_sandbox_listener(struct umh_sandbox *s);
-/* Whether a notification waits on the listener (POLLIN), not only the hang-up of an exited helper. */
-int umh_seccomp_pending(int listener);
+
 void umh_sandbox_release(struct umh_sandbox *s);
 
 struct umh_spawn_res {

@@ -8,7 +8,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <linux/seccomp.h>
-#include <poll.h>
 #include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -142,12 +141,6 @@ int umh_sandbox_listener(struct umh_sandbox *s)
     return fd;
 }
 
-int umh_seccomp_pending(int listener)
-{
-    struct pollfd p = { .fd = listener, .events = POLLIN };
-    return poll(&p, 1, 0) == 1 && (p.revents & POLLIN) ? 1 : 0;
-}
-
 int umh_sandbox_prepare(const struct umh_sandbox_spec *spec, struct umh_sandbox *s)
 {
     if (spec->nbinds > UMH_SBX_MAX_BINDS)
@@ -169,8 +162,9 @@ int umh_sandbox_prepare(const struct umh_sandbox_spec *spec, struct umh_sandbox 
     memcpy(block, spec->paths, spec->paths_len);
     s->mem = mem;
     const char *root = next_path(&cursor, end);
+    int short_block = root == NULL;
     for (int i = 0; i < spec->nmkdirs; i++)
-        mkdirs[i] = next_path(&cursor, end);
+        short_block |= (mkdirs[i] = next_path(&cursor, end)) == NULL;
     mkdirs[spec->nmkdirs] = NULL;
     s->mkdirs = mkdirs;
     s->binds = binds;
@@ -181,13 +175,10 @@ int umh_sandbox_prepare(const struct umh_sandbox_spec *spec, struct umh_sandbox 
         binds[i].is_dir = (spec->bind_flags[i] & UMH_SBX_BIND_DIR) != 0;
         binds[i].writable = (spec->bind_flags[i] & UMH_SBX_BIND_WRITABLE) != 0;
         binds[i].source = host;
-        s->nbinds = i + 1;
-        if (host == NULL || binds[i].target == NULL) {
-            umh_sandbox_release(s);
-            return UMH_FAIL(UMH_SANDBOX_OPEN, EINVAL);
-        }
+        short_block |= host == NULL || binds[i].target == NULL;
     }
-    if (root == NULL) {
+    s->nbinds = spec->nbinds;
+    if (short_block) { /* a block with fewer strings than the header counts: refused, not half applied */
         umh_sandbox_release(s);
         return UMH_FAIL(UMH_SANDBOX_OPEN, EINVAL);
     }

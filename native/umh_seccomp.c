@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <linux/audit.h>
 #include <linux/seccomp.h>
+#include <poll.h>
 #include <sched.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -581,6 +582,12 @@ int umh_seccomp_listener_supported(void)
     size_t size;
     int rc = notif_size(&size, UMH_SECCOMP_NOTIF_SIZES);
     return rc < 0 ? rc : 1;
+}
+
+int umh_seccomp_pending(int listener)
+{
+    struct pollfd p = { .fd = listener, .events = POLLIN };
+    return poll(&p, 1, 0) == 1 && (p.revents & POLLIN) ? 1 : 0;
 }
 
 int umh_seccomp_notif_recv(int listener, int *nr, int *pid)

@@ -84,5 +84,8 @@ int umh_seccomp_listener_supported(void);
  * caller's pid namespace sees it) into *nr and *pid; 0, or UMH_FAIL (ENOENT: the helper died
  * before it was read). The helper stays blocked in that call until it is killed. */
 int umh_seccomp_notif_recv(int listener, int *nr, int *pid);
+/* Whether a notification waits on the listener (POLLIN), not only the hang-up of an exited
+ * helper (on which notif_recv would block): 1 or 0, without waiting. */
+int umh_seccomp_pending(int listener);
 
 #endif
