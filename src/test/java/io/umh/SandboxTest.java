@@ -294,9 +294,17 @@ class SandboxTest {
     @Test
     void theJvmIsUnconfinedAfterwards() throws Exception {
         Path mountNs = Files.readSymbolicLink(Path.of("/proc/self/ns/mnt"));
+        strict("ok"); // the spawner thread exists from here on
+        String spawner = sigBlk("umh-spawner");
+        String self = Files.readAllLines(Path.of("/proc/thread-self/status")).stream()
+                .filter(l -> l.startsWith("SigBlk:")).findFirst().orElseThrow();
         for (int i = 0; i < 3; i++) {
-            strict("ok");
+            strict("ok"); // cloned on the spawner thread, which blocks every signal across the clone
+            EscapeTargets.attempt(STRICT.toBuilder().killOnParentDeath(false).build(), "ok"); // cloned right here
         }
+        assertEquals(spawner, sigBlk("umh-spawner"), "the spawner's signal mask");
+        assertEquals(self, Files.readAllLines(Path.of("/proc/thread-self/status")).stream()
+                .filter(l -> l.startsWith("SigBlk:")).findFirst().orElseThrow(), "the forking thread's signal mask");
         List<String> status = Files.readAllLines(Path.of("/proc/self/status"));
         assertTrue(status.contains("Seccomp:\t0"), status.toString());
         assertTrue(status.contains("NoNewPrivs:\t0"), status.toString());
@@ -416,5 +424,17 @@ class SandboxTest {
                         + ", SECCOMP " + p.sandboxLayers().get(SandboxSupport.Layer.SECCOMP).level());
             }
         }
+    }
+
+    /** The SigBlk line of this JVM's thread named {@code comm}. */
+    private static String sigBlk(String comm) throws IOException {
+        try (var tasks = Files.list(Path.of("/proc/self/task"))) {
+            for (Path t : (Iterable<Path>) tasks::iterator) {
+                if (Files.readString(t.resolve("comm")).trim().equals(comm)) {
+                    return Files.readAllLines(t.resolve("status")).stream().filter(l -> l.startsWith("SigBlk:")).findFirst().orElseThrow();
+                }
+            }
+        }
+        throw new AssertionError("no thread " + comm);
     }
 }
