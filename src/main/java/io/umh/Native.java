@@ -12,7 +12,7 @@ import java.lang.System.Logger.Level;
  * on are in {@link Abi}, asserted by the C compiler.
  */
 final class Native {
-    private static final System.Logger LOG = System.getLogger("io.umh");
+    private static final Log LOG = Log.LOG;
     private static final Throwable LOAD_FAILURE;
 
     static {
