@@ -41,6 +41,13 @@ class SharedNamespacesTest {
         return m;
     }
 
+    /** One strict() fork, closed: the JVM's empty network namespace and strict()'s root exist from here on. */
+    private static void strictOnce() throws Exception {
+        try (UsermodeProcess p = Umh.forkUsermodeBlob(TestBlobs.bytes("exit"), ForkOptions.builder().sandbox(SandboxPolicy.strict()).build())) {
+            assertEquals(0, p.waitFor());
+        }
+    }
+
     private static UsermodeProcess sleeper(SandboxPolicy policy) throws IOException {
         UsermodeProcess p = Umh.forkUsermodeBlob(TestBlobs.bytes("sleeper"), ForkOptions.builder().sandbox(policy).build());
         assertEquals("ready", new String(p.pipeFromUmh().readNBytes(5), StandardCharsets.US_ASCII));
@@ -79,7 +86,7 @@ class SharedNamespacesTest {
 
     @Test
     void aPolicysRootIsMadeOnceAndLetGoWithThePolicy(@TempDir Path dir) throws Exception {
-        Umh.forkUsermodeBlob(TestBlobs.bytes("exit"), ForkOptions.builder().sandbox(SandboxPolicy.strict()).build()).waitFor();
+        strictOnce();
         int fds = TestBlobs.openFds();
         List<String> before = TestBlobs.namespaceFds();
         String made = forkTwenty(SandboxPolicy.builder().readOnly(dir).build(), before);
@@ -114,7 +121,7 @@ class SharedNamespacesTest {
         SandboxPolicy policy = SandboxPolicy.builder().readOnly(gone).build();
         Files.delete(gone); // exists at build(), not at the first fork: the bind fails
         ForkOptions o = ForkOptions.builder().sandbox(policy).build();
-        Umh.forkUsermodeBlob(TestBlobs.bytes("exit"), ForkOptions.builder().sandbox(SandboxPolicy.strict()).build()).waitFor();
+        strictOnce();
         int fds = TestBlobs.openFds();
         List<String> namespaces = TestBlobs.namespaceFds();
         IOException e = assertThrows(IOException.class, () -> Umh.forkUsermodeBlob(TestBlobs.bytes("exit"), o));
