@@ -62,6 +62,7 @@ final class ShutdownHook {
         } catch (InterruptedException e) {
             live.forEach(UsermodeProcess::destroyForcibly);
         }
+        Cgroup.removeAll(100); // the SIGKILLed may not be reaped yet: their cgroups go once they have exited
     }
 
     /** The value of {@code -Dumh.shutdown.grace}; the default, with a warning, when it is no duration. */
