@@ -220,4 +220,125 @@ class CgroupTest {
         assertEquals("limits [pids.max] need a cgroup to set them in: cgroup(parent)",
                 assertThrows(IllegalArgumentException.class, () -> SandboxPolicy.builder().pidsMax(4).build()).getMessage());
     }
+    /** A JVM that exits while its helpers run leaves no cgroup behind: its shutdown stops them and removes each. */
+    @Test
+    void aJvmThatExitsWithHelpersRunningLeavesNoCgroup() throws Exception {
+        String out = TestBlobs.run(TestBlobs.javaCommand(List.of(), List.of("-Dumh.shutdown.grace=0"), ExitsWithHelpers.class,
+                parent.toString()));
+        List<String> lines = List.of(out.split("\n"));
+        assertEquals(3, lines.size(), out);
+        for (String cg : lines) {
+            assertTrue(cg.startsWith(parent + "/umh-"), out);
+            assertFalse(Files.exists(Path.of(cg)), cg + " left behind");
+        }
+        assertEquals(List.of(), children(parent));
+    }
+
+    /** Run by the test above: forks three helpers into cgroups under args[0], prints where, and returns from main. */
+    public static final class ExitsWithHelpers {
+        public static void main(String[] args) throws Exception {
+            SandboxPolicy policy = SandboxPolicy.builder().cgroup(Path.of(args[0])).build();
+            for (String[] a : new String[][] {{}, {"-p"}, {"-t", "-p"}}) { // EOF ends it; SIGTERM does; only SIGKILL does
+                UsermodeProcess p = Umh.forkUsermodeBlob(TestBlobs.bytes("sleeper"), sandboxed(policy, a));
+                p.pipeFromUmh().readNBytes(6);
+                System.out.println(p.cgroup().orElseThrow());
+            }
+        }
+    }
+
+    /** clone, not clone3 (forced, as a kernel or filter without clone3 does): no placement, and each fork says so. */
+    @Test
+    void withoutClone3ARequiredForkFailsAndABestEffortOneRunsUnplaced() throws Exception {
+        String out = TestBlobs.run(TestBlobs.javaCommand(List.of(), List.of("-Dumh.clone3=false"), WithoutClone3.class,
+                parent.toString()));
+        String why = "clone3 cannot start a helper in a cgroup (CLONE_INTO_CGROUP, Linux 5.7): clone3 failed: ENOSYS (Function not implemented)";
+        assertEquals("support NONE (" + why + ")\n"
+                + "required IOException fork: the sandbox cannot be enforced here (Enforcement.REQUIRED): CGROUP: " + why
+                + "; see Umh.sandboxSupport(), or use Enforcement.BEST_EFFORT\n"
+                + "best effort 0 cgroup=false NONE (" + why + ")\n", out);
+        assertEquals(List.of(), children(parent));
+    }
+
+    /** Run by the test above with -Dumh.clone3=false. */
+    public static final class WithoutClone3 {
+        public static void main(String[] args) throws Exception {
+            System.out.println("support " + Umh.sandboxSupport().status(SandboxSupport.Layer.CGROUP));
+            SandboxPolicy.Builder b = SandboxPolicy.builder().cgroup(Path.of(args[0]));
+            try (UsermodeProcess p = Umh.forkUsermodeBlob(TestBlobs.bytes("exit"), sandboxed(b.build()))) {
+                System.out.println("required ran: " + p.waitFor());
+            } catch (IOException e) {
+                System.out.println("required " + e.getClass().getSimpleName() + " " + e.getMessage());
+            }
+            try (UsermodeProcess p = Umh.forkUsermodeBlob(TestBlobs.bytes("exit"),
+                    sandboxed(b.enforcement(Enforcement.BEST_EFFORT).build()))) {
+                System.out.println("best effort " + p.waitFor() + " cgroup=" + p.cgroup().isPresent() + " "
+                        + p.sandboxLayers().get(SandboxSupport.Layer.CGROUP));
+            }
+        }
+    }
+
+    /**
+     * An unprivileged JVM (uid 65534): a cgroup it does not own is no delegation (a REQUIRED fork
+     * names it); one delegated to it as systemd's Delegate=yes does (the subtree chown'ed to it,
+     * the JVM itself started inside it) places its helpers.
+     */
+    @Test
+    void anUnprivilegedJvmPlacesHelpersOnlyInACgroupDelegatedToIt() throws Exception {
+        List<String> files = new java.util.ArrayList<>(TestBlobs.classPathFiles());
+        files.addAll(List.of(TestBlobs.path("sleeper").toAbsolutePath().toString(), TestBlobs.javaExecutable(), TestBlobs.library()));
+        String unreadable = TestBlobs.unreadableByNobody(files);
+        assumeTrue(unreadable.isEmpty(), "uid 65534 cannot read " + unreadable + " (checkout under /root?)");
+        Path delegated = parent.resolve("delegated");
+        Path jvm = delegated.resolve("jvm");
+        Path helpers = delegated.resolve("helpers");
+        Files.createDirectory(delegated);
+        try {
+            Files.createDirectory(jvm);
+            Files.createDirectory(helpers);
+            for (Path p : List.of(delegated, delegated.resolve("cgroup.procs"), delegated.resolve("cgroup.subtree_control"),
+                    delegated.resolve("cgroup.threads"), jvm, jvm.resolve("cgroup.procs"), helpers, helpers.resolve("cgroup.procs"))) {
+                Files.setAttribute(p, "unix:uid", 65534);
+                Files.setAttribute(p, "unix:gid", 65534);
+            }
+            List<String> prefix = new java.util.ArrayList<>(List.of("sh", "-c", "echo $$ > \"$0\" && exec \"$@\"",
+                    jvm.resolve("cgroup.procs").toString()));
+            prefix.addAll(TestBlobs.AS_NOBODY);
+            String out = TestBlobs.run(TestBlobs.javaCommand(prefix, List.of("-Dumh.native.path=" + TestBlobs.library()),
+                    String.join(java.io.File.pathSeparator, TestBlobs.classPathFiles()), Unprivileged.class,
+                    parent.toString(), helpers.toString()));
+            String root = relative(helpers) + "/umh-";
+            assertTrue(out.startsWith("own " + jvm + "\nnot delegated NONE (no delegation: " + parent
+                    + " is not writable by this JVM; give it a cgroup it owns, as systemd's Delegate=yes does)\n"
+                    + "required IOException fork: the sandbox cannot be enforced here (Enforcement.REQUIRED): CGROUP: no delegation: "), out);
+            assertTrue(out.contains("\ndelegated FULL\nplaced " + root), out);
+            assertTrue(out.endsWith("\nexit 0\n"), out);
+            assertEquals(List.of(), children(helpers));
+        } finally {
+            for (Path p : List.of(helpers, jvm, delegated)) {
+                Files.deleteIfExists(p);
+            }
+        }
+    }
+
+    /** Run as uid 65534 by the test above, in the delegated cgroup's "jvm": args are the undelegated and the delegated parent. */
+    public static final class Unprivileged {
+        public static void main(String[] args) throws Exception {
+            System.out.println("own " + Umh.sandboxSupport().cgroup().orElseThrow());
+            SandboxPolicy undelegated = SandboxPolicy.builder().cgroup(Path.of(args[0])).build();
+            System.out.println("not delegated " + undelegated.enforced.get(SandboxSupport.Layer.CGROUP));
+            try (UsermodeProcess p = Umh.forkUsermodeBlob(TestBlobs.bytes("exit"), sandboxed(undelegated))) {
+                System.out.println("required ran: " + p.waitFor());
+            } catch (IOException e) {
+                System.out.println("required " + e.getClass().getSimpleName() + " " + e.getMessage());
+            }
+            SandboxPolicy delegated = SandboxPolicy.builder().cgroup(Path.of(args[1])).build();
+            System.out.println("delegated " + delegated.enforced.get(SandboxSupport.Layer.CGROUP).level());
+            try (UsermodeProcess p = Umh.forkUsermodeBlob(TestBlobs.bytes("sleeper"), sandboxed(delegated))) {
+                p.pipeFromUmh().readNBytes(6);
+                System.out.println("placed " + cgroupOf(p.pid()));
+                p.pipeToUmh().close();
+                System.out.println("exit " + p.waitFor());
+            }
+        }
+    }
 }
