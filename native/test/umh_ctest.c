@@ -985,6 +985,10 @@ static void test_cgroup(void)
         if (fd >= 0)
             close(fd);
         enabled[n > 0 ? n : 0] = '\0';
+        /* cgroup.max.descendants needs no controller: a value it takes, and one it refuses */
+        CHECK(umh_cgroup_write(cg, "cgroup.max.descendants", "0") == 0);
+        CHECK(umh_cgroup_write(cg, "cgroup.max.descendants", "lots") == UMH_FAIL(UMH_WRITE, EINVAL));
+        CHECK(umh_cgroup_write(cg, "../cgroup.procs", "1") == UMH_FAIL(UMH_OPEN, EINVAL));
         int w = umh_cgroup_write(cg, "pids.max", "8");
         CHECK(strstr(enabled, "pids") != NULL ? w == 0 : w == UMH_FAIL(UMH_OPEN, ENOENT));
         struct umh_spawn_req req = { .memfd = memfd, .flags = UMH_SPAWN_CGROUP | (here ? 0 : UMH_SPAWN_PDEATHSIG),
