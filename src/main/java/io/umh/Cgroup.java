@@ -62,6 +62,7 @@ final class Cgroup {
                         c.path.resolve(l.getKey()) + " = " + l.getValue());
             }
         } catch (IOException | RuntimeException e) {
+            c.closeFd();
             c.remove();
             throw e;
         }
@@ -80,7 +81,7 @@ final class Cgroup {
         return fd;
     }
 
-    /** After the spawn: the clone has taken what it needs of the fd. */
+    /** After the spawn, on the spawning thread: the clone has taken what it needs of the fd. */
     void closeFd() {
         if (fd >= 0) {
             Native.closeQuietly(fd);
@@ -91,10 +92,10 @@ final class Cgroup {
     /**
      * After the helper's reap (or a failed spawn): rmdir. A cgroup that some descendant of the
      * helper still holds (one that escaped its reap: no pid namespace) is killed (cgroup.kill)
-     * and removed once empty, at a later removal or at JVM exit.
+     * and removed once empty, at a later removal or at JVM exit. The fd plays no part (an open
+     * O_PATH fd does not keep a cgroup), and is never touched here: this runs on the reaper.
      */
     void remove() {
-        closeFd();
         if (!tryRemove(path)) {
             kill(path);
             LEFTOVERS.add(path);
