@@ -48,7 +48,7 @@ class CgroupTest {
     static void removeParent() throws IOException {
         if (parent != null) {
             List<Path> left = children(parent);
-            Files.delete(parent);
+            removeEmpty(parent);
             assertEquals(List.of(), left, "cgroups left behind");
         }
     }
@@ -185,6 +185,29 @@ class CgroupTest {
         }
     }
 
+    /** The parent gone after the policy was built: a REQUIRED fork fails naming the cgroup, a BEST_EFFORT one runs unplaced and says why. */
+    @Test
+    void aForkWhoseCgroupCannotBeMadeFailsRequiredAndRunsUnplacedBestEffort() throws Exception {
+        Path gone = Files.createDirectory(parent.resolve("gone"));
+        SandboxPolicy required = SandboxPolicy.builder().cgroup(gone).build();
+        SandboxPolicy bestEffort = SandboxPolicy.builder().cgroup(gone).enforcement(Enforcement.BEST_EFFORT).build();
+        Files.delete(gone);
+        int fds = TestBlobs.openFds();
+        String why = "fork: open failed: ENOENT (No such file or directory): cgroup " + gone + "/umh-";
+        IOException e = assertThrows(IOException.class, () -> Umh.forkUsermodeBlob(TestBlobs.bytes("exit"), sandboxed(required)));
+        assertTrue(e.getMessage().startsWith(why), e.getMessage());
+        try (UsermodeProcess p = Umh.forkUsermodeBlob(TestBlobs.bytes("exit"), sandboxed(bestEffort))) {
+            assertEquals(0, p.waitFor());
+            assertTrue(p.cgroup().isEmpty());
+            SandboxSupport.Status st = p.sandboxLayers().get(SandboxSupport.Layer.CGROUP);
+            assertEquals(SandboxSupport.Level.NONE, st.level());
+            assertTrue(st.reason().startsWith(why), st.reason());
+            assertEquals(SandboxSupport.Level.FULL, bestEffort.enforced.get(SandboxSupport.Layer.CGROUP).level(),
+                    "the policy's own report is what build() found");
+        }
+        TestBlobs.assertFds(fds);
+    }
+
     @Test
     void sandboxSupportSaysWhichControllersCgroupV2Lacks() throws Exception {
         SandboxSupport.Status st = Umh.sandboxSupport().status(SandboxSupport.Layer.CGROUP);
@@ -223,15 +246,28 @@ class CgroupTest {
     /** A JVM that exits while its helpers run leaves no cgroup behind: its shutdown stops them and removes each. */
     @Test
     void aJvmThatExitsWithHelpersRunningLeavesNoCgroup() throws Exception {
-        String out = TestBlobs.run(TestBlobs.javaCommand(List.of(), List.of("-Dumh.shutdown.grace=0"), ExitsWithHelpers.class,
-                parent.toString()));
-        List<String> lines = List.of(out.split("\n"));
-        assertEquals(3, lines.size(), out);
-        for (String cg : lines) {
-            assertTrue(cg.startsWith(parent + "/umh-"), out);
-            assertFalse(Files.exists(Path.of(cg)), cg + " left behind");
+        Path own = Files.createDirectory(parent.resolve("exits")); // what it might leave is no other test's
+        try {
+            String out = TestBlobs.run(TestBlobs.javaCommand(List.of(), List.of("-Dumh.shutdown.grace=0"), ExitsWithHelpers.class,
+                    own.toString()));
+            List<String> lines = List.of(out.split("\n"));
+            assertEquals(3, lines.size(), out);
+            for (String cg : lines) {
+                assertTrue(cg.startsWith(own + "/umh-"), out);
+                assertFalse(Files.exists(Path.of(cg)), cg + " left behind");
+            }
+            assertEquals(List.of(), children(own));
+        } finally {
+            removeEmpty(own);
         }
-        assertEquals(List.of(), children(parent));
+    }
+
+    /** dir and the cgroups below it, which hold no process by now. */
+    private static void removeEmpty(Path dir) throws IOException {
+        for (Path c : children(dir)) {
+            Files.deleteIfExists(c);
+        }
+        Files.deleteIfExists(dir);
     }
 
     /** Run by the test above: forks three helpers into cgroups under args[0], prints where, and returns from main. */
