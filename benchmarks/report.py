@@ -272,6 +272,9 @@ SANDBOX = [  # (label, numerator, denominator, target, True where higher is bett
     ("ProcessBuilder on the file, unsandboxed / unsandboxed `UsermodeBlob.fork()`", "process_builder", "umh_loaded",
      None, None),
     ("bwrap through ProcessBuilder / ProcessBuilder alone", "bwrap", "process_builder", None, None),
+    ("`strict()` with every namespace made per spawn (as an unprivileged JVM makes them) / unsandboxed",
+     "umh_strict_fresh", "umh_loaded", None, None),
+    ("bwrap through ProcessBuilder / `strict()` made per spawn", "bwrap", "umh_strict_fresh", None, None),
 ]
 
 SANDBOX_US = [
@@ -279,6 +282,7 @@ SANDBOX_US = [
     ("umh_strict_host_network", "umh, `strict()` + `network(true)`"), ("umh_strict_binds", "umh, `strict()` + 5 files bound"),
     ("process_builder", "ProcessBuilder, unsandboxed"), ("bwrap", "bwrap (file alone bound), through ProcessBuilder"),
     ("bwrap_root_bind", "bwrap `--ro-bind / /`, through ProcessBuilder"),
+    ("umh_strict_fresh", "umh, `strict()`, every namespace made per spawn"),
 ]
 
 
@@ -318,7 +322,7 @@ def sandbox_section(sbx):
         lines.append(f"| {label} | " + " | ".join(fmt(x, 2) for x in rs) + f" | **{fmt(med, 2)}** | {spread(rs)} | "
                      + (f"{'>=' if higher else '<='} {target:.2f}x | {verdict(med, target, not higher)} |" if target else " | |"))
     for label, f in (
-            ("the net namespace's share of `strict()`'s extra time: (`strict()` - `strict()` with `network(true)`) / (`strict()` - unsandboxed)",
+            ("the network namespace's share (joined, made once) of `strict()`'s extra time: (`strict()` - `strict()` with `network(true)`) / (`strict()` - unsandboxed)",
              lambda run: share(run, "umh_strict", "umh_strict_host_network", "umh_strict", "umh_loaded")),
             ("the share of `strict()`'s extra time spent before `fork()` returns (clone, namespaces, mounts, Landlock, "
              "seccomp, up to the exec)",
@@ -335,13 +339,16 @@ def sandbox_section(sbx):
         lines += ["", f"Load before: `{sbx['load_before']}`; after: `{sbx.get('load_after')}`: the machine is shared,"
                   " and its load moves these ratios (bwrap's most), which an interleaved run cancels only in part.", ""]
     lines += [f"What a `strict()` child got here: `{sbx.get('strict_layers')}`.", "",
-              "What `strict()` does per spawn today: the clone makes fresh user, mount, pid, ipc, uts and net",
-              "namespaces; the child writes its id maps, makes / private, mounts a tmpfs root, pivots into it and",
-              "detaches the old root, restricts itself with a Landlock ruleset and installs a seccomp filter (with a",
+              "What `strict()` does per spawn in a root JVM (this run's): the clone makes fresh pid, ipc and uts",
+              "namespaces; the child joins (`setns`) the policy's mount namespace, whose read-only tmpfs root was made",
+              "once by a short-lived clone, and the JVM's one empty network namespace, made once the same way",
+              "(`io.umh.Namespaces`); it restricts itself with a Landlock ruleset and installs a seccomp filter (with a",
               "user-notify listener it passes to the JVM), then execs; the parent builds the Landlock ruleset and the",
-              "seccomp program afresh for each spawn. `../shared/SANDBOX.md` measured ~1.56-2.02x for everything",
-              "fresh per spawn and 1.14-1.18x for joining namespaces made once (setns) with Landlock and seccomp:",
-              "the 1.30x target needs the latter, which umh does not do yet. `network(true)` drops the net namespace",
+              "seccomp program afresh for each spawn. An unprivileged JVM cannot join namespaces made before its",
+              "child's fresh user namespace (which its fresh pid namespace needs): it makes every namespace per spawn,",
+              "writes the id maps, mounts the tmpfs root, pivots into it and detaches the old root (an RCU grace period,",
+              "and another when the mount namespace dies with the child); the `made per spawn` rows measure that path",
+              "in this root JVM (`-Dumh.sandbox.fresh=true` for its policy). `network(true)` drops the net namespace",
               "but also binds the resolver's five files and allows the network calls; the row with the same five",
               "files bound and the net namespace kept says what the binds cost (were it much above 1, the net",
               "namespace's own share would be more than its row says). The bwrap rows include ProcessBuilder's own launch (the",

@@ -124,6 +124,16 @@ final class Native {
         return spawn0(memfd, flags, argv, argc, envp, envc, dir, errFd, ids, rlimits, sandbox, sandboxPaths, out);
     }
 
+    /**
+     * Makes the namespaces a sandbox's spawns join (umh_sandbox_namespaces): {@code header} and
+     * {@code paths} as for {@link #spawn}, with SBX_NEW_ROOT for the mount namespace of its root and
+     * SBX_NETWORK 0 for an empty network namespace. Fills {@code out} with {mount fd, network fd}
+     * (-1 for one not made), the caller's to close, or returns the failure code (nothing left open).
+     */
+    static int sandboxNamespaces(int[] header, byte[] paths, int[] out) {
+        return sandboxNamespaces0(header, paths, out);
+    }
+
     /** The spawner thread's whole life (umh_spawner_serve): clones the spawns with SPAWN_PDEATHSIG. Never returns. */
     static void serveSpawns() {
         serveSpawns0();
@@ -272,6 +282,8 @@ final class Native {
     private static native int load0(byte[] blob);
 
     private static native int openOutput0(byte[] path, boolean append);
+
+    private static native int sandboxNamespaces0(int[] header, byte[] paths, int[] out);
 
     private static native int spawn0(int memfd, int flags, byte[] argv, int argc, byte[] envp, int envc,
                                      byte[] dir, int errFd, int[] ids, long[] rlimits, int[] sandbox,

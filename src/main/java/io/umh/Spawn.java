@@ -67,6 +67,8 @@ final class Spawn {
             if (cgroup != null) {
                 cgroup.closeFd();
             }
+            // the policy holds the namespaces the header names: reachable until the child joined them
+            java.lang.ref.Reference.reachabilityFence(o);
         }
         if (rc < 0) {
             if (cgroup != null) {
@@ -102,7 +104,7 @@ final class Spawn {
             throw new IOException("fork: the sandbox cannot be enforced here (Enforcement.REQUIRED): " + policy.missing
                     + "; see Umh.sandboxSupport(), or use Enforcement.BEST_EFFORT");
         }
-        return policy.header; // read only: the native side copies it
+        return policy.spawnHeader(); // read only: the native side copies it
     }
 
     /** The fd for the child's stderr: -1 for a new pipe, 2 to inherit the JVM's, else a file opened here. */
