@@ -184,6 +184,30 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
         return this;
     }
 
+    /**
+     * Sends {@code signal} through the pidfd, so it can only reach this child; refused (false) once
+     * the child has been reaped, when its pid may already be another process's. A sandboxed helper,
+     * pid 1 of its own pid namespace, gets only the signals it has a handler for (SIGKILL and
+     * SIGSTOP aside): the kernel drops the others.
+     *
+     * @return true if it was sent; false if the child has been reaped (or the kernel refused, EPERM)
+     */
+    public boolean sendSignal(Signal signal) {
+        return signal(java.util.Objects.requireNonNull(signal, "signal").number());
+    }
+
+    /**
+     * {@link #sendSignal(Signal)} by number, for any signal 1 to 64 (the real-time ones too).
+     *
+     * @throws IllegalArgumentException if {@code signal} is not within 1 and 64
+     */
+    public boolean sendSignal(int signal) {
+        if (signal < 1 || signal > Abi.SIGMAX) {
+            throw new IllegalArgumentException("sendSignal: no signal " + signal + " (1 to " + Abi.SIGMAX + ")");
+        }
+        return signal(signal);
+    }
+
     @Override
     public boolean supportsNormalTermination() {
         return true;
