@@ -25,8 +25,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * signal N, as the JDK reports it.
  *
  * <p>{@link #stop(Duration)} asks the child to finish (EOF, then SIGTERM) before it kills it. On
- * JVM shutdown every live helper gets such a stop, bounded in all by {@code -Dumh.shutdown.grace}
- * (an ISO-8601 duration or milliseconds, default 2 s; half of it for EOF, half for SIGTERM).
+ * JVM shutdown every live helper gets such a stop (unless {@link ForkOptions.Lifetime#OUTLIVES_JVM}),
+ * bounded in all by {@code -Dumh.shutdown.grace} (an ISO-8601 duration or milliseconds, default
+ * 2 s; half of it for EOF, half for SIGTERM).
  * {@link #close()} kills the child if it is still running, reaps it and closes every pipe. A
  * process that is never closed has its pipes closed once it has exited and become unreachable,
  * and the first such process in a JVM is logged as a WARNING.
@@ -79,7 +80,9 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
     /** Clones a child from a loaded blob and hands it to the reaper. */
     static UsermodeProcess spawn(int memfd, boolean script, ForkOptions o) throws IOException {
         UsermodeProcess p = new UsermodeProcess(Spawn.run(memfd, script, o), o);
-        ShutdownHook.add(p); // before the reaper can see it exit
+        if (o.lifetime() != ForkOptions.Lifetime.OUTLIVES_JVM) {
+            ShutdownHook.add(p); // before the reaper can see it exit
+        }
         try {
             if (p.listener >= 0) {
                 Violations.watch(p, p.listener); // before the helper runs far enough to violate
