@@ -5,6 +5,7 @@ import java.lang.ProcessBuilder.Redirect;
 import java.nio.charset.Charset;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.EnumMap;
@@ -23,6 +24,8 @@ import java.util.OptionalInt;
 public final class ForkOptions {
     /** The encoding the JDK itself uses for argv, environment and paths. */
     static final Charset JNU = jnuCharset();
+    /** {@link #closeGrace()}'s default: 2 s, as the shutdown hook's ({@code -Dumh.shutdown.grace}). */
+    public static final Duration DEFAULT_CLOSE_GRACE = Duration.ofSeconds(2); // before DEFAULTS: its builder reads it
     private static final ForkOptions DEFAULTS = builder().build(); // after JNU: it encodes with it
 
     private final String argv0;
@@ -31,6 +34,7 @@ public final class ForkOptions {
     private final Path directory;                  // null: the JVM's
     private final Redirect redirectError;
     private final Lifetime lifetime;
+    private final Duration closeGrace;
     private final boolean noNewPrivileges;
     private final boolean newSession;
     private final int uid;   // -1: unchanged
@@ -85,6 +89,7 @@ public final class ForkOptions {
         this.directory = b.directory;
         this.redirectError = checkRedirect(b.redirectError);
         this.lifetime = b.lifetime;
+        this.closeGrace = b.closeGrace;
         this.noNewPrivileges = b.noNewPrivileges;
         this.newSession = b.newSession;
         this.uid = b.uid;
@@ -128,7 +133,7 @@ public final class ForkOptions {
     /** A builder that starts from these options. */
     public Builder toBuilder() {
         Builder b = new Builder().argv0(argv0).args(args).redirectError(redirectError).lifetime(lifetime)
-                .noNewPrivileges(noNewPrivileges).newSession(newSession);
+                .closeGrace(closeGrace).noNewPrivileges(noNewPrivileges).newSession(newSession);
         b.uid = uid;
         b.gid = gid;
         b.umask = umask;
@@ -176,6 +181,11 @@ public final class ForkOptions {
     /** Who ends the helper when this JVM ends (default {@link Lifetime#DIES_WITH_JVM}). */
     public Lifetime lifetime() {
         return lifetime;
+    }
+
+    /** How long {@link UsermodeProcess#close()} waits for the helper to exit before it kills it (default 2 s). */
+    public Duration closeGrace() {
+        return closeGrace;
     }
 
     /** Whether the child runs with PR_SET_NO_NEW_PRIVS (default false). */
@@ -342,6 +352,7 @@ public final class ForkOptions {
         private Path directory;
         private Redirect redirectError = Redirect.INHERIT;
         private Lifetime lifetime = Lifetime.DIES_WITH_JVM;
+        private Duration closeGrace = DEFAULT_CLOSE_GRACE;
         private boolean noNewPrivileges;
         private boolean newSession;
         private int uid = -1;
@@ -408,6 +419,22 @@ public final class ForkOptions {
         /** What becomes of the helper when this JVM ends: see {@link Lifetime} (default {@link Lifetime#DIES_WITH_JVM}). */
         public Builder lifetime(Lifetime lifetime) {
             this.lifetime = Objects.requireNonNull(lifetime, "lifetime");
+            return this;
+        }
+
+        /**
+         * How long {@link UsermodeProcess#close()} waits, after closing the helper's streams (EOF
+         * on its stdin), for it to exit by itself before it SIGKILLs it; default 2 s.
+         * {@link Duration#ZERO} kills a helper still running at once, without waiting.
+         *
+         * @throws IllegalArgumentException if {@code grace} is negative
+         */
+        public Builder closeGrace(Duration grace) {
+            Objects.requireNonNull(grace, "closeGrace");
+            if (grace.isNegative()) {
+                throw new IllegalArgumentException("closeGrace is negative: " + grace);
+            }
+            this.closeGrace = grace;
             return this;
         }
 

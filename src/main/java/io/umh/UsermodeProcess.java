@@ -27,9 +27,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * <p>{@link #stop(Duration)} asks the child to finish (EOF, then SIGTERM) before it kills it. On
  * JVM shutdown every live helper gets such a stop (unless {@link ForkOptions.Lifetime#OUTLIVES_JVM}),
  * bounded in all by {@code -Dumh.shutdown.grace} (an ISO-8601 duration or milliseconds, default
- * 2 s; half of it for EOF, half for SIGTERM).
- * {@link #close()} kills the child if it is still running, reaps it and closes every pipe. A
- * process that is never closed has its pipes closed once it has exited and become unreachable,
+ * 2 s; half of it for EOF, half for SIGTERM). {@link #close()} closes the streams (EOF), waits for
+ * the child to exit and kills it only if it is still running after {@link ForkOptions#closeGrace()}.
+ * A process that is never closed has its pipes closed once it has exited and become unreachable,
  * and the first such process in a JVM is logged as a WARNING.
  */
 public final class UsermodeProcess extends Process implements AutoCloseable {
@@ -57,6 +57,9 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
     private final int listener;         // the seccomp listener, or -1; closed once reaped
     private volatile SandboxViolation violation; // named by the listener's thread
     private final long started = System.nanoTime();
+    private final long closeGraceNanos;
+    /** How long close() waits for a child it has SIGKILLed (one stuck in the kernel) before it leaves it to the reaper. */
+    static final long KILL_WAIT_NANOS = TimeUnit.SECONDS.toNanos(10);
     private static final java.util.concurrent.atomic.AtomicLong SERIALS = new java.util.concurrent.atomic.AtomicLong();
     /** Which fork this is, in this JVM: orders two handles of children that had the same pid. */
     final long serial = SERIALS.incrementAndGet();
@@ -68,6 +71,7 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
         SandboxSupport.Status ns = sandboxLayers.get(SandboxSupport.Layer.NAMESPACES);
         this.pidNamespace = ns != null && ns.level() == SandboxSupport.Level.FULL;
         this.listener = fds[Abi.OUT_LISTENER];
+        this.closeGraceNanos = Stopper.graceNanos(o.closeGrace());
         this.toUmh = new FileOutputStream(Native.fileDescriptor(fds[Abi.OUT_STDIN_W]));
         this.fromUmh = new PipeInputStream(Native.fileDescriptor(fds[Abi.OUT_STDOUT_R]));
         int err = fds[Abi.OUT_STDERR_R];
@@ -261,29 +265,61 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
         }
     }
 
-    /** SIGKILL if still running, reap, close every pipe. Idempotent; waits for the child uninterruptibly. */
+    /**
+     * Ends the process as the JDK's {@code Process.close()} does (JDK 26; the same here on 17):
+     * closes its stdin (EOF), stdout and stderr, then waits for it to exit, up to
+     * {@link ForkOptions#closeGrace()} (default 2 s); a child still running then is SIGKILLed and
+     * reaped. The exit status is the child's own: a {@code cat} that exits at EOF ends 0. With
+     * {@code closeGrace(Duration.ZERO)} a running child is SIGKILLed at once, before its streams
+     * close (what close() always did before: such a child ends 137).
+     *
+     * <p>Interrupted while waiting, it kills the child at once, waits for it to be reaped, and
+     * returns with the interrupt flag set. The wait is bounded: a child that does not die within
+     * 10 s of SIGKILL (stuck in the kernel) is left to the reaper, which reaps it once it dies.
+     * Idempotent: later calls return at once.
+     */
     @Override
     public void close() {
         if (!closed.compareAndSet(false, true)) {
             return;
         }
-        if (isAlive()) {
+        if (closeGraceNanos == 0) {
+            destroyForcibly(); // no grace: killed before the EOF could let it exit by itself, as close() always did
+        }
+        closeAll.closeStreams(); // EOF; and nobody reads its output any more
+        boolean interrupted = false;
+        try {
+            if (!waitFor(closeGraceNanos, TimeUnit.NANOSECONDS)) {
+                destroyForcibly();
+            }
+        } catch (InterruptedException e) {
+            interrupted = true;
             destroyForcibly();
         }
-        boolean interrupted = false;
-        while (true) {
-            try {
-                exited.await();
-                break;
-            } catch (InterruptedException e) {
-                interrupted = true;
-            }
-        }
+        interrupted |= awaitKilled();
         closeAll.byClose = true;
         pipes.clean();
         if (interrupted) {
             Thread.currentThread().interrupt();
         }
+    }
+
+    /** After a SIGKILL: waits up to {@link #KILL_WAIT_NANOS} for the reap, through interrupts; true if interrupted. */
+    private boolean awaitKilled() {
+        boolean interrupted = false;
+        long deadline = System.nanoTime() + KILL_WAIT_NANOS;
+        for (long left = KILL_WAIT_NANOS; left > 0 && exited.getCount() != 0; left = deadline - System.nanoTime()) {
+            try {
+                exited.await(left, TimeUnit.NANOSECONDS);
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (exited.getCount() != 0) {
+            CloseAll.LOG.log(Level.WARNING, "umh: helper pid " + child.pid + " has not died within 10 s of SIGKILL"
+                    + " (stuck in the kernel?); close() returns, and the reaper reaps it once it dies");
+        }
+        return interrupted;
     }
 
     /**
@@ -370,7 +406,7 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
 
     /** The Cleaner's action: must not reference the process. */
     private static final class CloseAll implements Runnable {
-        private static final System.Logger LOG = System.getLogger("io.umh");
+        static final System.Logger LOG = System.getLogger("io.umh");
         private static final AtomicBoolean WARNED = new AtomicBoolean(); // once a WARNING, then DEBUG
         private final int pid;
         private final Closeable[] closeables;
@@ -381,13 +417,8 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
             this.closeables = closeables;
         }
 
-        @Override
-        public void run() {
-            if (!byClose) {
-                Level level = WARNED.compareAndSet(false, true) ? Level.WARNING : Level.DEBUG;
-                LOG.log(level, "umh: closing the pipes of helper pid " + pid + ", which nobody closed; close each"
-                        + " UsermodeProcess (try-with-resources) to release them at once (later ones are logged at DEBUG)");
-            }
+        /** close()'s first step: every stream closed, the Cleanable left for the end. */
+        void closeStreams() {
             for (Closeable c : closeables) {
                 try {
                     c.close();
@@ -395,6 +426,16 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
                     // closing a pipe end cannot fail in a way anyone could act on
                 }
             }
+        }
+
+        @Override
+        public void run() {
+            if (!byClose) {
+                Level level = WARNED.compareAndSet(false, true) ? Level.WARNING : Level.DEBUG;
+                LOG.log(level, "umh: closing the pipes of helper pid " + pid + ", which nobody closed; close each"
+                        + " UsermodeProcess (try-with-resources) to release them at once (later ones are logged at DEBUG)");
+            }
+            closeStreams();
         }
     }
 }

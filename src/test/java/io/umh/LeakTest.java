@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -33,12 +34,13 @@ class LeakTest {
                 }
             }
         }
-        for (int i = 0; i < 500; i++) { // one-shot, closed at once: killed while starting or running
-            Umh.forkUsermodeBlob(exit).close();
+        ForkOptions killAtClose = ForkOptions.builder().closeGrace(Duration.ZERO).build();
+        for (int i = 0; i < 500; i++) { // one-shot, closed at once without a grace: killed while starting or running
+            Umh.forkUsermodeBlob(exit, killAtClose).close();
         }
         try (UsermodeBlob blob = Umh.load(sleeper)) {
-            for (int i = 0; i < 500; i++) { // running, SIGKILLed by close
-                UsermodeProcess p = blob.fork();
+            for (int i = 0; i < 500; i++) { // running, SIGKILLed by a close without a grace
+                UsermodeProcess p = blob.fork(killAtClose);
                 p.pipeFromUmh().readNBytes(6);
                 p.close();
                 assertEquals(128 + 9, p.exitValue());
