@@ -29,8 +29,13 @@ import java.util.concurrent.atomic.AtomicInteger;
  * bounded in all by {@code -Dumh.shutdown.grace} (an ISO-8601 duration or milliseconds, default
  * 2 s; half of it for EOF, half for SIGTERM). {@link #close()} closes the streams (EOF), waits for
  * the child to exit and kills it only if it is still running after {@link ForkOptions#closeGrace()}.
- * A process that is never closed has its pipes closed once it has exited and become unreachable,
- * and the first such process in a JVM is logged as a WARNING.
+ *
+ * <p><b>Release at exit</b>, as the JDK does: once the child has exited (whether or not anyone
+ * waits for it), its stdin is closed and its stdout and stderr pipes are read into memory (what
+ * they hold: at most their capacity) and closed; their streams, still the same objects, then serve
+ * those bytes and EOF (see {@code PipeInputStream}). So a process that is waited for but never
+ * closed keeps no fd. A thread that is reading one of them at exit stays its one reader: the
+ * release waits for that read to end and is done by that thread, never beside it.
  */
 public final class UsermodeProcess extends Process implements AutoCloseable {
     static final Cleaner CLEANER = Cleaner.create(r -> {
@@ -58,6 +63,9 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
     private volatile SandboxViolation violation; // named by the listener's thread
     private final long started = System.nanoTime();
     private final long closeGraceNanos;
+    private final AtomicBoolean holding = new AtomicBoolean(true); // counted in HOLDING until exit or close
+    /** Helpers forked and neither exited nor closed: they hold pipes, named by an EMFILE. */
+    private static final AtomicInteger HOLDING = new AtomicInteger();
     /** How long close() waits for a child it has SIGKILLed (one stuck in the kernel) before it leaves it to the reaper. */
     static final long KILL_WAIT_NANOS = TimeUnit.SECONDS.toNanos(10);
     private static final java.util.concurrent.atomic.AtomicLong SERIALS = new java.util.concurrent.atomic.AtomicLong();
@@ -79,11 +87,12 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
         this.child = new Child(fds[Abi.OUT_PID], fds[Abi.OUT_PIDFD], this::exited);
         this.closeAll = new CloseAll(child.pid, toUmh, fromUmh, errorStream);
         this.pipes = CLEANER.register(this, closeAll);
+        HOLDING.incrementAndGet();
     }
 
     /** Clones a child from a loaded blob and hands it to the reaper. */
     static UsermodeProcess spawn(int memfd, boolean script, ForkOptions o) throws IOException {
-        UsermodeProcess p = new UsermodeProcess(Spawn.run(memfd, script, o), o);
+        UsermodeProcess p = new UsermodeProcess(spawnExplained(memfd, script, o), o);
         if (o.lifetime() != ForkOptions.Lifetime.OUTLIVES_JVM) {
             ShutdownHook.add(p); // before the reaper can see it exit
         }
@@ -99,6 +108,20 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
             throw e;
         }
         return p;
+    }
+
+    /** Spawn.run; an EMFILE says how many helpers hold fds because nobody closed them. */
+    private static int[] spawnExplained(int memfd, boolean script, ForkOptions o) throws IOException {
+        try {
+            return Spawn.run(memfd, script, o);
+        } catch (IOException e) {
+            int holding = HOLDING.get();
+            if (holding == 0 || e.getMessage() == null || !e.getMessage().contains("EMFILE")) {
+                throw e;
+            }
+            throw new IOException(e.getMessage() + "; " + holding + " helper(s) forked by umh are running and not closed,"
+                    + " holding 3 to 5 fds each: close each UsermodeProcess once done with it (try-with-resources)", e);
+        }
     }
 
     /** The child's fd 0: what is written here, the helper reads. */
@@ -299,6 +322,7 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
         interrupted |= awaitKilled();
         closeAll.byClose = true;
         pipes.clean();
+        unhold();
         if (interrupted) {
             Thread.currentThread().interrupt();
         }
@@ -320,6 +344,24 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
                     + " (stuck in the kernel?); close() returns, and the reaper reaps it once it dies");
         }
         return interrupted;
+    }
+
+    /** Counted no more among the helpers that hold pipes; once. */
+    private void unhold() {
+        if (holding.compareAndSet(true, false)) {
+            HOLDING.decrementAndGet();
+        }
+    }
+
+    /** The release at exit: stdin closed; stdout and stderr kept in memory, their fds closed. */
+    private void releaseAtExit() {
+        closeStdin();
+        for (InputStream in : new InputStream[] {fromUmh, errorStream}) {
+            if (in instanceof PipeInputStream) { // a pipe; not the null stream of a redirected fd
+                ((PipeInputStream) in).releaseAtExit();
+            }
+        }
+        unhold();
     }
 
     /**
@@ -400,6 +442,7 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
         SandboxViolation v = violationFor(s).orElse(null);
         Events.exit(child.pid, s, System.nanoTime() - started, v == null ? null : v.syscall());
         ShutdownHook.remove(this);
+        releaseAtExit(); // before waitFor returns: whoever waited sees the fds released
         exited.countDown();
         exit.complete(s);
     }
@@ -428,9 +471,19 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
             }
         }
 
+        /** Whether a pipe is still open: one that neither the exit nor close() released. */
+        private boolean holdsPipes() {
+            for (Closeable c : closeables) {
+                if (c instanceof PipeInputStream && !((PipeInputStream) c).released()) {
+                    return true;
+                }
+            }
+            return false;
+        }
+
         @Override
         public void run() {
-            if (!byClose) {
+            if (!byClose && holdsPipes()) {
                 Level level = WARNED.compareAndSet(false, true) ? Level.WARNING : Level.DEBUG;
                 LOG.log(level, "umh: closing the pipes of helper pid " + pid + ", which nobody closed; close each"
                         + " UsermodeProcess (try-with-resources) to release them at once (later ones are logged at DEBUG)");
