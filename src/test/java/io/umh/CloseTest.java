@@ -136,6 +136,30 @@ class CloseTest {
         TestBlobs.assertFds(fds);
     }
 
+    /**
+     * A thread blocked reading stdout does not hold close() up (close never takes the stream's
+     * read lock): the helper is killed after the grace, and the reader sees the end.
+     */
+    @Test
+    void aBlockedReaderDoesNotHoldCloseUp() throws Exception {
+        UsermodeProcess p = sleeper(SHORT, "-p");
+        java.util.concurrent.atomic.AtomicReference<Object> got = new java.util.concurrent.atomic.AtomicReference<>();
+        Thread reader = new Thread(() -> {
+            try {
+                got.set(p.pipeFromUmh().read());
+            } catch (IOException e) {
+                got.set(e);
+            }
+        });
+        reader.start();
+        Await.until("the reader to block in the pipe", () -> java.util.Arrays.stream(reader.getStackTrace())
+                .anyMatch(f -> f.getMethodName().startsWith("read") && f.isNativeMethod()));
+        p.close();
+        assertEquals(128 + 9, p.exitValue());
+        reader.join();
+        assertTrue(Integer.valueOf(-1).equals(got.get()) || got.get() instanceof IOException, "read gave " + got.get());
+    }
+
     /** The options: the grace is kept by toBuilder, and a negative one is refused, naming the option. */
     @Test
     void closeGraceOption() {
