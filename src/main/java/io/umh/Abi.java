@@ -15,6 +15,19 @@ final class Abi {
     // ---- signals, the kernel's numbers (asserted against <signal.h>)
     @Native static final int SIGTERM = 15;
     @Native static final int SIGKILL = 9;
+    @Native static final int SIGHUP = 1;
+    @Native static final int SIGINT = 2;
+    @Native static final int SIGQUIT = 3;
+    @Native static final int SIGUSR1 = 10;
+    @Native static final int SIGUSR2 = 12;
+    @Native static final int SIGPIPE = 13;
+    @Native static final int SIGALRM = 14;
+    @Native static final int SIGCONT = 18;
+    @Native static final int SIGSTOP = 19;
+    @Native static final int SIGTSTP = 20;
+    @Native static final int SIGWINCH = 28;
+    /** The highest signal number (SIGRTMAX as the kernel counts, _NSIG - 1). */
+    @Native static final int SIGMAX = 64;
 
     // ---- errnos Java acts on, the kernel's numbers (asserted against <errno.h>)
     @Native static final int EPERM = 1;

@@ -9,7 +9,7 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * On JVM shutdown (the end of main, {@code System.exit}, SIGTERM or SIGINT to the JVM) every live
- * helper gets a short graceful stop, all of them at once: EOF, then SIGTERM to those still running
+ * helper (but those forked with {@code Lifetime.OUTLIVES_JVM}) gets a short graceful stop, all of them at once: EOF, then SIGTERM to those still running
  * after half the grace, then SIGKILL to those still running at its end. Shutdown is never held up
  * longer than the grace: {@code -Dumh.shutdown.grace}, an ISO-8601 duration ({@code PT0.5S}) or
  * milliseconds ({@code 500}), default 2 s; {@code 0} kills at once. Without the hook the kernel
