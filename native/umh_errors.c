@@ -74,6 +74,10 @@ static const char *const step_names[UMH_STEP_COUNT] = {
     [UMH_SECCOMP_NOTIF_RECV] = "ioctl(SECCOMP_IOCTL_NOTIF_RECV)",
     [UMH_CHILD_SECCOMP_LISTENER] = "sendmsg(SCM_RIGHTS)",
     [UMH_SANDBOX_SOCKETPAIR] = "socketpair",
+    [UMH_STATX] = "statx",
+    [UMH_COPY_FILE_RANGE] = "copy_file_range",
+    [UMH_SENDFILE] = "sendfile",
+    [UMH_READ] = "read",
 };
 
 const char *umh_step_name(int step)

@@ -32,6 +32,13 @@ final class Abi {
     @Native static final int NO_EXECVEAT = 2;
     @Native static final int NO_PIDFD = 4;
 
+    // ---- loading: the longest memfd name the kernel takes (umh.h UMH_MEMFD_NAME_MAX), and
+    // Native.loadFile's long[] out
+    @Native static final int MEMFD_NAME_MAX = 249;
+    @Native static final int LOADED_SIZE = 0;
+    @Native static final int LOADED_SCRIPT = 1;
+    @Native static final int LOADED_LENGTH = 2;
+
     // ---- Native.spawn's int[] ids: who the child runs as, and its pipes
     @Native static final int IDS_UID = 0;
     @Native static final int IDS_GID = 1;
@@ -133,7 +140,11 @@ final class Abi {
     @Native static final int STEP_SECCOMP_NOTIF_RECV = 63;
     @Native static final int STEP_CHILD_SECCOMP_LISTENER = 64;
     @Native static final int STEP_SANDBOX_SOCKETPAIR = 65;
-    @Native static final int STEP_COUNT = 66;
+    @Native static final int STEP_STATX = 66;
+    @Native static final int STEP_COPY_FILE_RANGE = 67;
+    @Native static final int STEP_SENDFILE = 68;
+    @Native static final int STEP_READ = 69;
+    @Native static final int STEP_COUNT = 70;
 
     // ---- Native.spawn's int[] sandbox header (then one SBX_BIND_* word per bind, then the allowed
     // calls' numbers), and the namespaces

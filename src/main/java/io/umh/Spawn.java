@@ -11,13 +11,17 @@ import java.lang.ProcessBuilder.Redirect;
 final class Spawn {
     private Spawn() {}
 
-    /** Clones a child from a loaded blob: its fds and ids as {@link Abi}'s OUT_* name them (stderr -1 unless piped, pidfd -1 without pidfds). */
-    static int[] run(int memfd, boolean script, ForkOptions o) throws IOException {
+    /**
+     * Clones a child from a loaded blob ({@code name}: its name NUL-terminated, the default argv0): its
+     * fds and ids as {@link Abi}'s OUT_* name them (stderr -1 unless piped, pidfd -1 without pidfds).
+     */
+    static int[] run(int memfd, boolean script, byte[] name, ForkOptions o) throws IOException {
         int[] sandbox = o.sandbox().isPresent() ? sandboxHeader(o.sandbox().get(), script, o) : null;
         byte[] sandboxPaths = sandbox == null ? null : o.sandbox().get().paths;
         int errFd = openError(o.redirectError());
         int[] out = new int[Abi.OUT_LENGTH];
         int flags = o.spawnFlags() | (script ? Abi.SPAWN_SCRIPT : 0);
+        ForkOptions.Block argv = o.argv(name);
         int rc;
         try {
             // PR_SET_PDEATHSIG follows the cloning thread: with it, the clone is made on the
@@ -25,7 +29,7 @@ final class Spawn {
             if (o.killOnParentDeath()) {
                 Spawner.ensureStarted();
             }
-            rc = Native.spawn(memfd, flags, o.argv.bytes, o.argv.count, o.envp.bytes, o.envp.count, o.dir,
+            rc = Native.spawn(memfd, flags, argv.bytes, argv.count, o.envp.bytes, o.envp.count, o.dir,
                     errFd, o.ids, o.rlimits, sandbox, sandboxPaths, out);
         } finally {
             if (errFd > 2) {

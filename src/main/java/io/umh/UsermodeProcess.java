@@ -76,9 +76,9 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
         this.pipes = CLEANER.register(this, closeAll);
     }
 
-    /** Clones a child from a loaded blob and hands it to the reaper. */
-    static UsermodeProcess spawn(int memfd, boolean script, ForkOptions o) throws IOException {
-        UsermodeProcess p = new UsermodeProcess(Spawn.run(memfd, script, o), o);
+    /** Clones a child from a loaded blob (named {@code name}, NUL-terminated) and hands it to the reaper. */
+    static UsermodeProcess spawn(int memfd, boolean script, byte[] name, ForkOptions o) throws IOException {
+        UsermodeProcess p = new UsermodeProcess(Spawn.run(memfd, script, name, o), o);
         ShutdownHook.add(p); // before the reaper can see it exit
         try {
             if (p.listener >= 0) {
