@@ -3,6 +3,8 @@ package io.umh;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.file.FileSystems;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Objects;
 
@@ -56,8 +58,14 @@ final class Load {
         }
     }
 
+    /** A file of the default file system by the kernel's copy; any other Path (in a zip file system, say) streamed. */
     static UsermodeBlob file(Path path, String name) throws IOException {
         Objects.requireNonNull(path, "path");
+        if (path.getFileSystem() != FileSystems.getDefault()) {
+            try (InputStream in = Files.newInputStream(path)) {
+                return stream(in, name, "file " + path.toUri());
+            }
+        }
         byte[] z = name(name);
         String file = path.toString();
         byte[] p = ForkOptions.nulTerminated(file); // a Path holds no NUL

@@ -117,7 +117,8 @@ public final class Umh {
     /**
      * Loads the file at {@code path} into a sealed memfd named after its file name; the bytes are
      * copied inside the kernel ({@code copy_file_range}, else {@code sendfile}, else read and write
-     * for what is not a regular file, such as a pipe) and never pass through the JVM.
+     * for what is not a regular file, such as a pipe) and never pass through the JVM. A path of
+     * another file system (a zip file system's, say) is streamed as {@link #load(InputStream, String)} streams.
      *
      * @throws IOException naming the call, the errno and the path: a missing file
      *         ({@code open failed: ENOENT}), a directory ({@code read failed: EISDIR}); an empty file

@@ -201,6 +201,12 @@ class LoadTest {
             assertEquals("sleeper", blob.name());
             assertRuns(blob, sleeper);
         }
+        // a Path of another file system than the default is streamed, not opened by the kernel
+        try (java.nio.file.FileSystem zip = java.nio.file.FileSystems.newFileSystem(jar);
+             UsermodeBlob blob = Umh.load(zip.getPath("/helpers/sleeper"))) {
+            assertEquals("sleeper", blob.name());
+            assertRuns(blob, sleeper);
+        }
     }
 
     /** The first two bytes decide "#!" even when the stream hands them over one at a time. */
