@@ -29,7 +29,10 @@ import java.util.Locale;
  *
  * <p>Usage: {@code ResourceLoad ROUNDS OUT.json} (run by benchmarks/resource-load.sh). Prints a
  * summary; writes {"rounds": N, "size": BYTES, "contenders": {name: {"median_ms", "p10_ms", "p90_ms",
- * "median_alloc_bytes", "max_alloc_bytes"}}, "ratio": umh / extract of the medians}.
+ * "median_cpu_ms", "median_alloc_bytes", "max_alloc_bytes"}}, "ratio": umh / extract of the
+ * medians, "round_ratio_median": the median of each round's umh / extract, "cpu_ratio": the same
+ * of the loading thread's CPU time (user + system; the page cache's writeback, off this thread,
+ * is not in it)}.
  */
 public final class ResourceLoad {
     static final String RESOURCE = "/ws/schild/jave/nativebin/ffmpeg-amd64";
@@ -65,28 +68,36 @@ public final class ResourceLoad {
                 },
             };
             long[][] ns = new long[contenders.length][rounds];
+            long[][] cpu = new long[contenders.length][rounds];
             long[][] alloc = new long[contenders.length][rounds];
             for (int r = -3; r < rounds; r++) { // 3 rounds of warm-up
                 for (int k = 0; k < contenders.length; k++) {
                     int i = (r & 1) == 0 ? k : contenders.length - 1 - k;
                     long tid = Thread.currentThread().getId();
                     long a0 = THREADS.getThreadAllocatedBytes(tid);
+                    long c0 = THREADS.getCurrentThreadCpuTime();
                     long t0 = System.nanoTime();
                     Undo undo = contenders[i].load();
                     long t = System.nanoTime() - t0;
+                    long c = THREADS.getCurrentThreadCpuTime() - c0;
                     long a = THREADS.getThreadAllocatedBytes(tid) - a0;
                     undo.run();
                     if (r >= 0) {
                         ns[i][r] = t;
+                        cpu[i][r] = c;
                         alloc[i][r] = a;
                     }
                 }
             }
             double ratio = Interleaved.median(ns[0]) / Interleaved.median(ns[1]);
-            System.out.printf(Locale.ROOT, "%,d bytes; umh_load_resource / extract_to_tmpdir %.3f (medians of %d rounds)%n",
-                    size, ratio, rounds);
+            double roundRatio = medianRatio(ns[0], ns[1]);
+            double cpuRatio = Interleaved.median(cpu[0]) / Interleaved.median(cpu[1]);
+            System.out.printf(Locale.ROOT, "%,d bytes; umh_load_resource / extract_to_tmpdir: %.3f (ratio of the medians), "
+                    + "%.3f (median of the %d rounds' ratios), CPU time of the loading thread %.3f%n",
+                    size, ratio, roundRatio, rounds, cpuRatio);
             Files.writeString(Path.of(args[1]), "{\"rounds\": " + rounds + ", \"size\": " + size + ", \"contenders\": "
-                    + stats(ns, alloc) + ", \"ratio\": " + String.format(Locale.ROOT, "%.4f", ratio) + "}\n");
+                    + stats(ns, cpu, alloc) + String.format(Locale.ROOT,
+                    ", \"ratio\": %.4f, \"round_ratio_median\": %.4f, \"cpu_ratio\": %.4f}%n", ratio, roundRatio, cpuRatio));
         } finally {
             Files.delete(extracted);
         }
@@ -127,7 +138,17 @@ public final class ResourceLoad {
         }
     }
 
-    private static String stats(long[][] ns, long[][] alloc) {
+    /** The median of a[r] / b[r] over the rounds r. */
+    private static double medianRatio(long[] a, long[] b) {
+        double[] q = new double[a.length];
+        for (int r = 0; r < a.length; r++) {
+            q[r] = (double) a[r] / b[r];
+        }
+        Arrays.sort(q);
+        return q[q.length / 2];
+    }
+
+    private static String stats(long[][] ns, long[][] cpu, long[][] alloc) {
         List<String> entries = new ArrayList<>();
         for (int i = 0; i < NAMES.length; i++) {
             long[] s = ns[i].clone();
@@ -135,11 +156,12 @@ public final class ResourceLoad {
             Arrays.sort(s);
             Arrays.sort(a);
             int n = s.length;
+            double cpuMs = Interleaved.median(cpu[i]) / 1e6;
             entries.add(String.format(Locale.ROOT, "\"%s\": {\"median_ms\": %.1f, \"p10_ms\": %.1f, \"p90_ms\": %.1f, "
-                    + "\"median_alloc_bytes\": %d, \"max_alloc_bytes\": %d}",
-                    NAMES[i], s[n / 2] / 1e6, s[n / 10] / 1e6, s[n * 9 / 10] / 1e6, a[n / 2], a[n - 1]));
-            System.out.printf(Locale.ROOT, "%-18s median %8.1f ms (p10 %.1f, p90 %.1f)  heap allocated: median %,d B, max %,d B%n",
-                    NAMES[i], s[n / 2] / 1e6, s[n / 10] / 1e6, s[n * 9 / 10] / 1e6, a[n / 2], a[n - 1]);
+                    + "\"median_cpu_ms\": %.1f, \"median_alloc_bytes\": %d, \"max_alloc_bytes\": %d}",
+                    NAMES[i], s[n / 2] / 1e6, s[n / 10] / 1e6, s[n * 9 / 10] / 1e6, cpuMs, a[n / 2], a[n - 1]));
+            System.out.printf(Locale.ROOT, "%-18s median %8.1f ms (p10 %.1f, p90 %.1f), CPU %.1f ms; heap allocated: median %,d B, max %,d B%n",
+                    NAMES[i], s[n / 2] / 1e6, s[n / 10] / 1e6, s[n * 9 / 10] / 1e6, cpuMs, a[n / 2], a[n - 1]);
         }
         return "{" + String.join(", ", entries) + "}";
     }
