@@ -82,7 +82,7 @@ public final class Umh {
     /**
      * Loads {@code blob} into a sealed, executable memfd named {@code name}: the name its children
      * show in {@code /proc/PID/exe} ({@code /memfd:NAME (deleted)}), {@code ProcessHandle.Info.command()},
-     * {@code /proc/PID/comm} and {@code ps} (cut to 15 bytes there, by the kernel), and their argv[0]
+     * {@code /proc/PID/comm} and {@code ps} ({@code memfd:NAME} cut to 15 bytes there, by the kernel), and their argv[0]
      * unless {@link ForkOptions.Builder#argv0} sets one. See {@link UsermodeBlob}.
      *
      * @param name one file name: 1 to 249 bytes (in the JVM's file name encoding), no {@code '/'}, no NUL

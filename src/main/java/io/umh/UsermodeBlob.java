@@ -12,10 +12,10 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * <p>A blob has a {@linkplain #name() name}: the memfd's, so that its children show it where a
  * program run from a file shows the file's name. {@code /proc/PID/exe} and
  * {@code ProcessHandle.Info.command()} read {@code /memfd:NAME (deleted)}; {@code /proc/PID/comm},
- * {@code ps -o comm} and {@code top} show the name cut to 15 bytes, the kernel's limit for a
- * task's name (before Linux 6.14, whose exec names a task by the file's dentry, they show the
- * number of the fd it was exec'd from instead); and the child's argv[0], which {@code ps -f} shows, is
- * the name unless {@link ForkOptions.Builder#argv0} says otherwise.
+ * {@code ps -o comm} and {@code top} show {@code memfd:NAME} cut to 15 bytes, the kernel's limit
+ * for a task's name, so 9 bytes of the name (Linux 6.14 on, whose exec names a task after the
+ * file's dentry; before, they show the number of the fd it was exec'd from); and the child's
+ * argv[0], which {@code ps -f} shows, is the name unless {@link ForkOptions.Builder#argv0} says otherwise.
  */
 public final class UsermodeBlob implements AutoCloseable {
     /** The name of a blob loaded without one ({@link Umh#load(byte[])}, {@link Umh#load(java.io.InputStream)}). */
