@@ -305,7 +305,7 @@ class LoadTest {
     // ---- files
 
     @Test
-    void aFileIsCopiedByTheKernelAndNamedByItsFileName(@TempDir Path dir) throws Exception {
+    void aFileIsCopiedByTheKernelAndNamedByItsFileName() throws Exception {
         byte[] sleeper = TestBlobs.bytes("sleeper");
         try (UsermodeBlob blob = Umh.load(TestBlobs.path("sleeper"))) {
             assertEquals("sleeper", blob.name());
