@@ -96,9 +96,36 @@ final class Native {
         return fileDescriptor0(fd);
     }
 
-    /** A sealed, executable memfd holding {@code blob}. */
-    static int load(byte[] blob) throws IOException {
-        return check(load0(blob), "load");
+    /** A sealed, executable memfd holding {@code blob}, named {@code name} (NUL-terminated, checked). */
+    static int load(byte[] blob, byte[] name) throws IOException {
+        return check(load0(blob, name), "load");
+    }
+
+    /** An empty executable memfd named {@code name}, for a streamed load: {@link #memfdWrite} it, then {@link #memfdSeal}. */
+    static int memfdCreate(byte[] name) throws IOException {
+        return check(memfdCreate0(name), "load");
+    }
+
+    /** Appends {@code buf[off, off + len)} to the memfd, straight from the array. */
+    static void memfdWrite(int fd, byte[] buf, int off, int len) throws IOException {
+        check(memfdWrite0(fd, buf, off, len), "load");
+    }
+
+    /** Seals the memfd: nobody can change its bytes from now on. */
+    static void memfdSeal(int fd) throws IOException {
+        check(memfdSeal0(fd), "load");
+    }
+
+    /**
+     * The file at {@code path} (NUL-terminated bytes; {@code file} for the message) copied by the
+     * kernel into a sealed memfd named {@code name}; {@code out} gets what {@link Abi}'s LOADED_* name.
+     */
+    static int loadFile(byte[] path, byte[] name, long[] out, String file) throws IOException {
+        int rc = loadFile0(path, name, out);
+        if (rc < 0) {
+            throw error("load", rc, ": " + file);
+        }
+        return rc;
     }
 
     /** Opens {@code file} for a child's stderr ({@code path}: its NUL-terminated bytes). */
@@ -279,7 +306,15 @@ final class Native {
 
     private static native FileDescriptor fileDescriptor0(int fd);
 
-    private static native int load0(byte[] blob);
+    private static native int load0(byte[] blob, byte[] name);
+
+    private static native int memfdCreate0(byte[] name);
+
+    private static native int memfdWrite0(int fd, byte[] buf, int off, int len);
+
+    private static native int memfdSeal0(int fd);
+
+    private static native int loadFile0(byte[] path, byte[] name, long[] out);
 
     private static native int openOutput0(byte[] path, boolean append);
 

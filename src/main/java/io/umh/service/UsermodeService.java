@@ -123,7 +123,7 @@ public final class UsermodeService implements AutoCloseable {
     private UsermodeService(Builder b) {
         blob = b.blob;
         options = b.options;
-        name = b.name != null ? b.name : b.options.argv0();
+        name = b.name != null ? b.name : b.options.argv0() != null ? b.options.argv0() : b.blob.name();
         policy = new RestartPolicy(b.restart, b.backoffInitial, b.backoffMax, b.jitter, b.restartLimit, b.restartWindow,
                 System::nanoTime, () -> ThreadLocalRandom.current().nextDouble());
         startHook = b.startHook;
@@ -577,7 +577,7 @@ public final class UsermodeService implements AutoCloseable {
             return this;
         }
 
-        /** The name in messages and in the thread's name, "umh-service-NAME" (default: argv0). */
+        /** The name in messages and in the thread's name, "umh-service-NAME" (default: argv0, else the blob's name). */
         public Builder name(String name) {
             this.name = Objects.requireNonNull(name, "name");
             return this;
