@@ -218,6 +218,13 @@ struct umh_clone_args {
 };
 long umh_clone3(struct umh_clone_args *args, size_t size, int (*fn)(void *), void *arg);
 
+/* umh_probe.c: the sandbox's steps tried once, for real, by a short-lived child (0 or UMH_FAIL
+ * naming the step that failed): a clone with these CLONE_NEW* flags (with CLONE_NEWUSER, the id
+ * maps written as the sandbox writes them); a seccomp filter with a listener; clone3 itself. */
+int umh_probe_namespaces(unsigned long ns_flags);
+int umh_probe_listener(void);
+int umh_probe_clone3(void);
+
 /* open a file for the child's stderr: O_WRONLY|O_CREAT and O_APPEND or O_TRUNC (fd or UMH_FAIL) */
 int umh_open_output(const char *path, int append);
 
