@@ -10,7 +10,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -25,14 +24,10 @@ import org.junit.jupiter.api.Timeout;
  */
 @Timeout(120)
 class FallbackTest {
-    @BeforeAll
-    static void needsRoot() throws Exception {
-        assumeTrue(TestBlobs.root(), "needs root: refuse installs its seccomp filter or Landlock domain without"
-                + " no_new_privs, and the unprivileged runs setpriv to uid 65534");
-    }
-
     /** Runs {@link Report} under {@code refuse ARGS...} (as uid 65534 with {@code nobody}): its lines by key. */
     private static Map<String, String> report(boolean nobody, String... refuse) throws Exception {
+        assumeTrue(TestBlobs.root(), "needs root: refuse installs its seccomp filter or Landlock domain without"
+                + " no_new_privs, and the unprivileged runs setpriv to uid 65534");
         List<String> prefix = new ArrayList<>(List.of(TestBlobs.path("refuse").toAbsolutePath().toString()));
         prefix.addAll(List.of(refuse));
         String classPath = System.getProperty("java.class.path");
