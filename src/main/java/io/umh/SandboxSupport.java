@@ -231,7 +231,8 @@ public final class SandboxSupport {
             case CHILD_UID_MAP:
             case CHILD_GID_MAP:
                 return new Status(Level.NONE, "a clone makes a user namespace, but its id maps are refused: "
-                        + Native.describe(rc) + " (an LSM, as Ubuntu's AppArmor restriction of unprivileged user namespaces)");
+                        + Native.describe(rc) + " (an LSM, as Ubuntu's AppArmor restriction of unprivileged user namespaces;"
+                        + " or a JVM that is not dumpable, whose /proc/self is root's)");
             default:
                 return new Status(Level.NONE, "a clone with CLONE_NEWUSER fails: " + Native.describe(rc));
         }

@@ -108,7 +108,7 @@ class FallbackTest {
         Map<String, String> r = report(true, "proc-write");
         assertEquals("NONE (a clone makes a user namespace, but its id maps are refused: write(/proc/self/setgroups)"
                 + " failed: EACCES (Permission denied) (an LSM, as Ubuntu's AppArmor restriction of unprivileged user"
-                + " namespaces))", r.get("USER_NAMESPACE"));
+                + " namespaces; or a JVM that is not dumpable, whose /proc/self is root's))", r.get("USER_NAMESPACE"));
         assertTrue(r.get("required").contains("USER_NAMESPACE: a clone makes a user namespace, but its id maps are refused"),
                 r.get("required"));
         assertEquals("NONE", r.get("process-USER_NAMESPACE"));
@@ -134,7 +134,7 @@ class FallbackTest {
     }
 
     /**
-     * Landlock ABI 3 (Linux 6.2: no TCP rules, no scopes), as a seccomp listener held by refuse
+     * Landlock ABI 3 (Linux 6.2: no TCP rules, no scopes), then ABI 1, as a seccomp listener held by refuse
      * answers the version query; that listener also takes the helper's (EBUSY), as an outer
      * runtime's would. The file system layer is down-levelled, TCP and scopes named missing.
      */
@@ -150,6 +150,12 @@ class FallbackTest {
         assertEquals("FULL", r.get("process-LANDLOCK_FILESYSTEM"));
         assertConfined(r);
         assertEquals("refused ENOENT", r.get("read-landlock"));
+
+        r = report(false, "landlock-abi", "1"); // Linux 5.13: no truncate right yet
+        assertEquals("PARTIAL (Landlock ABI 1 < 3: truncate not restricted)", r.get("LANDLOCK_FILESYSTEM"));
+        assertTrue(r.get("required").contains("LANDLOCK_FILESYSTEM: Landlock ABI 1 < 3: truncate not restricted"), r.get("required"));
+        assertEquals("PARTIAL", r.get("process-LANDLOCK_FILESYSTEM"));
+        assertConfined(r);
     }
 
     /**
