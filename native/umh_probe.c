@@ -32,6 +32,9 @@
 #define SYS_clone3 435
 #endif
 #define PROBE_STACK_SIZE (16 * 1024)
+/* As umh_child.c's CHILD: under AddressSanitizer the child must not poison or check shadow it
+ * shares with the parent, on a stack inside a parent frame. */
+#define PROBE_CHILD __attribute__((no_sanitize_address))
 
 struct probe {
     int listener;                /* install an allow-all filter with a listener */
@@ -41,7 +44,7 @@ struct probe {
     int rc;                      /* the child's answer: 0, or UMH_FAIL */
 };
 
-static int probe_write(const char *path, const char *text, size_t len)
+static PROBE_CHILD int probe_write(const char *path, const char *text, size_t len)
 {
     int fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_WRONLY | O_CLOEXEC);
     if (fd < 0)
@@ -53,7 +56,7 @@ static int probe_write(const char *path, const char *text, size_t len)
 }
 
 /* The child: each step in the order the sandbox's child takes it; the first failure is the answer. */
-static int probe_child(void *arg)
+static PROBE_CHILD int probe_child(void *arg)
 {
     struct probe *p = arg;
     static const char deny[] = "deny";
