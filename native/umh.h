@@ -58,6 +58,10 @@ enum umh_step {
     UMH_SECCOMP_NOTIF_RECV,   /* ioctl(SECCOMP_IOCTL_NOTIF_RECV) */
     UMH_CHILD_SECCOMP_LISTENER, /* the child's sendmsg of the listener */
     UMH_SANDBOX_SOCKETPAIR,   /* the parent's socketpair for it */
+    UMH_CHILD_SETNS,          /* the child's setns into a namespace made once (umh_sandbox_namespaces) */
+    UMH_SANDBOX_NAMESPACES,   /* the clone that makes those namespaces */
+    /* the parent's side of a sandbox: umh_cgroup.c (its open and write are UMH_OPEN, UMH_WRITE) */
+    UMH_CGROUP_MKDIR,         /* the helper's cgroup under the delegated one: EACCES without delegation */
     UMH_STEP_COUNT
 };
 
@@ -103,6 +107,7 @@ enum {
     UMH_SPAWN_SETSID = 8,     /* a new session (setsid) */
     UMH_SPAWN_UMASK = 16,     /* set umask to req->umask */
     UMH_SPAWN_USER = 32,      /* drop supplementary groups, then setgid(req->gid), setuid(req->uid) */
+    UMH_SPAWN_CGROUP = 64,    /* clone3 with CLONE_INTO_CGROUP of req->cgroup_fd; never plain clone */
 };
 
 struct umh_rlimit {
@@ -121,6 +126,8 @@ struct umh_spawn_req {
     int nrlimits;
     int pipe_size;           /* > 0: F_SETPIPE_SZ on each new pipe (bytes; the kernel rounds up) */
     const struct umh_sandbox *sandbox; /* NULL: none */
+    int cgroup_fd;           /* with UMH_SPAWN_CGROUP: a cgroup v2 directory (umh_cgroup_create) the
+                              * child starts in; the caller's, open until the spawn returns */
 };
 
 /*
@@ -155,6 +162,8 @@ struct umh_sandbox {
     unsigned short kill_filter_len;
     int notify_sock;         /* -1, or the child's end of the socket that takes the listener over */
     int notify_recv;         /* the parent's end */
+    int join_mnt_fd;         /* -1, or a mount namespace made once (its root ready) for the child to join */
+    int join_net_fd;         /* -1, or a network namespace made once for the child to join */
     void *mem;               /* the parent's: what umh_sandbox_release frees */
 };
 
@@ -164,6 +173,7 @@ struct umh_sandbox_spec {
     unsigned long long ns_flags;
     int new_root, no_caps, network, landlock, seccomp, notify;
     int memfd;               /* the blob's: the one exec the seccomp filter allows */
+    int join_mnt_fd, join_net_fd; /* -1, or namespaces from umh_sandbox_namespaces to join (both > 2) */
     const int *syscalls;     /* the calls the filter allows, by this CPU's numbers */
     int nsyscalls;
     int nmkdirs, nbinds;
@@ -178,6 +188,13 @@ int umh_sandbox_prepare(const struct umh_sandbox_spec *spec, struct umh_sandbox 
 int umh_sandbox_listener(struct umh_sandbox *s);
 
 void umh_sandbox_release(struct umh_sandbox *s);
+
+/* Makes, once, the mount namespace of spec's root (its tmpfs, directories and binds, as a child
+ * would make them) and, unless spec->network, an empty network namespace: a short-lived clone
+ * does it and exits; their nsfs fds (close-on-exec, the caller's) keep both alive, for spawns
+ * whose child joins them (struct umh_sandbox's join_*_fd) instead of making its own. 0 and
+ * fds[0] (mount), fds[1] (network, or -1), or UMH_FAIL with nothing left open or running. */
+int umh_sandbox_namespaces(const struct umh_sandbox_spec *spec, int fds[2]);
 
 struct umh_spawn_res {
     int stdin_w;             /* parent's end of the child's fd 0 */
@@ -210,12 +227,16 @@ void umh_spawner_serve(void) __attribute__((noreturn));
  * thread themselves: pthread_create(&t, NULL, umh_spawner_thread, NULL). */
 void *umh_spawner_thread(void *unused);
 
-/* umh_clone3.c: the kernel's struct clone_args as of 5.3 (CLONE_ARGS_SIZE_VER0, 64 bytes), and
- * clone3 with a function the child runs on args->stack and never returns from: the child's pid,
- * or -errno (then no child was made). -ENOSYS on CPUs without the trampoline (all but x86_64). */
+/* umh_clone3.c: the kernel's struct clone_args as of 5.7 (CLONE_ARGS_SIZE_VER2, 88 bytes; umh
+ * passes the 64 bytes of 5.3, VER0, unless it asks for a cgroup), and clone3 with a function the
+ * child runs on args->stack and never returns from: the child's pid, or -errno (then no child
+ * was made). -ENOSYS on CPUs without the trampoline (all but x86_64). */
 struct umh_clone_args {
     uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
+    uint64_t set_tid, set_tid_size, cgroup; /* 5.5, 5.7 */
 };
+#define UMH_CLONE_ARGS_SIZE_VER0 64
+#define UMH_CLONE_ARGS_SIZE_CGROUP 88
 long umh_clone3(struct umh_clone_args *args, size_t size, int (*fn)(void *), void *arg);
 
 /* umh_probe.c: the sandbox's steps tried once, for real, by a short-lived child (0 or UMH_FAIL
@@ -224,6 +245,15 @@ long umh_clone3(struct umh_clone_args *args, size_t size, int (*fn)(void *), voi
 int umh_probe_namespaces(unsigned long ns_flags);
 int umh_probe_listener(void);
 int umh_probe_clone3(void);
+
+/* umh_cgroup.c: the helper's cgroup v2, made before the clone (see there) */
+/* mkdir name under the directory parent, then open it O_PATH: the fd, or UMH_FAIL with nothing made */
+int umh_cgroup_create(const char *parent, const char *name);
+/* one write of value into the cgroup's file (memory.max...): 0, or UMH_FAIL (open's ENOENT: the
+ * controller is not enabled for it) */
+int umh_cgroup_write(int cgroup_fd, const char *file, const char *value);
+/* whether clone3 knows CLONE_INTO_CGROUP here: 0, or clone3's UMH_FAIL (ENOSYS, EINVAL, E2BIG) */
+int umh_cgroup_probe(void);
 
 /* open a file for the child's stderr: O_WRONLY|O_CREAT and O_APPEND or O_TRUNC (fd or UMH_FAIL) */
 int umh_open_output(const char *path, int append);

@@ -28,6 +28,9 @@
 #define SAME(java, c) _Static_assert(io_umh_Abi_##java == (c), "io.umh.Abi." #java " != " #c)
 SAME(SIGTERM, SIGTERM);
 SAME(SIGKILL, SIGKILL);
+SAME(EPERM, EPERM);
+SAME(EACCES, EACCES);
+SAME(EEXIST, EEXIST);
 SAME(RUNNING, UMH_RUNNING);
 SAME(SPAWN_SCRIPT, UMH_SPAWN_SCRIPT);
 SAME(SPAWN_PDEATHSIG, UMH_SPAWN_PDEATHSIG);
@@ -38,6 +41,7 @@ SAME(SPAWN_USER, UMH_SPAWN_USER);
 SAME(NO_CLOSE_RANGE, UMH_NO_CLOSE_RANGE);
 SAME(NO_EXECVEAT, UMH_NO_EXECVEAT);
 SAME(NO_PIDFD, UMH_NO_PIDFD);
+SAME(NO_CLONE3, UMH_NO_CLONE3);
 SAME(RLIMIT_CPU, RLIMIT_CPU);
 SAME(RLIMIT_FSIZE, RLIMIT_FSIZE);
 SAME(RLIMIT_DATA, RLIMIT_DATA);
@@ -113,7 +117,11 @@ SAME(STEP_SECCOMP_NOTIF_SIZES, UMH_SECCOMP_NOTIF_SIZES);
 SAME(STEP_SECCOMP_NOTIF_RECV, UMH_SECCOMP_NOTIF_RECV);
 SAME(STEP_CHILD_SECCOMP_LISTENER, UMH_CHILD_SECCOMP_LISTENER);
 SAME(STEP_SANDBOX_SOCKETPAIR, UMH_SANDBOX_SOCKETPAIR);
+SAME(STEP_CHILD_SETNS, UMH_CHILD_SETNS);
+SAME(STEP_SANDBOX_NAMESPACES, UMH_SANDBOX_NAMESPACES);
+SAME(STEP_CGROUP_MKDIR, UMH_CGROUP_MKDIR);
 SAME(STEP_COUNT, UMH_STEP_COUNT);
+SAME(SPAWN_CGROUP, UMH_SPAWN_CGROUP);
 SAME(SBX_BIND_DIR, UMH_SBX_BIND_DIR);
 SAME(SBX_BIND_WRITABLE, UMH_SBX_BIND_WRITABLE);
 SAME(SBX_MAX_BINDS, UMH_SBX_MAX_BINDS);
@@ -250,6 +258,7 @@ static int copy_identity(JNIEnv *env, jintArray ids, jlongArray rlimits, struct 
     req->gid = (unsigned)id[ABI(IDS_GID)];
     req->umask = (unsigned)id[ABI(IDS_UMASK)];
     req->pipe_size = id[ABI(IDS_PIPE_SIZE)];
+    req->cgroup_fd = id[ABI(IDS_CGROUP_FD)]; /* read with UMH_SPAWN_CGROUP only */
     jsize n = (*env)->GetArrayLength(env, rlimits);
     if (n > ABI(RLIMITS_MAX) * ABI(RLIMIT_FIELDS) || n % ABI(RLIMIT_FIELDS) != 0)
         return UMH_FAIL(UMH_CHILD_SETRLIMIT, EINVAL);
@@ -267,9 +276,11 @@ static int copy_identity(JNIEnv *env, jintArray ids, jlongArray rlimits, struct 
 
 /* out: laid out as io.umh.Abi's OUT_* name it */
 /* The sandbox as SandboxPolicy flattened it (header laid out as Abi's SBX_*, then a word per
- * bind, then the allowed calls' numbers; paths NUL-terminated), prepared into s: 0 or UMH_FAIL,
- * nothing left open. */
-static int copy_sandbox(JNIEnv *env, jint memfd, jintArray header, jbyteArray paths, struct umh_sandbox *s)
+ * bind, then the allowed calls' numbers; paths NUL-terminated), made into a spec and handed to
+ * use (umh_sandbox_prepare's or umh_sandbox_namespaces' caller below): its answer, or UMH_FAIL
+ * for a header that does not add up. The spec lives until use returns. */
+static int with_spec(JNIEnv *env, jint memfd, jintArray header, jbyteArray paths,
+                     int (*use)(const struct umh_sandbox_spec *spec, void *arg), void *arg)
 {
     jsize hlen = (*env)->GetArrayLength(env, header);
     jsize plen = (*env)->GetArrayLength(env, paths);
@@ -289,6 +300,8 @@ static int copy_sandbox(JNIEnv *env, jint memfd, jintArray header, jbyteArray pa
             .seccomp = h[ABI(SBX_SECCOMP)],
             .notify = h[ABI(SBX_NOTIFY)],
             .memfd = memfd,
+            .join_mnt_fd = h[ABI(SBX_JOIN_MNT)],
+            .join_net_fd = h[ABI(SBX_JOIN_NET)],
             .syscalls = (const int *)h + ABI(SBX_HEADER) + nbinds,
             .nsyscalls = nsys,
             .nmkdirs = h[ABI(SBX_MKDIRS)],
@@ -297,11 +310,34 @@ static int copy_sandbox(JNIEnv *env, jint memfd, jintArray header, jbyteArray pa
             .paths = p,
             .paths_len = (size_t)plen,
         };
-        rc = nbinds >= 0 && nsys >= 0 && nbinds + nsys == hlen - ABI(SBX_HEADER) ? umh_sandbox_prepare(&spec, s)
+        rc = nbinds >= 0 && nsys >= 0 && nbinds + nsys == hlen - ABI(SBX_HEADER) ? use(&spec, arg)
                                                                                  : UMH_FAIL(UMH_SANDBOX_OPEN, EINVAL);
     }
     free(h);
     free(p);
+    return rc;
+}
+
+static int prepare(const struct umh_sandbox_spec *spec, void *s)
+{
+    return umh_sandbox_prepare(spec, s);
+}
+
+static int namespaces(const struct umh_sandbox_spec *spec, void *fds)
+{
+    return umh_sandbox_namespaces(spec, fds);
+}
+
+/* The namespaces of a policy's root (and an empty network, unless it has the host's), made
+ * once: 0 and out = {mount fd or -1, network fd or -1}, the caller's to close; or UMH_FAIL. */
+JNIEXPORT jint JNICALL Java_io_umh_Native_sandboxNamespaces0(JNIEnv *env, jclass cls, jintArray header,
+                                                            jbyteArray paths, jintArray out)
+{
+    (void)cls;
+    int fds[2];
+    int rc = with_spec(env, -1, header, paths, namespaces, fds);
+    if (rc == 0)
+        (*env)->SetIntArrayRegion(env, out, 0, 2, fds);
     return rc;
 }
 
@@ -319,7 +355,7 @@ JNIEXPORT jint JNICALL Java_io_umh_Native_spawn0(JNIEnv *env, jclass cls, jint m
         return rc;
     struct umh_sandbox s = { .landlock_fd = -1, .notify_sock = -1, .notify_recv = -1 };
     if (sandbox != NULL) {
-        if ((rc = copy_sandbox(env, memfd, sandbox, sandbox_paths, &s)) < 0)
+        if ((rc = with_spec(env, memfd, sandbox, sandbox_paths, prepare, &s)) < 0)
             return rc;
         req.sandbox = &s;
     }
@@ -550,4 +586,42 @@ JNIEXPORT jint JNICALL Java_io_umh_Native_dumpable0(JNIEnv *env, jclass cls)
 {
     (void)env, (void)cls;
     return prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
+}
+
+/* A NUL-terminated Java byte block into buf: 0, or ENAMETOOLONG's UMH_FAIL for step. */
+static int copy_path(JNIEnv *env, jbyteArray bytes, char *buf, size_t size, int step)
+{
+    jsize len = (*env)->GetArrayLength(env, bytes);
+    if (len < 1 || (size_t)len > size)
+        return UMH_FAIL(step, ENAMETOOLONG);
+    (*env)->GetByteArrayRegion(env, bytes, 0, len, (jbyte *)buf);
+    buf[len - 1] = '\0';
+    return 0;
+}
+
+/* The helper's cgroup v2, before its spawn (umh_cgroup.c): made and opened, its fd or UMH_FAIL. */
+JNIEXPORT jint JNICALL Java_io_umh_Native_cgroupCreate0(JNIEnv *env, jclass cls, jbyteArray parent, jbyteArray name)
+{
+    (void)cls;
+    char p[4096], n[256];
+    int rc = copy_path(env, parent, p, sizeof p, UMH_OPEN);
+    if (rc == 0)
+        rc = copy_path(env, name, n, sizeof n, UMH_CGROUP_MKDIR);
+    return rc < 0 ? rc : umh_cgroup_create(p, n);
+}
+
+JNIEXPORT jint JNICALL Java_io_umh_Native_cgroupWrite0(JNIEnv *env, jclass cls, jint fd, jbyteArray file, jbyteArray value)
+{
+    (void)cls;
+    char f[256], v[256];
+    int rc = copy_path(env, file, f, sizeof f, UMH_OPEN);
+    if (rc == 0)
+        rc = copy_path(env, value, v, sizeof v, UMH_WRITE);
+    return rc < 0 ? rc : umh_cgroup_write(fd, f, v);
+}
+
+JNIEXPORT jint JNICALL Java_io_umh_Native_cgroupProbe0(JNIEnv *env, jclass cls)
+{
+    (void)env, (void)cls;
+    return umh_cgroup_probe();
 }

@@ -16,6 +16,11 @@ final class Abi {
     @Native static final int SIGTERM = 15;
     @Native static final int SIGKILL = 9;
 
+    // ---- errnos Java acts on, the kernel's numbers (asserted against <errno.h>)
+    @Native static final int EPERM = 1;
+    @Native static final int EACCES = 13;
+    @Native static final int EEXIST = 17;
+
     /** Native.reap without blocking: the child has not exited (umh.h UMH_RUNNING; no failure code is -1). */
     @Native static final int RUNNING = -1;
 
@@ -26,18 +31,21 @@ final class Abi {
     @Native static final int SPAWN_SETSID = 8;
     @Native static final int SPAWN_UMASK = 16;
     @Native static final int SPAWN_USER = 32;
+    @Native static final int SPAWN_CGROUP = 64;
 
     // ---- fallbacks for calls a kernel lacks (umh.h UMH_NO_*), as Native.missingFeatures reports them
     @Native static final int NO_CLOSE_RANGE = 1;
     @Native static final int NO_EXECVEAT = 2;
     @Native static final int NO_PIDFD = 4;
+    @Native static final int NO_CLONE3 = 16;
 
     // ---- Native.spawn's int[] ids: who the child runs as, and its pipes
     @Native static final int IDS_UID = 0;
     @Native static final int IDS_GID = 1;
     @Native static final int IDS_UMASK = 2;
     @Native static final int IDS_PIPE_SIZE = 3;
-    @Native static final int IDS_LENGTH = 4;
+    @Native static final int IDS_CGROUP_FD = 4; // with SPAWN_CGROUP: the helper's cgroup (Cgroup)
+    @Native static final int IDS_LENGTH = 5;
 
     // ---- Native.spawn's long[] rlimits: RLIMITS_MAX triples {resource, soft, hard} at most
     @Native static final int RLIMIT_RESOURCE = 0;
@@ -133,7 +141,10 @@ final class Abi {
     @Native static final int STEP_SECCOMP_NOTIF_RECV = 63;
     @Native static final int STEP_CHILD_SECCOMP_LISTENER = 64;
     @Native static final int STEP_SANDBOX_SOCKETPAIR = 65;
-    @Native static final int STEP_COUNT = 66;
+    @Native static final int STEP_CHILD_SETNS = 66;
+    @Native static final int STEP_SANDBOX_NAMESPACES = 67;
+    @Native static final int STEP_CGROUP_MKDIR = 68;
+    @Native static final int STEP_COUNT = 69;
 
     // ---- Native.spawn's int[] sandbox header (then one SBX_BIND_* word per bind, then the allowed
     // calls' numbers), and the namespaces
@@ -147,7 +158,9 @@ final class Abi {
     @Native static final int SBX_SECCOMP = 7;
     @Native static final int SBX_SYSCALLS = 8;
     @Native static final int SBX_NOTIFY = 9;
-    @Native static final int SBX_HEADER = 10;
+    @Native static final int SBX_JOIN_MNT = 10;
+    @Native static final int SBX_JOIN_NET = 11;
+    @Native static final int SBX_HEADER = 12;
     @Native static final int SBX_MAX_BINDS = 64;
     @Native static final int SBX_BIND_DIR = 1;
     @Native static final int SBX_BIND_WRITABLE = 2;

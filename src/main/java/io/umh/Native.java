@@ -12,7 +12,7 @@ import java.lang.System.Logger.Level;
  * on are in {@link Abi}, asserted by the C compiler.
  */
 final class Native {
-    private static final System.Logger LOG = System.getLogger("io.umh");
+    private static final Log LOG = Log.LOG;
     private static final Throwable LOAD_FAILURE;
 
     static {
@@ -26,6 +26,11 @@ final class Native {
             if ("false".equals(System.getProperty("umh.pidfd"))) {
                 forceFallbacks0(Abi.NO_PIDFD);
                 LOG.log(Level.DEBUG, "umh: children tracked by pid, not by pidfd (-Dumh.pidfd=false)");
+            }
+            // -Dumh.clone3=false: clone, never clone3, as where clone3 is missing (no CLONE_INTO_CGROUP then)
+            if ("false".equals(System.getProperty("umh.clone3"))) {
+                forceFallbacks0(Abi.NO_CLONE3);
+                LOG.log(Level.DEBUG, "umh: children cloned with clone, not clone3 (-Dumh.clone3=false)");
             }
         } catch (Throwable t) {
             failure = t;
@@ -76,6 +81,11 @@ final class Native {
         return new IOException(operation + ": " + describe0(code) + detail);
     }
 
+    /** The errno of a failure code. */
+    static int errno(int code) {
+        return -code & 0xfff;
+    }
+
     /** The step of a failure code: which call failed. */
     static Step step(int code) {
         return Step.of(-code >> 12);
@@ -112,6 +122,16 @@ final class Native {
     static int spawn(int memfd, int flags, byte[] argv, int argc, byte[] envp, int envc,
                      byte[] dir, int errFd, int[] ids, long[] rlimits, int[] sandbox, byte[] sandboxPaths, int[] out) {
         return spawn0(memfd, flags, argv, argc, envp, envc, dir, errFd, ids, rlimits, sandbox, sandboxPaths, out);
+    }
+
+    /**
+     * Makes the namespaces a sandbox's spawns join (umh_sandbox_namespaces): {@code header} and
+     * {@code paths} as for {@link #spawn}, with SBX_NEW_ROOT for the mount namespace of its root and
+     * SBX_NETWORK 0 for an empty network namespace. Fills {@code out} with {mount fd, network fd}
+     * (-1 for one not made), the caller's to close, or returns the failure code (nothing left open).
+     */
+    static int sandboxNamespaces(int[] header, byte[] paths, int[] out) {
+        return sandboxNamespaces0(header, paths, out);
     }
 
     /** The spawner thread's whole life (umh_spawner_serve): clones the spawns with SPAWN_PDEATHSIG. Never returns. */
@@ -255,6 +275,31 @@ final class Native {
         return landlockAbi0();
     }
 
+    /** Makes the cgroup {@code name} under {@code parent} (both NUL-terminated) and opens it O_PATH: its fd, or the failure code. */
+    static int cgroupCreate(byte[] parent, byte[] name) {
+        return cgroupCreate0(parent, name);
+    }
+
+    /** Writes {@code value} into the cgroup's {@code file} (both NUL-terminated). */
+    static void cgroupWrite(int fd, byte[] file, byte[] value, String what) throws IOException {
+        int rc = cgroupWrite0(fd, file, value);
+        if (rc < 0) {
+            throw error("fork", rc, ": " + what);
+        }
+    }
+
+    /** Null if clone3 takes CLONE_INTO_CGROUP here, else why not ("clone3 failed: ENOSYS (...)"). */
+    static String cgroupCloneRefusal() {
+        int rc = cgroupProbe0();
+        return rc == 0 ? null : describe0(rc);
+    }
+
+    private static native int cgroupCreate0(byte[] parent, byte[] name);
+
+    private static native int cgroupWrite0(int fd, byte[] file, byte[] value);
+
+    private static native int cgroupProbe0();
+
     private static native void forceFallbacks0(int bits);
 
     /** The Abi.NO_* fallbacks this kernel needs: the calls it lacks. */
@@ -267,6 +312,8 @@ final class Native {
     private static native int load0(byte[] blob);
 
     private static native int openOutput0(byte[] path, boolean append);
+
+    private static native int sandboxNamespaces0(int[] header, byte[] paths, int[] out);
 
     private static native int spawn0(int memfd, int flags, byte[] argv, int argc, byte[] envp, int envc,
                                      byte[] dir, int errFd, int[] ids, long[] rlimits, int[] sandbox,

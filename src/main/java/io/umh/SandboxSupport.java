@@ -7,6 +7,7 @@ import java.util.Collections;
 import java.util.EnumMap;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -40,7 +41,11 @@ public final class SandboxSupport {
         SECCOMP,
         /** A violation names the call (seccomp's user-notify listener); without, it is death by SIGSYS. */
         VIOLATION_NAMES,
-        /** cgroup v2 limits (memory, pids, cpu) through CLONE_INTO_CGROUP. */
+        /**
+         * A cgroup v2 of its own under a delegated one, its limits (memory, pids, cpu) in force from
+         * its first instruction (clone3's CLONE_INTO_CGROUP); PARTIAL where it is placed but some
+         * limit's controller is missing.
+         */
         CGROUP
     }
 
@@ -94,6 +99,16 @@ public final class SandboxSupport {
         return layers.get(layer);
     }
 
+    /**
+     * This JVM's own cgroup v2 directory (its {@code 0::} line of /proc/self/cgroup under the
+     * cgroup2 mount of /proc/self/mountinfo), or empty without cgroup v2: a parent for
+     * {@link SandboxPolicy.Builder#cgroup} that always places helpers, and limits them where it
+     * is the root or holds no process.
+     */
+    public Optional<Path> cgroup() {
+        return Cgroup.own();
+    }
+
     /** Whether {@code layer} is enforced fully. */
     public boolean isFull(Layer layer) {
         return layers.get(layer).level() == Level.FULL;
@@ -106,7 +121,7 @@ public final class SandboxSupport {
         layers.forEach((l, st) -> s.append(String.format(Locale.ROOT, "  %-20s %-8s %s%n", l, st.level(), st.reason())));
         if (clone3Refusal != null) {
             s.append("  no clone3 (").append(clone3Refusal).append("): umh clones with clone and opens each pidfd after;"
-                    + " the layers above do not depend on it\n");
+                    + " of the layers above only CGROUP needs it\n");
         }
         return s.toString();
     }
@@ -146,7 +161,7 @@ public final class SandboxSupport {
         String refusal = m.get(Layer.SECCOMP).level() == Level.FULL ? listenerRefusal() : null;
         m.put(Layer.VIOLATION_NAMES, m.get(Layer.SECCOMP).level() != Level.FULL ? new Status(Level.NONE, "needs seccomp")
                 : refusal == null ? FULL : new Status(Level.NONE, "no seccomp user-notify listener: " + refusal));
-        m.put(Layer.CGROUP, new Status(Level.NONE, "not built yet in this version of umh"));
+        m.put(Layer.CGROUP, Cgroup.probe());
         disableForTests(m, System.getProperty(DISABLE_PROPERTY, ""), root);
         return new SandboxSupport(m, root, Native.probeClone3());
     }

@@ -55,13 +55,16 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
     private final boolean pidNamespace; // pid 1 of a pid namespace of its own
     private final int listener;         // the seccomp listener, or -1; closed once reaped
     private volatile SandboxViolation violation; // named by the listener's thread
+    private final Cgroup cgroup;        // the helper's own, or null; removed once reaped
     private final long started = System.nanoTime();
     private static final java.util.concurrent.atomic.AtomicLong SERIALS = new java.util.concurrent.atomic.AtomicLong();
     /** Which fork this is, in this JVM: orders two handles of children that had the same pid. */
     final long serial = SERIALS.incrementAndGet();
 
-    private UsermodeProcess(int[] fds, ForkOptions o) {
-        this.sandboxLayers = o.sandbox().map(policy -> policy.enforced).orElse(java.util.Map.of());
+    private UsermodeProcess(Spawn.Spawned spawned) {
+        int[] fds = spawned.fds();
+        this.cgroup = spawned.cgroup();
+        this.sandboxLayers = spawned.layers();
         SandboxSupport.Status sc = sandboxLayers.get(SandboxSupport.Layer.SECCOMP);
         this.seccomp = sc != null && sc.level() == SandboxSupport.Level.FULL;
         SandboxSupport.Status ns = sandboxLayers.get(SandboxSupport.Layer.NAMESPACES);
@@ -78,7 +81,7 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
 
     /** Clones a child from a loaded blob and hands it to the reaper. */
     static UsermodeProcess spawn(int memfd, boolean script, ForkOptions o) throws IOException {
-        UsermodeProcess p = new UsermodeProcess(Spawn.run(memfd, script, o), o);
+        UsermodeProcess p = new UsermodeProcess(Spawn.run(memfd, script, o));
         ShutdownHook.add(p); // before the reaper can see it exit
         try {
             if (p.listener >= 0) {
@@ -292,6 +295,14 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
         return sandboxLayers;
     }
 
+    /**
+     * The cgroup v2 this sandboxed helper runs in, of its own ({@link SandboxPolicy.Builder#cgroup}),
+     * or empty for none. It is removed once the helper has exited and been reaped.
+     */
+    public java.util.Optional<java.nio.file.Path> cgroup() {
+        return java.util.Optional.ofNullable(cgroup).map(c -> c.path);
+    }
+
     /** As the JDK's Process: {@code UsermodeProcess[pid=N, exitValue="not exited"]}, or the status (and a violation). */
     @Override
     public String toString() {
@@ -333,6 +344,9 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
             Violations.forget(listener);
             Native.closeQuietly(listener);
         }
+        if (cgroup != null) {
+            cgroup.remove(); // before anyone waiting learns of the exit
+        }
         status = s;
         SandboxViolation v = violationFor(s).orElse(null);
         Events.exit(child.pid, s, System.nanoTime() - started, v == null ? null : v.syscall());
@@ -343,7 +357,7 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
 
     /** The Cleaner's action: must not reference the process. */
     private static final class CloseAll implements Runnable {
-        private static final System.Logger LOG = System.getLogger("io.umh");
+        private static final Log LOG = Log.LOG;
         private static final AtomicBoolean WARNED = new AtomicBoolean(); // once a WARNING, then DEBUG
         private final int pid;
         private final Closeable[] closeables;
