@@ -24,7 +24,7 @@ import java.util.stream.Collectors;
  * JVM's cgroups allow ({@link SandboxSupport.Layer#CGROUP}) and what one policy gets of it.
  */
 final class Cgroup {
-    private static final System.Logger LOG = System.getLogger("io.umh");
+    private static final Log LOG = Log.LOG;
     /** The controllers whose limits a policy can set, as their files name them (memory.max: memory). */
     static final List<String> CONTROLLERS = List.of("memory", "pids", "cpu");
     private static final AtomicLong SERIAL = new AtomicLong();
