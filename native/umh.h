@@ -253,6 +253,13 @@ struct umh_clone_args {
 #define UMH_CLONE_ARGS_SIZE_CGROUP 88
 long umh_clone3(struct umh_clone_args *args, size_t size, int (*fn)(void *), void *arg);
 
+/* umh_probe.c: the sandbox's steps tried once, for real, by a short-lived child (0 or UMH_FAIL
+ * naming the step that failed): a clone with these CLONE_NEW* flags (with CLONE_NEWUSER, the id
+ * maps written as the sandbox writes them); a seccomp filter with a listener; clone3 itself. */
+int umh_probe_namespaces(unsigned long ns_flags);
+int umh_probe_listener(void);
+int umh_probe_clone3(void);
+
 /* umh_cgroup.c: the helper's cgroup v2, made before the clone (see there) */
 /* mkdir name under the directory parent, then open it O_PATH: the fd, or UMH_FAIL with nothing made */
 int umh_cgroup_create(const char *parent, const char *name);

@@ -632,6 +632,32 @@ JNIEXPORT jint JNICALL Java_io_umh_Native_landlockAbi0(JNIEnv *env, jclass cls)
     return umh_landlock_abi();
 }
 
+/* The sandbox's steps tried once for real (umh_probe.c): 0, or the UMH_FAIL code of the step refused. */
+JNIEXPORT jint JNICALL Java_io_umh_Native_probeNamespaces0(JNIEnv *env, jclass cls, jint ns_flags)
+{
+    (void)env, (void)cls;
+    return umh_probe_namespaces((unsigned)ns_flags);
+}
+
+JNIEXPORT jint JNICALL Java_io_umh_Native_probeListener0(JNIEnv *env, jclass cls)
+{
+    (void)env, (void)cls;
+    return umh_probe_listener();
+}
+
+JNIEXPORT jint JNICALL Java_io_umh_Native_probeClone30(JNIEnv *env, jclass cls)
+{
+    (void)env, (void)cls;
+    return umh_probe_clone3();
+}
+
+/* Why there is no Landlock here (umh_landlock_absent_reason), or NULL where there is. */
+JNIEXPORT jstring JNICALL Java_io_umh_Native_landlockRefusal0(JNIEnv *env, jclass cls)
+{
+    (void)cls;
+    return umh_landlock_abi() > 0 ? NULL : (*env)->NewStringUTF(env, umh_landlock_absent_reason(errno));
+}
+
 /* This JVM's own dumpable flag (PR_GET_DUMPABLE): for the test that no fork changes it. */
 JNIEXPORT jint JNICALL Java_io_umh_Native_dumpable0(JNIEnv *env, jclass cls)
 {

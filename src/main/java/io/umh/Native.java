@@ -267,6 +267,36 @@ final class Native {
         return rc == 1 ? null : describe0(rc);
     }
 
+    /**
+     * A short-lived child cloned with these CLONE_NEW* flags (with CLONE_NEWUSER it writes the id
+     * maps as a sandboxed child does), as the sandbox would make it: 0 if it worked, else the
+     * failure code of the step refused ({@link #step}, {@link #describe}).
+     */
+    static int probeNamespaces(int nsFlags) {
+        return probeNamespaces0(nsFlags);
+    }
+
+    /** "clone failed: EPERM (Operation not permitted)": a failure code in words. */
+    static String describe(int code) {
+        return describe0(code);
+    }
+
+    /** 0 if a seccomp filter with a listener can be installed here (by a probe child), else the failure code. */
+    static int probeListener() {
+        return probeListener0();
+    }
+
+    /** Null if this kernel (and every seccomp filter around this process) lets clone3 through, else why not. */
+    static String probeClone3() {
+        int rc = probeClone30();
+        return rc == 0 ? null : describe0(rc);
+    }
+
+    /** Null where Landlock works, else why it does not (no Landlock, disabled at boot, refused by a filter). */
+    static String landlockRefusal() {
+        return landlockRefusal0();
+    }
+
     /** The Landlock ABI version this kernel offers, 0 without Landlock. */
     static int landlockAbi() {
         return landlockAbi0();
@@ -347,6 +377,14 @@ final class Native {
     private static native int dumpable0();
 
     private static native int landlockAbi0();
+
+    private static native String landlockRefusal0();
+
+    private static native int probeNamespaces0(int nsFlags);
+
+    private static native int probeListener0();
+
+    private static native int probeClone30();
 
     private static native int seccompReceive0(int listener);
 

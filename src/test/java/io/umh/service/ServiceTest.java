@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -22,6 +23,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 import io.umh.Await;
 import io.umh.ForkOptions;
+import io.umh.SandboxPolicy;
+import io.umh.SandboxSupport;
+import io.umh.SandboxViolation;
 import io.umh.TestBlobs;
 import io.umh.Umh;
 import io.umh.UsermodeBlob;
@@ -48,6 +52,11 @@ class ServiceTest {
         @Override
         public void exited(UsermodeProcess p, int status, Exception cause) {
             queue.add("exited " + p.pid() + " " + status + (cause == null ? "" : " " + cause.getMessage()));
+        }
+
+        @Override
+        public void violated(UsermodeProcess p, SandboxViolation v) {
+            queue.add("violated " + p.pid() + " " + v.syscall());
         }
 
         @Override
@@ -201,6 +210,37 @@ class ServiceTest {
                 assertEquals(UsermodeService.State.STOPPED, s.state());
             }
             assertTrue(ev.queue.isEmpty()); // close() after the end: no more events
+        }
+    }
+
+    /**
+     * A sandboxed helper that tries to open a socket is stopped by its sandbox: the listeners hear
+     * the call by name before the exit (159, as a seccomp kill), and the failure's message names it.
+     */
+    @Test
+    void theListenersHearWhatTheSandboxStoppedAHelperFor() throws Exception {
+        assumeTrue(Umh.sandboxSupport().isFull(SandboxSupport.Layer.VIOLATION_NAMES), Umh.sandboxSupport().toString());
+        ForkOptions o = ForkOptions.builder().args("socket").sandbox(SandboxPolicy.strict()).build();
+        try (UsermodeBlob blob = Umh.load(TestBlobs.bytes("escape"))) {
+            Events ev = new Events();
+            try (UsermodeService s = UsermodeService.builder(blob).options(o).restart(UsermodeService.Restart.NEVER)
+                    .listener(ev).start()) {
+                long pid = ev.started();
+                assertEquals("violated " + pid + " socket", ev.next());
+                assertEquals("exited " + pid + " 159", ev.next());
+                String failed = "umh service umh: helper pid " + pid + " exited with status 159 (stopped by its sandbox: socket)";
+                assertEquals("failed " + failed, ev.next());
+                assertEquals("umh service umh is FAILED: " + failed, assertThrows(IOException.class, s::process).getMessage());
+            }
+        }
+        try (UsermodeBlob blob = Umh.load(TestBlobs.bytes("exit"))) { // an ordinary exit of a sandboxed helper is none
+            Events ev = new Events();
+            try (UsermodeService s = UsermodeService.builder(blob).options(ForkOptions.builder().args("3")
+                    .sandbox(SandboxPolicy.strict()).build()).restart(UsermodeService.Restart.NEVER).listener(ev).start()) {
+                long pid = ev.started();
+                assertEquals("exited " + pid + " 3", ev.next());
+                assertEquals("failed umh service umh: helper pid " + pid + " exited with status 3", ev.next());
+            }
         }
     }
 
