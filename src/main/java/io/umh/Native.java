@@ -76,6 +76,11 @@ final class Native {
         return new IOException(operation + ": " + describe0(code) + detail);
     }
 
+    /** The errno of a failure code. */
+    static int errno(int code) {
+        return -code & 0xfff;
+    }
+
     /** The step of a failure code: which call failed. */
     static Step step(int code) {
         return Step.of(-code >> 12);

@@ -12,7 +12,8 @@ final class Spawn {
     private Spawn() {}
 
     /** Clones a child from a loaded blob: its fds and ids as {@link Abi}'s OUT_* name them (stderr -1 unless piped, pidfd -1 without pidfds). */
-    static int[] run(int memfd, boolean script, ForkOptions o) throws IOException {
+    static int[] run(int memfd, BlobInfo blob, ForkOptions o) throws IOException {
+        boolean script = blob.kind() == BlobInfo.Kind.SCRIPT;
         int[] sandbox = o.sandbox().isPresent() ? sandboxHeader(o.sandbox().get(), script, o) : null;
         byte[] sandboxPaths = sandbox == null ? null : o.sandbox().get().paths;
         int errFd = openError(o.redirectError());
@@ -35,7 +36,7 @@ final class Spawn {
             java.lang.ref.Reference.reachabilityFence(o);
         }
         if (rc < 0) {
-            throw Native.error("fork", rc, failureDetail(rc, o));
+            throw Native.error("fork", rc, failureDetail(rc, blob, o));
         }
         return out;
     }
@@ -73,9 +74,12 @@ final class Spawn {
         }
     }
 
-    /** What of the options a failed step concerns, for the exception's message. */
-    private static String failureDetail(int rc, ForkOptions o) {
+    /** What of the options (or, for an exec, of the blob and the system) a failed step concerns, for the exception's message. */
+    private static String failureDetail(int rc, BlobInfo blob, ForkOptions o) {
         switch (Native.step(rc)) {
+            case CHILD_EXECVEAT:
+            case CHILD_EXECVE:
+                return ExecFailure.explain(Native.errno(rc), blob, o);
             case CHILD_CHDIR:
                 return ": directory " + o.directory().orElseThrow();
             case SETPIPE_SZ:

@@ -68,18 +68,19 @@ public final class Umh {
      *
      * @throws NullPointerException if blob is null
      * @throws IllegalArgumentException if blob is empty
-     * @throws IOException naming the errno if the memfd cannot be made (EMFILE, ENOMEM, or
-     *         EACCES where sysctl vm.memfd_noexec=2 forbids executable memfds)
+     * @throws IOException for a truncated ELF (its program headers or a segment beyond its end,
+     *         which would fault at run), or naming the errno if the memfd cannot be made (EMFILE,
+     *         ENOMEM, or EACCES where sysctl vm.memfd_noexec=2 forbids executable memfds)
      */
     public static UsermodeBlob load(byte[] blob) throws IOException {
         Objects.requireNonNull(blob, "blob");
         if (blob.length == 0) {
             throw new IllegalArgumentException("blob is empty");
         }
+        BlobInfo info = BlobInfo.checked(BlobInfo.of(blob));
         Native.ensureLoaded();
         int fd = Native.load(blob);
-        boolean script = blob.length >= 2 && blob[0] == '#' && blob[1] == '!';
-        return new UsermodeBlob(fd, blob.length, script);
+        return new UsermodeBlob(fd, blob.length, info);
     }
 
     /** What this kernel and this process allow of a sandbox, layer by layer, with the reason for each missing one. */

@@ -12,15 +12,17 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
 public final class UsermodeBlob implements AutoCloseable {
     private final long size;
     private final boolean script;
+    private final BlobInfo info;
     private final int memfd;
     private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
     private final Cleaner.Cleanable cleanable;
     private boolean closed; // guarded by lock
 
-    UsermodeBlob(int memfd, long size, boolean script) {
+    UsermodeBlob(int memfd, long size, BlobInfo info) {
         this.memfd = memfd;
         this.size = size;
-        this.script = script;
+        this.script = info.kind() == BlobInfo.Kind.SCRIPT;
+        this.info = info;
         this.cleanable = UsermodeProcess.CLEANER.register(this, () -> Native.closeQuietly(memfd));
     }
 
@@ -39,7 +41,7 @@ public final class UsermodeBlob implements AutoCloseable {
             }
             Object event = Events.forkBegin();
             try {
-                UsermodeProcess p = UsermodeProcess.spawn(memfd, script, options);
+                UsermodeProcess p = UsermodeProcess.spawn(memfd, info, options);
                 Events.forkEnd(event, size, p.pid(), null);
                 return p;
             } catch (IOException | RuntimeException | Error e) {
@@ -59,6 +61,11 @@ public final class UsermodeBlob implements AutoCloseable {
     /** Whether the blob is a {@code #!} script rather than a binary. */
     public boolean isScript() {
         return script;
+    }
+
+    /** What the bytes are, as read at load: ELF machine and class, static or dynamic and its loader, or the {@code #!} interpreter. */
+    public BlobInfo info() {
+        return info;
     }
 
     /** Releases the memfd; children already forked are not affected. Idempotent. */

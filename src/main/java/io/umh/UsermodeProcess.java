@@ -77,8 +77,8 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
     }
 
     /** Clones a child from a loaded blob and hands it to the reaper. */
-    static UsermodeProcess spawn(int memfd, boolean script, ForkOptions o) throws IOException {
-        UsermodeProcess p = new UsermodeProcess(Spawn.run(memfd, script, o), o);
+    static UsermodeProcess spawn(int memfd, BlobInfo blob, ForkOptions o) throws IOException {
+        UsermodeProcess p = new UsermodeProcess(Spawn.run(memfd, blob, o), o);
         ShutdownHook.add(p); // before the reaper can see it exit
         try {
             if (p.listener >= 0) {

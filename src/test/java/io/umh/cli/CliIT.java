@@ -108,7 +108,8 @@ class CliIT {
     @Test
     void notAProgramNamesTheErrno() throws Exception {
         String pom = Paths.get("pom.xml").toAbsolutePath().toString();
-        assertEquals(new Run(126, "", "umh: " + pom + ": fork: execveat failed: ENOEXEC (Exec format error)\n"),
+        assertEquals(new Run(126, "", "umh: " + pom + ": fork: execveat failed: ENOEXEC (Exec format error): neither an ELF"
+                + " nor a #! script: it starts with \"<?xml version=\\\"1...\"\n"),
                 run("", "run", pom));
     }
 
