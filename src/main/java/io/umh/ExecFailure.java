@@ -53,9 +53,13 @@ final class ExecFailure {
         long pointers = (long) (o.argv.count + o.envp.count) * Long.BYTES;
         String why = limit == ARG_MAX ? "its floor, ARG_MAX" : limit == ARG_CEILING ? "its ceiling, 3/4 of 8 MiB"
                 : "a quarter of the stack limit, RLIMIT_STACK " + stack + " bytes";
-        return "argv and the environment take " + (strings + pointers) + " bytes (" + o.argv.count + " arguments and "
-                + o.envp.count + " variables: " + strings + " bytes of strings, " + pointers + " of pointers), over the"
+        return "argv and the environment take " + (strings + pointers) + " bytes (" + plural(o.argv.count, "argument") + " and "
+                + plural(o.envp.count, "variable") + ": " + strings + " bytes of strings, " + pointers + " of pointers), over the"
                 + " kernel's limit of " + limit + " bytes here (" + why + "; getconf ARG_MAX)";
+    }
+
+    private static String plural(int n, String noun) {
+        return n + " " + noun + (n == 1 ? "" : "s");
     }
 
     /** "argv[i] is N" or "environment variable NAME is N" for the first string of {@code block} over {@code max} bytes, or null. */

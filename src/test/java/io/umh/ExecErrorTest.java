@@ -178,15 +178,21 @@ class ExecErrorTest {
         ForkOptions o = ForkOptions.builder().argv0("umh").args(args).environment(Map.of("K", "v"))
                 .resourceLimit(ForkOptions.Resource.STACK, stack, stack).build();
         assertEquals("fork: execveat failed: E2BIG (Argument list too long): argv and the environment take 1200114 bytes"
-                + " (11 arguments and 1 variables: 1200018 bytes of strings, 96 of pointers), over the kernel's limit of"
+                + " (11 arguments and 1 variable: 1200018 bytes of strings, 96 of pointers), over the kernel's limit of"
                 + " 1048576 bytes here (a quarter of the stack limit, RLIMIT_STACK 4194304 bytes; getconf ARG_MAX)",
                 forkFails(TestBlobs.bytes("exit"), o));
         // the JVM's own stack limit, which a child inherits, agrees with getconf's
         args.addAll(List.copyOf(args));
         args.addAll(List.copyOf(args));
         String message = forkFails(TestBlobs.bytes("exit"), ForkOptions.builder().args(args).build());
-        String getconf = new String(new ProcessBuilder("getconf", "ARG_MAX").start().getInputStream().readAllBytes(),
-                StandardCharsets.US_ASCII).trim();
+        Process getconfProcess = new ProcessBuilder("getconf", "ARG_MAX").start();
+        getconfProcess.getOutputStream().close();
+        getconfProcess.getErrorStream().close();
+        String getconf;
+        try (java.io.InputStream out = getconfProcess.getInputStream()) {
+            getconf = new String(out.readAllBytes(), StandardCharsets.US_ASCII).trim();
+        }
+        getconfProcess.waitFor();
         assumeFalse(message.contains("its ceiling"), "an unlimited or large stack: getconf does not cap it");
         assertTrue(message.contains("over the kernel's limit of " + getconf + " bytes here"), message + " vs " + getconf);
     }
