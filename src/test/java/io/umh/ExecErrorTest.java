@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeFalse;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -136,6 +137,17 @@ class ExecErrorTest {
         try (UsermodeProcess p = Umh.forkUsermodeBlob(bin)) { // unpatched, it runs
             assertEquals(0, p.waitFor());
         }
+    }
+
+    /** A sandbox's empty root has no loader: the one the host has is named, with the option that binds it. */
+    @Test
+    void loaderOutsideTheSandboxIsNamed() throws Exception {
+        assumeTrue(Umh.sandboxSupport().isFull(SandboxSupport.Layer.EMPTY_ROOT), "no empty root here");
+        byte[] bin = Files.readAllBytes(Path.of("/bin/true"));
+        String loader = BlobInfo.of(bin).interpreter().orElseThrow();
+        assertEquals("fork: execveat failed: ENOENT (No such file or directory): its loader (PT_INTERP) " + loader
+                + " is not inside the sandbox: SandboxPolicy.Builder.allowDynamicLinking(), or link the helper statically",
+                forkFails(bin, ForkOptions.builder().sandbox(SandboxPolicy.strict()).build()));
     }
 
     /** {@code bytes} with the NUL-terminated {@code from} overwritten by {@code to} and NULs (no longer than it). */
