@@ -112,8 +112,9 @@ public final class BlobInfo {
         boolean bigEndian = start.length > 5 && start[5] == 2;
         int headerSize = bits == 32 ? 52 : 64;
         if (bits == 0 || size < headerSize || b.remaining() < headerSize) {
-            String truncation = bits != 0 && size < headerSize
-                    ? "its " + headerSize + "-byte ELF header is cut short at " + size + " bytes" : null;
+            // shorter than the smallest header (52 bytes) whatever its class byte says
+            String truncation = size < headerSize && (bits != 0 || size < 52)
+                    ? "its " + (bits == 0 ? "" : headerSize + "-byte ") + "ELF header is cut short at " + size + " bytes" : null;
             return new BlobInfo(Kind.ELF, size, bits, bigEndian, 0, 0, null, null, truncation, start);
         }
         b.order(bigEndian ? ByteOrder.BIG_ENDIAN : ByteOrder.LITTLE_ENDIAN);
@@ -272,8 +273,11 @@ public final class BlobInfo {
         if (kind != Kind.ELF) {
             return null;
         }
-        if (bits == 0 || type == 0) {
-            return "an ELF whose header this kernel does not read (class " + (start.length > 4 ? start[4] : -1) + ")";
+        if (bits == 0) {
+            return "an ELF of an unknown class (byte 4 is " + start[4] + ", neither 1 for 32-bit nor 2 for 64-bit)";
+        }
+        if (type == 0) {
+            return "an ELF of no type (e_type 0, ET_NONE)";
         }
         String name = machineName(machine);
         if (!name.equals(host)) {

@@ -104,6 +104,9 @@ class ExecErrorTest {
         assertEquals("load: a truncated ELF of 40 bytes: its 64-byte ELF header is cut short at 40 bytes"
                 + " (cut short by a copy or a download?)",
                 assertThrows(IOException.class, () -> Umh.forkUsermodeBlob(Arrays.copyOf(exit, 40))).getMessage());
+        assertEquals("load: a truncated ELF of 4 bytes: its ELF header is cut short at 4 bytes"
+                + " (cut short by a copy or a download?)",
+                assertThrows(IOException.class, () -> Umh.load(Arrays.copyOf(exit, 4))).getMessage());
         try (UsermodeProcess p = Umh.forkUsermodeBlob(exit)) { // the whole one runs
             assertEquals(0, p.waitFor());
         }
