@@ -148,6 +148,9 @@ SAME(CLONE_NEWIPC, CLONE_NEWIPC);
 SAME(CLONE_NEWUSER, CLONE_NEWUSER);
 SAME(CLONE_NEWPID, CLONE_NEWPID);
 SAME(CLONE_NEWNET, CLONE_NEWNET);
+SAME(ENOENT, ENOENT);
+SAME(E2BIG, E2BIG);
+SAME(ENOEXEC, ENOEXEC);
 
 #define JNI_EXPORT __attribute__((visibility("default")))
 /* a blob goes into its memfd straight from the Java array, WRITE_SLICE bytes per critical

@@ -194,4 +194,9 @@ final class Abi {
     @Native static final int CLONE_NEWUSER = 0x10000000;
     @Native static final int CLONE_NEWPID = 0x20000000;
     @Native static final int CLONE_NEWNET = 0x40000000;
+
+    // ---- errnos a failed exec is explained for (ExecFailure; asserted against <errno.h>)
+    @Native static final int ENOENT = 2;
+    @Native static final int E2BIG = 7;
+    @Native static final int ENOEXEC = 8;
 }

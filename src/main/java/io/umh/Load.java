@@ -26,9 +26,10 @@ final class Load {
         if (blob.length == 0) {
             throw new IllegalArgumentException("blob is empty");
         }
+        BlobInfo info = BlobInfo.checked(BlobInfo.of(blob)); // a truncated ELF is refused before a memfd exists
         Native.ensureLoaded();
         int fd = Native.load(blob, z);
-        return new UsermodeBlob(fd, blob.length, startsWithHashBang(blob, blob.length), name, z);
+        return new UsermodeBlob(fd, blob.length, info, name, z);
     }
 
     /** Copies {@code in} to its end (closing is the caller's); {@code what} names it in messages. */
@@ -39,19 +40,21 @@ final class Load {
         int fd = Native.memfdCreate(z);
         try {
             byte[] buf = new byte[CHUNK];
-            byte[] head = new byte[2]; // the first two bytes, whatever pieces they came in
+            byte[] head = null; // the first chunk (readNBytes fills it whatever pieces the stream gives): what BlobInfo reads
             long size = 0;
             for (int n; (n = in.readNBytes(buf, 0, buf.length)) > 0; size += n) {
-                for (int i = 0; size + i < head.length && i < n; i++) {
-                    head[(int) size + i] = buf[i];
+                if (head == null) {
+                    head = java.util.Arrays.copyOf(buf, n);
                 }
                 Native.memfdWrite(fd, buf, 0, n);
             }
             if (size == 0) {
                 throw new EOFException("load: " + what + " is empty");
             }
+            // program headers beyond the first chunk are not checked here (rare: they follow the ELF header)
+            BlobInfo info = BlobInfo.checked(BlobInfo.of(java.nio.ByteBuffer.wrap(head), size, null));
             Native.memfdSeal(fd);
-            return new UsermodeBlob(fd, size, startsWithHashBang(head, (int) Math.min(size, 2)), name, z);
+            return new UsermodeBlob(fd, size, info, name, z);
         } catch (Throwable t) {
             Native.closeQuietly(fd);
             throw t;
@@ -68,6 +71,8 @@ final class Load {
         }
         byte[] z = name(name);
         String file = path.toString();
+        BlobInfo info = path.getFileSystem() == FileSystems.getDefault() && Files.isRegularFile(path)
+                ? BlobInfo.checked(BlobInfo.of(path)) : null; // its headers only; a pipe or /proc file: after the copy
         byte[] p = ForkOptions.nulTerminated(file); // a Path holds no NUL
         Native.ensureLoaded();
         long[] out = new long[Abi.LOADED_LENGTH];
@@ -76,7 +81,15 @@ final class Load {
             Native.closeQuietly(fd);
             throw new EOFException("load: file " + file + " is empty");
         }
-        return new UsermodeBlob(fd, out[Abi.LOADED_SIZE], out[Abi.LOADED_SCRIPT] != 0, name, z);
+        if (info == null) { // not a regular file: what was copied, read back from the memfd
+            try {
+                info = BlobInfo.checked(BlobInfo.of(Path.of("/proc/self/fd/" + fd)));
+            } catch (IOException e) {
+                Native.closeQuietly(fd);
+                throw e;
+            }
+        }
+        return new UsermodeBlob(fd, out[Abi.LOADED_SIZE], info, name, z);
     }
 
     /** The last element of a resource's name or a path: the name a blob gets from it. */
@@ -103,9 +116,5 @@ final class Load {
             throw new IllegalArgumentException("blob name " + problem + ": \"" + name.replace('\0', '?') + "\"");
         }
         return z;
-    }
-
-    private static boolean startsWithHashBang(byte[] b, int length) {
-        return length >= 2 && b[0] == '#' && b[1] == '!';
     }
 }

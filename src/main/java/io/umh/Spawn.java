@@ -20,8 +20,9 @@ final class Spawn {
      */
     record Spawned(int[] fds, Cgroup cgroup, Map<SandboxSupport.Layer, SandboxSupport.Status> layers) {}
 
-    /** Clones a child from a loaded blob ({@code name}: its name NUL-terminated, the default argv0). */
-    static Spawned run(int memfd, boolean script, byte[] name, ForkOptions o) throws IOException {
+    /** Clones a child from a loaded blob ({@code blob}: what it is; {@code name}: its name NUL-terminated, the default argv0). */
+    static Spawned run(int memfd, BlobInfo blob, byte[] name, ForkOptions o) throws IOException {
+        boolean script = blob.kind() == BlobInfo.Kind.SCRIPT;
         SandboxPolicy policy = o.sandbox().orElse(null);
         int[] sandbox = policy != null ? sandboxHeader(policy, script, o) : null;
         byte[] sandboxPaths = sandbox == null ? null : policy.paths;
@@ -75,7 +76,7 @@ final class Spawn {
             if (cgroup != null) {
                 cgroup.remove(); // the failed child is reaped: the cgroup is empty
             }
-            throw Native.error("fork", rc, failureDetail(rc, o, cgroup));
+            throw Native.error("fork", rc, failureDetail(rc, blob, o, argv, cgroup));
         }
         return new Spawned(out, cgroup, layers);
     }
@@ -121,9 +122,12 @@ final class Spawn {
         }
     }
 
-    /** What of the options a failed step concerns, for the exception's message. */
-    private static String failureDetail(int rc, ForkOptions o, Cgroup cgroup) {
+    /** What of the options (or, for an exec, of the blob and the system) a failed step concerns, for the exception's message. */
+    private static String failureDetail(int rc, BlobInfo blob, ForkOptions o, ForkOptions.Block argv, Cgroup cgroup) {
         switch (Native.step(rc)) {
+            case CHILD_EXECVEAT:
+            case CHILD_EXECVE:
+                return ExecFailure.explain(Native.errno(rc), blob, o, argv);
             case CLONE3:
                 return cgroup == null ? "" : ": starting the helper in cgroup " + cgroup.path + " (CLONE_INTO_CGROUP)";
             case CHILD_CHDIR:

@@ -72,8 +72,9 @@ public final class Umh {
      *
      * @throws NullPointerException if blob is null
      * @throws IllegalArgumentException if blob is empty
-     * @throws IOException naming the errno if the memfd cannot be made (EMFILE, ENOMEM, or
-     *         EACCES where sysctl vm.memfd_noexec=2 forbids executable memfds)
+     * @throws IOException for a truncated ELF (its program headers or a segment beyond its end,
+     *         which would fault at run), or naming the errno if the memfd cannot be made (EMFILE,
+     *         ENOMEM, or EACCES where sysctl vm.memfd_noexec=2 forbids executable memfds)
      */
     public static UsermodeBlob load(byte[] blob) throws IOException {
         return load(blob, UsermodeBlob.DEFAULT_NAME);

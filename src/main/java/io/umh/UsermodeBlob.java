@@ -26,16 +26,18 @@ public final class UsermodeBlob implements AutoCloseable {
     private final String name;
     /** The name, NUL-terminated in the encoding of argv: every child's argv[0] unless its options set one. */
     private final byte[] argv0;
+    private final BlobInfo info;
     private final int memfd;
     private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
     private final Cleaner.Cleanable cleanable;
     private boolean closed; // guarded by lock
 
-    /** Takes ownership of {@code memfd}, which holds {@code size} bytes and is named {@code name} ({@code argv0} encoded). */
-    UsermodeBlob(int memfd, long size, boolean script, String name, byte[] argv0) {
+    /** Takes ownership of {@code memfd}, which holds {@code size} bytes ({@code info}: what they are) and is named {@code name} ({@code argv0} encoded). */
+    UsermodeBlob(int memfd, long size, BlobInfo info, String name, byte[] argv0) {
         this.memfd = memfd;
         this.size = size;
-        this.script = script;
+        this.script = info.kind() == BlobInfo.Kind.SCRIPT;
+        this.info = info;
         this.name = name;
         this.argv0 = argv0;
         this.cleanable = UsermodeProcess.CLEANER.register(this, () -> Native.closeQuietly(memfd));
@@ -56,7 +58,7 @@ public final class UsermodeBlob implements AutoCloseable {
             }
             Object event = Events.forkBegin();
             try {
-                UsermodeProcess p = UsermodeProcess.spawn(memfd, script, argv0, options);
+                UsermodeProcess p = UsermodeProcess.spawn(memfd, info, argv0, options);
                 Events.forkEnd(event, size, p.pid(), null);
                 return p;
             } catch (IOException | RuntimeException | Error e) {
@@ -81,6 +83,11 @@ public final class UsermodeBlob implements AutoCloseable {
     /** Whether the blob is a {@code #!} script rather than a binary. */
     public boolean isScript() {
         return script;
+    }
+
+    /** What the bytes are, as read at load: ELF machine and class, static or dynamic and its loader, or the {@code #!} interpreter. */
+    public BlobInfo info() {
+        return info;
     }
 
     /** Releases the memfd; children already forked are not affected. Idempotent. */

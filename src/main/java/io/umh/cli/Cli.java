@@ -1,5 +1,6 @@
 package io.umh.cli;
 
+import java.io.File;
 import java.io.FileDescriptor;
 import java.io.FileOutputStream;
 import java.io.IOException;
@@ -10,7 +11,11 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 
+import io.umh.BlobInfo;
 import io.umh.ForkOptions;
 import io.umh.SandboxPolicy;
 import io.umh.Umh;
@@ -19,25 +24,37 @@ import io.umh.UsermodeProcess;
 
 /**
  * The platform jar's command line, its Main-Class on every CPU:
- * {@code java -jar umh-<version>-<platform>.jar run FILE [ARGS...]} runs FILE's bytes from a memfd
+ * {@code java -jar umh-<version>-<platform>.jar run [OPTIONS] FILE [ARGS...]} runs FILE's bytes from a memfd
  * with this terminal's stdin and stdout (fds 0 and 1, bridged), and exits with its status;
- * {@code demo} runs the {@link Demo}. Exit codes follow a shell's: the child's own, 128+N after death by
+ * {@code inspect FILE} says what FILE's bytes are ({@link BlobInfo}); {@code demo} runs the {@link Demo}.
+ * Exit codes follow a shell's: the child's own, 128+N after death by
  * signal N, 127 for a file that cannot be read, 126 for one that cannot be run, 2 for bad usage.
  */
 final class Cli {
     private static final String USAGE = String.join("\n",
             "usage: java -jar umh-<version>-<platform>.jar COMMAND",
-            "  run [SANDBOX] FILE [ARGS...]",
+            "  run [OPTIONS] FILE [ARGS...]",
             "                      run FILE's bytes as a child process from a sealed memfd (no file is written),",
-            "                      with this terminal's stdin and stdout; exits with its status (128+N if killed by signal N)",
+            "                      with this terminal's stdin and stdout; exits with its status (128+N if killed by signal N).",
+            "                      A FILE without a / is looked up in PATH, as a shell does (./FILE for one here)",
+            "    --argv0 NAME      its argv[0] (default: FILE as given)",
+            "    --env K=V         set K in its environment; repeatable",
+            "    --clear-env       start from an empty environment instead of this one",
+            "    --cwd DIR         its working directory",
+            "    --stderr FILE     its stderr to FILE (truncated), instead of this terminal's",
             "    --sandbox         in SandboxPolicy.strict(): no file system, no network, namespaces of its own",
             "    --read-only PATH  (with --sandbox) it may read PATH; repeatable",
             "    --read-write PATH (with --sandbox) it may read and write PATH; repeatable",
             "    --dynamic         (with --sandbox) a dynamically linked FILE can start",
             "    --network         (with --sandbox) the host's network",
+            "  inspect FILE        what FILE's bytes are: ELF machine and class, static or dynamic and its loader,",
+            "                      or the #! interpreter; and why it cannot run here, if that is known (exit status 1)",
             "  demo                run the demo: a helper shipped inside this jar, supervised, answering requests",
             "  -h, --help          show this help",
             "-Dumh.debug=true prints the stack trace of an error.");
+
+    /** The options that take a value. */
+    private static final List<String> VALUED = List.of("--argv0", "--env", "--cwd", "--stderr", "--read-only", "--read-write");
 
     private Cli() {}
 
@@ -50,41 +67,28 @@ final class Cli {
             System.out.println(USAGE);
             return 0;
         }
-        int first = args.length >= 2 && args[0].equals("run") ? 1 : -1;
-        SandboxPolicy.Builder sandbox = null;
         String file = null;
         try {
-            while (first > 0 && first < args.length && args[first].startsWith("--")) {
-                if (args[first].equals("--sandbox")) {
-                    sandbox = SandboxPolicy.builder();
-                } else if (sandbox == null) {
-                    return usage("umh: " + args[first] + " needs --sandbox before it");
-                } else if (args[first].equals("--dynamic")) {
-                    sandbox.allowDynamicLinking();
-                } else if (args[first].equals("--network")) {
-                    sandbox.network(true);
-                } else if ((args[first].equals("--read-only") || args[first].equals("--read-write")) && first + 1 < args.length) {
-                    Path path = Paths.get(args[first + 1]).toAbsolutePath();
-                    if (args[first++].equals("--read-only")) {
-                        sandbox.readOnly(path);
-                    } else {
-                        sandbox.readWrite(path);
-                    }
-                } else {
-                    return usage("umh: unknown option: " + args[first]);
-                }
-                first++;
+            if (args.length == 2 && args[0].equals("inspect")) {
+                file = args[1];
+                return inspect(file);
             }
-            file = first > 0 && first < args.length ? args[first] : null;
-            if (file != null) {
-                return runFile(file, Arrays.copyOfRange(args, first + 1, args.length), sandbox == null ? null : sandbox.build());
+            if (args.length >= 2 && args[0].equals("run")) {
+                ForkOptions.Builder options = ForkOptions.builder();
+                int first = options(args, options);
+                if (first < 0) {
+                    return 2;
+                }
+                file = args[first];
+                Path path = locate(file);
+                return runFile(file, path, options.args(Arrays.copyOfRange(args, first + 1, args.length)));
             }
             if (args.length == 1 && args[0].equals("demo")) {
                 Demo.main(new String[0]);
                 return 0;
             }
         } catch (NoSuchFileException e) {
-            return fail(127, file + ": no such file", e);
+            return fail(127, file + ": " + (e.getReason() != null ? e.getReason() : "no such file"), e);
         } catch (IOException e) {
             return fail(file != null ? 126 : 1, (file != null ? file + ": " : "") + e.getMessage(), e);
         } catch (IllegalArgumentException e) {
@@ -95,19 +99,116 @@ final class Cli {
         return usage(args.length == 0 ? null : "umh: unknown command: " + String.join(" ", args));
     }
 
+    /** Reads {@code run}'s options into {@code options}: the index of FILE, or -1 after printing the usage. */
+    private static int options(String[] args, ForkOptions.Builder options) {
+        SandboxPolicy.Builder sandbox = null;
+        Map<String, String> env = null;
+        String argv0 = null;
+        int i = 1;
+        for (; i < args.length && args[i].startsWith("--"); i++) {
+            String option = args[i];
+            if (option.equals("--")) {
+                i++;
+                break;
+            }
+            String value = VALUED.contains(option) && i + 1 < args.length ? args[++i] : null;
+            if (VALUED.contains(option) && value == null) {
+                usage("umh: " + option + " needs a value");
+                return -1;
+            }
+            switch (option) {
+                case "--argv0":
+                    argv0 = value;
+                    break;
+                case "--env":
+                    int eq = value.indexOf('=');
+                    if (eq <= 0) {
+                        usage("umh: --env needs NAME=VALUE, not " + value);
+                        return -1;
+                    }
+                    env = env != null ? env : new LinkedHashMap<>(System.getenv());
+                    env.put(value.substring(0, eq), value.substring(eq + 1));
+                    break;
+                case "--clear-env":
+                    env = new LinkedHashMap<>();
+                    break;
+                case "--cwd":
+                    options.directory(Paths.get(value));
+                    break;
+                case "--stderr":
+                    options.redirectError(ProcessBuilder.Redirect.to(new File(value)));
+                    break;
+                case "--sandbox":
+                    sandbox = SandboxPolicy.builder();
+                    break;
+                default:
+                    if (sandbox == null && List.of("--read-only", "--read-write", "--dynamic", "--network").contains(option)) {
+                        usage("umh: " + option + " needs --sandbox before it");
+                        return -1;
+                    } else if (option.equals("--dynamic")) {
+                        sandbox.allowDynamicLinking();
+                    } else if (option.equals("--network")) {
+                        sandbox.network(true);
+                    } else if (option.equals("--read-only")) {
+                        sandbox.readOnly(Paths.get(value).toAbsolutePath());
+                    } else if (option.equals("--read-write")) {
+                        sandbox.readWrite(Paths.get(value).toAbsolutePath());
+                    } else {
+                        usage("umh: unknown option: " + option);
+                        return -1;
+                    }
+            }
+        }
+        if (i >= args.length) {
+            usage("umh: run needs a FILE");
+            return -1;
+        }
+        if (env != null) {
+            options.environment(env);
+        }
+        options.sandbox(sandbox == null ? null : sandbox.build());
+        options.argv0(argv0 != null ? argv0 : args[i]);
+        return i;
+    }
+
     private static int usage(String problem) {
         System.err.println(problem == null ? USAGE : problem + "\n" + USAGE);
         return 2;
     }
 
-    /** Runs the blob in {@code file} to its end, bridging stdin and stdout; stderr is inherited. */
-    private static int runFile(String file, String[] args, SandboxPolicy sandbox) throws Exception {
-        byte[] bytes = Files.readAllBytes(Paths.get(file));
+    /** FILE as a shell finds it: a name with a / as it is, a bare name in PATH. */
+    private static Path locate(String file) throws NoSuchFileException {
+        if (file.contains("/")) {
+            return Paths.get(file);
+        }
+        String path = System.getenv("PATH");
+        for (String dir : (path == null ? "/usr/local/bin:/usr/bin:/bin" : path).split(":", -1)) {
+            Path candidate = Paths.get(dir.isEmpty() ? "." : dir, file);
+            if (Files.isRegularFile(candidate) && Files.isExecutable(candidate)) {
+                return candidate;
+            }
+        }
+        throw new NoSuchFileException(file, null, "not found in PATH" + (Files.isRegularFile(Paths.get(file))
+                ? " (./" + file + " for the file in this directory)" : ""));
+    }
+
+    /** Prints what {@code file}'s bytes are, and why they cannot run here if that is known (then exits 1). */
+    private static int inspect(String file) throws IOException {
+        BlobInfo info = BlobInfo.of(Paths.get(file));
+        System.out.println(file + ": " + info);
+        return info.problemHere().map(why -> {
+            System.out.println("  cannot run here: " + why);
+            return 1;
+        }).orElse(0);
+    }
+
+    /** Runs the blob in {@code path} to its end, bridging stdin and stdout; stderr is inherited. */
+    private static int runFile(String file, Path path, ForkOptions.Builder options) throws Exception {
+        byte[] bytes = Files.readAllBytes(path);
         if (bytes.length == 0) {
             throw new IOException("empty file");
         }
-        ForkOptions options = ForkOptions.builder().argv0(file).args(args).sandbox(sandbox).build();
-        try (UsermodeBlob blob = Umh.load(bytes); UsermodeProcess p = blob.fork(options)) {
+        try (UsermodeBlob blob = Umh.load(bytes); UsermodeProcess p = blob.fork(options.build())) {
             // a daemon thread: a child that exits without reading all of stdin must not keep the JVM up
             Thread input = new Thread(() -> copy(System.in, p.pipeToUmh(), true), "umh-cli-stdin");
             input.setDaemon(true);

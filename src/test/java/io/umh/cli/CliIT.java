@@ -108,7 +108,8 @@ class CliIT {
     @Test
     void notAProgramNamesTheErrno() throws Exception {
         String pom = Paths.get("pom.xml").toAbsolutePath().toString();
-        assertEquals(new Run(126, "", "umh: " + pom + ": fork: execveat failed: ENOEXEC (Exec format error)\n"),
+        assertEquals(new Run(126, "", "umh: " + pom + ": fork: execveat failed: ENOEXEC (Exec format error): neither an ELF"
+                + " nor a #! script: it starts with \"<?xml version=\\\"1...\"\n"),
                 run("", "run", pom));
     }
 
@@ -124,7 +125,7 @@ class CliIT {
         for (String flag : List.of("--help", "-h")) {
             Run r = run("", flag);
             assertEquals(0, r.status());
-            assertTrue(r.out().contains("run [SANDBOX] FILE [ARGS...]") && r.out().contains("--sandbox") && r.out().contains("demo") && r.err().isEmpty(), r.toString());
+            assertTrue(r.out().contains("run [OPTIONS] FILE [ARGS...]") && r.out().contains("inspect FILE") && r.out().contains("--sandbox") && r.out().contains("demo") && r.err().isEmpty(), r.toString());
         }
     }
 
@@ -132,11 +133,57 @@ class CliIT {
     void badUsageGoesToStderrAndExits2() throws Exception {
         for (String[] args : List.of(new String[0], new String[] {"run"}, new String[] {"frob"},
                 new String[] {"run", "--read-only", "/", "x"}, new String[] {"run", "--sandbox", "--frob", "x"},
-                new String[] {"run", "--sandbox", "--read-only", "relative/nonexistent", "x"})) {
+                new String[] {"run", "--sandbox", "--read-only", "relative/nonexistent", "x"}, new String[] {"run", "--env"},
+                new String[] {"run", "--env", "novalue", "x"}, new String[] {"run", "--cwd", "/"}, new String[] {"inspect"})) {
             Run r = run("", args);
             assertEquals(2, r.status(), r.toString());
             assertTrue(r.out().isEmpty() && r.err().contains("usage: "), r.toString());
         }
+    }
+
+    @Test
+    void argv0EnvironmentAndDirectoryReachTheChild() throws Exception {
+        Run r = run("", "run", "--argv0", "named", "--clear-env", "--env", "A=1", "--env", "B=two words", "--cwd", "/tmp",
+                blob("probe"), "x");
+        assertEquals(0, r.status(), r.toString());
+        assertTrue(r.out().contains("cwd=/tmp\n") && r.out().contains("argc=2\nargv[0]=named\nargv[1]=x\n"), r.out());
+        assertTrue(r.out().endsWith("\nenv=A=1\nenv=B=two words\n"), r.out());
+        // without --clear-env, added to this environment; argv[0] is FILE as given
+        Run kept = run("", "run", "--env", "UMH_CLI_TEST=yes", blob("probe"));
+        assertTrue(kept.out().contains("\nenv=UMH_CLI_TEST=yes\n") && kept.out().contains("\nenv=PATH=")
+                && kept.out().contains("argv[0]=" + blob("probe") + "\n"), kept.out());
+    }
+
+    @Test
+    void stderrGoesToTheFileNamed() throws Exception {
+        java.nio.file.Path log = java.nio.file.Files.createTempFile("umh-cli", ".log");
+        try {
+            assertEquals(new Run(0, "out\n", ""), run("", "run", "--stderr", log.toString(), blob("stderr"), "to stderr"));
+            assertEquals("to stderr\n", java.nio.file.Files.readString(log));
+        } finally {
+            java.nio.file.Files.delete(log);
+        }
+    }
+
+    /** A name without a / is found in PATH, as a shell finds it; one that is not there exits 127 as a shell's does. */
+    @Test
+    void bareNameIsLookedUpInPath() throws Exception {
+        assertEquals(new Run(0, "X=1\n", ""), run("", "run", "--clear-env", "--env", "X=1", "env"));
+        assertEquals(new Run(127, "", "umh: umh-no-such-program: not found in PATH\n"), run("", "run", "umh-no-such-program"));
+    }
+
+    @Test
+    void inspectSaysWhatTheBytesAre() throws Exception {
+        assertEquals(new Run(0, blob("exit") + ": ELF 64-bit LSB x86_64 executable, statically linked\n", ""),
+                run("", "inspect", blob("exit")));
+        Run dynamic = run("", "inspect", "/bin/true");
+        assertEquals(0, dynamic.status(), dynamic.toString());
+        assertTrue(dynamic.out().matches("/bin/true: ELF 64-bit LSB x86_64 position-independent executable, dynamically"
+                + " linked, loader /\\S+\n"), dynamic.out());
+        assertEquals(new Run(1, blob("nointerp.sh") + ": #! script, interpreter /nonexistent/interpreter\n"
+                + "  cannot run here: its #! interpreter /nonexistent/interpreter does not exist\n", ""),
+                run("", "inspect", blob("nointerp.sh")));
+        assertEquals(new Run(127, "", "umh: /nonexistent: no such file\n"), run("", "inspect", "/nonexistent"));
     }
 
     @Test

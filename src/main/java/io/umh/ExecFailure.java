@@ -1,0 +1,121 @@
+package io.umh;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * Why an exec failed, in words, from the blob's bytes ({@link BlobInfo}), the options and the
+ * system: the detail {@link Spawn} appends to {@code "fork: execveat failed: ENOEXEC (...)"}.
+ * Runs only after a failure, so it may read /proc and stat files.
+ */
+final class ExecFailure {
+    /** The floor of the kernel's limit on argv + envp (include/uapi/linux/limits.h ARG_MAX). */
+    private static final long ARG_MAX = 128 * 1024;
+    /** Its ceiling: three quarters of _STK_LIM's 8 MiB (fs/exec.c, bprm_stack_limits). */
+    private static final long ARG_CEILING = 6L << 20;
+    /** auxv's AT_PAGESZ. */
+    private static final long AT_PAGESZ = 6;
+
+    private ExecFailure() {}
+
+    /** ": why", or "" when nothing is known beyond the errno. */
+    static String explain(int errno, BlobInfo blob, ForkOptions o, ForkOptions.Block argv) {
+        String why = null;
+        if (errno == Abi.ENOEXEC) {
+            why = blob.foreignCpu();
+            if (why == null) {
+                why = blob.notAProgram();
+            }
+        } else if (errno == Abi.ENOENT) {
+            why = blob.missingInterpreter(o.directory().orElse(null), o.sandbox().isPresent());
+        } else if (errno == Abi.E2BIG) {
+            why = tooBig(o, argv);
+        }
+        return why == null ? "" : ": " + why;
+    }
+
+    /** Which of the kernel's two limits argv and envp broke (fs/exec.c: one string, or all with their pointers), with the sizes. */
+    static String tooBig(ForkOptions o, ForkOptions.Block argv) {
+        long maxString = 32 * pageSize(); // MAX_ARG_STRLEN, the NUL included
+        String one = longest(argv, false, maxString);
+        if (one == null) {
+            one = longest(o.envp, true, maxString);
+        }
+        if (one != null) {
+            return one + " bytes with its NUL, over the kernel's limit of " + maxString + " for one string (MAX_ARG_STRLEN)";
+        }
+        long stack = stackLimit(o);
+        long limit = Math.max(Math.min(ARG_CEILING, stack < 0 ? Long.MAX_VALUE : stack / 4), ARG_MAX);
+        long strings = argv.bytes.length + o.envp.bytes.length;
+        long pointers = (long) (argv.count + o.envp.count) * Long.BYTES;
+        String why = limit == ARG_MAX ? "its floor, ARG_MAX" : limit == ARG_CEILING ? "its ceiling, 3/4 of 8 MiB"
+                : "a quarter of the stack limit, RLIMIT_STACK " + stack + " bytes";
+        return "argv and the environment take " + (strings + pointers) + " bytes (" + plural(argv.count, "argument") + " and "
+                + plural(o.envp.count, "variable") + ": " + strings + " bytes of strings, " + pointers + " of pointers), over the"
+                + " kernel's limit of " + limit + " bytes here (" + why + "; getconf ARG_MAX)";
+    }
+
+    private static String plural(int n, String noun) {
+        return n + " " + noun + (n == 1 ? "" : "s");
+    }
+
+    /** "argv[i] is N" or "environment variable NAME is N" for the first string of {@code block} over {@code max} bytes, or null. */
+    private static String longest(ForkOptions.Block block, boolean environment, long max) {
+        byte[] b = block.bytes;
+        for (int i = 0, from = 0; from < b.length; i++) {
+            int nul = from;
+            while (b[nul] != 0) {
+                nul++;
+            }
+            if (nul + 1 - from > max) {
+                int eq = from;
+                while (environment && eq < nul && b[eq] != '=') {
+                    eq++;
+                }
+                return (environment ? "environment variable " + new String(b, from, Math.min(eq - from, 64), ForkOptions.JNU)
+                        : "argv[" + i + "]") + " is " + (nul + 1 - from);
+            }
+            from = nul + 1;
+        }
+        return null;
+    }
+
+    /** The child's soft RLIMIT_STACK: the one the options give, else this JVM's (which it inherits); -1 for none. */
+    private static long stackLimit(ForkOptions o) {
+        long[] given = o.resourceLimits().get(ForkOptions.Resource.STACK);
+        if (given != null) {
+            return given[0];
+        }
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/limits"))) {
+                if (line.startsWith("Max stack size")) {
+                    String soft = line.substring("Max stack size".length()).trim().split("\\s+")[0];
+                    return soft.equals("unlimited") ? -1 : Long.parseLong(soft);
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // no /proc: the kernel's default
+        }
+        return 8L << 20;
+    }
+
+    /** This system's page size, from the auxiliary vector (4096 without /proc). */
+    private static long pageSize() {
+        try {
+            ByteBuffer auxv = ByteBuffer.wrap(Files.readAllBytes(Path.of("/proc/self/auxv"))).order(ByteOrder.nativeOrder());
+            while (auxv.remaining() >= 16) {
+                long type = auxv.getLong();
+                long value = auxv.getLong();
+                if (type == AT_PAGESZ) {
+                    return value;
+                }
+            }
+        } catch (IOException e) {
+            // no /proc
+        }
+        return 4096;
+    }
+}
