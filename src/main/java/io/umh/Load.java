@@ -40,11 +40,11 @@ final class Load {
         int fd = Native.memfdCreate(z);
         try {
             byte[] buf = new byte[CHUNK];
-            byte[] head = null; // the first chunk (readNBytes fills it whatever pieces the stream gives): what BlobInfo reads
+            byte[] head = new byte[BlobInfo.HEAD]; // the first bytes, whatever pieces they come in: what BlobInfo reads
             long size = 0;
             for (int n; (n = in.readNBytes(buf, 0, buf.length)) > 0; size += n) {
-                if (head == null) {
-                    head = java.util.Arrays.copyOf(buf, n);
+                if (size < head.length) {
+                    System.arraycopy(buf, 0, head, (int) size, (int) Math.min(n, head.length - size));
                 }
                 Native.memfdWrite(fd, buf, 0, n);
             }
@@ -52,7 +52,7 @@ final class Load {
                 throw new EOFException("load: " + what + " is empty");
             }
             // program headers beyond the first chunk are not checked here (rare: they follow the ELF header)
-            BlobInfo info = BlobInfo.checked(BlobInfo.of(java.nio.ByteBuffer.wrap(head), size, null));
+            BlobInfo info = BlobInfo.checked(BlobInfo.of(java.nio.ByteBuffer.wrap(head, 0, (int) Math.min(size, head.length)), size, null));
             Native.memfdSeal(fd);
             return new UsermodeBlob(fd, size, info, name, z);
         } catch (Throwable t) {

@@ -30,7 +30,7 @@ final class Namespaces {
         h[Abi.SBX_NEW_ROOT] = 1;
         h[Abi.SBX_NETWORK] = 1; // the root alone: the network namespace is the shared one
         int fd = make(h, policy.paths)[0];
-        UsermodeProcess.CLEANER.register(policy, () -> Native.closeQuietly(fd));
+        UsermodeProcess.CLEANER.register(policy, Native.closer(fd));
         return fd;
     }
 

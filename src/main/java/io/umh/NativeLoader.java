@@ -74,7 +74,7 @@ final class NativeLoader {
             tried.add("a memfd: " + whyNot);
         }
         for (Path d : dir != null ? List.of(Paths.get(dir)) : candidates(url)) {
-            if (extractAndLoad(lib, d, tried, "extracted from " + url)) {
+            if (extractAndLoad(lib, d, tried, resource + " extracted into " + d)) {
                 return;
             }
         }
@@ -149,13 +149,14 @@ final class NativeLoader {
         return false;
     }
 
+    /** Loads path; false, with how and the JDK's message (which names the path) in tried, if it cannot. */
     private static boolean tryLoad(Path path, List<String> tried, String how) {
         try {
             System.load(path.toAbsolutePath().toString());
             Log.LOG.log(System.Logger.Level.DEBUG, "umh: loaded native library " + path.toAbsolutePath() + " (" + how + ")");
             return true;
         } catch (UnsatisfiedLinkError e) {
-            tried.add(path + ": " + e.getMessage());
+            tried.add(how + ": " + e.getMessage());
             return false;
         }
     }

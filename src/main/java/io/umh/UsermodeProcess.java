@@ -38,11 +38,14 @@ import java.util.concurrent.atomic.AtomicInteger;
  * release waits for that read to end and is done by that thread, never beside it.
  */
 public final class UsermodeProcess extends Process implements AutoCloseable {
-    static final Cleaner CLEANER = Cleaner.create(r -> {
-        Thread t = new Thread(null, r, "umh-cleaner", 64 * 1024, false);
-        t.setDaemon(true);
-        t.setContextClassLoader(null);
-        return t;
+    static final Cleaner CLEANER = Cleaner.create(new java.util.concurrent.ThreadFactory() { // a class, not a lambda: see ColdStartTest
+        @Override
+        public Thread newThread(Runnable r) {
+            Thread t = new Thread(null, r, "umh-cleaner", 64 * 1024, false);
+            t.setDaemon(true);
+            t.setContextClassLoader(null);
+            return t;
+        }
     });
 
     private final Child child;
@@ -87,7 +90,12 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
         this.fromUmh = new PipeInputStream(Native.fileDescriptor(fds[Abi.OUT_STDOUT_R]));
         int err = fds[Abi.OUT_STDERR_R];
         this.errorStream = err >= 0 ? new PipeInputStream(Native.fileDescriptor(err)) : InputStream.nullInputStream();
-        this.child = new Child(fds[Abi.OUT_PID], fds[Abi.OUT_PIDFD], this::exited);
+        this.child = new Child(fds[Abi.OUT_PID], fds[Abi.OUT_PIDFD], new java.util.function.IntConsumer() {
+            @Override
+            public void accept(int status) { // a class, not a method reference: see ColdStartTest
+                exited(status);
+            }
+        });
         this.closeAll = new CloseAll(child.pid, toUmh, fromUmh, errorStream);
         this.pipes = CLEANER.register(this, closeAll);
         HOLDING.incrementAndGet();

@@ -15,16 +15,21 @@ import org.junit.jupiter.api.io.TempDir;
  * What a fresh JVM's first load + fork + waitFor sets up, read from its class-loading log: none
  * of the machinery that made umh's cold start cost several times ProcessBuilder's (measured by
  * benchmarks/coldstart.sh, not here): JFR's event classes with no recording, the System.Logger
- * backend with nothing to log, a security provider for a digest, regular expressions.
+ * backend with nothing to log, a security provider for a digest, regular expressions, and a lambda
+ * of umh's own (the first lambda bootstraps LambdaMetafactory).
  */
 @Timeout(120)
 class ColdStartTest {
+    /** Loaded once the first fork has been waited for. */
+    public static final class End {}
+
     /** Main of the second JVM: one first fork, nothing else of umh's before it. */
     public static final class FirstFork {
         public static void main(String[] args) throws Exception {
             byte[] exit = Files.readAllBytes(Path.of(args[0]));
             try (UsermodeBlob b = Umh.load(exit); UsermodeProcess p = b.fork()) {
                 int status = p.waitFor();
+                new End(); // marks the log: what a JVM's exit loads (the shutdown hook's work) is not the fork's
                 System.out.println(status); // no string concatenation here: this class is compiled with indy's
             }
         }
@@ -42,13 +47,20 @@ class ColdStartTest {
             first++;
         }
         assertTrue(first < lines.size(), "io.umh.Umh was loaded");
-        List<String> loaded = lines.subList(first, lines.size()).stream().map(l -> l.split(" ")[1])
-                .collect(Collectors.toList());
+        int end = first;
+        while (end < lines.size() && !lines.get(end).contains(" io.umh.ColdStartTest$End ")) {
+            end++;
+        }
+        assertTrue(end < lines.size(), "the end of the first fork is marked");
+        List<String> loaded = lines.subList(first, end).stream().map(l -> l.split(" ")[1]).collect(Collectors.toList());
         for (String prefix : List.of("jdk.jfr.", "java.util.logging.", "jdk.internal.logger.", "sun.security.provider.",
                 "java.security.MessageDigest", "java.util.regex.Pattern", "java.lang.invoke.StringConcatFactory")) {
             // jdk.jfr.FlightRecorder itself is asked whether JFR was initialized: one class, nothing set up
             assertEquals(List.of(), loaded.stream().filter(c -> c.startsWith(prefix) && !c.equals("jdk.jfr.FlightRecorder"))
                     .collect(Collectors.toList()), prefix);
         }
+        // a fresh JVM's first lambda bootstraps LambdaMetafactory (tens of ms): umh's first fork makes none
+        assertEquals(List.of(), loaded.stream().filter(c -> c.startsWith("io.umh.") && c.contains("$$Lambda"))
+                .collect(Collectors.toList()), "umh's lambdas");
     }
 }

@@ -139,7 +139,7 @@ class NativeLoaderTest {
     void explicitPathThatIsMissingSaysWhatWasTried() throws Exception {
         String out = forkOnce(List.of(), "-Dumh.native.path=/nonexistent/libumh.so");
         assertTrue(out.startsWith("java.lang.UnsatisfiedLinkError: umh: cannot load its native library; tried "
-                + "/nonexistent/libumh.so: "), out);
+                + "-Dumh.native.path: Can't load library: /nonexistent/libumh.so. "), out);
     }
 
     private static List<String> inPidNamespaceWithMemfdNoexec(int value) {

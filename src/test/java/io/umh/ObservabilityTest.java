@@ -48,7 +48,7 @@ class ObservabilityTest {
                 + "io.umh.level=FINER\n");
         String out = TestBlobs.run(TestBlobs.javaCommand(List.of(), List.of("-Djava.util.logging.config.file=" + config), main));
         // extracted (JDK 17, or no native access), or from a memfd (JDK 22+ with native access)
-        assertTrue(out.matches("(?s).*umh: loaded native library /\\S+/libumh-[\\w-]+\\.so \\(extracted from \\S+/libumh.so\\).*")
+        assertTrue(out.matches("(?s).*umh: loaded native library /\\S+/libumh-[\\w-]+\\.so \\(/META-INF/native/\\S+/libumh.so extracted into /\\S+\\).*")
                 || out.matches("(?s).*umh: loaded native library \\S+/libumh.so \\(from a memfd: no file written\\).*"), out);
         assertTrue(out.contains("umh: helper pid ") && out.contains(" reaped, exit status 0"), out);
         assertTrue(out.contains("forked 0"), out);

@@ -18,7 +18,10 @@ import java.util.concurrent.TimeUnit;
  * export this package.
  */
 public final class Watchdog {
-    private static final ScheduledThreadPoolExecutor TIMER = timer();
+    /** Made at the first timeout, not when {@link #nanos} is first asked (every fork asks it). */
+    private static final class Timer {
+        static final ScheduledThreadPoolExecutor TIMER = timer();
+    }
     private final Runnable action;
     private ScheduledFuture<?> future; // guarded by this
     private boolean fired;             // guarded by this
@@ -46,7 +49,7 @@ public final class Watchdog {
         Watchdog w = new Watchdog(action);
         if (timeout != null) {
             synchronized (w) {
-                w.future = TIMER.schedule(w::fire, nanos(timeout), TimeUnit.NANOSECONDS);
+                w.future = Timer.TIMER.schedule(w::fire, nanos(timeout), TimeUnit.NANOSECONDS);
             }
         }
         return w;

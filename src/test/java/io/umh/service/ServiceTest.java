@@ -228,9 +228,9 @@ class ServiceTest {
                 long pid = ev.started();
                 assertEquals("violated " + pid + " socket", ev.next());
                 assertEquals("exited " + pid + " 159", ev.next());
-                String failed = "umh service umh: helper pid " + pid + " exited with status 159 (stopped by its sandbox: socket)";
+                String failed = "umh service umh-blob: helper pid " + pid + " exited with status 159 (stopped by its sandbox: socket)";
                 assertEquals("failed " + failed, ev.next());
-                assertEquals("umh service umh is FAILED: " + failed, assertThrows(IOException.class, s::process).getMessage());
+                assertEquals("umh service umh-blob is FAILED: " + failed, assertThrows(IOException.class, s::process).getMessage());
             }
         }
         try (UsermodeBlob blob = Umh.load(TestBlobs.bytes("exit"))) { // an ordinary exit of a sandboxed helper is none
@@ -239,7 +239,7 @@ class ServiceTest {
                     .sandbox(SandboxPolicy.strict()).build()).restart(UsermodeService.Restart.NEVER).listener(ev).start()) {
                 long pid = ev.started();
                 assertEquals("exited " + pid + " 3", ev.next());
-                assertEquals("failed umh service umh: helper pid " + pid + " exited with status 3", ev.next());
+                assertEquals("failed umh service umh-blob: helper pid " + pid + " exited with status 3", ev.next());
             }
         }
     }
