@@ -46,7 +46,7 @@ static int exec_status = -1; /* what a child that execs "exit 0" ends with: 0, o
 static int spawn(int memfd, char **argv, struct umh_spawn_res *res)
 {
     static char *envp[] = { "A=b", NULL };
-    struct umh_spawn_req req = { .memfd = memfd, .flags = UMH_SPAWN_PDEATHSIG, .argv = argv, .envp = envp, .err_fd = 2 };
+    struct umh_spawn_req req = { .memfd = memfd, .flags = UMH_SPAWN_PDEATHSIG, .argv = argv, .envp = envp, .stdio[2].how = UMH_STDIO_INHERIT };
     return umh_spawn(&req, res);
 }
 
@@ -54,7 +54,7 @@ static int spawn(int memfd, char **argv, struct umh_spawn_res *res)
 static int spawn_here(int memfd, char **argv, struct umh_spawn_res *res)
 {
     static char *envp[] = { "A=b", NULL };
-    struct umh_spawn_req req = { .memfd = memfd, .argv = argv, .envp = envp, .err_fd = 2 };
+    struct umh_spawn_req req = { .memfd = memfd, .argv = argv, .envp = envp, .stdio[2].how = UMH_STDIO_INHERIT };
     return umh_spawn(&req, res);
 }
 
@@ -168,7 +168,7 @@ static int spawn_as_nobody(int memfd, int here, char *out, size_t size)
     char *argv[] = { "probe", NULL };
     static char *envp[] = { NULL };
     struct umh_spawn_req req = { .memfd = memfd, .flags = UMH_SPAWN_USER | (here ? 0 : UMH_SPAWN_PDEATHSIG),
-                                 .argv = argv, .envp = envp, .err_fd = 2, .uid = 65534, .gid = 65534 };
+                                 .argv = argv, .envp = envp, .stdio[2].how = UMH_STDIO_INHERIT, .uid = 65534, .gid = 65534 };
     struct umh_spawn_res res;
     int rc = umh_spawn(&req, &res);
     if (rc == 0)
@@ -305,7 +305,7 @@ static void test_close_loop_above_lowered_limit(void)
     int low = fcntl(0, F_DUPFD, 20), high = fcntl(0, F_DUPFD, 50);
     CHECK(low >= 20 && high >= 50);
     struct umh_rlimit nofile = { RLIMIT_NOFILE, 16, 16 };
-    struct umh_spawn_req req = { .memfd = memfd, .argv = argv, .envp = envp, .err_fd = 2,
+    struct umh_spawn_req req = { .memfd = memfd, .argv = argv, .envp = envp, .stdio[2].how = UMH_STDIO_INHERIT,
                                  .rlimits = &nofile, .nrlimits = 1 };
     umh_fallbacks = UMH_NO_CLOSE_RANGE | UMH_NO_PROC;
     struct umh_spawn_res res;
@@ -365,7 +365,7 @@ static void test_pipe_size(void)
     int memfd = load_file("cat");
     char *argv[] = { "cat", NULL };
     static char *envp[] = { NULL };
-    struct umh_spawn_req req = { .memfd = memfd, .argv = argv, .envp = envp, .err_fd = 2, .pipe_size = 1 << 20 };
+    struct umh_spawn_req req = { .memfd = memfd, .argv = argv, .envp = envp, .stdio[2].how = UMH_STDIO_INHERIT, .pipe_size = 1 << 20 };
     struct umh_spawn_res res;
     CHECK(umh_spawn(&req, &res) == 0);
     CHECK(fcntl(res.stdin_w, F_GETPIPE_SZ) == 1 << 20);
@@ -412,7 +412,7 @@ static void test_script(void)
     char *argv[] = { "s", "ok", NULL };
     for (int fallback = 0; fallback <= UMH_NO_EXECVEAT; fallback += UMH_NO_EXECVEAT) {
         umh_fallbacks = fallback;
-        struct umh_spawn_req req = { .memfd = memfd, .flags = UMH_SPAWN_SCRIPT | UMH_SPAWN_PDEATHSIG, .argv = argv, .envp = argv + 2, .err_fd = 2 };
+        struct umh_spawn_req req = { .memfd = memfd, .flags = UMH_SPAWN_SCRIPT | UMH_SPAWN_PDEATHSIG, .argv = argv, .envp = argv + 2, .stdio[2].how = UMH_STDIO_INHERIT };
         struct umh_spawn_res res;
         char out[64] = { 0 };
         CHECK(umh_spawn(&req, &res) == 0);
@@ -441,7 +441,7 @@ static void test_script_fds(void)
     int modes[] = { 0, UMH_NO_CLOSE_RANGE | UMH_NO_EXECVEAT | UMH_NO_PIDFD };
     for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
         umh_fallbacks = modes[i];
-        struct umh_spawn_req req = { .memfd = memfd, .flags = UMH_SPAWN_SCRIPT, .argv = argv, .envp = argv + 1, .err_fd = 2 };
+        struct umh_spawn_req req = { .memfd = memfd, .flags = UMH_SPAWN_SCRIPT, .argv = argv, .envp = argv + 1, .stdio[2].how = UMH_STDIO_INHERIT };
         struct umh_spawn_res res;
         char out[64];
         CHECK(umh_spawn(&req, &res) == 0);
