@@ -294,6 +294,53 @@ static void test_fallbacks(void)
     close(fd);
 }
 
+/* The passed fds (struct umh_fd_pass), through each way of closing the rest: two pipes' read ends
+ * on each other's numbers, one of them also on the memfd's number (which the child then lifts), a
+ * not close-on-exec fd above them that must not reach the child. It lists exactly 0-2 and the
+ * targets, and reads each target's pipe. */
+static void test_passed_fds(void)
+{
+    int modes[] = { 0, UMH_NO_CLOSE_RANGE, UMH_NO_CLOSE_RANGE | UMH_NO_PROC };
+    int inheritable = fcntl(0, F_DUPFD, 60);
+    for (size_t m = 0; m < sizeof modes / sizeof modes[0]; m++) {
+        int a[2], b[2];
+        CHECK(pipe2(a, O_CLOEXEC) == 0 && pipe2(b, O_CLOEXEC) == 0);
+        CHECK(write(a[1], "A", 1) == 1 && write(b[1], "B", 1) == 1);
+        int memfd = load_file("fds"); /* after the pipes: the highest of the three numbers */
+        close(a[1]);
+        close(b[1]);
+        struct umh_fd_pass pass[3] = { { a[0], b[0] }, { b[0], a[0] }, { memfd, a[0] } };
+        char cat_a[16], cat_b[16], expected[64], out[256];
+        snprintf(cat_a, sizeof cat_a, "cat:%d", a[0]);
+        snprintf(cat_b, sizeof cat_b, "cat:%d", b[0]);
+        snprintf(expected, sizeof expected, "fds=0,1,2,%d,%d,%d\nBA", a[0], b[0], memfd);
+        char *argv[] = { "fds", "list", cat_a, cat_b, NULL };
+        static char *envp[] = { NULL };
+        struct umh_spawn_req req = { .memfd = memfd, .argv = argv, .envp = envp,
+                                     .stdio[2].how = UMH_STDIO_INHERIT, .pass = pass, .npass = 3 };
+        struct umh_spawn_res res;
+        umh_fallbacks = modes[m];
+        CHECK(umh_spawn(&req, &res) == 0);
+        umh_fallbacks = 0;
+        run_to_end(&res, out, sizeof out);
+        if (strcmp(out, expected) != 0)
+            fprintf(stderr, "passed_fds, fallbacks %d: \"%s\", not \"%s\"\n", modes[m], out, expected);
+        CHECK(strcmp(out, expected) == 0);
+        close(a[0]);
+        close(b[0]);
+        close(memfd);
+    }
+    close(inheritable);
+    /* a plan the child could not carry out is refused before the clone */
+    int memfd = load_file("fds");
+    struct umh_fd_pass twice[2] = { { 5, 0 }, { 5, 1 } };
+    char *argv[] = { "fds", NULL };
+    struct umh_spawn_req req = { .memfd = memfd, .argv = argv, .envp = argv + 1, .pass = twice, .npass = 2 };
+    struct umh_spawn_res res;
+    CHECK(umh_spawn(&req, &res) == UMH_FAIL(UMH_CHILD_DUP3, EINVAL));
+    close(memfd);
+}
+
 /* Regression: the last fallback closes fds by a loop up to RLIMIT_NOFILE, read after the spawn's
  * own limits were set, so a NOFILE limit lowered for the child left every fd above it open into
  * the program. Not close-on-exec fds at 20 and 50, NOFILE 16 for the child: none may reach it. */
@@ -958,6 +1005,7 @@ static const struct test tests[] = {
     { "enoexec_leaves_nothing", test_enoexec_leaves_nothing, NEEDS_SHARED_VFORK },
     { "low_fds", test_low_fds, NEEDS_EXEC },
     { "fallbacks", test_fallbacks, NEEDS_EXEC },
+    { "passed_fds", test_passed_fds, NEEDS_EXEC },
     { "close_loop_above_lowered_limit", test_close_loop_above_lowered_limit, NEEDS_EXEC },
     { "signal_reset", test_signal_reset, NEEDS_EXEC },
     /* scripts: the kernel runs /bin/sh, an emulator's host kernel too */
