@@ -203,6 +203,13 @@ class PassFdTest {
         Path f = file(dir, "secret-input", "read without a file system\n");
         ForkOptions.Builder b = ForkOptions.builder().sandbox(SandboxPolicy.strict()).passFd(3, f);
         assertEquals(fds(3) + "read without a file system\n", run(b, "list", "cat:3"));
+        // its output to a file too: opened by the JVM, so the helper needs no access to it either
+        Path output = dir.resolve("output");
+        try (UsermodeProcess p = Umh.forkUsermodeBlob(TestBlobs.bytes("fds"), b.redirectOutput(
+                java.lang.ProcessBuilder.Redirect.to(output.toFile())).args("cat:3").build())) {
+            assertEquals(0, p.waitFor());
+        }
+        assertEquals("read without a file system\n", Files.readString(output));
         // the helper itself can name no file: the same read by path is refused
         try (UsermodeProcess p = Umh.forkUsermodeBlob(TestBlobs.bytes("escape"),
                 ForkOptions.builder().sandbox(SandboxPolicy.strict()).args("read", f.toString()).build())) {
