@@ -139,6 +139,36 @@ def sandbox_runs(results):
             "runs": [{k: v for k, v in run.items() if k not in ("support", "strict_layers")} for run in runs]}
 
 
+def coldstart_runs(results):
+    """benchmarks/coldstart.sh's medians ({umh_ms, process_builder_ms, ratio, runs, started, java, load_*}), or None."""
+    d = os.path.join(results, "coldstart")
+    path = os.path.join(d, "coldstart.json")
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        res = json.load(f)
+    for key, name in (("java", "java-version"), ("load_before", "load-before"), ("load_after", "load-after")):
+        p = os.path.join(d, name)
+        res[key] = open(p).read().strip().splitlines()[0] if os.path.exists(p) else None
+    res["started"] = started(d, path)
+    return res
+
+
+def coldstart_section(cold):
+    if not cold:
+        return []
+    return ["", "## Cold start: a fresh JVM's first fork against ProcessBuilder's first start", "",
+            f"`benchmarks/coldstart.sh`, started {cold['started']} ({cold.get('java') or 'java ?'}): {cold['runs']} fresh JVMs of",
+            "each, by turns (`io.umh.bench.ColdStart`), each timing from its main's first line to the end of a first",
+            "spawn+wait of the static exit program: umh's `Umh.load` (the shim's load included) + `fork` + `waitFor`,",
+            "ProcessBuilder's `start` + `waitFor` of the same bytes in a file.", "",
+            "| what | median (ms) |", "|---|---:|",
+            f"| umh, first load + fork + waitFor | {cold['umh_ms']:.1f} |",
+            f"| ProcessBuilder, first start + waitFor | {cold['process_builder_ms']:.1f} |",
+            f"| umh / ProcessBuilder (target <= 0.75x) | **{cold['ratio']:.2f}** {verdict(cold['ratio'], 0.75)} |", "",
+            f"Load before: `{cold.get('load_before')}`; after: `{cold.get('load_after')}`.", ""]
+
+
 ABOUT = ("The summary of one run of benchmarks/run.sh, written by benchmarks/report.py; "
          "`report.py THIS_FILE DIR` writes performance.md and performance.svg from it again. "
          "floor: umh-floor's lines (score: the mean over n iterations); jmh: JMH's results "
@@ -146,7 +176,8 @@ ABOUT = ("The summary of one run of benchmarks/run.sh, written by benchmarks/rep
          "alloc: bytes per operation); paired: benchmarks/paired.sh's rounds; interleaved: "
          "benchmarks/interleaved.sh's runs (per contender the median, mean, p10 and p90 of its rounds "
          "in microseconds); many: the many-children run; sandbox: benchmarks/sandbox.sh's runs (as "
-         "interleaved's, and until_exec: the same until fork() or start() returned).")
+         "interleaved's, and until_exec: the same until fork() or start() returned); coldstart: "
+         "benchmarks/coldstart.sh's medians.")
 
 
 def summarize(results):
@@ -171,6 +202,7 @@ def summarize(results):
         "interleaved": interleaved_runs(results),
         "many": load_lines(os.path.join(results, "many.jsonl")),
         "sandbox": sandbox_runs(results),
+        "coldstart": coldstart_runs(results),
     }
 
 
@@ -272,6 +304,9 @@ SANDBOX = [  # (label, numerator, denominator, target, True where higher is bett
     ("ProcessBuilder on the file, unsandboxed / unsandboxed `UsermodeBlob.fork()`", "process_builder", "umh_loaded",
      None, None),
     ("bwrap through ProcessBuilder / ProcessBuilder alone", "bwrap", "process_builder", None, None),
+    ("`strict()` with every namespace made per spawn (as an unprivileged JVM makes them) / unsandboxed",
+     "umh_strict_fresh", "umh_loaded", None, None),
+    ("bwrap through ProcessBuilder / `strict()` made per spawn", "bwrap", "umh_strict_fresh", None, None),
 ]
 
 SANDBOX_US = [
@@ -279,6 +314,7 @@ SANDBOX_US = [
     ("umh_strict_host_network", "umh, `strict()` + `network(true)`"), ("umh_strict_binds", "umh, `strict()` + 5 files bound"),
     ("process_builder", "ProcessBuilder, unsandboxed"), ("bwrap", "bwrap (file alone bound), through ProcessBuilder"),
     ("bwrap_root_bind", "bwrap `--ro-bind / /`, through ProcessBuilder"),
+    ("umh_strict_fresh", "umh, `strict()`, every namespace made per spawn"),
 ]
 
 
@@ -318,7 +354,7 @@ def sandbox_section(sbx):
         lines.append(f"| {label} | " + " | ".join(fmt(x, 2) for x in rs) + f" | **{fmt(med, 2)}** | {spread(rs)} | "
                      + (f"{'>=' if higher else '<='} {target:.2f}x | {verdict(med, target, not higher)} |" if target else " | |"))
     for label, f in (
-            ("the net namespace's share of `strict()`'s extra time: (`strict()` - `strict()` with `network(true)`) / (`strict()` - unsandboxed)",
+            ("the network namespace's share (joined, made once) of `strict()`'s extra time: (`strict()` - `strict()` with `network(true)`) / (`strict()` - unsandboxed)",
              lambda run: share(run, "umh_strict", "umh_strict_host_network", "umh_strict", "umh_loaded")),
             ("the share of `strict()`'s extra time spent before `fork()` returns (clone, namespaces, mounts, Landlock, "
              "seccomp, up to the exec)",
@@ -328,20 +364,26 @@ def sandbox_section(sbx):
     for section, what in (("contenders", "spawn+wait"), ("until_exec", "until `fork()`/`start()` returned")):
         for name, label in SANDBOX_US:
             xs = [us(run, name, section) for run in runs]
+            if all(x is None for x in xs):
+                continue  # a contender these runs did not have (an older sandbox.sh)
             lines.append(f"| {label}, {what}, median (us) | " + " | ".join(fmt(x) for x in xs)
                          + f" | {fmt(median(xs))} | {fmt(min(x for x in xs if x is not None))}-"
                          + f"{fmt(max(x for x in xs if x is not None))} | | |")
     if sbx.get("load_before"):
         lines += ["", f"Load before: `{sbx['load_before']}`; after: `{sbx.get('load_after')}`: the machine is shared,"
                   " and its load moves these ratios (bwrap's most), which an interleaved run cancels only in part.", ""]
-    lines += [f"What a `strict()` child got here: `{sbx.get('strict_layers')}`.", "",
-              "What `strict()` does per spawn today: the clone makes fresh user, mount, pid, ipc, uts and net",
-              "namespaces; the child writes its id maps, makes / private, mounts a tmpfs root, pivots into it and",
-              "detaches the old root, restricts itself with a Landlock ruleset and installs a seccomp filter (with a",
+    lines += ["", "![sandboxed spawn+wait](performance-sandbox.svg)", "",
+              f"What a `strict()` child got here: `{sbx.get('strict_layers')}`.", "",
+              "What `strict()` does per spawn in a root JVM (this run's): the clone makes fresh pid, ipc and uts",
+              "namespaces; the child joins (`setns`) the policy's mount namespace, whose read-only tmpfs root was made",
+              "once by a short-lived clone, and the JVM's one empty network namespace, made once the same way",
+              "(`io.umh.Namespaces`); it restricts itself with a Landlock ruleset and installs a seccomp filter (with a",
               "user-notify listener it passes to the JVM), then execs; the parent builds the Landlock ruleset and the",
-              "seccomp program afresh for each spawn. `../shared/SANDBOX.md` measured ~1.56-2.02x for everything",
-              "fresh per spawn and 1.14-1.18x for joining namespaces made once (setns) with Landlock and seccomp:",
-              "the 1.30x target needs the latter, which umh does not do yet. `network(true)` drops the net namespace",
+              "seccomp program afresh for each spawn. An unprivileged JVM cannot join namespaces made before its",
+              "child's fresh user namespace (which its fresh pid namespace needs): it makes every namespace per spawn,",
+              "writes the id maps, mounts the tmpfs root, pivots into it and detaches the old root (an RCU grace period,",
+              "and another when the mount namespace dies with the child); the `made per spawn` rows measure that path",
+              "in this root JVM (`-Dumh.sandbox.fresh=true` for its policy). `network(true)` drops the net namespace",
               "but also binds the resolver's five files and allows the network calls; the row with the same five",
               "files bound and the net namespace kept says what the binds cost (were it much above 1, the net",
               "namespace's own share would be more than its row says). The bwrap rows include ProcessBuilder's own launch (the",
@@ -353,6 +395,20 @@ def sandbox_section(sbx):
               "same contenders in `SandboxBench` (`java -jar benchmarks/target/benchmarks.jar SandboxBench`), minutes",
               "apart, which this machine's drift makes worth little for a ratio."]
     return lines
+
+
+SANDBOX_CHART = [("umh_loaded", "umh fork(), no sandbox"), ("umh_strict", "umh strict()"),
+                 ("umh_strict_fresh", "umh strict(), made per spawn"), ("process_builder", "ProcessBuilder, no sandbox"),
+                 ("bwrap", "bwrap --unshare-all (file bound)"), ("bwrap_root_bind", "bwrap --unshare-all --ro-bind / /")]
+
+
+def sandbox_chart(sbx):
+    """[(label, median over the runs of the contender's spawn+wait median, us)] for svg_bars."""
+    rows = []
+    for name, label in SANDBOX_CHART:
+        xs = [run["contenders"][name]["median_us"] for run in sbx["runs"] if name in run.get("contenders", {})]
+        rows.append((label, median(xs) if xs else None))
+    return rows
 
 
 def median(xs):
@@ -571,6 +627,7 @@ def render(summary, docs):
             lines.append(f"| {name} | {fmt(before)} | {fmt(after.get(name))} | {fmt(ratio(after.get(name), before), 2)} |")
     lines += inter_lines
     lines += sandbox_section(summary.get("sandbox"))
+    lines += coldstart_section(summary.get("coldstart"))
     lines += paired_lines
     if summary["load"] is not None:
         lines += ["", f"Load when the JMH suite started: `{summary['load']}`"]
@@ -609,6 +666,10 @@ def render(summary, docs):
              ("ProcessBuilder, 4 GB heap", s("SpawnBench.BigHeap.processBuilder"))]
     with open(os.path.join(docs, "performance.svg"), "w") as f:
         f.write(svg_bars(chart, "spawn + wait of a tiny static program (microseconds, lower is better)", "us"))
+    if summary.get("sandbox"):
+        with open(os.path.join(docs, "performance-sandbox.svg"), "w") as f:
+            f.write(svg_bars(sandbox_chart(summary["sandbox"]),
+                             "sandboxed spawn + wait, median of the runs (microseconds, lower is better)", "us"))
     data = dump(summary) + "\n"
     with open(os.path.join(docs, "performance-data.json"), "w") as f:
         f.write(data)
@@ -625,10 +686,12 @@ def main():
     else:
         with open(source) as f:
             summary = json.load(f)
-        if len(sys.argv) == 4:
-            summary["sandbox"] = sandbox_runs(sys.argv[3])
-            if not summary["sandbox"]:
-                sys.exit(f"report.py: no sandbox runs in {sys.argv[3]}/sandbox")
+        if len(sys.argv) == 4:  # sandbox.sh's and coldstart.sh's runs beside the published run
+            sandbox, cold = sandbox_runs(sys.argv[3]), coldstart_runs(sys.argv[3])
+            if not (sandbox or cold):
+                sys.exit(f"report.py: no sandbox or coldstart runs in {sys.argv[3]}")
+            summary["sandbox"] = sandbox or summary.get("sandbox")
+            summary["coldstart"] = cold or summary.get("coldstart")
             summary["about"] = ABOUT
     render(summary, out)
 

@@ -35,6 +35,9 @@ else
   echo "no bwrap on PATH: skipped (apt-get install bubblewrap)"
 fi
 
+echo "== cold start: a fresh JVM's first fork against ProcessBuilder's first start, by turns"
+benchmarks/coldstart.sh 30
+
 echo "== many children (Java 25: virtual threads)"
 if [ -x "$jdk25/bin/java" ]; then
   "$jdk25/bin/java" --enable-native-access=ALL-UNNAMED -cp benchmarks/target/benchmarks.jar \

@@ -58,6 +58,8 @@ enum umh_step {
     UMH_SECCOMP_NOTIF_RECV,   /* ioctl(SECCOMP_IOCTL_NOTIF_RECV) */
     UMH_CHILD_SECCOMP_LISTENER, /* the child's sendmsg of the listener */
     UMH_SANDBOX_SOCKETPAIR,   /* the parent's socketpair for it */
+    UMH_CHILD_SETNS,          /* the child's setns into a namespace made once (umh_sandbox_namespaces) */
+    UMH_SANDBOX_NAMESPACES,   /* the clone that makes those namespaces */
     UMH_STEP_COUNT
 };
 
@@ -175,6 +177,10 @@ struct umh_sandbox {
     unsigned short kill_filter_len;
     int notify_sock;         /* -1, or the child's end of the socket that takes the listener over */
     int notify_recv;         /* the parent's end */
+    int join_mnt_fd;         /* -1, or a mount namespace made once (its root ready) for the child to join */
+    int join_net_fd;         /* -1, or a network namespace made once for the child to join */
+    int join_owned;          /* bit 0: join_mnt_fd, bit 1: join_net_fd is this spawn's copy above
+                              * fd_floor (umh_sandbox_prepare), which release closes */
     void *mem;               /* the parent's: what umh_sandbox_release frees */
 };
 
@@ -185,6 +191,8 @@ struct umh_sandbox_spec {
     int new_root, no_caps, network, landlock, seccomp, notify;
     int memfd;               /* the blob's: the one exec the seccomp filter allows (above fd_floor) */
     int fd_floor;            /* umh_fd_floor of the spawn: the sandbox's own fds go above it */
+    int join_mnt_fd, join_net_fd; /* -1, or namespaces from umh_sandbox_namespaces to join (both > 2;
+                              * at or below fd_floor, prepare joins through copies above it) */
     const int *syscalls;     /* the calls the filter allows, by this CPU's numbers */
     int nsyscalls;
     int nmkdirs, nbinds;
@@ -199,6 +207,13 @@ int umh_sandbox_prepare(const struct umh_sandbox_spec *spec, struct umh_sandbox 
 int umh_sandbox_listener(struct umh_sandbox *s);
 
 void umh_sandbox_release(struct umh_sandbox *s);
+
+/* Makes, once, the mount namespace of spec's root (its tmpfs, directories and binds, as a child
+ * would make them) and, unless spec->network, an empty network namespace: a short-lived clone
+ * does it and exits; their nsfs fds (close-on-exec, the caller's) keep both alive, for spawns
+ * whose child joins them (struct umh_sandbox's join_*_fd) instead of making its own. 0 and
+ * fds[0] (mount), fds[1] (network, or -1), or UMH_FAIL with nothing left open or running. */
+int umh_sandbox_namespaces(const struct umh_sandbox_spec *spec, int fds[2]);
 
 struct umh_spawn_res {
     int stdin_w;             /* parent's end of the child's fd 0, or -1 (not UMH_STDIO_PIPE) */

@@ -574,9 +574,22 @@ static CHILD void child_drop_caps(struct child *c)
         child_fail(c, UMH_CHILD_CAP_AMBIENT, errno);
 }
 
+/* Into the namespaces made once for this policy (umh_sandbox_namespaces): the mount namespace
+ * moves the child's root and cwd to its ready root, so nothing is mounted, pivoted or unmounted
+ * here, and nothing is torn down at its exit. Each setns changes this task's nsproxy and fs only
+ * (no CLONE_FS: its fs_struct is its own), never the JVM's. */
+static CHILD void child_join(struct child *c, const struct umh_sandbox *s)
+{
+    if (s->join_mnt_fd >= 0 && syscall(SYS_setns, s->join_mnt_fd, CLONE_NEWNS) < 0)
+        child_fail(c, UMH_CHILD_SETNS, errno);
+    if (s->join_net_fd >= 0 && syscall(SYS_setns, s->join_net_fd, CLONE_NEWNET) < 0)
+        child_fail(c, UMH_CHILD_SETNS, errno);
+}
+
 /* Everything of the sandbox but seccomp, which goes last: after it only the exec may run. */
 static CHILD void child_confine(struct child *c, const struct umh_sandbox *s)
 {
+    child_join(c, s);
     if (s->root != NULL)
         child_new_root(c, s);
     if (s->no_caps)
@@ -585,6 +598,29 @@ static CHILD void child_confine(struct child *c, const struct umh_sandbox *s)
         child_fail(c, UMH_CHILD_NO_NEW_PRIVS, errno);
     if (s->landlock_fd >= 0 && syscall(SYS_landlock_restrict_self, s->landlock_fd, 0) < 0)
         child_fail(c, UMH_CHILD_LANDLOCK, errno);
+}
+
+static CHILD int child_open_ns(const char *path)
+{
+    return (int)syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
+}
+
+/* The holder's whole life (struct umh_ns_holder, umh_child.h): the same contract as a spawned
+ * child's (raw system calls on memory its caller prepared, all signals blocked by the caller),
+ * but it execs nothing: its namespaces outlive it through the fds it opened for the caller. The
+ * files are opened before the new root, which has no /proc; an fd names the namespace, whatever
+ * its root becomes. */
+CHILD int umh_child_ns_holder(void *arg)
+{
+    struct umh_ns_holder *h = arg;
+    if (h->sandbox != NULL && (h->mnt_fd = child_open_ns("/proc/self/ns/mnt")) < 0)
+        child_fail(&h->c, UMH_SANDBOX_NAMESPACES, errno);
+    if (h->net && (h->net_fd = child_open_ns("/proc/self/ns/net")) < 0)
+        child_fail(&h->c, UMH_SANDBOX_NAMESPACES, errno);
+    if (h->sandbox != NULL)
+        child_new_root(&h->c, h->sandbox);
+    for (;;)
+        syscall(SYS_exit_group, 0);
 }
 
 /* Hands the listener to the parent over the sandbox's socket (SCM_RIGHTS): the message is built

@@ -39,6 +39,17 @@ struct child {
     int sighand_cleared;  /* clone3 reset every caught signal (CLONE_CLEAR_SIGHAND) */
 };
 
+/* A clone (CLONE_VM | CLONE_VFORK | CLONE_FILES, with CLONE_NEWNS and/or CLONE_NEWNET) that
+ * makes namespaces to keep (umh_sandbox_namespaces): it opens their nsfs files into the fd table
+ * it shares with the caller, makes the sandbox's root in the mount namespace, and exits 0. */
+struct umh_ns_holder {
+    struct child c;                    /* only c.fail: UMH_FAIL, or 0 */
+    const struct umh_sandbox *sandbox; /* NULL, or the root, directories and binds to make */
+    int net;                           /* open the network namespace too */
+    int mnt_fd, net_fd;                /* written by the holder: -1, or its opened nsfs fds */
+};
+int umh_child_ns_holder(void *arg) __attribute__((noreturn));
+
 /* The "" the child passes to execveat: a sandbox's seccomp filter allows only this pointer. */
 extern const char umh_child_empty_path[1];
 

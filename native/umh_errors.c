@@ -74,6 +74,8 @@ static const char *const step_names[UMH_STEP_COUNT] = {
     [UMH_SECCOMP_NOTIF_RECV] = "ioctl(SECCOMP_IOCTL_NOTIF_RECV)",
     [UMH_CHILD_SECCOMP_LISTENER] = "sendmsg(SCM_RIGHTS)",
     [UMH_SANDBOX_SOCKETPAIR] = "socketpair",
+    [UMH_CHILD_SETNS] = "setns",
+    [UMH_SANDBOX_NAMESPACES] = "the namespaces' clone",
 };
 
 const char *umh_step_name(int step)

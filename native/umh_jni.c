@@ -113,6 +113,8 @@ SAME(STEP_SECCOMP_NOTIF_SIZES, UMH_SECCOMP_NOTIF_SIZES);
 SAME(STEP_SECCOMP_NOTIF_RECV, UMH_SECCOMP_NOTIF_RECV);
 SAME(STEP_CHILD_SECCOMP_LISTENER, UMH_CHILD_SECCOMP_LISTENER);
 SAME(STEP_SANDBOX_SOCKETPAIR, UMH_SANDBOX_SOCKETPAIR);
+SAME(STEP_CHILD_SETNS, UMH_CHILD_SETNS);
+SAME(STEP_SANDBOX_NAMESPACES, UMH_SANDBOX_NAMESPACES);
 SAME(STEP_COUNT, UMH_STEP_COUNT);
 SAME(STDIO_PIPE, UMH_STDIO_PIPE);
 SAME(STDIO_INHERIT, UMH_STDIO_INHERIT);
@@ -303,9 +305,11 @@ static int copy_fds(JNIEnv *env, jintArray fds, struct umh_spawn_req *req, struc
 }
 
 /* The sandbox as SandboxPolicy flattened it (header laid out as Abi's SBX_*, then a word per
- * bind, then the allowed calls' numbers; paths NUL-terminated), prepared into s: 0 or UMH_FAIL,
- * nothing left open. */
-static int copy_sandbox(JNIEnv *env, jint memfd, int fd_floor, jintArray header, jbyteArray paths, struct umh_sandbox *s)
+ * bind, then the allowed calls' numbers; paths NUL-terminated), made into a spec and handed to
+ * use (umh_sandbox_prepare's or umh_sandbox_namespaces' caller below): its answer, or UMH_FAIL
+ * for a header that does not add up. The spec lives until use returns. */
+static int with_spec(JNIEnv *env, jint memfd, int fd_floor, jintArray header, jbyteArray paths,
+                     int (*use)(const struct umh_sandbox_spec *spec, void *arg), void *arg)
 {
     jsize hlen = (*env)->GetArrayLength(env, header);
     jsize plen = (*env)->GetArrayLength(env, paths);
@@ -326,6 +330,8 @@ static int copy_sandbox(JNIEnv *env, jint memfd, int fd_floor, jintArray header,
             .notify = h[ABI(SBX_NOTIFY)],
             .memfd = memfd,
             .fd_floor = fd_floor,
+            .join_mnt_fd = h[ABI(SBX_JOIN_MNT)],
+            .join_net_fd = h[ABI(SBX_JOIN_NET)],
             .syscalls = (const int *)h + ABI(SBX_HEADER) + nbinds,
             .nsyscalls = nsys,
             .nmkdirs = h[ABI(SBX_MKDIRS)],
@@ -334,11 +340,34 @@ static int copy_sandbox(JNIEnv *env, jint memfd, int fd_floor, jintArray header,
             .paths = p,
             .paths_len = (size_t)plen,
         };
-        rc = nbinds >= 0 && nsys >= 0 && nbinds + nsys == hlen - ABI(SBX_HEADER) ? umh_sandbox_prepare(&spec, s)
+        rc = nbinds >= 0 && nsys >= 0 && nbinds + nsys == hlen - ABI(SBX_HEADER) ? use(&spec, arg)
                                                                                  : UMH_FAIL(UMH_SANDBOX_OPEN, EINVAL);
     }
     free(h);
     free(p);
+    return rc;
+}
+
+static int prepare(const struct umh_sandbox_spec *spec, void *s)
+{
+    return umh_sandbox_prepare(spec, s);
+}
+
+static int namespaces(const struct umh_sandbox_spec *spec, void *fds)
+{
+    return umh_sandbox_namespaces(spec, fds);
+}
+
+/* The namespaces of a policy's root (and an empty network, unless it has the host's), made
+ * once: 0 and out = {mount fd or -1, network fd or -1}, the caller's to close; or UMH_FAIL. */
+JNIEXPORT jint JNICALL Java_io_umh_Native_sandboxNamespaces0(JNIEnv *env, jclass cls, jintArray header,
+                                                            jbyteArray paths, jintArray out)
+{
+    (void)cls;
+    int fds[2];
+    int rc = with_spec(env, -1, 2, header, paths, namespaces, fds);
+    if (rc == 0)
+        (*env)->SetIntArrayRegion(env, out, 0, 2, fds);
     return rc;
 }
 
@@ -350,7 +379,7 @@ static int spawn_copied(JNIEnv *env, struct umh_spawn_req *req, jbyteArray argv,
     int rc;
     struct umh_sandbox s = { .landlock_fd = -1, .notify_sock = -1, .notify_recv = -1 };
     if (sandbox != NULL) {
-        if ((rc = copy_sandbox(env, req->memfd, umh_fd_floor(req), sandbox, sandbox_paths, &s)) < 0)
+        if ((rc = with_spec(env, req->memfd, umh_fd_floor(req), sandbox, sandbox_paths, prepare, &s)) < 0)
             return rc;
         req->sandbox = &s;
     }

@@ -7,7 +7,12 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/seccomp.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -154,7 +159,24 @@ int umh_sandbox_prepare(const struct umh_sandbox_spec *spec, struct umh_sandbox 
     if (spec->nbinds > UMH_SBX_MAX_BINDS)
         return UMH_FAIL(UMH_SANDBOX_OPEN, E2BIG);
     memset(s, 0, sizeof *s);
-    s->landlock_fd = s->notify_sock = s->notify_recv = -1;
+    s->landlock_fd = s->notify_sock = s->notify_recv = s->join_mnt_fd = s->join_net_fd = -1;
+    /* the child's fd plan writes 0-2 and the passed fds (up to fd_floor) before it joins: a
+     * namespace fd there would be overwritten (and is not ours to move), so the child joins
+     * through this spawn's copy above fd_floor, which release closes */
+    s->join_mnt_fd = spec->join_mnt_fd;
+    s->join_net_fd = spec->join_net_fd;
+    int *join[2] = { &s->join_mnt_fd, &s->join_net_fd };
+    for (int i = 0; i < 2; i++) {
+        if (*join[i] >= 0 && *join[i] <= fd_floor(spec)) {
+            int copy = umh_dup_above(*join[i], fd_floor(spec));
+            if (copy < 0) {
+                umh_sandbox_release(s);
+                return copy;
+            }
+            *join[i] = copy;
+            s->join_owned |= 1 << i;
+        }
+    }
     s->ns_flags = spec->ns_flags;
     s->no_caps = spec->no_caps;
     map_line(s->uid_map, sizeof s->uid_map, &s->uid_map_len, (unsigned)getuid());
@@ -198,13 +220,83 @@ int umh_sandbox_prepare(const struct umh_sandbox_spec *spec, struct umh_sandbox 
     return rc;
 }
 
+/* fd itself if above 2, else a close-on-exec copy above 2 (fd closed): a spawn's child moves
+ * its pipes onto 0-2 before it joins. -1 (fd closed) where no copy can be made. */
+static int above_stdio(int fd)
+{
+    if (fd < 0 || fd > 2)
+        return fd;
+    int moved = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+    close(fd);
+    return moved;
+}
+
+/* Runs the holder (umh_child_ns_holder) to its exit: a CLONE_VM | CLONE_VFORK clone on a stack
+ * of its own, as a spawn's, with every signal blocked across it (no JVM handler on that stack),
+ * reaped here (its exit signal is none: no SIGCHLD reaches the JVM). 0, or UMH_FAIL. */
+static int run_holder(struct umh_ns_holder *h, int flags)
+{
+    enum { STACK = 64 * 1024 };
+    char *stack = malloc(STACK);
+    if (stack == NULL)
+        return UMH_FAIL(UMH_MALLOC, ENOMEM);
+    sigset_t all, old;
+    sigfillset(&all);
+    /* raw, as umh_spawn's: glibc's pthread_sigmask would leave its own SIGCANCEL/SIGSETXID open */
+    syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, &old, KERNEL_SIGSET_SIZE);
+    int pid = clone(umh_child_ns_holder, stack + STACK, CLONE_VM | CLONE_VFORK | CLONE_FILES | flags, h);
+    int err = errno;
+    syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old, NULL, KERNEL_SIGSET_SIZE);
+    int rc = pid < 0 ? UMH_FAIL(UMH_SANDBOX_NAMESPACES, err) : 0;
+    int status = 0;
+    while (pid > 0 && waitpid(pid, &status, __WALL) < 0 && errno == EINTR)
+        ;
+    free(stack);
+    if (rc == 0 && h->c.fail != 0)
+        rc = h->c.fail;
+    else if (rc == 0 && !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
+        rc = UMH_FAIL(UMH_SANDBOX_NAMESPACES, ECHILD); /* killed before it could say why */
+    return rc;
+}
+
+int umh_sandbox_namespaces(const struct umh_sandbox_spec *spec, int fds[2])
+{
+    fds[0] = fds[1] = -1;
+    struct umh_sandbox_spec root = *spec; /* the root alone: the spawns apply the rest */
+    root.landlock = root.seccomp = root.notify = 0;
+    root.join_mnt_fd = root.join_net_fd = -1;
+    struct umh_sandbox s;
+    int rc = umh_sandbox_prepare(&root, &s);
+    if (rc < 0)
+        return rc;
+    struct umh_ns_holder h = { .sandbox = spec->new_root ? &s : NULL, .net = !spec->network, .mnt_fd = -1, .net_fd = -1 };
+    rc = h.sandbox == NULL && !h.net ? UMH_FAIL(UMH_SANDBOX_NAMESPACES, EINVAL)
+       : run_holder(&h, (h.sandbox != NULL ? CLONE_NEWNS : 0) | (h.net ? CLONE_NEWNET : 0));
+    umh_sandbox_release(&s);
+    h.mnt_fd = above_stdio(h.mnt_fd);
+    h.net_fd = above_stdio(h.net_fd);
+    if (rc == 0 && ((h.sandbox != NULL && h.mnt_fd < 0) || (h.net && h.net_fd < 0)))
+        rc = UMH_FAIL(UMH_SANDBOX_NAMESPACES, EMFILE);
+    if (rc < 0) {
+        if (h.mnt_fd >= 0)
+            close(h.mnt_fd);
+        if (h.net_fd >= 0)
+            close(h.net_fd);
+        return rc;
+    }
+    fds[0] = h.mnt_fd;
+    fds[1] = h.net_fd;
+    return 0;
+}
+
 void umh_sandbox_release(struct umh_sandbox *s)
 {
-    int fds[] = { s->landlock_fd, s->notify_sock, s->notify_recv };
+    int fds[] = { s->landlock_fd, s->notify_sock, s->notify_recv, s->join_owned & 1 ? s->join_mnt_fd : -1,
+                  s->join_owned & 2 ? s->join_net_fd : -1 };
     for (size_t i = 0; i < sizeof fds / sizeof fds[0]; i++)
         if (fds[i] >= 0)
             close(fds[i]); /* never retried */
     free(s->mem);
     memset(s, 0, sizeof *s);
-    s->landlock_fd = s->notify_sock = s->notify_recv = -1;
+    s->landlock_fd = s->notify_sock = s->notify_recv = s->join_mnt_fd = s->join_net_fd = -1;
 }

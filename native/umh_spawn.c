@@ -120,7 +120,8 @@ int umh_move_above(int *fd, int floor)
 
 /* What the child cannot check: the passed fds within bounds, their targets above 2 and strictly
  * ascending (so no two the same), each stdio `how` known (AS_STDOUT on fd 2 only), and the fds the
- * child must keep through its plan above the highest target (umh_fd_floor). EINVAL otherwise. */
+ * child uses after its plan (a sandbox's socket, ruleset, namespaces, and the memfd its filter
+ * names) above the highest target (umh_fd_floor). EINVAL otherwise. */
 static int plan_valid(const struct umh_spawn_req *req, int floor)
 {
     if (req->npass < 0 || req->npass > UMH_PASS_MAX)
@@ -136,6 +137,7 @@ static int plan_valid(const struct umh_spawn_req *req, int floor)
     }
     const struct umh_sandbox *s = req->sandbox;
     return s == NULL || ((s->notify_sock < 0 || s->notify_sock > floor) && (s->landlock_fd < 0 || s->landlock_fd > floor) &&
+                         (s->join_mnt_fd < 0 || s->join_mnt_fd > floor) && (s->join_net_fd < 0 || s->join_net_fd > floor) &&
                          (s->filter == NULL || req->memfd > floor));
 }
 

@@ -153,7 +153,9 @@ final class Abi {
     @Native static final int STEP_SECCOMP_NOTIF_RECV = 63;
     @Native static final int STEP_CHILD_SECCOMP_LISTENER = 64;
     @Native static final int STEP_SANDBOX_SOCKETPAIR = 65;
-    @Native static final int STEP_COUNT = 66;
+    @Native static final int STEP_CHILD_SETNS = 66;
+    @Native static final int STEP_SANDBOX_NAMESPACES = 67;
+    @Native static final int STEP_COUNT = 68;
 
     // ---- Native.spawn's int[] sandbox header (then one SBX_BIND_* word per bind, then the allowed
     // calls' numbers), and the namespaces
@@ -167,7 +169,9 @@ final class Abi {
     @Native static final int SBX_SECCOMP = 7;
     @Native static final int SBX_SYSCALLS = 8;
     @Native static final int SBX_NOTIFY = 9;
-    @Native static final int SBX_HEADER = 10;
+    @Native static final int SBX_JOIN_MNT = 10;
+    @Native static final int SBX_JOIN_NET = 11;
+    @Native static final int SBX_HEADER = 12;
     @Native static final int SBX_MAX_BINDS = 64;
     @Native static final int SBX_BIND_DIR = 1;
     @Native static final int SBX_BIND_WRITABLE = 2;

@@ -39,7 +39,7 @@ final class Child {
         SPAWN
     }
 
-    private static final System.Logger LOG = System.getLogger("io.umh");
+    private static final Log LOG = Log.LOG;
     /** How long waitFor waits on the pidfd itself before it leaves the child to the reaper thread. */
     static final long DIRECT_WAIT_NANOS = TimeUnit.MILLISECONDS.toNanos(20);
 

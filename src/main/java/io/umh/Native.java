@@ -13,7 +13,7 @@ import java.lang.System.Logger.Level;
  * on are in {@link Abi}, asserted by the C compiler.
  */
 final class Native {
-    private static final System.Logger LOG = System.getLogger("io.umh");
+    private static final Log LOG = Log.LOG;
     private static final Throwable LOAD_FAILURE;
 
     static {
@@ -122,6 +122,16 @@ final class Native {
     static int spawn(int memfd, int flags, byte[] argv, int argc, byte[] envp, int envc,
                      byte[] dir, int[] fds, int[] ids, long[] rlimits, int[] sandbox, byte[] sandboxPaths, int[] out) {
         return spawn0(memfd, flags, argv, argc, envp, envc, dir, fds, ids, rlimits, sandbox, sandboxPaths, out);
+    }
+
+    /**
+     * Makes the namespaces a sandbox's spawns join (umh_sandbox_namespaces): {@code header} and
+     * {@code paths} as for {@link #spawn}, with SBX_NEW_ROOT for the mount namespace of its root and
+     * SBX_NETWORK 0 for an empty network namespace. Fills {@code out} with {mount fd, network fd}
+     * (-1 for one not made), the caller's to close, or returns the failure code (nothing left open).
+     */
+    static int sandboxNamespaces(int[] header, byte[] paths, int[] out) {
+        return sandboxNamespaces0(header, paths, out);
     }
 
     /** The spawner thread's whole life (umh_spawner_serve): clones the spawns with SPAWN_PDEATHSIG. Never returns. */
@@ -249,6 +259,8 @@ final class Native {
     private static native int fdNumber0(FileDescriptor fd);
 
     private static native int openRedirect0(byte[] path, int how);
+
+    private static native int sandboxNamespaces0(int[] header, byte[] paths, int[] out);
 
     private static native int spawn0(int memfd, int flags, byte[] argv, int argc, byte[] envp, int envc,
                                      byte[] dir, int[] fds, int[] ids, long[] rlimits, int[] sandbox,

@@ -3,7 +3,7 @@ package io.umh;
 import io.umh.internal.Platform;
 import java.io.IOException;
 import java.io.InputStream;
-import java.lang.System.Logger.Level;
+import java.net.URISyntaxException;
 import java.net.URL;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
@@ -12,12 +12,12 @@ import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermission;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.HexFormat;
+import java.util.Arrays;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.zip.CRC32C;
 
 /**
  * Finds and loads libumh.so, and when it cannot, says what it tried and why each way failed.
@@ -27,82 +27,164 @@ import java.util.Set;
  *   <li>{@code META-INF/native/<classifier>/libumh.so} from the class path (the platform jar),
  *       loaded from a memfd: no file at all ({@link MemfdLoader}: JDK 22+ with native access
  *       enabled; skipped when {@code -Dumh.native.dir} asks for extraction).
- *   <li>The same resource extracted under a content-hash name into {@code -Dumh.native.dir} or
- *       java.io.tmpdir: written to a temporary name and renamed into place, so concurrent JVMs
- *       never see a partial file, and an existing copy is reused if the same user owns it alone.
+ *   <li>The same resource extracted into {@code -Dumh.native.dir}, or else into the first of
+ *       java.io.tmpdir, {@code $XDG_RUNTIME_DIR}, {@code $XDG_CACHE_HOME/umh} (or
+ *       {@code ~/.cache/umh}) and the jar's own directory that is not mounted noexec (read from
+ *       /proc/self/mountinfo, as a CIS-hardened /tmp is) and takes the file: written to a temporary
+ *       name and renamed into place, so concurrent JVMs never see a partial file; an existing copy
+ *       is reused if the same user owns it alone and its bytes are the resource's. A directory that
+ *       fails is left as it was found (the file and a directory made for it removed).
  * </ol>
+ *
+ * <p>Nothing here logs on success, hashes with a security provider or parses with a regex: each
+ * costs tens of milliseconds in a fresh JVM, whose first fork this load is part of.
  */
 final class NativeLoader {
-    private static final System.Logger LOG = System.getLogger("io.umh");
-
     private NativeLoader() {}
 
     static void load() {
         String explicit = System.getProperty("umh.native.path");
         if (explicit != null) {
-            loadOrExplain(Paths.get(explicit), "-Dumh.native.path=" + explicit, new ArrayList<>());
+            List<String> tried = new ArrayList<>();
+            if (!tryLoad(Paths.get(explicit), tried, "-Dumh.native.path")) {
+                throw failure(tried, "-Dumh.native.path names no loadable libumh.so");
+            }
             return;
         }
         String classifier = Platform.classifier();
         String resource = "/META-INF/native/" + classifier + "/libumh.so";
-        List<String> tried = new ArrayList<>();
-        byte[] lib;
         URL url = NativeLoader.class.getResource(resource);
         if (url == null) {
             throw new UnsatisfiedLinkError("umh: no " + resource + " on the class path; add the platform jar"
                     + " io.umh:umh:<version>:" + classifier + " or set -Dumh.native.path");
         }
+        byte[] lib;
         try (InputStream in = url.openStream()) {
             lib = in.readAllBytes();
         } catch (IOException e) {
             throw linkError("umh: cannot read " + resource + ": " + e, e);
         }
-        String dirName = System.getProperty("umh.native.dir");
-        if (dirName == null) {
+        List<String> tried = new ArrayList<>();
+        String dir = System.getProperty("umh.native.dir");
+        if (dir == null) {
             String whyNot = MemfdLoader.load(lib);
             if (whyNot == null) {
-                LOG.log(Level.DEBUG, "umh: loaded native library {0} (from a memfd: no file written)", url);
                 return;
             }
             tried.add("a memfd: " + whyNot);
-            dirName = System.getProperty("java.io.tmpdir");
         }
-        Path target;
-        try {
-            target = extract(lib, Paths.get(dirName));
-        } catch (IOException e) {
-            tried.add("extracting " + resource + " into " + dirName + ": " + e);
-            throw linkError("umh: cannot load the native library; tried: " + String.join("; ", tried)
-                    + ". Set -Dumh.native.dir to a writable, executable directory or -Dumh.native.path", e);
+        for (Path d : dir != null ? List.of(Paths.get(dir)) : candidates(url)) {
+            if (extractAndLoad(lib, d, tried, "extracted from " + url)) {
+                return;
+            }
         }
-        loadOrExplain(target, "extracted from " + url, tried);
+        throw failure(tried, "Set -Dumh.native.dir to a writable directory not mounted noexec, or -Dumh.native.path");
     }
 
-    private static void loadOrExplain(Path path, String how, List<String> tried) {
+    /** Where to extract without -Dumh.native.dir, in order. */
+    private static Set<Path> candidates(URL url) {
+        Set<Path> dirs = new LinkedHashSet<>();
+        dirs.add(Paths.get(System.getProperty("java.io.tmpdir")));
+        String runtime = System.getenv("XDG_RUNTIME_DIR");
+        if (runtime != null && !runtime.isEmpty()) {
+            dirs.add(Paths.get(runtime));
+        }
+        String cache = System.getenv("XDG_CACHE_HOME");
+        dirs.add(cache != null && !cache.isEmpty() ? Paths.get(cache, "umh") : Paths.get(System.getProperty("user.home"), ".cache", "umh"));
+        if ("jar".equals(url.getProtocol())) { // jar:file:/path/umh-x.jar!/META-INF/...
+            String spec = url.getPath();
+            try {
+                dirs.add(Paths.get(new java.net.URI(spec.substring(0, spec.indexOf("!/")))).getParent());
+            } catch (URISyntaxException | IllegalArgumentException | IndexOutOfBoundsException e) {
+                // not a file: jar (a nested or remote one): no directory of its own
+            }
+        }
+        return dirs;
+    }
+
+    /** Extracts into dir and loads; false (and why, in tried) if dir is noexec, cannot take the file, or the load fails. */
+    private static boolean extractAndLoad(byte[] lib, Path dir, List<String> tried, String how) {
+        String noexec = Mounts.noexec(dir);
+        if (noexec != null) {
+            tried.add(dir + ": " + noexec);
+            return false;
+        }
+        Path made = null; // the directory we created, if any: removed again on failure
+        Path target = null;
+        boolean written = false;
+        try {
+            if (!Files.isDirectory(dir)) { // ~/.cache/umh: made, with ~/.cache where the home has none
+                Path parent = dir.getParent();
+                Path top = parent != null && Files.isDirectory(parent) ? dir : parent;
+                if (top == null || top.getParent() == null || !Files.isDirectory(top.getParent())) {
+                    tried.add(dir + ": no such directory");
+                    return false;
+                }
+                made = top;
+                Files.createDirectories(dir);
+            }
+            int uid = effectiveUid();
+            target = dir.resolve(name(lib, uid));
+            if (!sameBytes(target, lib, uid)) {
+                write(lib, dir, target);
+                written = true;
+            }
+            if (tryLoad(target, tried, how)) {
+                return true;
+            }
+        } catch (IOException | RuntimeException e) {
+            tried.add(dir + ": " + reason(e));
+        }
+        try {
+            if (written) {
+                Files.deleteIfExists(target);
+            }
+            if (made != null) {
+                Files.deleteIfExists(dir);
+                Files.deleteIfExists(made);
+            }
+        } catch (IOException e) {
+            tried.add(dir + ": could not remove what was written there: " + reason(e));
+        }
+        return false;
+    }
+
+    private static boolean tryLoad(Path path, List<String> tried, String how) {
         try {
             System.load(path.toAbsolutePath().toString());
-            LOG.log(Level.DEBUG, "umh: loaded native library {0} ({1})", path.toAbsolutePath(), how);
+            Log.LOG.log(System.Logger.Level.DEBUG, "umh: loaded native library " + path.toAbsolutePath() + " (" + how + ")");
+            return true;
         } catch (UnsatisfiedLinkError e) {
-            tried.add(how + " -> " + path + ": " + e.getMessage());
-            throw linkError("umh: cannot load the native library; tried: " + String.join("; ", tried)
-                    + ". A noexec directory? Set -Dumh.native.dir to an executable one, or -Dumh.native.path", e);
+            tried.add(path + ": " + e.getMessage());
+            return false;
         }
+    }
+
+    /** The name carries a checksum of the bytes, their length and the uid: each user's copy of each build. */
+    private static String name(byte[] lib, int uid) {
+        CRC32C crc = new CRC32C();
+        crc.update(lib);
+        String hex = Long.toHexString(crc.getValue() | 1L << 32).substring(1); // 8 digits (no Formatter: it parses by regex)
+        return "libumh-" + hex + "-" + lib.length + "-" + uid + ".so";
     }
 
     /**
-     * The name carries the uid, and a copy is reused only if that uid owns it and no one else may
-     * write it. In a shared directory such as /tmp, anyone can put the genuine bytes under the
-     * expected name: its owner could rewrite them between our check and our load (and a JVM running
-     * as root would load that user's code), or keep them unreadable to us.
+     * An existing copy is reused only if that uid owns it, no one else may write it, and its bytes
+     * are ours. In a shared directory such as /tmp, anyone can put bytes under the expected name: its
+     * owner could rewrite them between our check and our load (and a JVM running as root would load
+     * that user's code), or keep them unreadable to us. The name's checksum is no proof; the bytes are.
      */
-    private static Path extract(byte[] lib, Path dir) throws IOException {
-        Integer uid = effectiveUid();
-        Path target = dir.resolve("libumh-" + sha256(lib).substring(0, 32) + "-" + uid + ".so");
-        if (ownedByAlone(target, uid) && Files.size(target) == lib.length
-                && sha256(Files.readAllBytes(target)).equals(sha256(lib))) {
-            return target;
+    private static boolean sameBytes(Path file, byte[] lib, int uid) throws IOException {
+        if (!Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)) {
+            return false;
         }
-        Files.createDirectories(dir);
+        Set<PosixFilePermission> perms = Files.getPosixFilePermissions(file, LinkOption.NOFOLLOW_LINKS);
+        return Integer.valueOf(uid).equals(Files.getAttribute(file, "unix:uid", LinkOption.NOFOLLOW_LINKS))
+                && !perms.contains(PosixFilePermission.GROUP_WRITE) && !perms.contains(PosixFilePermission.OTHERS_WRITE)
+                && Files.size(file) == lib.length && Arrays.equals(Files.readAllBytes(file), lib);
+    }
+
+    private static void write(byte[] lib, Path dir, Path target) throws IOException {
         Path tmp = Files.createTempFile(dir, "libumh-", ".tmp"); // ours, mode 0600
         try {
             Files.write(tmp, lib);
@@ -114,35 +196,30 @@ final class NativeLoader {
         } finally {
             Files.deleteIfExists(tmp);
         }
-        return target;
     }
 
-    /** The uid files we create belong to. */
-    private static Integer effectiveUid() throws IOException {
+    /** The uid files we create belong to: /proc/self/status's "Uid:\treal\teffective\t...". */
+    private static int effectiveUid() throws IOException {
         for (String line : Files.readAllLines(Paths.get("/proc/self/status"))) {
             if (line.startsWith("Uid:")) {
-                return Integer.valueOf(line.split("\\s+")[2]);
+                String[] ids = line.substring(4).trim().split("\t");
+                return Integer.parseInt(ids[1].trim());
             }
         }
         throw new IOException("no Uid: line in /proc/self/status");
     }
 
-    /** A regular file (not a link) owned by {@code uid} that neither its group nor others may write. */
-    private static boolean ownedByAlone(Path file, Object uid) throws IOException {
-        if (!Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)) {
-            return false;
+    /** An exception's message without its class, and the path once: "Read-only file system". */
+    private static String reason(Exception e) {
+        if (e instanceof java.nio.file.FileSystemException) {
+            String r = ((java.nio.file.FileSystemException) e).getReason();
+            return r != null ? r : e.getClass().getSimpleName();
         }
-        Set<PosixFilePermission> perms = Files.getPosixFilePermissions(file, LinkOption.NOFOLLOW_LINKS);
-        return uid.equals(Files.getAttribute(file, "unix:uid", LinkOption.NOFOLLOW_LINKS))
-                && !perms.contains(PosixFilePermission.GROUP_WRITE) && !perms.contains(PosixFilePermission.OTHERS_WRITE);
+        return e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
     }
 
-    private static String sha256(byte[] bytes) {
-        try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
-        } catch (NoSuchAlgorithmException e) {
-            throw new AssertionError(e);
-        }
+    private static UnsatisfiedLinkError failure(List<String> tried, String advice) {
+        return new UnsatisfiedLinkError("umh: cannot load its native library; tried " + String.join("; ", tried) + ". " + advice);
     }
 
     private static UnsatisfiedLinkError linkError(String message, Throwable cause) {

@@ -1,6 +1,7 @@
 package io.umh;
 
 import java.io.ByteArrayOutputStream;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -54,6 +55,9 @@ public final class SandboxPolicy {
      */
     final int[] header;
     final byte[] paths;
+    /** Spawns join namespaces made once (a root JVM's): then {@link #spawnHeader()} names them. */
+    private final boolean joins;
+    private volatile int[] joinedHeader;
     /** Per layer, what a fork with this policy gets in this JVM ({@link UsermodeProcess#sandboxLayers()}). */
     final java.util.Map<SandboxSupport.Layer, SandboxSupport.Status> enforced;
     /** The layers a REQUIRED fork lacks here, with why; empty if none. */
@@ -111,9 +115,41 @@ public final class SandboxPolicy {
         header[Abi.SBX_MKDIRS] = mkdirs.size();
         header[Abi.SBX_NETWORK] = network ? 1 : 0;
         SandboxSupport support = SandboxSupport.Probed.SUPPORT;
+        joins = joins(support);
         withLayers(header, support);
         enforced = enforced(support);
         missing = support.missing(required(support));
+    }
+
+    /** Whether spawns join namespaces made once ({@link Namespaces}): a root JVM's, with the namespaces and the root. */
+    private static boolean joins(SandboxSupport support) {
+        return support.root && support.isFull(SandboxSupport.Layer.NAMESPACES) && support.isFull(SandboxSupport.Layer.EMPTY_ROOT)
+                && !Boolean.getBoolean(FRESH_PROPERTY);
+    }
+
+    /** -Dumh.sandbox.fresh=true: a root JVM makes every namespace per spawn too, as an unprivileged one does (to compare). */
+    static final String FRESH_PROPERTY = "umh.sandbox.fresh";
+
+    /**
+     * The native header for a spawn: {@link #header}, or where spawns join namespaces made once,
+     * a copy naming them (made at the first call; the policy must stay reachable while a spawn uses it).
+     */
+    int[] spawnHeader() throws IOException {
+        if (!joins) {
+            return header;
+        }
+        int[] h = joinedHeader;
+        if (h == null) {
+            synchronized (this) {
+                if ((h = joinedHeader) == null) {
+                    h = header.clone();
+                    h[Abi.SBX_JOIN_MNT] = Namespaces.mount(this, header);
+                    h[Abi.SBX_JOIN_NET] = network ? -1 : Namespaces.network(header, paths);
+                    joinedHeader = h;
+                }
+            }
+        }
+        return h;
     }
 
     /**
@@ -216,6 +252,13 @@ public final class SandboxPolicy {
             m.put(l, asked.contains(l) ? support.status(l)
                     : new SandboxSupport.Status(SandboxSupport.Level.NONE, "not asked for by the policy"));
         }
+        if (joins) {
+            m.put(SandboxSupport.Layer.USER_NAMESPACE, new SandboxSupport.Status(SandboxSupport.Level.NONE,
+                    "a root JVM's helper needs none: uid 0 with no capabilities, in namespaces of its own"));
+            m.put(SandboxSupport.Layer.NAMESPACES, new SandboxSupport.Status(SandboxSupport.Level.FULL,
+                    "pid, ipc, uts its own; mount (this policy's root) and " + (network ? "the host's network"
+                    : "an empty network (loopback down)") + " made once, shared by this JVM's helpers of the policy"));
+        }
         return java.util.Collections.unmodifiableMap(m);
     }
 
@@ -228,14 +271,18 @@ public final class SandboxPolicy {
         boolean userns = support.isFull(SandboxSupport.Layer.USER_NAMESPACE);
         boolean ns = support.isFull(SandboxSupport.Layer.NAMESPACES);
         int flags = 0;
-        if (ns) {
+        if (joins) { // the clone makes pid, ipc and uts; the child joins mount and network
+            flags = Abi.CLONE_NEWPID | Abi.CLONE_NEWIPC | Abi.CLONE_NEWUTS;
+        } else if (ns) {
             flags = Abi.CLONE_NEWNS | Abi.CLONE_NEWPID | Abi.CLONE_NEWIPC | Abi.CLONE_NEWUTS | (network ? 0 : Abi.CLONE_NEWNET);
             if (userns) {
                 flags |= Abi.CLONE_NEWUSER;
             }
         }
         h[Abi.SBX_NS_FLAGS] = flags;
-        h[Abi.SBX_NEW_ROOT] = ns && support.isFull(SandboxSupport.Layer.EMPTY_ROOT) ? 1 : 0;
+        h[Abi.SBX_NEW_ROOT] = !joins && ns && support.isFull(SandboxSupport.Layer.EMPTY_ROOT) ? 1 : 0;
+        h[Abi.SBX_JOIN_MNT] = -1;
+        h[Abi.SBX_JOIN_NET] = -1;
         h[Abi.SBX_SECCOMP] = support.isFull(SandboxSupport.Layer.SECCOMP) ? 1 : 0;
         h[Abi.SBX_NOTIFY] = h[Abi.SBX_SECCOMP] == 1 && support.isFull(SandboxSupport.Layer.VIOLATION_NAMES) ? 1 : 0;
         h[Abi.SBX_LANDLOCK] = support.status(SandboxSupport.Layer.LANDLOCK_FILESYSTEM).level() != SandboxSupport.Level.NONE ? 1 : 0;

@@ -17,7 +17,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * finish.
  */
 final class ShutdownHook {
-    private static final System.Logger LOG = System.getLogger("io.umh");
+    private static final Log LOG = Log.LOG;
     static final String PROPERTY = "umh.shutdown.grace";
     static final Duration DEFAULT_GRACE = Duration.ofSeconds(2);
     private static final Set<UsermodeProcess> LIVE = ConcurrentHashMap.newKeySet();

@@ -29,6 +29,8 @@ final class Spawn {
             }
             rc = Native.spawn(memfd, flags, o.argv.bytes, o.argv.count, o.envp.bytes, o.envp.count, o.dir,
                     fds.plan, o.ids, o.rlimits, sandbox, sandboxPaths, out);
+            // the policy holds the namespaces the header names: reachable until the child joined them
+            java.lang.ref.Reference.reachabilityFence(o);
         }
         if (rc < 0) {
             throw Native.error("fork", rc, failureDetail(rc, o));
@@ -129,7 +131,7 @@ final class Spawn {
             throw new IOException("fork: the sandbox cannot be enforced here (Enforcement.REQUIRED): " + policy.missing
                     + "; see Umh.sandboxSupport(), or use Enforcement.BEST_EFFORT");
         }
-        return policy.header; // read only: the native side copies it
+        return policy.spawnHeader(); // read only: the native side copies it
     }
 
     /** What of the options a failed step concerns, for the exception's message. */

@@ -369,7 +369,7 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
 
     /** The Cleaner's action: must not reference the process. */
     private static final class CloseAll implements Runnable {
-        private static final System.Logger LOG = System.getLogger("io.umh");
+        private static final Log LOG = Log.LOG;
         private static final AtomicBoolean WARNED = new AtomicBoolean(); // once a WARNING, then DEBUG
         private final int pid;
         private final Closeable[] closeables;

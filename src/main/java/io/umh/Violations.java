@@ -11,7 +11,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * seccomp kill would (exit status 159, {@link UsermodeProcess#violation()}).
  */
 final class Violations {
-    private static final System.Logger LOG = System.getLogger("io.umh");
+    private static final Log LOG = Log.LOG;
     /** listener fd -> its process, from {@link #watch} until {@link #forget}. */
     private static final ConcurrentHashMap<Integer, UsermodeProcess> LISTENERS = new ConcurrentHashMap<>();
     private static final FdWatcher WATCHER = new FdWatcher("umh-seccomp", Violations::handle); // after LISTENERS

@@ -53,13 +53,6 @@ class NativeLoaderTest {
         return TestBlobs.run(TestBlobs.javaCommand(prefix, List.of(jvmArgs), ForkOnce.class)).trim();
     }
 
-    /** As {@link #forkOnce}, in a JVM without --enable-native-access. */
-    private static String forkOnceWithoutNativeAccess(List<String> prefix, String... jvmArgs) throws Exception {
-        List<String> command = new ArrayList<>(TestBlobs.javaCommand(prefix, List.of(jvmArgs), ForkOnce.class));
-        command.remove("--enable-native-access=ALL-UNNAMED");
-        return TestBlobs.run(command).trim();
-    }
-
     private static List<String> noexecMountOver(Path dir) {
         return List.of("unshare", "-m", "sh", "-c", "mount -t tmpfs -o noexec umh-noexec '" + dir + "' && exec \"$0\" \"$@\"");
     }
@@ -89,7 +82,7 @@ class NativeLoaderTest {
         try (Stream<Path> files = Files.list(dir)) {
             List<String> names = files.map(p -> p.getFileName().toString()).collect(Collectors.toList());
             assertEquals(1, names.size(), names.toString());
-            assertTrue(names.get(0).matches("libumh-[0-9a-f]{32}-[0-9]+\\.so"), names.toString());
+            assertTrue(names.get(0).matches("libumh-[0-9a-f]{8}-[0-9]+-[0-9]+\\.so"), names.toString());
         }
     }
 
@@ -145,8 +138,8 @@ class NativeLoaderTest {
     @Test
     void explicitPathThatIsMissingSaysWhatWasTried() throws Exception {
         String out = forkOnce(List.of(), "-Dumh.native.path=/nonexistent/libumh.so");
-        assertTrue(out.startsWith("java.lang.UnsatisfiedLinkError: umh: cannot load the native library; tried: "
-                + "-Dumh.native.path=/nonexistent/libumh.so"), out);
+        assertTrue(out.startsWith("java.lang.UnsatisfiedLinkError: umh: cannot load its native library; tried "
+                + "/nonexistent/libumh.so: "), out);
     }
 
     private static List<String> inPidNamespaceWithMemfdNoexec(int value) {
@@ -169,21 +162,59 @@ class NativeLoaderTest {
 
     /**
      * A noexec temporary directory (a tmpfs mounted noexec in a private mount namespace, used as
-     * java.io.tmpdir): blobs never need it; only extracting the shim does, where it cannot be loaded
-     * from a memfd (before JDK 22, or without native access). Not /tmp itself: the checkout (and so
-     * the class path) may live under /tmp, as in a CI clone.
+     * java.io.tmpdir, as CIS-hardened hosts mount /tmp): blobs never need it; only extracting the
+     * shim does, where it cannot be loaded from a memfd (before JDK 22, or without native access).
+     * The loader sees the noexec option in /proc/self/mountinfo and extracts into ~/.cache/umh
+     * instead, leaving nothing in the tmpdir. Not /tmp itself: the checkout (and so the class path)
+     * may live under /tmp, as in a CI clone.
      */
     @Test
-    void noexecTmp(@TempDir Path tmp) throws Exception {
+    void noexecTmpFallsBackToTheUsersCache(@TempDir Path tmp, @TempDir Path home) throws Exception {
         assumeTrue(canUnshareMounts(), "needs root to make a mount namespace");
-        String tmpdir = "-Djava.io.tmpdir=" + tmp;
-        String extracted = forkOnceWithoutNativeAccess(noexecMountOver(tmp), tmpdir);
-        String memfd = Runtime.version().feature() < 22 ? "tried: a memfd: needs JDK 22+ (the FFM API), this is JDK "
-                : "tried: a memfd: native access is not enabled for the class path (--enable-native-access=ALL-UNNAMED); ";
-        assertTrue(extracted.contains("UnsatisfiedLinkError") && extracted.contains(memfd) && extracted.contains("extracted ")
-                && extracted.contains("noexec") && extracted.contains("-Dumh.native.dir"), extracted);
+        String out = TestBlobs.run(withoutNativeAccess(TestBlobs.javaCommand(noXdg(noexecMountOver(tmp)),
+                List.of("-Djava.io.tmpdir=" + tmp, "-Duser.home=" + home), ForkAndShowShim.class))).lines()
+                .filter(l -> !l.startsWith("WARNING: ") && !l.isEmpty()) // JDK 24+: System.load without native access warns
+                .collect(Collectors.joining("\n"));
+        assertTrue(out.matches("forked 0\n" + Pattern.quote(home + "/.cache/umh/") + "libumh-[0-9a-f]{8}-[0-9]+-[0-9]+\\.so\ntmpdir: \\[\\]"), out);
+    }
+
+    /**
+     * Nowhere to extract: a noexec tmpdir and a home inside it, or under a read-only root. The
+     * error names each directory once with why, says what to set, and nothing is left behind.
+     */
+    @Test
+    void nowhereToExtractSaysWhereItLookedAndLeavesNothing(@TempDir Path tmp) throws Exception {
+        assumeTrue(canUnshareMounts(), "needs root to make a mount namespace");
+        String memfd = Runtime.version().feature() < 22 ? "a memfd: needs JDK 22+ (the FFM API), this is JDK "
+                : "a memfd: native access is not enabled for the class path (--enable-native-access=ALL-UNNAMED); ";
+        String out = TestBlobs.run(withoutNativeAccess(TestBlobs.javaCommand(noXdg(noexecMountOver(tmp)),
+                List.of("-Djava.io.tmpdir=" + tmp, "-Duser.home=" + tmp + "/home"), ForkOnce.class))).trim();
+        assertTrue(out.startsWith("java.lang.UnsatisfiedLinkError: umh: cannot load its native library; tried " + memfd), out);
+        assertTrue(out.contains("; " + tmp + ": mounted noexec (on " + tmp + "); " + tmp + "/home/.cache/umh: mounted noexec (on " + tmp + "). "
+                + "Set -Dumh.native.dir to a writable directory not mounted noexec, or -Dumh.native.path"), out);
+        List<String> readOnlyRoot = List.of("unshare", "-m", "sh", "-c", "mount --make-rprivate / && mount -o remount,bind,ro / && "
+                + "mount -t tmpfs -o noexec umh-noexec '" + tmp + "' && exec \"$0\" \"$@\"");
+        out = TestBlobs.run(withoutNativeAccess(TestBlobs.javaCommand(noXdg(readOnlyRoot),
+                List.of("-Djava.io.tmpdir=" + tmp, "-Duser.home=/root"), ForkOnce.class))).trim();
+        assertTrue(out.contains("; /root/.cache/umh: Read-only file system") || out.contains("; /root/.cache/umh: no such directory"), out);
+        try (Stream<Path> left = Files.list(tmp)) {
+            assertEquals(List.of(), left.collect(Collectors.toList()), "nothing written where the mounts hid it either");
+        }
         Path lib = Paths.get("target/classes/META-INF/native/" + Platform.classifier() + "/libumh.so").toAbsolutePath();
-        assertEquals("forked 0", forkOnce(noexecMountOver(tmp), tmpdir, "-Dumh.native.path=" + lib));
+        assertEquals("forked 0", forkOnce(noexecMountOver(tmp), "-Djava.io.tmpdir=" + tmp, "-Dumh.native.path=" + lib));
+    }
+
+    /** The prefix, run without the XDG directories (so that only the tmpdir, the home's cache and the jar's directory count). */
+    private static List<String> noXdg(List<String> prefix) {
+        List<String> p = new ArrayList<>(List.of("env", "-u", "XDG_RUNTIME_DIR", "-u", "XDG_CACHE_HOME"));
+        p.addAll(prefix);
+        return p;
+    }
+
+    private static List<String> withoutNativeAccess(List<String> command) {
+        List<String> c = new ArrayList<>(command);
+        c.remove("--enable-native-access=ALL-UNNAMED");
+        return c;
     }
 
     /** JDK 22+ with native access: a noexec java.io.tmpdir does not matter, no file is written, and no warning printed. */
@@ -201,6 +232,6 @@ class NativeLoaderTest {
     void nativeDirMeansExtract(@TempDir Path dir) throws Exception {
         String out = TestBlobs.run(TestBlobs.javaCommand(List.of(), List.of("-Dumh.native.dir=" + dir),
                 ForkAndShowShim.class)).trim();
-        assertTrue(out.matches("forked 0\n" + Pattern.quote(dir.toString()) + "/libumh-[0-9a-f]{32}-[0-9]+\\.so\ntmpdir: .*"), out);
+        assertTrue(out.matches("forked 0\n" + Pattern.quote(dir.toString()) + "/libumh-[0-9a-f]{8}-[0-9]+-[0-9]+\\.so\ntmpdir: .*"), out);
     }
 }

@@ -182,6 +182,25 @@ class PassFdTest {
         }
     }
 
+    @Test
+    void targetsOnTheSandboxsSharedNamespaces(@TempDir Path dir) throws Exception {
+        Path f = file(dir, "input", "x\n");
+        ForkOptions strict = ForkOptions.builder().sandbox(SandboxPolicy.strict()).build();
+        run(strict.toBuilder(), "list"); // a root JVM makes the policy's namespaces once, at its first fork
+        Set<Integer> ns = fdsWhere(t -> t.startsWith("mnt:[") || t.startsWith("net:["));
+        ForkOptions.Builder b = strict.toBuilder();
+        List<String> commands = new ArrayList<>(List.of("list"));
+        StringBuilder cats = new StringBuilder();
+        for (int fd : ns) {
+            b.passFd(fd, f);
+            commands.add("cat:" + fd);
+            cats.append("x\n");
+        }
+        // where there are none (not root: a user namespace each), this is one more strict fork
+        assertEquals(fds(ns.toArray(new Integer[0])) + cats, run(b, commands.toArray(new String[0])));
+        assertEquals(ns, fdsWhere(t -> t.startsWith("mnt:[") || t.startsWith("net:[")), "the JVM's namespace fds stay");
+    }
+
     /** A plain fork, and one under SandboxPolicy.strict() (what this kernel gives of it, as SandboxTest). */
     private static List<ForkOptions> forks() {
         return List.of(ForkOptions.defaults(), ForkOptions.builder().sandbox(SandboxPolicy.strict()).build());

@@ -84,6 +84,15 @@ public final class TestBlobs {
                 || t.contains("pidfd") || t.contains("eventpoll") || t.contains("seccomp") || t.contains("landlock")).count();
     }
 
+    /**
+     * The namespaces this JVM holds open by fd ("mnt:[4026532281]"): a root JVM's sandbox policies
+     * keep the ones their helpers join (io.umh.Namespaces) until the policy is collected, so they
+     * are counted apart from {@link #openFds()}, whose counts must not move with a GC.
+     */
+    static List<String> namespaceFds() throws IOException {
+        return fdTargets().stream().filter(t -> t.matches("(mnt|net):\\[\\d+\\]")).sorted().collect(java.util.stream.Collectors.toList());
+    }
+
     /** Fails, listing every fd, unless this JVM has {@code before} fds of the kinds umh makes. */
     public static void assertFds(int before) throws IOException {
         int now = openFds();

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Cold start, side by side in fresh JVMs (io.umh.bench.ColdStart): the first Umh.load + fork +
+# waitFor of the static exit program against ProcessBuilder's first start + waitFor of the same
+# bytes in a file, N JVMs of each, taking turns (umh, ProcessBuilder, umh, ...) so that the shared
+# machine's drift hits both alike. Prints each side's median and the ratio umh / ProcessBuilder
+# (target <= 0.75), and writes them to $UMH_BENCH_RESULTS/coldstart (see results-dir.sh).
+#   benchmarks/coldstart.sh [N [JAVA_HOME]]   (default 30, Java 17)
+# Needs the benchmark jar (mvn -f benchmarks/pom.xml package).
+. "$(dirname "$0")/results-dir.sh" coldstart
+java=${2:-$jdk17}/bin/java
+file=$(mktemp -d)/exit
+unzip -p benchmarks/target/benchmarks.jar blobs/exit > "$file"
+chmod +x "$file"
+uptime > "$out/load-before"
+for i in $(seq 1 "${1:-30}"); do
+  for side in umh process_builder; do
+    "$java" -cp benchmarks/target/benchmarks.jar io.umh.bench.ColdStart "$side" "$file" >> "$out/$side.ns"
+  done
+done
+uptime > "$out/load-after"
+rm -r "$(dirname "$file")"
+"$java" -version 2> "$out/java-version"
+python3 - "$out" <<'PY'
+import json, statistics, sys
+out = sys.argv[1]
+med = {s: statistics.median(int(l) for l in open(f"{out}/{s}.ns")) / 1e6 for s in ("umh", "process_builder")}
+res = {"umh_ms": med["umh"], "process_builder_ms": med["process_builder"], "ratio": med["umh"] / med["process_builder"],
+       "runs": sum(1 for _ in open(f"{out}/umh.ns"))}
+json.dump(res, open(f"{out}/coldstart.json", "w"))
+print(f"cold start, median of {res['runs']} fresh JVMs each: umh {med['umh']:.1f} ms, ProcessBuilder {med['process_builder']:.1f} ms,"
+      f" umh / ProcessBuilder {res['ratio']:.2f} (target <= 0.75)")
+PY

@@ -1,0 +1,137 @@
+package io.umh;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A root JVM's sandboxed helpers join a mount namespace made once per policy (its root) and one
+ * empty network namespace made once per JVM (io.umh.Namespaces), and still get pid, ipc and uts
+ * namespaces of their own: read from /proc/PID/ns of running helpers, as the kernel reports them.
+ */
+@Timeout(120)
+class SharedNamespacesTest {
+    private static final List<String> KINDS = List.of("mnt", "net", "pid", "ipc", "uts", "user");
+
+    @BeforeAll
+    static void rootOnly() throws IOException {
+        assumeTrue(TestBlobs.root(), "a root JVM's path: an unprivileged one makes every namespace per spawn");
+    }
+
+    /** The namespaces a process is in, by kind: the nsfs link's text, e.g. "mnt:[4026532281]". */
+    private static Map<String, String> namespaces(long pid) throws IOException {
+        Map<String, String> m = new TreeMap<>();
+        for (String k : KINDS) {
+            m.put(k, Files.readSymbolicLink(Path.of("/proc/" + pid + "/ns/" + k)).toString());
+        }
+        return m;
+    }
+
+    /** One strict() fork, closed: the JVM's empty network namespace and strict()'s root exist from here on. */
+    private static void strictOnce() throws Exception {
+        try (UsermodeProcess p = Umh.forkUsermodeBlob(TestBlobs.bytes("exit"), ForkOptions.builder().sandbox(SandboxPolicy.strict()).build())) {
+            assertEquals(0, p.waitFor());
+        }
+    }
+
+    private static UsermodeProcess sleeper(SandboxPolicy policy) throws IOException {
+        UsermodeProcess p = Umh.forkUsermodeBlob(TestBlobs.bytes("sleeper"), ForkOptions.builder().sandbox(policy).build());
+        assertEquals("ready", new String(p.pipeFromUmh().readNBytes(5), StandardCharsets.US_ASCII));
+        return p;
+    }
+
+    @Test
+    void helpersOfAPolicyShareItsRootAndTheEmptyNetworkButNotTheirPidIpcUts(@TempDir Path dir) throws Exception {
+        Map<String, String> jvm = namespaces(ProcessHandle.current().pid());
+        SandboxPolicy other = SandboxPolicy.builder().readOnly(dir).build();
+        SandboxPolicy hostNetwork = SandboxPolicy.builder().network(true).build();
+        try (UsermodeProcess a = sleeper(SandboxPolicy.strict()); UsermodeProcess b = sleeper(SandboxPolicy.strict());
+             UsermodeProcess c = sleeper(other); UsermodeProcess d = sleeper(hostNetwork)) {
+            Map<String, String> na = namespaces(a.pid()), nb = namespaces(b.pid()), nc = namespaces(c.pid()), nd = namespaces(d.pid());
+            for (String k : List.of("pid", "ipc", "uts")) {
+                assertNotEquals(jvm.get(k), na.get(k), k);
+                assertNotEquals(na.get(k), nb.get(k), k + ": each helper's own");
+            }
+            assertNotEquals(jvm.get("mnt"), na.get("mnt"));
+            assertEquals(na.get("mnt"), nb.get("mnt"), "strict()'s root, made once");
+            assertNotEquals(na.get("mnt"), nc.get("mnt"), "another policy, another root");
+            assertNotEquals(jvm.get("net"), na.get("net"));
+            assertEquals(na.get("net"), nc.get("net"), "the one empty network namespace");
+            assertEquals(jvm.get("net"), nd.get("net"), "network(true): the host's");
+            assertEquals(jvm.get("user"), na.get("user"), "a root JVM's helper: uid 0 without capabilities, no user namespace");
+            assertTrue(Files.readAllLines(Path.of("/proc/" + a.pid() + "/status")).contains("CapEff:\t0000000000000000"));
+            assertTrue(a.sandboxLayers().get(SandboxSupport.Layer.NAMESPACES).reason().contains("made once"),
+                    a.sandboxLayers().toString());
+            for (UsermodeProcess p : List.of(a, b, c, d)) {
+                p.destroyForcibly();
+                assertEquals(137, p.waitFor());
+            }
+        }
+        assertEquals(jvm, namespaces(ProcessHandle.current().pid()), "the JVM's own namespaces, unchanged");
+    }
+
+    @Test
+    void aPolicysRootIsMadeOnceAndLetGoWithThePolicy(@TempDir Path dir) throws Exception {
+        strictOnce();
+        int fds = TestBlobs.openFds();
+        List<String> before = TestBlobs.namespaceFds();
+        String made = forkTwenty(SandboxPolicy.builder().readOnly(dir).build(), before);
+        TestBlobs.assertFds(fds);
+        Await.until("the policy's namespace fd closed once the policy is unreachable", () -> {
+            System.gc();
+            return !TestBlobs.namespaceFds().contains(made);
+        });
+    }
+
+    /** In a frame of its own: once it returns, nothing holds the policy. The namespace it made. */
+    private static String forkTwenty(SandboxPolicy policy, List<String> before) throws Exception {
+        try (UsermodeBlob exit = Umh.load(TestBlobs.bytes("exit"))) {
+            ForkOptions o = ForkOptions.builder().sandbox(policy).build();
+            for (int i = 0; i < 20; i++) {
+                try (UsermodeProcess p = exit.fork(o)) {
+                    assertEquals(0, p.waitFor());
+                }
+            }
+        }
+        List<String> now = new java.util.ArrayList<>(TestBlobs.namespaceFds());
+        before.forEach(now::remove);
+        assertEquals(1, now.size(), "the policy's mount namespace, one fd for all its forks: " + now);
+        assertTrue(now.get(0).startsWith("mnt:["), now.toString());
+        assertEquals(List.of(), TestBlobs.zombieChildren(), "the clone that made it was reaped");
+        return now.get(0);
+    }
+
+    @Test
+    void aRootThatCannotBeMadeFailsTheForkNamedLeavesNothingAndIsTriedAgain(@TempDir Path dir) throws Exception {
+        Path gone = Files.createDirectory(dir.resolve("gone"));
+        SandboxPolicy policy = SandboxPolicy.builder().readOnly(gone).build();
+        Files.delete(gone); // exists at build(), not at the first fork: the bind fails
+        ForkOptions o = ForkOptions.builder().sandbox(policy).build();
+        strictOnce();
+        int fds = TestBlobs.openFds();
+        List<String> namespaces = TestBlobs.namespaceFds();
+        IOException e = assertThrows(IOException.class, () -> Umh.forkUsermodeBlob(TestBlobs.bytes("exit"), o));
+        assertTrue(e.getMessage().startsWith("fork: the sandbox's namespaces: ") && e.getMessage().contains("ENOENT"), e.getMessage());
+        TestBlobs.assertFds(fds);
+        assertTrue(namespaces.containsAll(TestBlobs.namespaceFds()), "no namespace fd of the failed set-up is left");
+        assertEquals(List.of(), TestBlobs.zombieChildren());
+        Files.createDirectory(gone);
+        try (UsermodeProcess p = Umh.forkUsermodeBlob(TestBlobs.bytes("exit"), o)) {
+            assertEquals(0, p.waitFor(), "made at the next fork");
+        }
+    }
+}
