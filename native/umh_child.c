@@ -234,9 +234,10 @@ static CHILD void child_identity(struct child *c, unsigned long long *nofile_bef
  * source at or below the highest target (fd_floor) is first lifted above it, with the memfd and
  * mm_w; then the dup3s onto the targets cannot clobber one. A source already on its own target
  * stays where it is (dup3 refuses to copy an fd onto itself) and only loses close-on-exec. The
- * parent put the sandbox's socket and ruleset and, for a sandbox, the memfd above fd_floor
- * already (umh_spawn.c): the seccomp filter names their numbers. Everything here is on the
- * child's stack, at most 3 + UMH_PASS_MAX entries.
+ * fds a sandbox uses after the plan (its socket, ruleset and namespaces) and, for a sandbox, the
+ * memfd the parent put above fd_floor already (umh_sandbox.c, umh_jni.c): the seccomp filter
+ * names some of their numbers. Everything here is on the child's stack, at most 3 + UMH_PASS_MAX
+ * entries.
  */
 struct child_plan {
     int n;
