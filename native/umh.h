@@ -60,6 +60,8 @@ enum umh_step {
     UMH_SANDBOX_SOCKETPAIR,   /* the parent's socketpair for it */
     UMH_CHILD_SETNS,          /* the child's setns into a namespace made once (umh_sandbox_namespaces) */
     UMH_SANDBOX_NAMESPACES,   /* the clone that makes those namespaces */
+    /* the parent's side of a sandbox: umh_cgroup.c (its open and write are UMH_OPEN, UMH_WRITE) */
+    UMH_CGROUP_MKDIR,         /* the helper's cgroup under the delegated one: EACCES without delegation */
     UMH_STEP_COUNT
 };
 
@@ -105,6 +107,7 @@ enum {
     UMH_SPAWN_SETSID = 8,     /* a new session (setsid) */
     UMH_SPAWN_UMASK = 16,     /* set umask to req->umask */
     UMH_SPAWN_USER = 32,      /* drop supplementary groups, then setgid(req->gid), setuid(req->uid) */
+    UMH_SPAWN_CGROUP = 64,    /* clone3 with CLONE_INTO_CGROUP of req->cgroup_fd; never plain clone */
 };
 
 /* Where one of the child's fds 0, 1, 2 comes from (struct umh_stdio's how). Zero, the default, is a pipe. */
@@ -143,6 +146,8 @@ struct umh_spawn_req {
     int nrlimits;
     int pipe_size;           /* > 0: F_SETPIPE_SZ on each new pipe (bytes; the kernel rounds up) */
     const struct umh_sandbox *sandbox; /* NULL: none */
+    int cgroup_fd;           /* with UMH_SPAWN_CGROUP: a cgroup v2 directory (umh_cgroup_create) the
+                              * child starts in; the caller's, open until the spawn returns */
 };
 
 /*
@@ -246,13 +251,26 @@ void umh_spawner_serve(void) __attribute__((noreturn));
  * thread themselves: pthread_create(&t, NULL, umh_spawner_thread, NULL). */
 void *umh_spawner_thread(void *unused);
 
-/* umh_clone3.c: the kernel's struct clone_args as of 5.3 (CLONE_ARGS_SIZE_VER0, 64 bytes), and
- * clone3 with a function the child runs on args->stack and never returns from: the child's pid,
- * or -errno (then no child was made). -ENOSYS on CPUs without the trampoline (all but x86_64). */
+/* umh_clone3.c: the kernel's struct clone_args as of 5.7 (CLONE_ARGS_SIZE_VER2, 88 bytes; umh
+ * passes the 64 bytes of 5.3, VER0, unless it asks for a cgroup), and clone3 with a function the
+ * child runs on args->stack and never returns from: the child's pid, or -errno (then no child
+ * was made). -ENOSYS on CPUs without the trampoline (all but x86_64). */
 struct umh_clone_args {
     uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
+    uint64_t set_tid, set_tid_size, cgroup; /* 5.5, 5.7 */
 };
+#define UMH_CLONE_ARGS_SIZE_VER0 64
+#define UMH_CLONE_ARGS_SIZE_CGROUP 88
 long umh_clone3(struct umh_clone_args *args, size_t size, int (*fn)(void *), void *arg);
+
+/* umh_cgroup.c: the helper's cgroup v2, made before the clone (see there) */
+/* mkdir name under the directory parent, then open it O_PATH: the fd, or UMH_FAIL with nothing made */
+int umh_cgroup_create(const char *parent, const char *name);
+/* one write of value into the cgroup's file (memory.max...): 0, or UMH_FAIL (open's ENOENT: the
+ * controller is not enabled for it) */
+int umh_cgroup_write(int cgroup_fd, const char *file, const char *value);
+/* whether clone3 knows CLONE_INTO_CGROUP here: 0, or clone3's UMH_FAIL (ENOSYS, EINVAL, E2BIG) */
+int umh_cgroup_probe(void);
 
 /* open a file for a redirect of the child's fd 0, 1 or 2, or a passed fd: close-on-exec, and
  * UMH_OPEN_READ: O_RDONLY; UMH_OPEN_TRUNCATE, UMH_OPEN_APPEND: O_WRONLY|O_CREAT and O_TRUNC or

@@ -76,6 +76,7 @@ static const char *const step_names[UMH_STEP_COUNT] = {
     [UMH_SANDBOX_SOCKETPAIR] = "socketpair",
     [UMH_CHILD_SETNS] = "setns",
     [UMH_SANDBOX_NAMESPACES] = "the namespaces' clone",
+    [UMH_CGROUP_MKDIR] = "mkdir(cgroup)",
 };
 
 const char *umh_step_name(int step)

@@ -28,6 +28,21 @@
 #define SAME(java, c) _Static_assert(io_umh_Abi_##java == (c), "io.umh.Abi." #java " != " #c)
 SAME(SIGTERM, SIGTERM);
 SAME(SIGKILL, SIGKILL);
+SAME(EPERM, EPERM);
+SAME(EACCES, EACCES);
+SAME(EEXIST, EEXIST);
+SAME(SIGHUP, SIGHUP);
+SAME(SIGINT, SIGINT);
+SAME(SIGQUIT, SIGQUIT);
+SAME(SIGUSR1, SIGUSR1);
+SAME(SIGUSR2, SIGUSR2);
+SAME(SIGPIPE, SIGPIPE);
+SAME(SIGALRM, SIGALRM);
+SAME(SIGCONT, SIGCONT);
+SAME(SIGSTOP, SIGSTOP);
+SAME(SIGTSTP, SIGTSTP);
+SAME(SIGWINCH, SIGWINCH);
+SAME(SIGMAX, _NSIG - 1);
 SAME(RUNNING, UMH_RUNNING);
 SAME(SPAWN_SCRIPT, UMH_SPAWN_SCRIPT);
 SAME(SPAWN_PDEATHSIG, UMH_SPAWN_PDEATHSIG);
@@ -38,6 +53,7 @@ SAME(SPAWN_USER, UMH_SPAWN_USER);
 SAME(NO_CLOSE_RANGE, UMH_NO_CLOSE_RANGE);
 SAME(NO_EXECVEAT, UMH_NO_EXECVEAT);
 SAME(NO_PIDFD, UMH_NO_PIDFD);
+SAME(NO_CLONE3, UMH_NO_CLONE3);
 SAME(RLIMIT_CPU, RLIMIT_CPU);
 SAME(RLIMIT_FSIZE, RLIMIT_FSIZE);
 SAME(RLIMIT_DATA, RLIMIT_DATA);
@@ -115,7 +131,9 @@ SAME(STEP_CHILD_SECCOMP_LISTENER, UMH_CHILD_SECCOMP_LISTENER);
 SAME(STEP_SANDBOX_SOCKETPAIR, UMH_SANDBOX_SOCKETPAIR);
 SAME(STEP_CHILD_SETNS, UMH_CHILD_SETNS);
 SAME(STEP_SANDBOX_NAMESPACES, UMH_SANDBOX_NAMESPACES);
+SAME(STEP_CGROUP_MKDIR, UMH_CGROUP_MKDIR);
 SAME(STEP_COUNT, UMH_STEP_COUNT);
+SAME(SPAWN_CGROUP, UMH_SPAWN_CGROUP);
 SAME(STDIO_PIPE, UMH_STDIO_PIPE);
 SAME(STDIO_INHERIT, UMH_STDIO_INHERIT);
 SAME(STDIO_FD, UMH_STDIO_FD);
@@ -267,6 +285,7 @@ static int copy_identity(JNIEnv *env, jintArray ids, jlongArray rlimits, struct 
     req->gid = (unsigned)id[ABI(IDS_GID)];
     req->umask = (unsigned)id[ABI(IDS_UMASK)];
     req->pipe_size = id[ABI(IDS_PIPE_SIZE)];
+    req->cgroup_fd = id[ABI(IDS_CGROUP_FD)]; /* read with UMH_SPAWN_CGROUP only */
     jsize n = (*env)->GetArrayLength(env, rlimits);
     if (n > ABI(RLIMITS_MAX) * ABI(RLIMIT_FIELDS) || n % ABI(RLIMIT_FIELDS) != 0)
         return UMH_FAIL(UMH_CHILD_SETRLIMIT, EINVAL);
@@ -615,4 +634,42 @@ JNIEXPORT jint JNICALL Java_io_umh_Native_dumpable0(JNIEnv *env, jclass cls)
 {
     (void)env, (void)cls;
     return prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
+}
+
+/* A NUL-terminated Java byte block into buf: 0, or ENAMETOOLONG's UMH_FAIL for step. */
+static int copy_path(JNIEnv *env, jbyteArray bytes, char *buf, size_t size, int step)
+{
+    jsize len = (*env)->GetArrayLength(env, bytes);
+    if (len < 1 || (size_t)len > size)
+        return UMH_FAIL(step, ENAMETOOLONG);
+    (*env)->GetByteArrayRegion(env, bytes, 0, len, (jbyte *)buf);
+    buf[len - 1] = '\0';
+    return 0;
+}
+
+/* The helper's cgroup v2, before its spawn (umh_cgroup.c): made and opened, its fd or UMH_FAIL. */
+JNIEXPORT jint JNICALL Java_io_umh_Native_cgroupCreate0(JNIEnv *env, jclass cls, jbyteArray parent, jbyteArray name)
+{
+    (void)cls;
+    char p[4096], n[256];
+    int rc = copy_path(env, parent, p, sizeof p, UMH_OPEN);
+    if (rc == 0)
+        rc = copy_path(env, name, n, sizeof n, UMH_CGROUP_MKDIR);
+    return rc < 0 ? rc : umh_cgroup_create(p, n);
+}
+
+JNIEXPORT jint JNICALL Java_io_umh_Native_cgroupWrite0(JNIEnv *env, jclass cls, jint fd, jbyteArray file, jbyteArray value)
+{
+    (void)cls;
+    char f[256], v[256];
+    int rc = copy_path(env, file, f, sizeof f, UMH_OPEN);
+    if (rc == 0)
+        rc = copy_path(env, value, v, sizeof v, UMH_WRITE);
+    return rc < 0 ? rc : umh_cgroup_write(fd, f, v);
+}
+
+JNIEXPORT jint JNICALL Java_io_umh_Native_cgroupProbe0(JNIEnv *env, jclass cls)
+{
+    (void)env, (void)cls;
+    return umh_cgroup_probe();
 }

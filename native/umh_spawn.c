@@ -30,6 +30,9 @@
 #ifndef CLONE_CLEAR_SIGHAND
 #define CLONE_CLEAR_SIGHAND 0x100000000ULL
 #endif
+#ifndef CLONE_INTO_CGROUP
+#define CLONE_INTO_CGROUP 0x200000000ULL
+#endif
 #ifndef P_PIDFD
 #define P_PIDFD 3
 #endif
@@ -190,10 +193,11 @@ static int clone3_refusal(long rc)
 }
 
 /* clone3: the kernel resets the child's caught signals and writes the pidfd and the pid into c
- * before the child runs. The pid, or -errno. */
+ * before the child runs, and with a cgroup (UMH_SPAWN_CGROUP) makes it there. The pid, or -errno. */
 static long clone3_child(struct child *c, char *stack, size_t size, unsigned long long flags,
                          atomic_int *clear_on_exec)
 {
+    int cgroup = c->req->flags & UMH_SPAWN_CGROUP;
     struct umh_clone_args args = {
         .flags = flags | CLONE_CLEAR_SIGHAND | CLONE_PARENT_SETTID | (clear_on_exec ? CLONE_CHILD_CLEARTID : 0),
         .pidfd = (uintptr_t)&c->pidfd,
@@ -203,9 +207,13 @@ static long clone3_child(struct child *c, char *stack, size_t size, unsigned lon
         .stack = (uintptr_t)stack,
         .stack_size = size,
     };
+    if (cgroup) {
+        args.flags |= CLONE_INTO_CGROUP;
+        args.cgroup = (uint64_t)c->req->cgroup_fd;
+    }
     c->sighand_cleared = 1;
     c->report_pid = 0;
-    return umh_clone3(&args, sizeof args, umh_child_main, c);
+    return umh_clone3(&args, cgroup ? UMH_CLONE_ARGS_SIZE_CGROUP : UMH_CLONE_ARGS_SIZE_VER0, umh_child_main, c);
 }
 
 /* clone, which returns a pidfd and a parent tid through one pointer: on the spawner thread the
@@ -256,12 +264,15 @@ static int clone_child(struct child *c, atomic_int *clear_on_exec)
         flags |= (int)s->ns_flags; /* the namespaces come with the clone: nothing to unshare after */
     long pid = -ENOSYS;
     int step = UMH_CLONE3; /* the call whose error is reported */
+    /* A cgroup comes with clone3 or not at all: plain clone would start the helper outside its
+     * limits. Its refusals say nothing of clone3 without it (5.3 to 5.6 refuse the flag: EINVAL). */
+    int cgroup = c->req->flags & UMH_SPAWN_CGROUP;
     if (!(c->fallbacks & UMH_NO_CLONE3) && !atomic_load_explicit(&clone3_refused, memory_order_relaxed)) {
         pid = clone3_child(c, stack, sizeof stack, (unsigned)flags, clear_on_exec);
-        if (clone3_refusal(pid))
+        if (clone3_refusal(pid) && !cgroup)
             atomic_store_explicit(&clone3_refused, 1, memory_order_relaxed);
     }
-    if (clone3_refusal(pid)) {
+    if (clone3_refusal(pid) && !cgroup) {
         /* clone's one pointer for the pidfd and the pid: on the spawner path the child would
          * report its own pid, which is 1 in a new pid namespace. Take the pid from the clone,
          * and the pidfd from pidfd_open after (umh_spawn). */

@@ -949,6 +949,124 @@ static void test_clone_refused_leaves_nothing(void)
     close(memfd);
 }
 
+/* This process's own cgroup v2 directory into dir (the cgroup2 mount, then its "0::" path of
+ * /proc/self/cgroup): 0, or -1 where there is none. */
+static int own_cgroup2(char *dir, size_t len)
+{
+    static const char *const mounts[] = { "/sys/fs/cgroup/unified", "/sys/fs/cgroup" };
+    char buf[4096], path[512];
+    int fd = open("/proc/self/cgroup", O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
+    if (fd >= 0)
+        close(fd);
+    if (n <= 0)
+        return -1;
+    buf[n] = '\0';
+    char *own = strstr(buf, "0::");
+    if (own == NULL || (own != buf && own[-1] != '\n'))
+        return -1;
+    own += 3;
+    own[strcspn(own, "\n")] = '\0';
+    for (size_t i = 0; i < sizeof mounts / sizeof mounts[0]; i++) {
+        snprintf(path, sizeof path, "%s/cgroup.subtree_control", mounts[i]);
+        if (access(path, F_OK) == 0) {
+            snprintf(dir, len, "%s%.400s", mounts[i], strcmp(own, "/") == 0 ? "" : own);
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* Whether /proc/PID/cgroup's "0::" line ends with suffix. */
+static int in_cgroup(int pid, const char *suffix)
+{
+    char path[64], buf[4096];
+    snprintf(path, sizeof path, "/proc/%d/cgroup", pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
+    if (fd >= 0)
+        close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    char *line = strstr(buf, "0::");
+    if (line == NULL)
+        return 0;
+    line[strcspn(line, "\n")] = '\0';
+    size_t l = strlen(line), sl = strlen(suffix);
+    return l >= sl && strcmp(line + l - sl, suffix) == 0;
+}
+
+/* UMH_SPAWN_CGROUP: the child starts in the cgroup (clone3's CLONE_INTO_CGROUP), here and on the
+ * spawner; the cgroup is empty, and can be removed, as soon as the child is reaped. A limit
+ * file of a controller the parent does not enable is ENOENT. Forced onto clone, such a spawn
+ * fails with clone3's ENOSYS and leaves nothing: it never starts the child unplaced. */
+static void test_cgroup(void)
+{
+    char own[512], parent[600], suffix[64];
+    if (geteuid() != 0 || own_cgroup2(own, sizeof own) < 0) {
+        printf("skip cgroup: not root, or no cgroup v2 here\n");
+        return;
+    }
+    CHECK(umh_cgroup_probe() == 0);
+    snprintf(parent, sizeof parent, "%s/umh-ctest-%d", own, (int)getpid());
+    if (mkdir(parent, 0755) < 0) {
+        printf("skip cgroup: mkdir %s: %s\n", parent, strerror(errno));
+        return;
+    }
+    CHECK(umh_cgroup_create(parent, "a/b") == UMH_FAIL(UMH_CGROUP_MKDIR, EINVAL));
+    CHECK(umh_cgroup_create("/nonexistent", "c") == UMH_FAIL(UMH_OPEN, ENOENT));
+    snprintf(suffix, sizeof suffix, "/umh-ctest-%d/c", (int)getpid());
+    int memfd = load_file("cat");
+    char *argv[] = { "cat", NULL };
+    static char *envp[] = { "A=b", NULL };
+    int before = count_fds();
+    for (int here = 0; here <= 1; here++) {
+        int cg = umh_cgroup_create(parent, "c");
+        CHECK(cg >= 0);
+        CHECK(umh_cgroup_create(parent, "c") == UMH_FAIL(UMH_CGROUP_MKDIR, EEXIST));
+        char control[700], enabled[256] = "";
+        snprintf(control, sizeof control, "%s/cgroup.subtree_control", parent);
+        int fd = open(control, O_RDONLY | O_CLOEXEC);
+        ssize_t n = fd < 0 ? -1 : read(fd, enabled, sizeof enabled - 1);
+        if (fd >= 0)
+            close(fd);
+        enabled[n > 0 ? n : 0] = '\0';
+        /* cgroup.max.descendants needs no controller: a value it takes, and one it refuses */
+        CHECK(umh_cgroup_write(cg, "cgroup.max.descendants", "0") == 0);
+        CHECK(umh_cgroup_write(cg, "cgroup.max.descendants", "lots") == UMH_FAIL(UMH_WRITE, EINVAL));
+        CHECK(umh_cgroup_write(cg, "../cgroup.procs", "1") == UMH_FAIL(UMH_OPEN, EINVAL));
+        int w = umh_cgroup_write(cg, "pids.max", "8");
+        CHECK(strstr(enabled, "pids") != NULL ? w == 0 : w == UMH_FAIL(UMH_OPEN, ENOENT));
+        struct umh_spawn_req req = { .memfd = memfd, .flags = UMH_SPAWN_CGROUP | (here ? 0 : UMH_SPAWN_PDEATHSIG),
+                                     .argv = argv, .envp = envp, .stdio[2].how = UMH_STDIO_INHERIT, .cgroup_fd = cg };
+        struct umh_spawn_res res;
+        CHECK(umh_spawn(&req, &res) == 0);
+        CHECK(in_cgroup(res.pid, suffix));
+        cat_echoes(&res, "placed");
+        snprintf(control, sizeof control, "%s/c", parent);
+        CHECK(rmdir(control) == 0); /* right after the reap: nothing holds it any more */
+        CHECK(umh_spawn(&req, &res) == UMH_FAIL(UMH_CLONE3, ENOENT)); /* a removed cgroup takes no child */
+        close(cg);
+    }
+    int cg = umh_cgroup_create(parent, "c");
+    umh_fallbacks = UMH_NO_CLONE3;
+    struct umh_spawn_req req = { .memfd = memfd, .flags = UMH_SPAWN_CGROUP, .argv = argv, .envp = envp, .stdio[2].how = UMH_STDIO_INHERIT,
+                                 .cgroup_fd = cg };
+    struct umh_spawn_res res;
+    CHECK(umh_spawn(&req, &res) == UMH_FAIL(UMH_CLONE3, ENOSYS));
+    CHECK(umh_cgroup_probe() == UMH_FAIL(UMH_CLONE3, ENOSYS));
+    umh_fallbacks = 0;
+    CHECK(waitpid(-1, NULL, WNOHANG) < 0 && errno == ECHILD);
+    close(cg);
+    CHECK(count_fds() == before);
+    char c[700];
+    snprintf(c, sizeof c, "%s/c", parent);
+    CHECK(rmdir(c) == 0);
+    CHECK(rmdir(parent) == 0);
+    close(memfd);
+}
+
 /* What some tests need that this system may not do, asked of it rather than assumed. Only where
  * execveat answers ENOSYS (qemu-user 7.2 does) is anything skipped: elsewhere a broken exec path
  * must fail the tests, not skip them.
@@ -1018,6 +1136,7 @@ static const struct test tests[] = {
     { "clone3_only", test_clone3_only, NEEDS_CLONE3 },
     { "clone3_eperm", test_clone3_eperm, NEEDS_SHARED_VFORK },
     { "clone_refused_leaves_nothing", test_clone_refused_leaves_nothing, ANYWHERE },
+    { "cgroup", test_cgroup, NEEDS_CLONE3 },
     { "script", test_script, ANYWHERE },
     { "script_fds", test_script_fds, ANYWHERE },
     { "frames", test_frames, ANYWHERE },

@@ -15,6 +15,24 @@ final class Abi {
     // ---- signals, the kernel's numbers (asserted against <signal.h>)
     @Native static final int SIGTERM = 15;
     @Native static final int SIGKILL = 9;
+    @Native static final int SIGHUP = 1;
+    @Native static final int SIGINT = 2;
+    @Native static final int SIGQUIT = 3;
+    @Native static final int SIGUSR1 = 10;
+    @Native static final int SIGUSR2 = 12;
+    @Native static final int SIGPIPE = 13;
+    @Native static final int SIGALRM = 14;
+    @Native static final int SIGCONT = 18;
+    @Native static final int SIGSTOP = 19;
+    @Native static final int SIGTSTP = 20;
+    @Native static final int SIGWINCH = 28;
+    /** The highest signal number (SIGRTMAX as the kernel counts, _NSIG - 1). */
+    @Native static final int SIGMAX = 64;
+
+    // ---- errnos Java acts on, the kernel's numbers (asserted against <errno.h>)
+    @Native static final int EPERM = 1;
+    @Native static final int EACCES = 13;
+    @Native static final int EEXIST = 17;
 
     /** Native.reap without blocking: the child has not exited (umh.h UMH_RUNNING; no failure code is -1). */
     @Native static final int RUNNING = -1;
@@ -26,18 +44,21 @@ final class Abi {
     @Native static final int SPAWN_SETSID = 8;
     @Native static final int SPAWN_UMASK = 16;
     @Native static final int SPAWN_USER = 32;
+    @Native static final int SPAWN_CGROUP = 64;
 
     // ---- fallbacks for calls a kernel lacks (umh.h UMH_NO_*), as Native.missingFeatures reports them
     @Native static final int NO_CLOSE_RANGE = 1;
     @Native static final int NO_EXECVEAT = 2;
     @Native static final int NO_PIDFD = 4;
+    @Native static final int NO_CLONE3 = 16;
 
     // ---- Native.spawn's int[] ids: who the child runs as, and its pipes
     @Native static final int IDS_UID = 0;
     @Native static final int IDS_GID = 1;
     @Native static final int IDS_UMASK = 2;
     @Native static final int IDS_PIPE_SIZE = 3;
-    @Native static final int IDS_LENGTH = 4;
+    @Native static final int IDS_CGROUP_FD = 4; // with SPAWN_CGROUP: the helper's cgroup (Cgroup)
+    @Native static final int IDS_LENGTH = 5;
 
     // ---- Native.spawn's long[] rlimits: RLIMITS_MAX triples {resource, soft, hard} at most
     @Native static final int RLIMIT_RESOURCE = 0;
@@ -155,7 +176,8 @@ final class Abi {
     @Native static final int STEP_SANDBOX_SOCKETPAIR = 65;
     @Native static final int STEP_CHILD_SETNS = 66;
     @Native static final int STEP_SANDBOX_NAMESPACES = 67;
-    @Native static final int STEP_COUNT = 68;
+    @Native static final int STEP_CGROUP_MKDIR = 68;
+    @Native static final int STEP_COUNT = 69;
 
     // ---- Native.spawn's int[] sandbox header (then one SBX_BIND_* word per bind, then the allowed
     // calls' numbers), and the namespaces

@@ -6,6 +6,7 @@ import java.lang.ProcessBuilder.Redirect;
 import java.nio.charset.Charset;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.EnumMap;
@@ -27,6 +28,8 @@ import java.util.TreeMap;
 public final class ForkOptions {
     /** The encoding the JDK itself uses for argv, environment and paths. */
     static final Charset JNU = jnuCharset();
+    /** {@link #closeGrace()}'s default: 2 s, as the shutdown hook's ({@code -Dumh.shutdown.grace}). */
+    public static final Duration DEFAULT_CLOSE_GRACE = Duration.ofSeconds(2); // before DEFAULTS: its builder reads it
     private static final ForkOptions DEFAULTS = builder().build(); // after JNU: it encodes with it
 
     private final String argv0;
@@ -39,7 +42,8 @@ public final class ForkOptions {
     private final boolean redirectErrorStream;
     /** The child's fds above 2: each a FileDescriptor (the caller's) or a Path (opened read-only at each fork). */
     final SortedMap<Integer, Object> passed;
-    private final boolean killOnParentDeath;
+    private final Lifetime lifetime;
+    private final Duration closeGrace;
     private final boolean noNewPrivileges;
     private final boolean newSession;
     private final int uid;   // -1: unchanged
@@ -97,7 +101,8 @@ public final class ForkOptions {
         this.redirectError = checkRedirect(b.redirectError);
         this.redirectErrorStream = b.redirectErrorStream;
         this.passed = Collections.unmodifiableSortedMap(new TreeMap<>(b.passed));
-        this.killOnParentDeath = b.killOnParentDeath;
+        this.lifetime = b.lifetime;
+        this.closeGrace = b.closeGrace;
         this.noNewPrivileges = b.noNewPrivileges;
         this.newSession = b.newSession;
         this.uid = b.uid;
@@ -146,8 +151,8 @@ public final class ForkOptions {
     /** A builder that starts from these options. */
     public Builder toBuilder() {
         Builder b = new Builder().argv0(argv0).args(args).redirectInput(redirectInput).redirectOutput(redirectOutput)
-                .redirectError(redirectError).redirectErrorStream(redirectErrorStream).killOnParentDeath(killOnParentDeath)
-                .noNewPrivileges(noNewPrivileges).newSession(newSession);
+                .redirectError(redirectError).redirectErrorStream(redirectErrorStream).lifetime(lifetime)
+                .closeGrace(closeGrace).noNewPrivileges(noNewPrivileges).newSession(newSession);
         b.passed.putAll(passed);
         b.uid = uid;
         b.gid = gid;
@@ -220,9 +225,22 @@ public final class ForkOptions {
         return Collections.unmodifiableSortedMap(m);
     }
 
-    /** Whether the kernel SIGKILLs the child when this JVM dies (default true). */
+    /**
+     * Whether the kernel SIGKILLs the child when this JVM dies, even by SIGKILL: true for
+     * {@link Lifetime#DIES_WITH_JVM} (the default).
+     */
     public boolean killOnParentDeath() {
-        return killOnParentDeath;
+        return lifetime == Lifetime.DIES_WITH_JVM;
+    }
+
+    /** Who ends the helper when this JVM ends (default {@link Lifetime#DIES_WITH_JVM}). */
+    public Lifetime lifetime() {
+        return lifetime;
+    }
+
+    /** How long {@link UsermodeProcess#close()} waits for the helper to exit before it kills it (default 2 s). */
+    public Duration closeGrace() {
+        return closeGrace;
     }
 
     /** Whether the child runs with PR_SET_NO_NEW_PRIVS (default false). */
@@ -269,9 +287,39 @@ public final class ForkOptions {
 
     /** The native spawn flags these options ask for. */
     int spawnFlags() {
-        return (killOnParentDeath ? Abi.SPAWN_PDEATHSIG : 0) | (noNewPrivileges || sandbox != null ? Abi.SPAWN_NO_NEW_PRIVS : 0)
+        return (killOnParentDeath() ? Abi.SPAWN_PDEATHSIG : 0) | (noNewPrivileges || sandbox != null ? Abi.SPAWN_NO_NEW_PRIVS : 0)
                 | (newSession ? Abi.SPAWN_SETSID : 0) | (umask >= 0 ? Abi.SPAWN_UMASK : 0)
                 | (uid >= 0 ? Abi.SPAWN_USER : 0);
+    }
+
+    /**
+     * What becomes of a helper when this JVM ends. A JVM ends normally at the end of main, at
+     * {@code System.exit}, or on SIGTERM, SIGINT or SIGHUP: then its shutdown hooks run, umh's
+     * among them. It dies abruptly on SIGKILL, a crash or the OOM killer: then no hook runs, and
+     * only the kernel can act.
+     */
+    public enum Lifetime {
+        /**
+         * The default: at a normal end the shutdown hook stops the helper gracefully (EOF, SIGTERM,
+         * then SIGKILL, within {@code -Dumh.shutdown.grace}); at an abrupt end the kernel SIGKILLs
+         * it ({@code PR_SET_PDEATHSIG}). It never outlives the JVM. The clone is made on umh's
+         * spawner thread, as that signal follows the thread that cloned the child.
+         */
+        DIES_WITH_JVM,
+        /**
+         * At a normal end the shutdown hook stops the helper as for {@link #DIES_WITH_JVM}; after
+         * an abrupt end it keeps running (it is re-parented to init or the nearest subreaper).
+         * What {@code killOnParentDeath(false)} gives. Cloned on the calling thread.
+         */
+        STOPPED_AT_SHUTDOWN,
+        /**
+         * Neither: the helper outlives the JVM however the JVM ends, and umh never stops it unless
+         * asked ({@code close}, {@code stop}, {@code destroy}). Its pipes to the JVM close when the
+         * JVM ends (a write to stdout then fails with EPIPE, a read of stdin sees EOF); it still
+         * shares the JVM's process group and terminal unless {@link Builder#newSession}. Cloned
+         * on the calling thread.
+         */
+        OUTLIVES_JVM
     }
 
     /** A resource limit's value meaning "no limit" (RLIM_INFINITY). */
@@ -362,7 +410,8 @@ public final class ForkOptions {
         private Redirect redirectError = Redirect.INHERIT;
         private boolean redirectErrorStream;
         private final SortedMap<Integer, Object> passed = new TreeMap<>();
-        private boolean killOnParentDeath = true;
+        private Lifetime lifetime = Lifetime.DIES_WITH_JVM;
+        private Duration closeGrace = DEFAULT_CLOSE_GRACE;
         private boolean noNewPrivileges;
         private boolean newSession;
         private int uid = -1;
@@ -512,11 +561,35 @@ public final class ForkOptions {
         /**
          * Whether the kernel SIGKILLs the child when this JVM dies, even by SIGKILL (default true:
          * {@code PR_SET_PDEATHSIG}). That signal follows the thread that cloned the child, so umh
-         * clones such children on one long-lived library thread. With {@code false} the child may
-         * outlive the JVM, and is cloned on the calling thread, saving that hand-off.
+         * clones such children on one long-lived library thread. With {@code false} the child
+         * outlives a JVM that is killed, and is cloned on the calling thread, saving that hand-off;
+         * but the shutdown hook still stops it at a normal JVM exit. The same as
+         * {@code lifetime(kill ? DIES_WITH_JVM : STOPPED_AT_SHUTDOWN)}; for a helper that
+         * outlives the JVM in every case, {@link Lifetime#OUTLIVES_JVM}.
          */
         public Builder killOnParentDeath(boolean kill) {
-            this.killOnParentDeath = kill;
+            return lifetime(kill ? Lifetime.DIES_WITH_JVM : Lifetime.STOPPED_AT_SHUTDOWN);
+        }
+
+        /** What becomes of the helper when this JVM ends: see {@link Lifetime} (default {@link Lifetime#DIES_WITH_JVM}). */
+        public Builder lifetime(Lifetime lifetime) {
+            this.lifetime = Objects.requireNonNull(lifetime, "lifetime");
+            return this;
+        }
+
+        /**
+         * How long {@link UsermodeProcess#close()} waits, after closing the helper's streams (EOF
+         * on its stdin), for it to exit by itself before it SIGKILLs it; default 2 s.
+         * {@link Duration#ZERO} kills a helper still running at once, without waiting.
+         *
+         * @throws IllegalArgumentException if {@code grace} is negative
+         */
+        public Builder closeGrace(Duration grace) {
+            Objects.requireNonNull(grace, "closeGrace");
+            if (grace.isNegative()) {
+                throw new IllegalArgumentException("closeGrace is negative: " + grace);
+            }
+            this.closeGrace = grace;
             return this;
         }
 

@@ -28,6 +28,11 @@ final class Native {
                 forceFallbacks0(Abi.NO_PIDFD);
                 LOG.log(Level.DEBUG, "umh: children tracked by pid, not by pidfd (-Dumh.pidfd=false)");
             }
+            // -Dumh.clone3=false: clone, never clone3, as where clone3 is missing (no CLONE_INTO_CGROUP then)
+            if ("false".equals(System.getProperty("umh.clone3"))) {
+                forceFallbacks0(Abi.NO_CLONE3);
+                LOG.log(Level.DEBUG, "umh: children cloned with clone, not clone3 (-Dumh.clone3=false)");
+            }
         } catch (Throwable t) {
             failure = t;
         }
@@ -75,6 +80,11 @@ final class Native {
     /** {@code "fork: execveat failed: ENOEXEC (Exec format error)" + detail}. */
     static IOException error(String operation, int code, String detail) {
         return new IOException(operation + ": " + describe0(code) + detail);
+    }
+
+    /** The errno of a failure code. */
+    static int errno(int code) {
+        return -code & 0xfff;
     }
 
     /** The step of a failure code: which call failed. */
@@ -244,6 +254,31 @@ final class Native {
     static int landlockAbi() {
         return landlockAbi0();
     }
+
+    /** Makes the cgroup {@code name} under {@code parent} (both NUL-terminated) and opens it O_PATH: its fd, or the failure code. */
+    static int cgroupCreate(byte[] parent, byte[] name) {
+        return cgroupCreate0(parent, name);
+    }
+
+    /** Writes {@code value} into the cgroup's {@code file} (both NUL-terminated). */
+    static void cgroupWrite(int fd, byte[] file, byte[] value, String what) throws IOException {
+        int rc = cgroupWrite0(fd, file, value);
+        if (rc < 0) {
+            throw error("fork", rc, ": " + what);
+        }
+    }
+
+    /** Null if clone3 takes CLONE_INTO_CGROUP here, else why not ("clone3 failed: ENOSYS (...)"). */
+    static String cgroupCloneRefusal() {
+        int rc = cgroupProbe0();
+        return rc == 0 ? null : describe0(rc);
+    }
+
+    private static native int cgroupCreate0(byte[] parent, byte[] name);
+
+    private static native int cgroupWrite0(int fd, byte[] file, byte[] value);
+
+    private static native int cgroupProbe0();
 
     private static native void forceFallbacks0(int bits);
 

@@ -4,14 +4,20 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.EnumSet;
 import java.util.LinkedHashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
 
 /**
  * What a sandboxed helper may do: which paths it can name, whether it has a network, which system
@@ -21,8 +27,10 @@ import java.util.TreeMap;
  * <p>The layers, applied by the child to itself between the clone and the exec (the JVM's own
  * threads are never confined): namespaces of its own made by the clone (user, mount, pid, ipc,
  * uts, network), an empty read-only root holding only the paths named here, no capabilities after
- * the exec, no new privileges, then Landlock and seccomp. {@link Umh#sandboxSupport()} says which
- * layers this kernel gives; {@link Enforcement} what a fork does about the others.
+ * the exec, no new privileges, then Landlock and seccomp; and, where the policy names a delegated
+ * cgroup v2 ({@link Builder#cgroup}), a cgroup of its own with its memory, pids and cpu limits,
+ * which the clone starts it in. {@link Umh#sandboxSupport()} says which layers this kernel gives;
+ * {@link Enforcement} what a fork does about the others.
  */
 public final class SandboxPolicy {
     /** What a dynamically linked helper needs to start: the loader, the libraries and their cache. */
@@ -48,6 +56,11 @@ public final class SandboxPolicy {
     private final boolean network;
     private final List<String> syscalls;
     private final Enforcement enforcement;
+    private final Path cgroup;
+    private final long memoryMax;
+    private final long pidsMax;
+    private final Duration cpuQuota;
+    private final Duration cpuPeriod;
 
     /**
      * Prepared for the native spawn, once: laid out as Abi's SBX_* name it, with what this JVM's
@@ -62,6 +75,8 @@ public final class SandboxPolicy {
     final java.util.Map<SandboxSupport.Layer, SandboxSupport.Status> enforced;
     /** The layers a REQUIRED fork lacks here, with why; empty if none. */
     final String missing;
+    /** The cgroup files a fork writes into its helper's cgroup (memory.max...): those the parent enables. */
+    final Map<String, String> cgroupLimits;
 
     private SandboxPolicy(Builder b) {
         this.readOnly = List.copyOf(b.readOnly);
@@ -70,6 +85,16 @@ public final class SandboxPolicy {
         this.network = b.network;
         this.syscalls = List.copyOf(b.syscalls);
         this.enforcement = b.enforcement;
+        this.cgroup = b.cgroup;
+        this.memoryMax = b.memoryMax;
+        this.pidsMax = b.pidsMax;
+        this.cpuQuota = b.cpuQuota;
+        this.cpuPeriod = b.cpuPeriod;
+        Map<String, String> limits = Cgroup.files(memoryMax, pidsMax, cpuQuota == null ? 0 : micros(cpuQuota),
+                cpuPeriod == null ? 0 : micros(cpuPeriod));
+        if (!limits.isEmpty() && cgroup == null) {
+            throw new IllegalArgumentException("limits " + limits.keySet() + " need a cgroup to set them in: cgroup(parent)");
+        }
 
         // every path the helper sees, read-write winning over read-only, parents before children
         TreeMap<Path, Boolean> binds = new TreeMap<>();
@@ -117,8 +142,33 @@ public final class SandboxPolicy {
         SandboxSupport support = SandboxSupport.Probed.SUPPORT;
         joins = joins(support);
         withLayers(header, support);
-        enforced = enforced(support);
-        missing = support.missing(required(support));
+        Map<String, String> enforceable = new LinkedHashMap<>();
+        SandboxSupport.Status cg = cgroup == null ? null
+                : Cgroup.forPolicy(support.status(SandboxSupport.Layer.CGROUP), cgroup, limits, enforceable);
+        cgroupLimits = java.util.Collections.unmodifiableMap(enforceable);
+        enforced = enforced(support, cg);
+        missing = missing(enforced, required(support));
+    }
+
+    /** The layers of {@code asked} that are not FULL in {@code enforced}, with why: one line each. */
+    private static String missing(Map<SandboxSupport.Layer, SandboxSupport.Status> enforced, Set<SandboxSupport.Layer> asked) {
+        StringBuilder s = new StringBuilder();
+        for (SandboxSupport.Layer l : asked) {
+            SandboxSupport.Status st = enforced.get(l);
+            if (st.level() != SandboxSupport.Level.FULL) {
+                s.append(s.length() == 0 ? "" : "; ").append(l).append(": ").append(st.reason());
+            }
+        }
+        return s.toString();
+    }
+
+    private static long micros(Duration d) {
+        return TimeUnit.NANOSECONDS.toMicros(d.toNanos());
+    }
+
+    /** Whether a fork places its helper in a cgroup of its own: asked for, and possible here. */
+    boolean placesInCgroup() {
+        return cgroup != null && enforced.get(SandboxSupport.Layer.CGROUP).level() != SandboxSupport.Level.NONE;
     }
 
     /** Whether spawns join namespaces made once ({@link Namespaces}): a root JVM's, with the namespaces and the root. */
@@ -219,6 +269,31 @@ public final class SandboxPolicy {
         return enforcement;
     }
 
+    /** The delegated cgroup v2 under which each helper gets a cgroup of its own, or empty for none. */
+    public Optional<Path> cgroup() {
+        return Optional.ofNullable(cgroup);
+    }
+
+    /** memory.max of each helper's cgroup, in bytes, or empty for none. */
+    public OptionalLong memoryMax() {
+        return memoryMax > 0 ? OptionalLong.of(memoryMax) : OptionalLong.empty();
+    }
+
+    /** pids.max of each helper's cgroup: the processes and threads it may have at once, or empty for none. */
+    public OptionalLong pidsMax() {
+        return pidsMax > 0 ? OptionalLong.of(pidsMax) : OptionalLong.empty();
+    }
+
+    /** cpu.max of each helper's cgroup: its quota of CPU time per period, or empty for none. */
+    public Optional<Duration> cpuQuota() {
+        return Optional.ofNullable(cpuQuota);
+    }
+
+    /** The period {@link #cpuQuota()} is per, or empty for none. */
+    public Optional<Duration> cpuPeriod() {
+        return Optional.ofNullable(cpuPeriod);
+    }
+
     /** The layers this policy asks for (a root JVM gets the namespaces without a user namespace, where it has none). */
     Set<SandboxSupport.Layer> layers() {
         Set<SandboxSupport.Layer> s = EnumSet.of(SandboxSupport.Layer.USER_NAMESPACE, SandboxSupport.Layer.NAMESPACES,
@@ -227,6 +302,9 @@ public final class SandboxPolicy {
                 SandboxSupport.Layer.VIOLATION_NAMES);
         if (!network) {
             s.add(SandboxSupport.Layer.LANDLOCK_NETWORK);
+        }
+        if (cgroup != null) {
+            s.add(SandboxSupport.Layer.CGROUP);
         }
         return s;
     }
@@ -244,13 +322,16 @@ public final class SandboxPolicy {
         return s;
     }
 
-    /** Per layer, what a fork with this policy gets here: asked and available, asked and missing (why), or not asked. */
-    private java.util.Map<SandboxSupport.Layer, SandboxSupport.Status> enforced(SandboxSupport support) {
+    /**
+     * Per layer, what a fork with this policy gets here: asked and available, asked and missing
+     * (why), or not asked; the cgroup layer as {@code cgroup} says for this policy's parent.
+     */
+    private java.util.Map<SandboxSupport.Layer, SandboxSupport.Status> enforced(SandboxSupport support, SandboxSupport.Status cgroup) {
         Set<SandboxSupport.Layer> asked = layers();
         java.util.Map<SandboxSupport.Layer, SandboxSupport.Status> m = new java.util.EnumMap<>(SandboxSupport.Layer.class);
         for (SandboxSupport.Layer l : SandboxSupport.Layer.values()) {
-            m.put(l, asked.contains(l) ? support.status(l)
-                    : new SandboxSupport.Status(SandboxSupport.Level.NONE, "not asked for by the policy"));
+            m.put(l, !asked.contains(l) ? new SandboxSupport.Status(SandboxSupport.Level.NONE, "not asked for by the policy")
+                    : l == SandboxSupport.Layer.CGROUP ? cgroup : support.status(l));
         }
         if (joins) {
             m.put(SandboxSupport.Layer.USER_NAMESPACE, new SandboxSupport.Status(SandboxSupport.Level.NONE,
@@ -292,7 +373,10 @@ public final class SandboxPolicy {
     @Override
     public String toString() {
         return "SandboxPolicy[readOnly=" + readOnly + ", readWrite=" + readWrite + ", dynamicLinking=" + dynamicLinking
-                + ", network=" + network + ", syscalls=" + syscalls + ", " + enforcement + "]";
+                + ", network=" + network + ", syscalls=" + syscalls
+                + (cgroup == null ? "" : ", cgroup=" + cgroup + Cgroup.files(memoryMax, pidsMax,
+                        cpuQuota == null ? 0 : micros(cpuQuota), cpuPeriod == null ? 0 : micros(cpuPeriod)))
+                + ", " + enforcement + "]";
     }
 
     /** Starts from {@link #strict()}; each call widens it. Not thread-safe; {@link #build()} copies. */
@@ -303,6 +387,11 @@ public final class SandboxPolicy {
         private boolean network;
         private final List<String> syscalls = new ArrayList<>();
         private Enforcement enforcement = Enforcement.REQUIRED;
+        private Path cgroup;
+        private long memoryMax;
+        private long pidsMax;
+        private Duration cpuQuota;
+        private Duration cpuPeriod;
 
         private Builder() {}
 
@@ -359,6 +448,66 @@ public final class SandboxPolicy {
         /** REQUIRED (default): a fork fails naming each layer this kernel cannot enforce; BEST_EFFORT: it runs with what works. */
         public Builder enforcement(Enforcement e) {
             this.enforcement = Objects.requireNonNull(e, "enforcement");
+            return this;
+        }
+
+        /**
+         * Each helper runs in a cgroup v2 of its own, {@code umh-<jvm pid>-<n>}, made under
+         * {@code parent} before the clone and removed after the helper's reap: the clone itself
+         * (clone3's CLONE_INTO_CGROUP) starts it there, within its limits from its first
+         * instruction. {@code parent} is a delegated cgroup: one this JVM may make cgroups in
+         * (root, or owned by the JVM's user, as systemd's {@code Delegate=yes} gives), holding no
+         * process of its own where it is to enable controllers for the limits (cgroup v2 enables
+         * them only there), with those controllers in its {@code cgroup.subtree_control}. This
+         * JVM's own cgroup is {@link SandboxSupport#cgroup()}. Where the kernel cannot place the
+         * helper (no cgroup v2, no clone3, no delegation) or a limit's controller is not enabled
+         * in {@code parent}, a REQUIRED fork fails naming it; a BEST_EFFORT one runs with what
+         * works and {@link UsermodeProcess#sandboxLayers()} says what did not.
+         * IllegalArgumentException for a path that is not absolute or not a cgroup v2 directory.
+         */
+        public Builder cgroup(Path parent) {
+            Path p = checkPath(parent, "cgroup");
+            if (!Files.isRegularFile(p.resolve("cgroup.subtree_control"))) {
+                throw new IllegalArgumentException("cgroup path is not a cgroup v2 directory (it has no cgroup.subtree_control): " + p);
+            }
+            this.cgroup = p;
+            return this;
+        }
+
+        /** memory.max of each helper's cgroup: past it the kernel reclaims, then kills it (OOM). Bytes, above 0. */
+        public Builder memoryMax(long bytes) {
+            if (bytes <= 0) {
+                throw new IllegalArgumentException("memoryMax must be above 0 bytes: " + bytes);
+            }
+            this.memoryMax = bytes;
+            return this;
+        }
+
+        /** pids.max of each helper's cgroup: fork and clone fail (EAGAIN) past this many processes and threads. Above 0. */
+        public Builder pidsMax(long max) {
+            if (max <= 0) {
+                throw new IllegalArgumentException("pidsMax must be above 0: " + max);
+            }
+            this.pidsMax = max;
+            return this;
+        }
+
+        /**
+         * cpu.max of each helper's cgroup: at most {@code quota} of CPU time per {@code period}
+         * (quota above period: more than one CPU). Both in whole microseconds; the period from
+         * 1 ms to 1 s, the quota at least 1 ms, as the kernel takes them.
+         */
+        public Builder cpuMax(Duration quota, Duration period) {
+            Objects.requireNonNull(quota, "cpuMax quota");
+            Objects.requireNonNull(period, "cpuMax period");
+            if (period.compareTo(Duration.ofMillis(1)) < 0 || period.compareTo(Duration.ofSeconds(1)) > 0) {
+                throw new IllegalArgumentException("cpuMax period must be from 1 ms to 1 s: " + period);
+            }
+            if (quota.compareTo(Duration.ofMillis(1)) < 0 || quota.compareTo(Duration.ofDays(1)) > 0) {
+                throw new IllegalArgumentException("cpuMax quota must be from 1 ms to 1 day: " + quota);
+            }
+            this.cpuQuota = quota;
+            this.cpuPeriod = period;
             return this;
         }
 

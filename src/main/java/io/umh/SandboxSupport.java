@@ -7,6 +7,7 @@ import java.util.Collections;
 import java.util.EnumMap;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -38,7 +39,11 @@ public final class SandboxSupport {
         SECCOMP,
         /** A violation names the call (seccomp's user-notify listener); without, it is death by SIGSYS. */
         VIOLATION_NAMES,
-        /** cgroup v2 limits (memory, pids, cpu) through CLONE_INTO_CGROUP. */
+        /**
+         * A cgroup v2 of its own under a delegated one, its limits (memory, pids, cpu) in force from
+         * its first instruction (clone3's CLONE_INTO_CGROUP); PARTIAL where it is placed but some
+         * limit's controller is missing.
+         */
         CGROUP
     }
 
@@ -89,6 +94,16 @@ public final class SandboxSupport {
         return layers.get(layer);
     }
 
+    /**
+     * This JVM's own cgroup v2 directory (its {@code 0::} line of /proc/self/cgroup under the
+     * cgroup2 mount of /proc/self/mountinfo), or empty without cgroup v2: a parent for
+     * {@link SandboxPolicy.Builder#cgroup} that always places helpers, and limits them where it
+     * is the root or holds no process.
+     */
+    public Optional<Path> cgroup() {
+        return Cgroup.own();
+    }
+
     /** Whether {@code layer} is enforced fully. */
     public boolean isFull(Layer layer) {
         return layers.get(layer).level() == Level.FULL;
@@ -131,7 +146,7 @@ public final class SandboxSupport {
         String refusal = Native.seccompListenerRefusal();
         m.put(Layer.VIOLATION_NAMES, m.get(Layer.SECCOMP).level() != Level.FULL ? new Status(Level.NONE, "needs seccomp")
                 : refusal == null ? FULL : new Status(Level.NONE, "no seccomp user-notify listener: " + refusal));
-        m.put(Layer.CGROUP, new Status(Level.NONE, "not built yet in this version of umh"));
+        m.put(Layer.CGROUP, Cgroup.probe());
         disableForTests(m, System.getProperty(DISABLE_PROPERTY, ""), root);
         return new SandboxSupport(m, root);
     }

@@ -4,6 +4,7 @@ import java.io.FileDescriptor;
 import java.io.IOException;
 import java.lang.ProcessBuilder.Redirect;
 import java.nio.file.Path;
+import java.util.EnumMap;
 import java.util.Map;
 
 /**
@@ -14,28 +15,78 @@ import java.util.Map;
 final class Spawn {
     private Spawn() {}
 
-    /** Clones a child from a loaded blob: its fds and ids as {@link Abi}'s OUT_* name them (a stdio fd -1 unless piped, pidfd -1 without pidfds). */
-    static int[] run(int memfd, boolean script, ForkOptions o) throws IOException {
-        int[] sandbox = o.sandbox().isPresent() ? sandboxHeader(o.sandbox().get(), script, o) : null;
-        byte[] sandboxPaths = sandbox == null ? null : o.sandbox().get().paths;
+    /**
+     * A new child: its fds and ids as {@link Abi}'s OUT_* name them (a stdio fd -1 unless piped, pidfd
+     * -1 without pidfds), the cgroup it was made in (null: none; the caller's to remove after the
+     * reap), and the sandbox layers it got (empty: not sandboxed).
+     */
+    record Spawned(int[] fds, Cgroup cgroup, Map<SandboxSupport.Layer, SandboxSupport.Status> layers) {}
+
+    /** Clones a child from a loaded blob. */
+    static Spawned run(int memfd, boolean script, ForkOptions o) throws IOException {
+        SandboxPolicy policy = o.sandbox().orElse(null);
+        int[] sandbox = policy != null ? sandboxHeader(policy, script, o) : null;
+        byte[] sandboxPaths = sandbox == null ? null : policy.paths;
+        Map<SandboxSupport.Layer, SandboxSupport.Status> layers = policy == null ? Map.of() : policy.enforced;
+        Cgroup cgroup = null;
+        if (policy != null && policy.placesInCgroup()) {
+            try {
+                cgroup = Cgroup.create(policy.cgroup().orElseThrow(), policy.cgroupLimits);
+            } catch (IOException e) {
+                if (policy.enforcement() == Enforcement.REQUIRED) {
+                    throw e;
+                }
+                layers = withCgroup(layers, new SandboxSupport.Status(SandboxSupport.Level.NONE, e.getMessage()));
+            }
+        }
         int[] out = new int[Abi.OUT_LENGTH];
-        int flags = o.spawnFlags() | (script ? Abi.SPAWN_SCRIPT : 0);
+        int flags = o.spawnFlags() | (script ? Abi.SPAWN_SCRIPT : 0) | (cgroup != null ? Abi.SPAWN_CGROUP : 0);
+        int[] ids = o.ids;
+        if (cgroup != null) {
+            ids = ids.clone();
+            ids[Abi.IDS_CGROUP_FD] = cgroup.fd();
+        }
         int rc;
-        try (Fds fds = new Fds(o)) {
+        Fds fds = null;
+        try {
+            fds = new Fds(o);
             // PR_SET_PDEATHSIG follows the cloning thread: with it, the clone is made on the
             // spawner thread, which outlives every child; without it, right here.
             if (o.killOnParentDeath()) {
                 Spawner.ensureStarted();
             }
             rc = Native.spawn(memfd, flags, o.argv.bytes, o.argv.count, o.envp.bytes, o.envp.count, o.dir,
-                    fds.plan, o.ids, o.rlimits, sandbox, sandboxPaths, out);
+                    fds.plan, ids, o.rlimits, sandbox, sandboxPaths, out);
+        } catch (IOException | RuntimeException e) {
+            if (cgroup != null) {
+                cgroup.remove();
+            }
+            throw e;
+        } finally {
+            if (fds != null) {
+                fds.close();
+            }
+            if (cgroup != null) {
+                cgroup.closeFd();
+            }
             // the policy holds the namespaces the header names: reachable until the child joined them
             java.lang.ref.Reference.reachabilityFence(o);
         }
         if (rc < 0) {
-            throw Native.error("fork", rc, failureDetail(rc, o));
+            if (cgroup != null) {
+                cgroup.remove(); // the failed child is reaped: the cgroup is empty
+            }
+            throw Native.error("fork", rc, failureDetail(rc, o, cgroup));
         }
-        return out;
+        return new Spawned(out, cgroup, layers);
+    }
+
+    /** {@code layers} with the cgroup layer's status replaced (a BEST_EFFORT fork that could not make its cgroup). */
+    private static Map<SandboxSupport.Layer, SandboxSupport.Status> withCgroup(Map<SandboxSupport.Layer, SandboxSupport.Status> layers,
+                                                                               SandboxSupport.Status cgroup) {
+        Map<SandboxSupport.Layer, SandboxSupport.Status> m = new EnumMap<>(layers);
+        m.put(SandboxSupport.Layer.CGROUP, cgroup);
+        return java.util.Collections.unmodifiableMap(m);
     }
 
     /**
@@ -135,8 +186,10 @@ final class Spawn {
     }
 
     /** What of the options a failed step concerns, for the exception's message. */
-    private static String failureDetail(int rc, ForkOptions o) {
+    private static String failureDetail(int rc, ForkOptions o, Cgroup cgroup) {
         switch (Native.step(rc)) {
+            case CLONE3:
+                return cgroup == null ? "" : ": starting the helper in cgroup " + cgroup.path + " (CLONE_INTO_CGROUP)";
             case CHILD_CHDIR:
                 return ": directory " + o.directory().orElseThrow();
             case SETPIPE_SZ:

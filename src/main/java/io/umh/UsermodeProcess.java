@@ -27,11 +27,17 @@ import java.util.concurrent.atomic.AtomicInteger;
  * signal N, as the JDK reports it.
  *
  * <p>{@link #stop(Duration)} asks the child to finish (EOF, then SIGTERM) before it kills it. On
- * JVM shutdown every live helper gets such a stop, bounded in all by {@code -Dumh.shutdown.grace}
- * (an ISO-8601 duration or milliseconds, default 2 s; half of it for EOF, half for SIGTERM).
- * {@link #close()} kills the child if it is still running, reaps it and closes every pipe. A
- * process that is never closed has its pipes closed once it has exited and become unreachable,
- * and the first such process in a JVM is logged as a WARNING.
+ * JVM shutdown every live helper gets such a stop (unless {@link ForkOptions.Lifetime#OUTLIVES_JVM}),
+ * bounded in all by {@code -Dumh.shutdown.grace} (an ISO-8601 duration or milliseconds, default
+ * 2 s; half of it for EOF, half for SIGTERM). {@link #close()} closes the streams (EOF), waits for
+ * the child to exit and kills it only if it is still running after {@link ForkOptions#closeGrace()}.
+ *
+ * <p><b>Release at exit</b>, as the JDK does: once the child has exited (whether or not anyone
+ * waits for it), its stdin is closed and its stdout and stderr pipes are read into memory (what
+ * they hold: at most their capacity) and closed; their streams, still the same objects, then serve
+ * those bytes and EOF (see {@code PipeInputStream}). So a process that is waited for but never
+ * closed keeps no fd. A thread that is reading one of them at exit stays its one reader: the
+ * release waits for that read to end and is done by that thread, never beside it.
  */
 public final class UsermodeProcess extends Process implements AutoCloseable {
     static final Cleaner CLEANER = Cleaner.create(r -> {
@@ -59,13 +65,22 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
     private final boolean pidNamespace; // pid 1 of a pid namespace of its own
     private final int listener;         // the seccomp listener, or -1; closed once reaped
     private volatile SandboxViolation violation; // named by the listener's thread
+    private final Cgroup cgroup;        // the helper's own, or null; removed once reaped
     private final long started = System.nanoTime();
+    private final long closeGraceNanos;
+    private final AtomicBoolean holding = new AtomicBoolean(true); // counted in HOLDING until exit or close
+    /** Helpers forked and neither exited nor closed: they hold pipes, named by an EMFILE. */
+    private static final AtomicInteger HOLDING = new AtomicInteger();
+    /** How long close() waits for a child it has SIGKILLed (one stuck in the kernel) before it leaves it to the reaper. */
+    static final long KILL_WAIT_NANOS = TimeUnit.SECONDS.toNanos(10);
     private static final java.util.concurrent.atomic.AtomicLong SERIALS = new java.util.concurrent.atomic.AtomicLong();
     /** Which fork this is, in this JVM: orders two handles of children that had the same pid. */
     final long serial = SERIALS.incrementAndGet();
 
-    private UsermodeProcess(int[] fds, ForkOptions o) {
-        this.sandboxLayers = o.sandbox().map(policy -> policy.enforced).orElse(java.util.Map.of());
+    private UsermodeProcess(Spawn.Spawned spawned, ForkOptions o) {
+        int[] fds = spawned.fds();
+        this.cgroup = spawned.cgroup();
+        this.sandboxLayers = spawned.layers();
         SandboxSupport.Status sc = sandboxLayers.get(SandboxSupport.Layer.SECCOMP);
         this.seccomp = sc != null && sc.level() == SandboxSupport.Level.FULL;
         SandboxSupport.Status ns = sandboxLayers.get(SandboxSupport.Layer.NAMESPACES);
@@ -75,6 +90,7 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
         this.stdout = o.redirectOutput();
         int in = fds[Abi.OUT_STDIN_W];
         int out = fds[Abi.OUT_STDOUT_R];
+        this.closeGraceNanos = Stopper.graceNanos(o.closeGrace());
         int err = fds[Abi.OUT_STDERR_R];
         this.toUmh = in >= 0 ? new FileOutputStream(Native.fileDescriptor(in)) : new NullStreams.Output();
         this.fromUmh = out >= 0 ? new PipeInputStream(Native.fileDescriptor(out)) : new NullStreams.Input();
@@ -82,12 +98,15 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
         this.child = new Child(fds[Abi.OUT_PID], fds[Abi.OUT_PIDFD], this::exited);
         this.closeAll = new CloseAll(child.pid, toUmh, fromUmh, errorStream);
         this.pipes = CLEANER.register(this, closeAll);
+        HOLDING.incrementAndGet();
     }
 
     /** Clones a child from a loaded blob and hands it to the reaper. */
     static UsermodeProcess spawn(int memfd, boolean script, ForkOptions o) throws IOException {
-        UsermodeProcess p = new UsermodeProcess(Spawn.run(memfd, script, o), o);
-        ShutdownHook.add(p); // before the reaper can see it exit
+        UsermodeProcess p = new UsermodeProcess(spawnExplained(memfd, script, o), o);
+        if (o.lifetime() != ForkOptions.Lifetime.OUTLIVES_JVM) {
+            ShutdownHook.add(p); // before the reaper can see it exit
+        }
         try {
             if (p.listener >= 0) {
                 Violations.watch(p, p.listener); // before the helper runs far enough to violate
@@ -100,6 +119,20 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
             throw e;
         }
         return p;
+    }
+
+    /** Spawn.run; an EMFILE says how many helpers hold fds because nobody closed them. */
+    private static Spawn.Spawned spawnExplained(int memfd, boolean script, ForkOptions o) throws IOException {
+        try {
+            return Spawn.run(memfd, script, o);
+        } catch (IOException e) {
+            int holding = HOLDING.get();
+            if (holding == 0 || e.getMessage() == null || !e.getMessage().contains("EMFILE")) {
+                throw e;
+            }
+            throw new IOException(e.getMessage() + "; " + holding + " helper(s) forked by umh are running and not closed,"
+                    + " holding 3 to 5 fds each: close each UsermodeProcess once done with it (try-with-resources)", e);
+        }
     }
 
     /**
@@ -210,6 +243,30 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
         return this;
     }
 
+    /**
+     * Sends {@code signal} through the pidfd, so it can only reach this child; refused (false) once
+     * the child has been reaped, when its pid may already be another process's. A sandboxed helper,
+     * pid 1 of its own pid namespace, gets only the signals it has a handler for (SIGKILL and
+     * SIGSTOP aside): the kernel drops the others.
+     *
+     * @return true if it was sent; false if the child has been reaped (or the kernel refused, EPERM)
+     */
+    public boolean sendSignal(Signal signal) {
+        return signal(java.util.Objects.requireNonNull(signal, "signal").number());
+    }
+
+    /**
+     * {@link #sendSignal(Signal)} by number, for any signal 1 to 64 (the real-time ones too).
+     *
+     * @throws IllegalArgumentException if {@code signal} is not within 1 and 64
+     */
+    public boolean sendSignal(int signal) {
+        if (signal < 1 || signal > Abi.SIGMAX) {
+            throw new IllegalArgumentException("sendSignal: no signal " + signal + " (1 to " + Abi.SIGMAX + ")");
+        }
+        return signal(signal);
+    }
+
     @Override
     public boolean supportsNormalTermination() {
         return true;
@@ -260,29 +317,80 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
         }
     }
 
-    /** SIGKILL if still running, reap, close every pipe. Idempotent; waits for the child uninterruptibly. */
+    /**
+     * Ends the process as the JDK's {@code Process.close()} does (JDK 26; the same here on 17):
+     * closes its stdin (EOF), stdout and stderr, then waits for it to exit, up to
+     * {@link ForkOptions#closeGrace()} (default 2 s); a child still running then is SIGKILLed and
+     * reaped. The exit status is the child's own: a {@code cat} that exits at EOF ends 0. With
+     * {@code closeGrace(Duration.ZERO)} a running child is SIGKILLed at once, before its streams
+     * close (what close() always did before: such a child ends 137).
+     *
+     * <p>Interrupted while waiting, it kills the child at once, waits for it to be reaped, and
+     * returns with the interrupt flag set. The wait is bounded: a child that does not die within
+     * 10 s of SIGKILL (stuck in the kernel) is left to the reaper, which reaps it once it dies.
+     * Idempotent: later calls return at once.
+     */
     @Override
     public void close() {
         if (!closed.compareAndSet(false, true)) {
             return;
         }
-        if (isAlive()) {
+        if (closeGraceNanos == 0) {
+            destroyForcibly(); // no grace: killed before the EOF could let it exit by itself, as close() always did
+        }
+        closeAll.closeStreams(); // EOF; and nobody reads its output any more
+        boolean interrupted = false;
+        try {
+            if (!waitFor(closeGraceNanos, TimeUnit.NANOSECONDS)) {
+                destroyForcibly();
+            }
+        } catch (InterruptedException e) {
+            interrupted = true;
             destroyForcibly();
         }
+        interrupted |= awaitKilled();
+        closeAll.byClose = true;
+        pipes.clean();
+        unhold();
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** After a SIGKILL: waits up to {@link #KILL_WAIT_NANOS} for the reap, through interrupts; true if interrupted. */
+    private boolean awaitKilled() {
         boolean interrupted = false;
-        while (true) {
+        long deadline = System.nanoTime() + KILL_WAIT_NANOS;
+        for (long left = KILL_WAIT_NANOS; left > 0 && exited.getCount() != 0; left = deadline - System.nanoTime()) {
             try {
-                exited.await();
-                break;
+                exited.await(left, TimeUnit.NANOSECONDS);
             } catch (InterruptedException e) {
                 interrupted = true;
             }
         }
-        closeAll.byClose = true;
-        pipes.clean();
-        if (interrupted) {
-            Thread.currentThread().interrupt();
+        if (exited.getCount() != 0) {
+            CloseAll.LOG.log(Level.WARNING, "umh: helper pid " + child.pid + " has not died within 10 s of SIGKILL"
+                    + " (stuck in the kernel?); close() returns, and the reaper reaps it once it dies");
         }
+        return interrupted;
+    }
+
+    /** Counted no more among the helpers that hold pipes; once. */
+    private void unhold() {
+        if (holding.compareAndSet(true, false)) {
+            HOLDING.decrementAndGet();
+        }
+    }
+
+    /** The release at exit: stdin closed; stdout and stderr kept in memory, their fds closed. */
+    private void releaseAtExit() {
+        closeStdin();
+        for (InputStream in : new InputStream[] {fromUmh, errorStream}) {
+            if (in instanceof PipeInputStream) { // a pipe; not the null stream of a redirected fd
+                ((PipeInputStream) in).releaseAtExit();
+            }
+        }
+        unhold();
     }
 
     /**
@@ -316,6 +424,14 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
      */
     public java.util.Map<SandboxSupport.Layer, SandboxSupport.Status> sandboxLayers() {
         return sandboxLayers;
+    }
+
+    /**
+     * The cgroup v2 this sandboxed helper runs in, of its own ({@link SandboxPolicy.Builder#cgroup}),
+     * or empty for none. It is removed once the helper has exited and been reaped.
+     */
+    public java.util.Optional<java.nio.file.Path> cgroup() {
+        return java.util.Optional.ofNullable(cgroup).map(c -> c.path);
     }
 
     /** As the JDK's Process: {@code UsermodeProcess[pid=N, exitValue="not exited"]}, or the status (and a violation). */
@@ -359,17 +475,21 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
             Violations.forget(listener);
             Native.closeQuietly(listener);
         }
+        if (cgroup != null) {
+            cgroup.remove(); // before anyone waiting learns of the exit
+        }
         status = s;
         SandboxViolation v = violationFor(s).orElse(null);
         Events.exit(child.pid, s, System.nanoTime() - started, v == null ? null : v.syscall());
         ShutdownHook.remove(this);
+        releaseAtExit(); // before waitFor returns: whoever waited sees the fds released
         exited.countDown();
         exit.complete(s);
     }
 
     /** The Cleaner's action: must not reference the process. */
     private static final class CloseAll implements Runnable {
-        private static final Log LOG = Log.LOG;
+        static final Log LOG = Log.LOG;
         private static final AtomicBoolean WARNED = new AtomicBoolean(); // once a WARNING, then DEBUG
         private final int pid;
         private final Closeable[] closeables;
@@ -380,13 +500,8 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
             this.closeables = closeables;
         }
 
-        @Override
-        public void run() {
-            if (!byClose) {
-                Level level = WARNED.compareAndSet(false, true) ? Level.WARNING : Level.DEBUG;
-                LOG.log(level, "umh: closing the pipes of helper pid " + pid + ", which nobody closed; close each"
-                        + " UsermodeProcess (try-with-resources) to release them at once (later ones are logged at DEBUG)");
-            }
+        /** close()'s first step: every stream closed, the Cleanable left for the end. */
+        void closeStreams() {
             for (Closeable c : closeables) {
                 try {
                     c.close();
@@ -394,6 +509,26 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
                     // closing a pipe end cannot fail in a way anyone could act on
                 }
             }
+        }
+
+        /** Whether a pipe is still open: one that neither the exit nor close() released. */
+        private boolean holdsPipes() {
+            for (Closeable c : closeables) {
+                if (c instanceof PipeInputStream && !((PipeInputStream) c).released()) {
+                    return true;
+                }
+            }
+            return false;
+        }
+
+        @Override
+        public void run() {
+            if (!byClose && holdsPipes()) {
+                Level level = WARNED.compareAndSet(false, true) ? Level.WARNING : Level.DEBUG;
+                LOG.log(level, "umh: closing the pipes of helper pid " + pid + ", which nobody closed; close each"
+                        + " UsermodeProcess (try-with-resources) to release them at once (later ones are logged at DEBUG)");
+            }
+            closeStreams();
         }
     }
 }

@@ -10,7 +10,7 @@
  *     p.pipeToUmh().close();                                                   // EOF
  *     String reply = new String(p.pipeFromUmh().readAllBytes(), StandardCharsets.UTF_8); // its fd 1
  *     int status = p.waitFor();                                                // exit code, or 128+signal
- * }                                                                            // kill if alive, reap, close pipes
+ * }                                                                            // close: EOF, wait (2 s), kill only if still running
  * }</pre>
  *
  * <ul>

@@ -48,12 +48,22 @@ class ChildRaceTest {
         cat.close();
     }
 
-    /** Runs {@code a} and {@code b} at once, released together by a barrier, {@link #ROUNDS} times, each on a new short helper. */
+    /** exit 3, whose close() kills at once if it still runs: the old close, a kill racing the exit. */
+    private static final ForkOptions KILL_AT_CLOSE = ForkOptions.builder().args("3").closeGrace(java.time.Duration.ZERO).build();
+    /** exit 3, whose close() waits for it: nothing kills it, so its status is always its own. */
+    private static final ForkOptions WAIT_AT_CLOSE = ForkOptions.builder().args("3").build();
+
+    /** {@link #race(String, ForkOptions, Racer, Racer)} with a close that kills at once. */
     private static void race(String name, Racer a, Racer b) throws Exception {
+        race(name, KILL_AT_CLOSE, a, b);
+    }
+
+    /** Runs {@code a} and {@code b} at once, released together by a barrier, {@link #ROUNDS} times, each on a new short helper. */
+    private static void race(String name, ForkOptions options, Racer a, Racer b) throws Exception {
         int fdsBefore = TestBlobs.openFds();
         try (UsermodeProcess witness = cat.fork()) { // a live neighbour whose fds a stray close would hit
             for (int i = 0; i < ROUNDS; i++) {
-                UsermodeProcess p = exit.fork(ForkOptions.builder().args("3").build());
+                UsermodeProcess p = exit.fork(options);
                 CyclicBarrier start = new CyclicBarrier(2);
                 Future<?> fa = pool.submit(() -> {
                     start.await();
@@ -70,6 +80,9 @@ class ChildRaceTest {
                 p.close();
                 int status = p.waitFor();
                 assertTrue(Set.of(3, 128 + 9, 128 + 15).contains(status), name + ": exit status " + status);
+                if (options == WAIT_AT_CLOSE && !name.contains("destroy")) {
+                    assertEquals(3, status, name + ": close() killed a helper that exits by itself");
+                }
                 assertEquals(1, p.publications(), name + ": the exit was published more than once or never");
                 assertNotNull(p.child().completedBy(), name);
                 assertEquals(Child.State.RELEASED, p.child().state(), name);
@@ -114,6 +127,23 @@ class ChildRaceTest {
     @Test
     void closeVersusClose() throws Exception {
         race("close vs close", UsermodeProcess::close, UsermodeProcess::close);
+    }
+
+    /** close() waiting out its grace, against the exit and the reaper: the status is the helper's own, 3. */
+    @Test
+    void exitVersusGracefulClose() throws Exception {
+        race("exit vs graceful close", WAIT_AT_CLOSE, NOTHING, UsermodeProcess::close);
+    }
+
+    @Test
+    void gracefulCloseVersusGracefulClose() throws Exception {
+        race("graceful close vs graceful close", WAIT_AT_CLOSE, UsermodeProcess::close, UsermodeProcess::close);
+    }
+
+    /** A graceful close against a kill: either ends it, once. */
+    @Test
+    void gracefulCloseVersusDestroyForcibly() throws Exception {
+        race("graceful close vs destroyForcibly", WAIT_AT_CLOSE, UsermodeProcess::close, UsermodeProcess::destroyForcibly);
     }
 
     @Test

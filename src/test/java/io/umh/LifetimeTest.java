@@ -19,6 +19,7 @@ import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /** Who owns a helper's life: it outlives the thread that forked it, and dies with its JVM. */
@@ -139,7 +140,68 @@ class LifetimeTest {
         }
     }
 
-    /** Main of the second JVM: fork a helper that ignores EOF and SIGTERM, print its pid, wait to be killed. */
+    /**
+     * Each lifetime, against each way a JVM ends: SIGKILL (no hook runs: only the kernel acts) and
+     * a normal exit (System.exit: the shutdown hook runs). The helper ignores EOF and SIGTERM, so
+     * only a SIGKILL, the kernel's or the hook's last step, ends it.
+     */
+    @ParameterizedTest(name = "{0}, JVM {1}")
+    @CsvSource({
+        "DIES_WITH_JVM, killed, dies",
+        "DIES_WITH_JVM, exits, dies",
+        "STOPPED_AT_SHUTDOWN, killed, survives",
+        "STOPPED_AT_SHUTDOWN, exits, dies",
+        "OUTLIVES_JVM, killed, survives",
+        "OUTLIVES_JVM, exits, survives",
+    })
+    void eachLifetimeDoesWhatItSays(ForkOptions.Lifetime lifetime, String end, String fate) throws Exception {
+        // a short hook grace: EOF and SIGTERM do nothing to this helper, SIGKILL follows 200 ms later
+        Process jvm = new ProcessBuilder(TestBlobs.javaCommand(List.of(), List.of("-Dumh.shutdown.grace=200"),
+                ForkAndWait.class, lifetime.name(), end)).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        long helper = -1;
+        try {
+            BufferedReader r = new BufferedReader(new InputStreamReader(jvm.getInputStream(), StandardCharsets.UTF_8));
+            helper = Long.parseLong(r.readLine());
+            assertTrue(TestBlobs.running(helper));
+            if (end.equals("killed")) {
+                jvm.destroyForcibly(); // SIGKILL: no shutdown hook, no finally
+                jvm.waitFor();
+            } else {
+                assertEquals(0, jvm.waitFor()); // it exits by itself, after its hooks
+            }
+            long h = helper;
+            if (fate.equals("dies")) {
+                Await.until("helper " + h + " (" + lifetime + ") to end with its JVM", () -> !TestBlobs.running(h));
+            } else {
+                Thread.sleep(200); // a death that does not happen has no event: give it the time it would take
+                assertTrue(TestBlobs.running(helper), "helper " + helper + " (" + lifetime + ") ended with its JVM");
+            }
+        } finally {
+            jvm.destroyForcibly();
+            if (helper > 0) {
+                ProcessHandle.of(helper).ifPresent(ProcessHandle::destroyForcibly);
+            }
+        }
+    }
+
+    /** killOnParentDeath, pinned, is a lifetime: true DIES_WITH_JVM, false STOPPED_AT_SHUTDOWN. */
+    @Test
+    void killOnParentDeathIsALifetime() {
+        assertEquals(ForkOptions.Lifetime.DIES_WITH_JVM, ForkOptions.defaults().lifetime());
+        assertTrue(ForkOptions.defaults().killOnParentDeath());
+        ForkOptions off = ForkOptions.builder().killOnParentDeath(false).build();
+        assertEquals(ForkOptions.Lifetime.STOPPED_AT_SHUTDOWN, off.lifetime());
+        assertFalse(off.killOnParentDeath());
+        assertEquals(ForkOptions.Lifetime.STOPPED_AT_SHUTDOWN, off.toBuilder().build().lifetime());
+        assertTrue(ForkOptions.builder().lifetime(ForkOptions.Lifetime.OUTLIVES_JVM).killOnParentDeath(true).build()
+                .killOnParentDeath());
+        assertFalse(ForkOptions.builder().lifetime(ForkOptions.Lifetime.OUTLIVES_JVM).build().killOnParentDeath());
+    }
+
+    /**
+     * Main of the second JVM: fork a helper that ignores EOF and SIGTERM, print its pid, then wait
+     * to be killed, or with a second argument "exits", exit normally.
+     */
     public static final class ForkAndWait {
         public static void main(String[] args) throws Exception {
             // stderr discarded: a helper that wrongly survives must not hold the test run's stderr open
@@ -148,11 +210,16 @@ class LifetimeTest {
                 o.killOnParentDeath(false);
             } else if (args[0].equals("user")) {
                 o.user(65534, 65534);
+            } else if (!args[0].equals("default")) {
+                o.lifetime(ForkOptions.Lifetime.valueOf(args[0]));
             }
             UsermodeProcess p = Umh.forkUsermodeBlob(TestBlobs.bytes("sleeper"), o.build());
             p.pipeFromUmh().readNBytes(6); // "ready"
             System.out.println(p.pid());
             System.out.flush();
+            if (args.length > 1 && args[1].equals("exits")) {
+                System.exit(0);
+            }
             Thread.sleep(Long.MAX_VALUE);
         }
     }

@@ -126,9 +126,12 @@ class ProcessContractTest {
         }
     }
 
+    /** Without a close grace, close() kills at once (CloseTest has the grace); reaps; idempotent. */
     @Test
     void closeKillsReapsAndIsIdempotent() throws Exception {
-        UsermodeProcess p = sleeper("-t", "-p"); // ignores SIGTERM and EOF
+        UsermodeProcess p = Umh.forkUsermodeBlob(TestBlobs.bytes("sleeper"), ForkOptions.builder()
+                .args("-t", "-p").closeGrace(java.time.Duration.ZERO).build()); // ignores SIGTERM and EOF
+        assertEquals("ready\n", new String(p.pipeFromUmh().readNBytes(6), StandardCharsets.US_ASCII));
         long pid = p.pid();
         p.close();
         assertFalse(p.isAlive());

@@ -55,6 +55,9 @@ class StressTest {
         assertEquals(List.of(), children());
     }
 
+    /** close() without a grace: SIGKILL at once, as close() did before it waited. */
+    private static final ForkOptions KILL_AT_CLOSE = ForkOptions.builder().closeGrace(java.time.Duration.ZERO).build();
+
     /** 20,000 forks from 16 threads, each ended at a random moment in a random way. */
     @Test
     @Timeout(600)
@@ -71,10 +74,13 @@ class StressTest {
                 Random random = new Random(SEED + t);
                 tasks.add(pool.submit(() -> {
                     for (int i = 0; i < 1250; i++) {
-                        UsermodeProcess p = random.nextBoolean() ? sleeper.fork() : exit.fork();
+                        int how = random.nextInt(6);
+                        ForkOptions o = how == 0 ? KILL_AT_CLOSE : ForkOptions.defaults();
+                        UsermodeProcess p = random.nextBoolean() ? sleeper.fork(o) : exit.fork(o);
                         exits.add(p.onExit());
-                        switch (random.nextInt(5)) {
-                            case 0: p.close(); break;                                // at once, maybe before exec'd work
+                        switch (how) {
+                            case 0: p.close(); break;                                // killed at once, maybe before exec'd work
+                            case 5: p.close(); break;                                // EOF, waited for: each exits by itself
                             case 1: p.destroy(); p.close(); break;                   // SIGTERM, then close
                             case 2: p.destroyForcibly(); p.waitFor(); p.close(); break;
                             case 3: p.pipeToUmh().close(); p.waitFor(); p.close(); break; // EOF: sleeper exits 0

@@ -312,6 +312,7 @@ public final class UsermodeService implements AutoCloseable {
                 p = process;
             }
             if (p != null) {
+                p.destroyForcibly(); // at once: close() alone would give it its close grace first
                 p.close();
             }
             end(State.FAILED, null, new IOException("umh service " + name + ": its thread failed", e));
