@@ -94,12 +94,17 @@ class PassFdTest {
 
     @Test
     void aPipeEndFromAnotherHelper() throws Exception {
-        try (UsermodeProcess writer = Umh.forkUsermodeBlob(TestBlobs.bytes("cat"))) {
-            writer.pipeToUmh().write("through a pipeline\n".getBytes(StandardCharsets.UTF_8));
-            writer.pipeToUmh().close();
-            // writer | reader, the reader reading fd 3: EOF once the writer exits
-            assertEquals("through a pipeline\n", run(ForkOptions.builder().passFd(3, writer.pipeFromUmh().getFD()), "cat:3"));
+        // writer | reader, the reader reading fd 3. Once a helper exits the JVM takes what is left
+        // in its stdout pipe into memory (as the JDK does), so the writer exits only after the
+        // reader has passed its output on: that read is the proof it came through fd 3
+        try (UsermodeProcess writer = Umh.forkUsermodeBlob(TestBlobs.bytes("sleeper"));
+             UsermodeProcess reader = Umh.forkUsermodeBlob(TestBlobs.bytes("fds"),
+                     ForkOptions.builder().passFd(3, writer.pipeFromUmh().getFD()).args("cat:3").build())) {
+            assertEquals("ready\n", new String(reader.pipeFromUmh().readNBytes(6), StandardCharsets.UTF_8));
+            writer.pipeToUmh().close(); // the sleeper exits on EOF: the reader's EOF on fd 3
             assertEquals(0, writer.waitFor());
+            assertEquals(-1, reader.pipeFromUmh().read());
+            assertEquals(0, reader.waitFor());
         }
     }
 
