@@ -38,6 +38,9 @@ fi
 echo "== cold start: a fresh JVM's first fork against ProcessBuilder's first start, by turns"
 benchmarks/coldstart.sh 30
 
+echo "== streaming load: JAVE2's ffmpeg from its jar, against extracting it (in turns; performance.md's section is hand-written)"
+benchmarks/resource-load.sh "${LOAD_RUNS:-3}"
+
 echo "== many children (Java 25: virtual threads)"
 if [ -x "$jdk25/bin/java" ]; then
   "$jdk25/bin/java" --enable-native-access=ALL-UNNAMED -cp benchmarks/target/benchmarks.jar \

@@ -62,6 +62,8 @@ enum umh_step {
     UMH_SANDBOX_NAMESPACES,   /* the clone that makes those namespaces */
     /* the parent's side of a sandbox: umh_cgroup.c (its open and write are UMH_OPEN, UMH_WRITE) */
     UMH_CGROUP_MKDIR,         /* the helper's cgroup under the delegated one: EACCES without delegation */
+    /* loading a blob from a file (umh_memfd_load_file; the file's open is UMH_OPEN) */
+    UMH_STATX, UMH_COPY_FILE_RANGE, UMH_SENDFILE, UMH_READ,
     UMH_STEP_COUNT
 };
 
@@ -77,14 +79,26 @@ const char *umh_errno_name(int err);
 /* "execveat failed: ENOEXEC (Exec format error)" into buf; returns buf */
 char *umh_describe(int code, char *buf, size_t len);
 
-/* umh_memfd.c: an empty executable memfd that allows sealing (fd >= 0 or UMH_FAIL) */
-int umh_memfd_create(void);
+/* umh_memfd.c: an empty executable memfd that allows sealing, named name (fd >= 0 or UMH_FAIL).
+ * The kernel takes names of at most UMH_MEMFD_NAME_MAX bytes (NAME_MAX less "memfd:"). */
+#define UMH_MEMFD_NAME_MAX 249
+#define UMH_MEMFD_DEFAULT_NAME "umh-blob"
+int umh_memfd_create(const char *name);
 /* append all of data: short writes and EINTR handled (0 or UMH_FAIL) */
 int umh_memfd_write(int fd, const void *data, size_t size);
 /* seal: nobody can change the blob afterwards (0 or UMH_FAIL); the fd stays the caller's */
 int umh_memfd_seal(int fd);
-/* all three: for callers that have the bytes in C memory (fd or UMH_FAIL, nothing left behind) */
+/* all three: for callers that have the bytes in C memory (fd or UMH_FAIL, nothing left behind);
+ * the memfd is named UMH_MEMFD_DEFAULT_NAME */
 int umh_memfd_load(const void *data, size_t size);
+/* appends src, from its offset to its end, in the kernel where it can (copy_file_range, then
+ * sendfile), else by read/write: the bytes copied, or UMH_FAIL */
+long long umh_memfd_copy(int memfd, int src);
+/* whether the memfd's first two bytes are "#!" */
+int umh_memfd_is_script(int fd);
+/* the file at path in a new sealed memfd named name: the fd, its size in *size (0 for an empty
+ * file: the caller decides), or UMH_FAIL with nothing left open */
+int umh_memfd_load_file(const char *path, const char *name, long long *size);
 
 /* Fallbacks for old kernels: chosen on ENOSYS/EINVAL, or forced with these bits (the C tests
  * force each one so that it is exercised on new kernels too; -Dumh.pidfd=false forces
@@ -262,6 +276,13 @@ struct umh_clone_args {
 #define UMH_CLONE_ARGS_SIZE_VER0 64
 #define UMH_CLONE_ARGS_SIZE_CGROUP 88
 long umh_clone3(struct umh_clone_args *args, size_t size, int (*fn)(void *), void *arg);
+
+/* umh_probe.c: the sandbox's steps tried once, for real, by a short-lived child (0 or UMH_FAIL
+ * naming the step that failed): a clone with these CLONE_NEW* flags (with CLONE_NEWUSER, the id
+ * maps written as the sandbox writes them); a seccomp filter with a listener; clone3 itself. */
+int umh_probe_namespaces(unsigned long ns_flags);
+int umh_probe_listener(void);
+int umh_probe_clone3(void);
 
 /* umh_cgroup.c: the helper's cgroup v2, made before the clone (see there) */
 /* mkdir name under the directory parent, then open it O_PATH: the fd, or UMH_FAIL with nothing made */

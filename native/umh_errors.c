@@ -77,6 +77,10 @@ static const char *const step_names[UMH_STEP_COUNT] = {
     [UMH_CHILD_SETNS] = "setns",
     [UMH_SANDBOX_NAMESPACES] = "the namespaces' clone",
     [UMH_CGROUP_MKDIR] = "mkdir(cgroup)",
+    [UMH_STATX] = "statx",
+    [UMH_COPY_FILE_RANGE] = "copy_file_range",
+    [UMH_SENDFILE] = "sendfile",
+    [UMH_READ] = "read",
 };
 
 const char *umh_step_name(int step)

@@ -132,6 +132,11 @@ SAME(STEP_SANDBOX_SOCKETPAIR, UMH_SANDBOX_SOCKETPAIR);
 SAME(STEP_CHILD_SETNS, UMH_CHILD_SETNS);
 SAME(STEP_SANDBOX_NAMESPACES, UMH_SANDBOX_NAMESPACES);
 SAME(STEP_CGROUP_MKDIR, UMH_CGROUP_MKDIR);
+SAME(STEP_STATX, UMH_STATX);
+SAME(STEP_COPY_FILE_RANGE, UMH_COPY_FILE_RANGE);
+SAME(STEP_SENDFILE, UMH_SENDFILE);
+SAME(STEP_READ, UMH_READ);
+SAME(MEMFD_NAME_MAX, UMH_MEMFD_NAME_MAX);
 SAME(STEP_COUNT, UMH_STEP_COUNT);
 SAME(SPAWN_CGROUP, UMH_SPAWN_CGROUP);
 SAME(STDIO_PIPE, UMH_STDIO_PIPE);
@@ -214,11 +219,71 @@ static int write_slice(JNIEnv *env, jbyteArray blob, int fd, jsize off, jsize n)
     return rc;
 }
 
-JNIEXPORT jint JNICALL Java_io_umh_Native_load0(JNIEnv *env, jclass cls, jbyteArray blob)
+/* A NUL-terminated Java byte[] into buf (max bytes with its NUL): 0, or UMH_FAIL(step, ENAMETOOLONG) */
+static int copy_string(JNIEnv *env, jbyteArray bytes, char *buf, jsize max, int step)
+{
+    jsize len = (*env)->GetArrayLength(env, bytes);
+    if (len > max || len == 0)
+        return UMH_FAIL(step, ENAMETOOLONG);
+    (*env)->GetByteArrayRegion(env, bytes, 0, len, (jbyte *)buf);
+    buf[len - 1] = '\0';
+    return 0;
+}
+
+static int create_named(JNIEnv *env, jbyteArray name)
+{
+    char buf[UMH_MEMFD_NAME_MAX + 1];
+    int rc = copy_string(env, name, buf, sizeof buf, UMH_MEMFD_CREATE);
+    return rc < 0 ? rc : umh_memfd_create(buf);
+}
+
+JNIEXPORT jint JNICALL Java_io_umh_Native_memfdCreate0(JNIEnv *env, jclass cls, jbyteArray name)
+{
+    (void)cls;
+    return create_named(env, name);
+}
+
+/* buf[off, off + len) onto the end of the memfd: one chunk of a streamed load */
+JNIEXPORT jint JNICALL Java_io_umh_Native_memfdWrite0(JNIEnv *env, jclass cls, jint fd, jbyteArray buf, jint off,
+                                                      jint len)
+{
+    (void)cls;
+    return write_slice(env, buf, fd, off, len);
+}
+
+JNIEXPORT jint JNICALL Java_io_umh_Native_memfdSeal0(JNIEnv *env, jclass cls, jint fd)
+{
+    (void)env, (void)cls;
+    return umh_memfd_seal(fd);
+}
+
+/* out: laid out as io.umh.Abi's LOADED_* name them */
+JNIEXPORT jint JNICALL Java_io_umh_Native_loadFile0(JNIEnv *env, jclass cls, jbyteArray path, jbyteArray name,
+                                                    jlongArray out)
+{
+    (void)cls;
+    char p[4096], n[UMH_MEMFD_NAME_MAX + 1];
+    int rc = copy_string(env, path, p, sizeof p, UMH_OPEN);
+    if (rc == 0)
+        rc = copy_string(env, name, n, sizeof n, UMH_MEMFD_CREATE);
+    if (rc < 0)
+        return rc;
+    long long size = 0;
+    int fd = umh_memfd_load_file(p, n, &size);
+    if (fd >= 0) {
+        jlong o[ABI(LOADED_LENGTH)];
+        o[ABI(LOADED_SIZE)] = size;
+        o[ABI(LOADED_SCRIPT)] = umh_memfd_is_script(fd);
+        (*env)->SetLongArrayRegion(env, out, 0, ABI(LOADED_LENGTH), o);
+    }
+    return fd;
+}
+
+JNIEXPORT jint JNICALL Java_io_umh_Native_load0(JNIEnv *env, jclass cls, jbyteArray blob, jbyteArray name)
 {
     (void)cls;
     jsize size = (*env)->GetArrayLength(env, blob);
-    int fd = umh_memfd_create();
+    int fd = create_named(env, name);
     int rc = fd < 0 ? fd : 0;
     for (jsize off = 0; rc == 0 && off < size; off += WRITE_SLICE)
         rc = write_slice(env, blob, fd, off, size - off < WRITE_SLICE ? size - off : WRITE_SLICE);
@@ -627,6 +692,32 @@ JNIEXPORT jint JNICALL Java_io_umh_Native_landlockAbi0(JNIEnv *env, jclass cls)
 {
     (void)env, (void)cls;
     return umh_landlock_abi();
+}
+
+/* The sandbox's steps tried once for real (umh_probe.c): 0, or the UMH_FAIL code of the step refused. */
+JNIEXPORT jint JNICALL Java_io_umh_Native_probeNamespaces0(JNIEnv *env, jclass cls, jint ns_flags)
+{
+    (void)env, (void)cls;
+    return umh_probe_namespaces((unsigned)ns_flags);
+}
+
+JNIEXPORT jint JNICALL Java_io_umh_Native_probeListener0(JNIEnv *env, jclass cls)
+{
+    (void)env, (void)cls;
+    return umh_probe_listener();
+}
+
+JNIEXPORT jint JNICALL Java_io_umh_Native_probeClone30(JNIEnv *env, jclass cls)
+{
+    (void)env, (void)cls;
+    return umh_probe_clone3();
+}
+
+/* Why there is no Landlock here (umh_landlock_absent_reason), or NULL where there is. */
+JNIEXPORT jstring JNICALL Java_io_umh_Native_landlockRefusal0(JNIEnv *env, jclass cls)
+{
+    (void)cls;
+    return umh_landlock_abi() > 0 ? NULL : (*env)->NewStringUTF(env, umh_landlock_absent_reason(errno));
 }
 
 /* This JVM's own dumpable flag (PR_GET_DUMPABLE): for the test that no fork changes it. */

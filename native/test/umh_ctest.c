@@ -96,6 +96,54 @@ static void test_seals(void)
     close(fd);
 }
 
+/* The bytes of fd from offset 0, into buf (up to size): how many */
+static size_t read_all(int fd, char *buf, size_t size)
+{
+    size_t len = 0;
+    for (ssize_t n; len < size && (n = pread(fd, buf + len, size - len, (off_t)len)) > 0;)
+        len += (size_t)n;
+    return len;
+}
+
+/* A file by the kernel's copy, a pipe by read/write: the same bytes, sealed, named; a missing file
+ * and a directory fail naming the call, and nothing is left open */
+static void test_load_file(void)
+{
+    char path[4096], link[256], name[64];
+    snprintf(path, sizeof path, "%s/exit", blobs);
+    static char want[1 << 21], got[1 << 21];
+    int src = open(path, O_RDONLY | O_CLOEXEC);
+    size_t len = read_all(src, want, sizeof want);
+    close(src);
+    CHECK(len > 0 && len < sizeof want);
+    int before = count_fds();
+    long long size = -1;
+    int fd = umh_memfd_load_file(path, "exit-file", &size);
+    CHECK(fd >= 0 && size == (long long)len);
+    CHECK(read_all(fd, got, sizeof got) == len && memcmp(want, got, len) == 0);
+    CHECK(write(fd, "x", 1) < 0 && errno == EPERM);
+    CHECK(!umh_memfd_is_script(fd));
+    snprintf(name, sizeof name, "/proc/self/fd/%d", fd);
+    ssize_t n = readlink(name, link, sizeof link - 1);
+    CHECK(n > 0 && (link[n] = '\0', strcmp(link, "/memfd:exit-file (deleted)") == 0));
+    close(fd);
+
+    int p[2];
+    CHECK(pipe(p) == 0 && write(p[1], "#!/bin/sh\n", 10) == 10);
+    close(p[1]);
+    fd = umh_memfd_create("piped");
+    CHECK(fd >= 0 && umh_memfd_copy(fd, p[0]) == 10 && umh_memfd_is_script(fd));
+    close(p[0]);
+    close(fd);
+
+    snprintf(path, sizeof path, "%s/no-such-file", blobs);
+    CHECK(umh_memfd_load_file(path, "x", &size) == UMH_FAIL(UMH_OPEN, ENOENT));
+    CHECK(umh_memfd_load_file(blobs, "x", &size) == UMH_FAIL(UMH_READ, EISDIR));
+    char msg[256];
+    CHECK(strcmp(umh_describe(UMH_FAIL(UMH_READ, EISDIR), msg, sizeof msg), "read failed: EISDIR (Is a directory)") == 0);
+    CHECK(count_fds() == before);
+}
+
 static void test_exit_code(void)
 {
     int memfd = load_file("exit");
@@ -1117,6 +1165,7 @@ static void probe_system(void)
 
 static const struct test tests[] = {
     { "seals", test_seals, ANYWHERE },
+    { "load_file", test_load_file, ANYWHERE },
     { "spawn_plumbing", test_spawn_plumbing, ANYWHERE },
     { "exit_code", test_exit_code, NEEDS_EXEC },
     { "cat_round_trip", test_cat_round_trip, NEEDS_EXEC },

@@ -52,6 +52,13 @@ final class Abi {
     @Native static final int NO_PIDFD = 4;
     @Native static final int NO_CLONE3 = 16;
 
+    // ---- loading: the longest memfd name the kernel takes (umh.h UMH_MEMFD_NAME_MAX), and
+    // Native.loadFile's long[] out
+    @Native static final int MEMFD_NAME_MAX = 249;
+    @Native static final int LOADED_SIZE = 0;
+    @Native static final int LOADED_SCRIPT = 1;
+    @Native static final int LOADED_LENGTH = 2;
+
     // ---- Native.spawn's int[] ids: who the child runs as, and its pipes
     @Native static final int IDS_UID = 0;
     @Native static final int IDS_GID = 1;
@@ -177,7 +184,11 @@ final class Abi {
     @Native static final int STEP_CHILD_SETNS = 66;
     @Native static final int STEP_SANDBOX_NAMESPACES = 67;
     @Native static final int STEP_CGROUP_MKDIR = 68;
-    @Native static final int STEP_COUNT = 69;
+    @Native static final int STEP_STATX = 69;
+    @Native static final int STEP_COPY_FILE_RANGE = 70;
+    @Native static final int STEP_SENDFILE = 71;
+    @Native static final int STEP_READ = 72;
+    @Native static final int STEP_COUNT = 73;
 
     // ---- Native.spawn's int[] sandbox header (then one SBX_BIND_* word per bind, then the allowed
     // calls' numbers), and the namespaces

@@ -9,8 +9,9 @@ import java.util.function.IntConsumer;
  * the reaper's pidfds ({@link Reaper}), the sandbox's seccomp listeners ({@link Violations}). The
  * fds stay their owners'; this only watches them, from {@link #add} until {@link #removeQuietly}.
  */
-final class FdWatcher {
+final class FdWatcher implements Runnable {
     private final int epfd;
+    private final IntConsumer onReady;
 
     /** Starts the daemon thread {@code name}, which runs {@code onReady} for each fd that becomes ready. */
     FdWatcher(String name, IntConsumer onReady) {
@@ -19,7 +20,8 @@ final class FdWatcher {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        Thread t = new Thread(null, () -> serve(onReady), name, 0, false);
+        this.onReady = onReady;
+        Thread t = new Thread(null, this, name, 0, false); // a Runnable, not a lambda: see ColdStartTest
         t.setDaemon(true);
         t.setContextClassLoader(null); // a library thread: it must not pin the loader of whoever started it
         t.start();
@@ -34,7 +36,8 @@ final class FdWatcher {
         Native.epollDelQuietly(epfd, fd);
     }
 
-    private void serve(IntConsumer onReady) {
+    @Override
+    public void run() {
         int[] ready = new int[64];
         while (true) {
             int n;

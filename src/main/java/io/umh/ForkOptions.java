@@ -32,7 +32,7 @@ public final class ForkOptions {
     public static final Duration DEFAULT_CLOSE_GRACE = Duration.ofSeconds(2); // before DEFAULTS: its builder reads it
     private static final ForkOptions DEFAULTS = builder().build(); // after JNU: it encodes with it
 
-    private final String argv0;
+    private final String argv0; // null: the blob's name
     private final List<String> args;
     private final Map<String, String> environment; // null: the JVM's
     private final Path directory;                  // null: the JVM's
@@ -53,7 +53,8 @@ public final class ForkOptions {
     private final Map<Resource, long[]> limits;
     private final SandboxPolicy sandbox; // null: none
 
-    final Block argv;
+    /** argv0 and the arguments; only the arguments when argv0 is the blob's name ({@link #argv(byte[])} adds it). */
+    private final Block argv;
     /** ids and rlimits as the native spawn reads them, laid out as {@link Abi}'s IDS_* and RLIMIT_* name them. */
     final int[] ids;
     final long[] rlimits;
@@ -74,6 +75,19 @@ public final class ForkOptions {
             this.bytes = out.toByteArray();
             this.count = strings.size();
         }
+
+        private Block(byte[] bytes, int count) {
+            this.bytes = bytes;
+            this.count = count;
+        }
+
+        /** This block after one more string, {@code first} (NUL-terminated). */
+        Block prepend(byte[] first) {
+            byte[] b = new byte[first.length + bytes.length];
+            System.arraycopy(first, 0, b, 0, first.length);
+            System.arraycopy(bytes, 0, b, first.length, bytes.length);
+            return new Block(b, count + 1);
+        }
     }
 
     /** The JVM's environment never changes: encode it once. */
@@ -82,7 +96,7 @@ public final class ForkOptions {
     }
 
     private ForkOptions(Builder b) {
-        this.argv0 = checkString(b.argv0, "argv0");
+        this.argv0 = b.argv0 == null ? null : checkString(b.argv0, "argv0");
         List<String> a = new ArrayList<>(b.args.size());
         for (String s : b.args) {
             a.add(checkString(s, "argument"));
@@ -131,14 +145,16 @@ public final class ForkOptions {
         }
 
         List<String> all = new ArrayList<>(args.size() + 1);
-        all.add(argv0);
+        if (argv0 != null) {
+            all.add(argv0);
+        }
         all.addAll(args);
         this.argv = new Block(all);
         this.envp = environment == null ? InheritedEnvironment.BLOCK : new Block(entries(environment));
         this.dir = directory == null ? null : nulTerminated(directory.toString());
     }
 
-    /** A new builder with every default: argv0 "umh", no arguments, the JVM's environment and directory, stdin and stdout piped, stderr inherited, no fds passed. */
+    /** A new builder with every default: argv0 the blob's name, no arguments, the JVM's environment and directory, stdin and stdout piped, stderr inherited, no fds passed. */
     public static Builder builder() {
         return new Builder();
     }
@@ -150,9 +166,10 @@ public final class ForkOptions {
 
     /** A builder that starts from these options. */
     public Builder toBuilder() {
-        Builder b = new Builder().argv0(argv0).args(args).redirectInput(redirectInput).redirectOutput(redirectOutput)
+        Builder b = new Builder().args(args).redirectInput(redirectInput).redirectOutput(redirectOutput)
                 .redirectError(redirectError).redirectErrorStream(redirectErrorStream).lifetime(lifetime)
                 .closeGrace(closeGrace).noNewPrivileges(noNewPrivileges).newSession(newSession);
+        b.argv0 = argv0;
         b.passed.putAll(passed);
         b.uid = uid;
         b.gid = gid;
@@ -165,9 +182,17 @@ public final class ForkOptions {
         return b;
     }
 
-    /** The child's argv[0] (default "umh"). */
+    /**
+     * The child's argv[0] as set with {@link Builder#argv0}, or null when it is the blob's name
+     * ({@link UsermodeBlob#name()}), the default.
+     */
     public String argv0() {
         return argv0;
+    }
+
+    /** The child's argv block for a blob named {@code name} (NUL-terminated): argv0 or the name, then the arguments. */
+    Block argv(byte[] name) {
+        return argv0 != null ? argv : argv.prepend(name);
     }
 
     /** argv[1..], unmodifiable. */
@@ -401,7 +426,7 @@ public final class ForkOptions {
 
     /** Collects options; {@link #build()} validates them and throws on the first bad one. */
     public static final class Builder {
-        private String argv0 = "umh";
+        private String argv0; // null: the blob's name
         private List<String> args = List.of();
         private Map<String, String> environment;
         private Path directory;
@@ -423,7 +448,11 @@ public final class ForkOptions {
 
         private Builder() {}
 
-        /** argv[0]; default "umh". */
+        /**
+         * argv[0]; default: the blob's name ({@link UsermodeBlob#name()}), as a shell gives a
+         * program the name it was run by: busybox picks its applet by it, Python derives
+         * {@code sys.executable} from it.
+         */
         public Builder argv0(String argv0) {
             this.argv0 = Objects.requireNonNull(argv0, "argv0");
             return this;

@@ -97,9 +97,36 @@ final class Native {
         return fileDescriptor0(fd);
     }
 
-    /** A sealed, executable memfd holding {@code blob}. */
-    static int load(byte[] blob) throws IOException {
-        return check(load0(blob), "load");
+    /** A sealed, executable memfd holding {@code blob}, named {@code name} (NUL-terminated, checked). */
+    static int load(byte[] blob, byte[] name) throws IOException {
+        return check(load0(blob, name), "load");
+    }
+
+    /** An empty executable memfd named {@code name}, for a streamed load: {@link #memfdWrite} it, then {@link #memfdSeal}. */
+    static int memfdCreate(byte[] name) throws IOException {
+        return check(memfdCreate0(name), "load");
+    }
+
+    /** Appends {@code buf[off, off + len)} to the memfd, straight from the array. */
+    static void memfdWrite(int fd, byte[] buf, int off, int len) throws IOException {
+        check(memfdWrite0(fd, buf, off, len), "load");
+    }
+
+    /** Seals the memfd: nobody can change its bytes from now on. */
+    static void memfdSeal(int fd) throws IOException {
+        check(memfdSeal0(fd), "load");
+    }
+
+    /**
+     * The file at {@code path} (NUL-terminated bytes; {@code file} for the message) copied by the
+     * kernel into a sealed memfd named {@code name}; {@code out} gets what {@link Abi}'s LOADED_* name.
+     */
+    static int loadFile(byte[] path, byte[] name, long[] out, String file) throws IOException {
+        int rc = loadFile0(path, name, out);
+        if (rc < 0) {
+            throw error("load", rc, ": " + file);
+        }
+        return rc;
     }
 
     /** The number a FileDescriptor holds (-1 once closed); nothing public reads it. */
@@ -250,6 +277,36 @@ final class Native {
         return rc == 1 ? null : describe0(rc);
     }
 
+    /**
+     * A short-lived child cloned with these CLONE_NEW* flags (with CLONE_NEWUSER it writes the id
+     * maps as a sandboxed child does), as the sandbox would make it: 0 if it worked, else the
+     * failure code of the step refused ({@link #step}, {@link #describe}).
+     */
+    static int probeNamespaces(int nsFlags) {
+        return probeNamespaces0(nsFlags);
+    }
+
+    /** "clone failed: EPERM (Operation not permitted)": a failure code in words. */
+    static String describe(int code) {
+        return describe0(code);
+    }
+
+    /** 0 if a seccomp filter with a listener can be installed here (by a probe child), else the failure code. */
+    static int probeListener() {
+        return probeListener0();
+    }
+
+    /** Null if this kernel (and every seccomp filter around this process) lets clone3 through, else why not. */
+    static String probeClone3() {
+        int rc = probeClone30();
+        return rc == 0 ? null : describe0(rc);
+    }
+
+    /** Null where Landlock works, else why it does not (no Landlock, disabled at boot, refused by a filter). */
+    static String landlockRefusal() {
+        return landlockRefusal0();
+    }
+
     /** The Landlock ABI version this kernel offers, 0 without Landlock. */
     static int landlockAbi() {
         return landlockAbi0();
@@ -289,7 +346,15 @@ final class Native {
 
     private static native FileDescriptor fileDescriptor0(int fd);
 
-    private static native int load0(byte[] blob);
+    private static native int load0(byte[] blob, byte[] name);
+
+    private static native int memfdCreate0(byte[] name);
+
+    private static native int memfdWrite0(int fd, byte[] buf, int off, int len);
+
+    private static native int memfdSeal0(int fd);
+
+    private static native int loadFile0(byte[] path, byte[] name, long[] out);
 
     private static native int fdNumber0(FileDescriptor fd);
 
@@ -324,6 +389,14 @@ final class Native {
     private static native int dumpable0();
 
     private static native int landlockAbi0();
+
+    private static native String landlockRefusal0();
+
+    private static native int probeNamespaces0(int nsFlags);
+
+    private static native int probeListener0();
+
+    private static native int probeClone30();
 
     private static native int seccompReceive0(int listener);
 

@@ -2,6 +2,7 @@ package io.umh;
 
 import java.io.IOException;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.IntConsumer;
 
 /**
  * One library thread waits for every child: epoll over their pidfds, then {@link Child#reap} for
@@ -19,7 +20,12 @@ import java.util.concurrent.ConcurrentHashMap;
 final class Reaper {
     /** pidfd -> its child, from {@link #watch} until {@link #forget}. */
     private static final ConcurrentHashMap<Integer, Child> CHILDREN = new ConcurrentHashMap<>();
-    private static final FdWatcher PIDFDS = new FdWatcher("umh-reaper", Reaper::ready); // after CHILDREN: it reads it
+    private static final FdWatcher PIDFDS = new FdWatcher("umh-reaper", new IntConsumer() { // after CHILDREN: it reads it
+        @Override
+        public void accept(int pidfd) { // a class, not a method reference: see ColdStartTest
+            ready(pidfd);
+        }
+    });
 
     private Reaper() {}
 

@@ -14,7 +14,9 @@ import java.util.Set;
  * What this kernel and this process allow of a sandbox, layer by layer, with the reason for each
  * missing one ({@link Umh#sandboxSupport()}); the same type reports, per process, which layers a
  * sandboxed fork got ({@link UsermodeProcess#sandboxLayers()}). Probed once per JVM, from the
- * sysctls that switch a layer off and the calls the shim makes.
+ * sysctls that switch a layer off, the calls the shim makes, and the steps a sandboxed child takes
+ * that a sysctl cannot tell (a clone with CLONE_NEWUSER and its id maps, a seccomp listener), each
+ * tried for real by a short-lived child.
  */
 public final class SandboxSupport {
     /** The sandbox's layers, in the order the child applies them. */
@@ -79,10 +81,13 @@ public final class SandboxSupport {
     private final Map<Layer, Status> layers;
     /** The JVM runs as root (euid 0): it makes the namespaces without a user namespace where it has none. */
     final boolean root;
+    /** Null where clone3 works, else why not (umh then clones with clone, and opens each pidfd after). */
+    final String clone3Refusal;
 
-    SandboxSupport(Map<Layer, Status> layers, boolean root) {
+    SandboxSupport(Map<Layer, Status> layers, boolean root, String clone3Refusal) {
         this.layers = Collections.unmodifiableMap(new EnumMap<>(layers));
         this.root = root;
+        this.clone3Refusal = clone3Refusal;
     }
 
     /** Every layer's status. */
@@ -114,6 +119,10 @@ public final class SandboxSupport {
     public String toString() {
         StringBuilder s = new StringBuilder("umh sandbox support (kernel " + System.getProperty("os.version") + ")\n");
         layers.forEach((l, st) -> s.append(String.format(Locale.ROOT, "  %-20s %-8s %s%n", l, st.level(), st.reason())));
+        if (clone3Refusal != null) {
+            s.append("  no clone3 (").append(clone3Refusal).append("): umh clones with clone and opens each pidfd after;"
+                    + " of the layers above only CGROUP needs it\n");
+        }
         return s.toString();
     }
 
@@ -126,13 +135,19 @@ public final class SandboxSupport {
     /** -Dumh.sandbox.disable=LAYER,...: probe as if those layers were missing (to test each fallback). */
     static final String DISABLE_PROPERTY = "umh.sandbox.disable";
 
+    /** The namespaces a sandbox's clone makes besides the user namespace (the network's unless the policy allows it). */
+    private static final int NAMESPACES = Abi.CLONE_NEWNS | Abi.CLONE_NEWPID | Abi.CLONE_NEWIPC | Abi.CLONE_NEWUTS
+            | Abi.CLONE_NEWNET;
+    private static final int EBUSY = 16;
+
     private static SandboxSupport probe() {
         Map<Layer, Status> m = new EnumMap<>(Layer.class);
         boolean root = euid() == 0;
+        Native.ensureLoaded();
         Status userns = userNamespaces(root);
         m.put(Layer.USER_NAMESPACE, userns);
         Status ns = userns.level() == Level.FULL ? FULL
-                : root ? new Status(Level.FULL, "as root, without a user namespace")
+                : root ? rootNamespaces()
                 : new Status(Level.NONE, "needs a user namespace: " + userns.reason());
         m.put(Layer.NAMESPACES, ns);
         m.put(Layer.EMPTY_ROOT, ns.level() == Level.NONE ? new Status(Level.NONE, "needs a mount namespace") : FULL);
@@ -143,19 +158,44 @@ public final class SandboxSupport {
         m.put(Layer.SECCOMP, actions != null && actions.contains("kill_process") ? FULL
                 : new Status(Level.NONE, actions == null ? "no seccomp filters in this kernel (CONFIG_SECCOMP_FILTER)"
                 : "seccomp has no kill_process action (before 4.14)"));
-        String refusal = Native.seccompListenerRefusal();
+        String refusal = m.get(Layer.SECCOMP).level() == Level.FULL ? listenerRefusal() : null;
         m.put(Layer.VIOLATION_NAMES, m.get(Layer.SECCOMP).level() != Level.FULL ? new Status(Level.NONE, "needs seccomp")
                 : refusal == null ? FULL : new Status(Level.NONE, "no seccomp user-notify listener: " + refusal));
         m.put(Layer.CGROUP, Cgroup.probe());
         disableForTests(m, System.getProperty(DISABLE_PROPERTY, ""), root);
-        return new SandboxSupport(m, root);
+        return new SandboxSupport(m, root, Native.probeClone3());
+    }
+
+    /**
+     * Why a helper's seccomp filter cannot have a listener here, or null: the kernel's actions, then
+     * a filter with one installed for real by a probe child, which an outer filter holding a
+     * listener already (a container runtime's, a supervisor's) refuses with EBUSY.
+     */
+    private static String listenerRefusal() {
+        String refusal = Native.seccompListenerRefusal();
+        if (refusal != null) {
+            return refusal;
+        }
+        int rc = Native.probeListener();
+        if (rc == 0) {
+            return null;
+        }
+        return (-rc & 0xfff) == EBUSY ? "an outer seccomp filter already holds a listener, as a container runtime's or a"
+                + " supervisor's may (" + Native.describe(rc) + "): a violation is a seccomp kill, the call unknown"
+                : Native.describe(rc);
+    }
+
+    /** A root JVM without a user namespace: the other namespaces by privilege, tried once for real. */
+    private static Status rootNamespaces() {
+        int rc = Native.probeNamespaces(NAMESPACES);
+        return rc == 0 ? new Status(Level.FULL, "as root, without a user namespace")
+                : new Status(Level.NONE, "as root, without a user namespace: " + Native.describe(rc));
     }
 
     /** Landlock's layers by the ABI this kernel offers: file system from 1 (truncate from 3), TCP from 4, scopes from 6. */
     private static void landlock(Map<Layer, Status> m) {
-        Native.ensureLoaded();
         int abi = Native.landlockAbi();
-        String none = abi == 0 ? "no Landlock in this kernel (not built, or not in the lsm= boot list)" : null;
+        String none = abi == 0 ? Native.landlockRefusal() : null;
         m.put(Layer.LANDLOCK_FILESYSTEM, none != null ? new Status(Level.NONE, none)
                 : abi < 3 ? new Status(Level.PARTIAL, "Landlock ABI " + abi + " < 3: truncate not restricted")
                 : new Status(Level.FULL, "Landlock ABI " + abi));
@@ -178,7 +218,12 @@ public final class SandboxSupport {
         }
     }
 
-    /** The sysctls that switch unprivileged user namespaces off, as the distributions set them. */
+    /**
+     * The sysctls that switch unprivileged user namespaces off, as the distributions set them
+     * (each read where this kernel has it); then, with none of them set, a clone that makes one
+     * and writes the id maps, tried for real: a container's seccomp profile refuses the clone
+     * (EPERM), an LSM may let it through and refuse the maps, as Ubuntu's AppArmor restriction does.
+     */
     private static Status userNamespaces(boolean root) {
         if ("0".equals(sysctl("user/max_user_namespaces"))) {
             return new Status(Level.NONE, "sysctl user.max_user_namespaces=0");
@@ -189,7 +234,23 @@ public final class SandboxSupport {
         if (!root && "1".equals(sysctl("kernel/apparmor_restrict_unprivileged_userns"))) {
             return new Status(Level.NONE, "sysctl kernel.apparmor_restrict_unprivileged_userns=1 (Ubuntu) and the JVM is not root");
         }
-        return FULL;
+        int rc = Native.probeNamespaces(NAMESPACES | Abi.CLONE_NEWUSER);
+        if (rc == 0) {
+            return FULL;
+        }
+        switch (Native.step(rc)) {
+            case CLONE:
+                return new Status(Level.NONE, "a clone with CLONE_NEWUSER is refused: " + Native.describe(rc)
+                        + " (a seccomp filter around this JVM, as a container's profile has, or an LSM)");
+            case CHILD_SETGROUPS_DENY:
+            case CHILD_UID_MAP:
+            case CHILD_GID_MAP:
+                return new Status(Level.NONE, "a clone makes a user namespace, but its id maps are refused: "
+                        + Native.describe(rc) + " (an LSM, as Ubuntu's AppArmor restriction of unprivileged user namespaces;"
+                        + " or a JVM that is not dumpable, whose /proc/self is root's)");
+            default:
+                return new Status(Level.NONE, "a clone with CLONE_NEWUSER fails: " + Native.describe(rc));
+        }
     }
 
     static String sysctl(String name) {

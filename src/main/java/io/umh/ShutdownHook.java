@@ -25,7 +25,12 @@ final class ShutdownHook {
 
     static {
         try {
-            Thread hook = new Thread(ShutdownHook::run, "umh-shutdown");
+            Thread hook = new Thread("umh-shutdown") { // a class, not a method reference: see ColdStartTest
+                @Override
+                public void run() {
+                    ShutdownHook.run();
+                }
+            };
             hook.setContextClassLoader(null); // registered for the JVM's life: it must pin no one's loader
             Runtime.getRuntime().addShutdownHook(hook);
         } catch (IllegalStateException shuttingDown) {

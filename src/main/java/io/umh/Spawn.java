@@ -22,8 +22,8 @@ final class Spawn {
      */
     record Spawned(int[] fds, Cgroup cgroup, Map<SandboxSupport.Layer, SandboxSupport.Status> layers) {}
 
-    /** Clones a child from a loaded blob. */
-    static Spawned run(int memfd, boolean script, ForkOptions o) throws IOException {
+    /** Clones a child from a loaded blob ({@code name}: its name NUL-terminated, the default argv0). */
+    static Spawned run(int memfd, boolean script, byte[] name, ForkOptions o) throws IOException {
         SandboxPolicy policy = o.sandbox().orElse(null);
         int[] sandbox = policy != null ? sandboxHeader(policy, script, o) : null;
         byte[] sandboxPaths = sandbox == null ? null : policy.paths;
@@ -40,6 +40,7 @@ final class Spawn {
             }
         }
         int[] out = new int[Abi.OUT_LENGTH];
+        ForkOptions.Block argv = o.argv(name);
         int flags = o.spawnFlags() | (script ? Abi.SPAWN_SCRIPT : 0) | (cgroup != null ? Abi.SPAWN_CGROUP : 0);
         int[] ids = o.ids;
         if (cgroup != null) {
@@ -55,7 +56,7 @@ final class Spawn {
             if (o.killOnParentDeath()) {
                 Spawner.ensureStarted();
             }
-            rc = Native.spawn(memfd, flags, o.argv.bytes, o.argv.count, o.envp.bytes, o.envp.count, o.dir,
+            rc = Native.spawn(memfd, flags, argv.bytes, argv.count, o.envp.bytes, o.envp.count, o.dir,
                     fds.plan, ids, o.rlimits, sandbox, sandboxPaths, out);
         } catch (IOException | RuntimeException e) {
             if (cgroup != null) {

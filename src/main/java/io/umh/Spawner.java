@@ -16,13 +16,21 @@ package io.umh;
 final class Spawner {
     static {
         Native.ensureLoaded();
-        Thread t = new Thread(null, Spawner::serve, "umh-spawner", 0, false);
+        Thread t = new Thread(null, new Serve(), "umh-spawner", 0, false);
         t.setDaemon(true);
         t.setContextClassLoader(null); // a library thread: it must not pin the loader of whoever started it
         t.start();
     }
 
     private Spawner() {}
+
+    /** The thread's body: a class, not a lambda, as on every first-fork path (see ColdStartTest). */
+    private static final class Serve implements Runnable {
+        @Override
+        public void run() {
+            serve();
+        }
+    }
 
     /**
      * Makes sure the spawner thread is started (once, by this class's initialisation). A spawn

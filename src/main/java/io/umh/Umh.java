@@ -1,6 +1,8 @@
 package io.umh;
 
 import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Path;
 import java.util.Objects;
 
 /**
@@ -10,8 +12,8 @@ import java.util.Objects;
  * {@link UsermodeProcess} that owns the child.
  *
  * <pre>{@code
- * byte[] helper = Umh.class.getResourceAsStream("/helper").readAllBytes();
- * try (UsermodeProcess p = Umh.forkUsermodeBlob(helper)) {
+ * try (UsermodeBlob helper = Umh.loadResource(MyService.class, "/helper");   // streamed into a memfd named "helper"
+ *      UsermodeProcess p = helper.fork()) {
  *     p.pipeToUmh().write("ping\n".getBytes());
  *     p.pipeToUmh().close();
  *     byte[] reply = p.pipeFromUmh().readAllBytes();
@@ -38,7 +40,9 @@ public final class Umh {
     /**
      * Loads a blob shipped as a class-path resource, the common case for a service that carries its
      * helper in its jar: {@code Umh.loadResource(MyService.class, "/helpers/parser")}. The name is
-     * resolved as {@link Class#getResourceAsStream} resolves it.
+     * resolved as {@link Class#getResourceAsStream} resolves it. The resource is streamed into the
+     * memfd, never held whole on the heap, and the blob is named after the resource's file name
+     * ({@code "parser"}).
      *
      * <p>In a named module, a resource in one of the anchor module's packages is found only if that
      * package is open to umh: {@code opens com.example.helpers to io.umh;} in its module-info.
@@ -46,25 +50,25 @@ public final class Umh {
      * @param anchor the class the name is resolved against, and whose module or class loader holds the resource
      * @param name the resource's name: relative to the anchor's package, or absolute with a leading {@code /}
      * @return the loaded blob, to fork and close
-     * @throws IOException if there is no such resource (the message names it), or as {@link #load}
+     * @throws IOException if there is no such resource (the message names it), if it is empty
+     *         ({@link java.io.EOFException}), or as {@link #load(InputStream, String)}
+     * @throws IllegalArgumentException if the resource's file name cannot name a blob (see {@link #load(byte[], String)})
      */
     public static UsermodeBlob loadResource(Class<?> anchor, String name) throws IOException {
         Objects.requireNonNull(anchor, "anchor");
         Objects.requireNonNull(name, "name");
-        byte[] blob;
-        try (java.io.InputStream in = anchor.getResourceAsStream(name)) {
+        try (InputStream in = anchor.getResourceAsStream(name)) {
             if (in == null) {
                 throw new java.io.FileNotFoundException("no class-path resource " + name + " next to " + anchor.getName()
                         + (anchor.getModule().isNamed() ? " (in module " + anchor.getModule().getName()
                         + ", is its package open to io.umh?)" : ""));
             }
-            blob = in.readAllBytes();
+            return Load.stream(in, Load.fileName(name), "class-path resource " + name + " next to " + anchor.getName());
         }
-        return load(blob);
     }
 
     /**
-     * Loads {@code blob} into a sealed, executable memfd, to fork as often as needed.
+     * Loads {@code blob} into a sealed, executable memfd named {@link UsermodeBlob#DEFAULT_NAME}, to fork as often as needed.
      *
      * @throws NullPointerException if blob is null
      * @throws IllegalArgumentException if blob is empty
@@ -72,14 +76,65 @@ public final class Umh {
      *         EACCES where sysctl vm.memfd_noexec=2 forbids executable memfds)
      */
     public static UsermodeBlob load(byte[] blob) throws IOException {
-        Objects.requireNonNull(blob, "blob");
-        if (blob.length == 0) {
-            throw new IllegalArgumentException("blob is empty");
-        }
-        Native.ensureLoaded();
-        int fd = Native.load(blob);
-        boolean script = blob.length >= 2 && blob[0] == '#' && blob[1] == '!';
-        return new UsermodeBlob(fd, blob.length, script);
+        return load(blob, UsermodeBlob.DEFAULT_NAME);
+    }
+
+    /**
+     * Loads {@code blob} into a sealed, executable memfd named {@code name}: the name its children
+     * show in {@code /proc/PID/exe} ({@code /memfd:NAME (deleted)}), {@code ProcessHandle.Info.command()},
+     * {@code /proc/PID/comm} and {@code ps} ({@code memfd:NAME} cut to 15 bytes there, by the kernel), and their argv[0]
+     * unless {@link ForkOptions.Builder#argv0} sets one. See {@link UsermodeBlob}.
+     *
+     * @param name one file name: 1 to 249 bytes (in the JVM's file name encoding), no {@code '/'}, no NUL
+     * @throws IllegalArgumentException if blob is empty, or name is not such a name (the message says why)
+     * @throws IOException as {@link #load(byte[])}
+     */
+    public static UsermodeBlob load(byte[] blob, String name) throws IOException {
+        return Load.bytes(blob, name);
+    }
+
+    /** As {@link #load(InputStream, String)}, the blob named {@link UsermodeBlob#DEFAULT_NAME}. */
+    public static UsermodeBlob load(InputStream in) throws IOException {
+        return load(in, UsermodeBlob.DEFAULT_NAME);
+    }
+
+    /**
+     * Loads what {@code in} gives, to its end, into a sealed memfd named {@code name}; the stream
+     * is read in 64 KiB chunks, each written to the memfd from one buffer, so a blob of any size
+     * costs the heap that buffer. The stream stays open (closing it is the caller's, as
+     * {@link java.nio.file.Files#copy(InputStream, Path, java.nio.file.CopyOption...)} leaves it);
+     * an IOException from it is thrown as it is, after the memfd is closed.
+     *
+     * @throws java.io.EOFException if the stream is empty
+     * @throws IllegalArgumentException if name is not a blob's name (see {@link #load(byte[], String)})
+     * @throws IOException from the stream, or naming the errno if the memfd cannot be made or written
+     *         (EMFILE; ENOSPC or ENOMEM when memory runs out)
+     */
+    public static UsermodeBlob load(InputStream in, String name) throws IOException {
+        return Load.stream(in, name, "the stream");
+    }
+
+    /**
+     * Loads the file at {@code path} into a sealed memfd named after its file name; the bytes are
+     * copied inside the kernel ({@code copy_file_range}, else {@code sendfile}, else read and write
+     * for what is not a regular file, such as a pipe) and never pass through the JVM. A path of
+     * another file system (a zip file system's, say) is streamed as {@link #load(InputStream, String)} streams.
+     *
+     * @throws IOException naming the call, the errno and the path: a missing file
+     *         ({@code open failed: ENOENT}), a directory ({@code read failed: EISDIR}); an empty file
+     *         ({@link java.io.EOFException})
+     * @throws IllegalArgumentException if the file name cannot name a blob (more than 249 bytes):
+     *         use {@link #load(Path, String)}
+     */
+    public static UsermodeBlob load(Path path) throws IOException {
+        Objects.requireNonNull(path, "path");
+        Path file = path.getFileName();
+        return load(path, file == null ? UsermodeBlob.DEFAULT_NAME : Load.fileName(file.toString()));
+    }
+
+    /** As {@link #load(Path)}, the blob named {@code name}. */
+    public static UsermodeBlob load(Path path, String name) throws IOException {
+        return Load.file(path, name);
     }
 
     /** What this kernel and this process allow of a sandbox, layer by layer, with the reason for each missing one. */

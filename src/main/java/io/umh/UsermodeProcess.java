@@ -101,9 +101,9 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
         HOLDING.incrementAndGet();
     }
 
-    /** Clones a child from a loaded blob and hands it to the reaper. */
-    static UsermodeProcess spawn(int memfd, boolean script, ForkOptions o) throws IOException {
-        UsermodeProcess p = new UsermodeProcess(spawnExplained(memfd, script, o), o);
+    /** Clones a child from a loaded blob (named {@code name}, NUL-terminated) and hands it to the reaper. */
+    static UsermodeProcess spawn(int memfd, boolean script, byte[] name, ForkOptions o) throws IOException {
+        UsermodeProcess p = new UsermodeProcess(spawnExplained(memfd, script, name, o), o);
         if (o.lifetime() != ForkOptions.Lifetime.OUTLIVES_JVM) {
             ShutdownHook.add(p); // before the reaper can see it exit
         }
@@ -122,9 +122,9 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
     }
 
     /** Spawn.run; an EMFILE says how many helpers hold fds because nobody closed them. */
-    private static Spawn.Spawned spawnExplained(int memfd, boolean script, ForkOptions o) throws IOException {
+    private static Spawn.Spawned spawnExplained(int memfd, boolean script, byte[] name, ForkOptions o) throws IOException {
         try {
-            return Spawn.run(memfd, script, o);
+            return Spawn.run(memfd, script, name, o);
         } catch (IOException e) {
             int holding = HOLDING.get();
             if (holding == 0 || e.getMessage() == null || !e.getMessage().contains("EMFILE")) {

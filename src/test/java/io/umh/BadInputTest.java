@@ -37,7 +37,7 @@ class BadInputTest {
     @Test
     void nullBlobIsNpe() {
         assertThrows(NullPointerException.class, () -> Umh.forkUsermodeBlob(null));
-        assertThrows(NullPointerException.class, () -> Umh.load(null));
+        assertThrows(NullPointerException.class, () -> Umh.load((byte[]) null));
         assertThrows(NullPointerException.class, () -> Umh.forkUsermodeBlob(TestBlobs.bytes("exit"), null));
     }
 

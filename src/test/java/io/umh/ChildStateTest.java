@@ -45,7 +45,7 @@ class ChildStateTest {
         assertEquals("", m.get("argv[2]"));
         assertEquals("ü-€", m.get("argv[3]"));
         assertEquals("--x=1", m.get("argv[4]"));
-        assertEquals("umh", probe(ForkOptions.defaults()).get("argv[0]"));
+        assertEquals(UsermodeBlob.DEFAULT_NAME, probe(ForkOptions.defaults()).get("argv[0]")); // an unnamed blob's name
     }
 
     @Test

@@ -1,7 +1,6 @@
 package io.umh.cli;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Paths;
@@ -29,12 +28,8 @@ final class Demo {
     /** Runs the demo; no arguments. */
     public static void main(String[] args) throws Exception {
         String resource = "/META-INF/native/" + Platform.classifier() + "/umh-demo-helper";
-        byte[] helper;
-        try (InputStream in = Demo.class.getResourceAsStream(resource)) {
-            if (in == null) {
-                throw new IllegalStateException("no " + resource + " on the class path: run the platform jar");
-            }
-            helper = in.readAllBytes();
+        if (Demo.class.getResource(resource) == null) {
+            throw new IllegalStateException("no " + resource + " on the class path: run the platform jar");
         }
         UsermodeService.Listener log = new UsermodeService.Listener() {
             @Override
@@ -48,15 +43,14 @@ final class Demo {
             }
         };
         long start = System.nanoTime();
-        try (UsermodeBlob blob = Umh.load(helper);
+        try (UsermodeBlob blob = Umh.loadResource(Demo.class, resource); // streamed, named "umh-demo-helper"
              UsermodeService service = UsermodeService.builder(blob)
-                     .options(ForkOptions.builder().argv0("umh-demo-helper").build())
                      .channel(4096, Duration.ofSeconds(5))
                      .listener(log)
                      .start()) {
             long pid = service.process().pid();
             System.out.printf("started helper pid %d from %,d bytes inside the jar in %,d us (loading the shim included)%n",
-                    pid, helper.length, (System.nanoTime() - start) / 1000);
+                    pid, blob.size(), (System.nanoTime() - start) / 1000);
             System.out.println("its executable: " + Files.readSymbolicLink(Paths.get("/proc/" + pid + "/exe"))
                     + " (a memfd: no file was written)");
             for (String request : List.of("hello from the JVM", "crash", "risky parsing happens out here")) {
@@ -75,7 +69,7 @@ final class Demo {
 
     /** The same helper in SandboxPolicy.strict(), asked to open a socket: the sandbox stops it, and names the call. */
     private static void sandboxed(UsermodeBlob blob) throws Exception {
-        ForkOptions strict = ForkOptions.builder().argv0("umh-demo-helper").sandbox(SandboxPolicy.builder()
+        ForkOptions strict = ForkOptions.builder().sandbox(SandboxPolicy.builder()
                 .enforcement(Enforcement.BEST_EFFORT).build()).build();
         try (UsermodeProcess p = blob.fork(strict)) {
             UsermodeChannel ch = UsermodeChannel.open(p);

@@ -11,6 +11,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
 import io.umh.ForkOptions;
+import io.umh.SandboxViolation;
 import io.umh.UsermodeBlob;
 import io.umh.UsermodeProcess;
 import io.umh.internal.Watchdog;
@@ -84,6 +85,13 @@ public final class UsermodeService implements AutoCloseable {
          */
         default void exited(UsermodeProcess process, int status, Exception cause) {}
 
+        /**
+         * The sandbox stopped a helper ({@link UsermodeProcess#violation()}): the call it made that
+         * its policy does not allow. Heard just before that helper's {@link #exited}, whose status
+         * is then 159 (128+SIGSYS); the exit's message names the call too.
+         */
+        default void violated(UsermodeProcess process, SandboxViolation violation) {}
+
         /** A new helper will be started after {@code delay}: restart number {@code restart}, counted from 1. */
         default void restarting(int restart, Duration delay) {}
 
@@ -123,7 +131,7 @@ public final class UsermodeService implements AutoCloseable {
     private UsermodeService(Builder b) {
         blob = b.blob;
         options = b.options;
-        name = b.name != null ? b.name : b.options.argv0();
+        name = b.name != null ? b.name : b.options.argv0() != null ? b.options.argv0() : b.blob.name();
         policy = new RestartPolicy(b.restart, b.backoffInitial, b.backoffMax, b.jitter, b.restartLimit, b.restartWindow,
                 System::nanoTime, () -> ThreadLocalRandom.current().nextDouble());
         startHook = b.startHook;
@@ -341,6 +349,7 @@ public final class UsermodeService implements AutoCloseable {
         IOException reason = stopped ? new IOException("umh service " + name + " was stopped")
                 : ended == null ? forkFailure
                 : new IOException("umh service " + name + ": helper pid " + p.pid() + " exited with status " + ended.status()
+                        + ended.violation().map(v -> " (stopped by its sandbox: " + v.syscall() + ")").orElse("")
                         + (ended.cause() == null ? "" : " (" + ended.cause().getMessage() + ")"), ended.cause());
         boolean failure = ended == null || ended.cause() != null || ended.status() != 0;
         State next;
@@ -385,7 +394,12 @@ public final class UsermodeService implements AutoCloseable {
     }
 
     /** A helper that has exited, for {@link #end}. */
-    private record Ended(UsermodeProcess process, UsermodeChannel channel, int status, Exception cause) {}
+    private record Ended(UsermodeProcess process, UsermodeChannel channel, int status, Exception cause) {
+        /** What the sandbox stopped it for, if it did. */
+        java.util.Optional<SandboxViolation> violation() {
+            return process.violation();
+        }
+    }
 
     /**
      * Moves to {@code next} and forgets the helper, in one step, then closes the helper's channel
@@ -403,7 +417,9 @@ public final class UsermodeService implements AutoCloseable {
             // the process too, but never under a caller still reading its reply: the caller does it then
             ended.channel().closeWithProcess(new IOException("umh channel: helper pid " + ended.process().pid()
                     + " of service " + name + " has exited with status " + ended.status()
+                    + ended.violation().map(v -> " (stopped by its sandbox: " + v.syscall() + ")").orElse("")
                     + "; ask the service for the current channel"));
+            ended.violation().ifPresent(v -> fire(l -> l.violated(ended.process(), v)));
             fire(l -> l.exited(ended.process(), ended.status(), ended.cause()));
         }
         if (next == State.FAILED) {
@@ -577,7 +593,7 @@ public final class UsermodeService implements AutoCloseable {
             return this;
         }
 
-        /** The name in messages and in the thread's name, "umh-service-NAME" (default: argv0). */
+        /** The name in messages and in the thread's name, "umh-service-NAME" (default: argv0, else the blob's name). */
         public Builder name(String name) {
             this.name = Objects.requireNonNull(name, "name");
             return this;

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -22,6 +23,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 import io.umh.Await;
 import io.umh.ForkOptions;
+import io.umh.SandboxPolicy;
+import io.umh.SandboxSupport;
+import io.umh.SandboxViolation;
 import io.umh.TestBlobs;
 import io.umh.Umh;
 import io.umh.UsermodeBlob;
@@ -48,6 +52,11 @@ class ServiceTest {
         @Override
         public void exited(UsermodeProcess p, int status, Exception cause) {
             queue.add("exited " + p.pid() + " " + status + (cause == null ? "" : " " + cause.getMessage()));
+        }
+
+        @Override
+        public void violated(UsermodeProcess p, SandboxViolation v) {
+            queue.add("violated " + p.pid() + " " + v.syscall());
         }
 
         @Override
@@ -129,7 +138,7 @@ class ServiceTest {
             IOException old = assertThrows(IOException.class, () -> first.call(bytes("again")));
             assertTrue(old.getMessage().matches("umh channel: helper pid " + p1.pid()
                     + " (closed its stdout before replying \\(exit status 3\\)"
-                    + "|of service umh has exited with status 3; ask the service for the current channel)"), old.getMessage());
+                    + "|of service umh-blob has exited with status 3; ask the service for the current channel)"), old.getMessage());
             assertThrows(IOException.class, () -> p1.pipeToUmh().write(1));
             assertThrows(IOException.class, () -> p1.pipeFromUmh().read());
             assertArrayEquals(bytes("new"), s.call(bytes("new")));
@@ -171,7 +180,7 @@ class ServiceTest {
             assertTrue(s.awaitRunning(WAIT));
             assertNotEquals(pid, s.process().pid());
             IOException e = assertThrows(IOException.class, () -> held.call(bytes("hello?")));
-            assertEquals("umh channel: helper pid " + pid + " of service umh has exited with status 137;"
+            assertEquals("umh channel: helper pid " + pid + " of service umh-blob has exited with status 137;"
                     + " ask the service for the current channel", e.getMessage());
             assertArrayEquals(bytes("hello!"), s.call(bytes("hello!")));
         }
@@ -186,10 +195,10 @@ class ServiceTest {
                     .listener(ev).start()) {
                 long pid = ev.started();
                 assertEquals("exited " + pid + " 3", ev.next());
-                assertEquals("failed umh service umh: helper pid " + pid + " exited with status 3", ev.next());
+                assertEquals("failed umh service umh-blob: helper pid " + pid + " exited with status 3", ev.next());
                 assertEquals(UsermodeService.State.FAILED, s.state());
                 IOException e = assertThrows(IOException.class, s::process);
-                assertEquals("umh service umh is FAILED: umh service umh: helper pid " + pid + " exited with status 3",
+                assertEquals("umh service umh-blob is FAILED: umh service umh-blob: helper pid " + pid + " exited with status 3",
                         e.getMessage());
                 assertFalse(s.awaitRunning(WAIT));
             }
@@ -201,6 +210,37 @@ class ServiceTest {
                 assertEquals(UsermodeService.State.STOPPED, s.state());
             }
             assertTrue(ev.queue.isEmpty()); // close() after the end: no more events
+        }
+    }
+
+    /**
+     * A sandboxed helper that tries to open a socket is stopped by its sandbox: the listeners hear
+     * the call by name before the exit (159, as a seccomp kill), and the failure's message names it.
+     */
+    @Test
+    void theListenersHearWhatTheSandboxStoppedAHelperFor() throws Exception {
+        assumeTrue(Umh.sandboxSupport().isFull(SandboxSupport.Layer.VIOLATION_NAMES), Umh.sandboxSupport().toString());
+        ForkOptions o = ForkOptions.builder().args("socket").sandbox(SandboxPolicy.strict()).build();
+        try (UsermodeBlob blob = Umh.load(TestBlobs.bytes("escape"))) {
+            Events ev = new Events();
+            try (UsermodeService s = UsermodeService.builder(blob).options(o).restart(UsermodeService.Restart.NEVER)
+                    .listener(ev).start()) {
+                long pid = ev.started();
+                assertEquals("violated " + pid + " socket", ev.next());
+                assertEquals("exited " + pid + " 159", ev.next());
+                String failed = "umh service umh: helper pid " + pid + " exited with status 159 (stopped by its sandbox: socket)";
+                assertEquals("failed " + failed, ev.next());
+                assertEquals("umh service umh is FAILED: " + failed, assertThrows(IOException.class, s::process).getMessage());
+            }
+        }
+        try (UsermodeBlob blob = Umh.load(TestBlobs.bytes("exit"))) { // an ordinary exit of a sandboxed helper is none
+            Events ev = new Events();
+            try (UsermodeService s = UsermodeService.builder(blob).options(ForkOptions.builder().args("3")
+                    .sandbox(SandboxPolicy.strict()).build()).restart(UsermodeService.Restart.NEVER).listener(ev).start()) {
+                long pid = ev.started();
+                assertEquals("exited " + pid + " 3", ev.next());
+                assertEquals("failed umh service umh: helper pid " + pid + " exited with status 3", ev.next());
+            }
         }
     }
 
@@ -219,7 +259,7 @@ class ServiceTest {
             }
             long pid = ev.started();
             assertEquals("exited " + pid + " 0", ev.next());
-            assertEquals("failed umh service umh gave up after 3 restarts within PT1M; the last: umh service umh:"
+            assertEquals("failed umh service umh-blob gave up after 3 restarts within PT1M; the last: umh service umh-blob:"
                     + " helper pid " + pid + " exited with status 0", ev.next());
             assertEquals(UsermodeService.State.FAILED, s.state());
             assertEquals(List.of(Duration.ofMillis(10), Duration.ofMillis(20), Duration.ofMillis(25)), ev.delays);
@@ -292,7 +332,7 @@ class ServiceTest {
             IOException e = assertThrows(IOException.class, silent::start);
             String exited = ev.next();
             assertTrue(exited.matches("exited [0-9]+ 137 start hook timed out after PT0.3S"), exited);
-            assertTrue(e.getMessage().startsWith("umh service umh did not start: umh service umh: helper pid"), e.getMessage());
+            assertTrue(e.getMessage().startsWith("umh service umh-blob did not start: umh service umh-blob: helper pid"), e.getMessage());
             assertTrue(e.getMessage().endsWith("exited with status 137 (start hook timed out after PT0.3S)"), e.getMessage());
             assertTrue(ev.next().startsWith("failed "));
         }
@@ -367,7 +407,7 @@ class ServiceTest {
         blob.close();
         IOException e = assertThrows(IOException.class,
                 () -> UsermodeService.builder(blob).restart(UsermodeService.Restart.NEVER).start());
-        assertEquals("umh service umh did not start: umh service umh: fork failed: UsermodeBlob is closed", e.getMessage());
+        assertEquals("umh service umh-blob did not start: umh service umh-blob: fork failed: UsermodeBlob is closed", e.getMessage());
     }
 
     /** After close: no umh-service thread, the umh-timer thread gone once idle, every fd released. */
