@@ -124,6 +124,24 @@ enum {
     UMH_SPAWN_CGROUP = 64,    /* clone3 with CLONE_INTO_CGROUP of req->cgroup_fd; never plain clone */
 };
 
+/* Where one of the child's fds 0, 1, 2 comes from (struct umh_stdio's how). Zero, the default, is a pipe. */
+enum {
+    UMH_STDIO_PIPE = 0,       /* a new pipe; the parent's end comes back in umh_spawn_res */
+    UMH_STDIO_INHERIT = 1,    /* the JVM's own fd of that number (none where the JVM has none) */
+    UMH_STDIO_FD = 2,         /* fd: the caller's (a file opened for the spawn), copied onto it */
+    UMH_STDIO_AS_STDOUT = 3,  /* fd 2 only: whatever fd 1 gets (2>&1) */
+};
+struct umh_stdio {
+    int how;                  /* UMH_STDIO_* */
+    int fd;                   /* with UMH_STDIO_FD */
+};
+/* An extra fd for the child: the caller's fd `source` becomes the child's fd `target`. */
+struct umh_fd_pass {
+    int target;               /* above 2; a request's targets ascend strictly */
+    int source;               /* any fd of the caller's, its own target included */
+};
+enum { UMH_PASS_MAX = 64 };
+
 struct umh_rlimit {
     int resource;             /* RLIMIT_* */
     unsigned long long soft, hard;
@@ -134,7 +152,9 @@ struct umh_spawn_req {
     char *const *argv;       /* NULL-terminated, argv[0] set */
     char *const *envp;       /* NULL-terminated */
     const char *dir;         /* NULL: the caller's working directory */
-    int err_fd;              /* -1: a new pipe; else the fd to put on the child's fd 2 (2: inherit) */
+    struct umh_stdio stdio[3]; /* the child's fds 0, 1, 2 */
+    const struct umh_fd_pass *pass; /* the child's fds above 2 (npass of them, at most UMH_PASS_MAX) */
+    int npass;
     unsigned uid, gid, umask; /* with UMH_SPAWN_USER, UMH_SPAWN_UMASK */
     const struct umh_rlimit *rlimits; /* set in the child, in order */
     int nrlimits;
@@ -178,6 +198,8 @@ struct umh_sandbox {
     int notify_recv;         /* the parent's end */
     int join_mnt_fd;         /* -1, or a mount namespace made once (its root ready) for the child to join */
     int join_net_fd;         /* -1, or a network namespace made once for the child to join */
+    int join_owned;          /* bit 0: join_mnt_fd, bit 1: join_net_fd is this spawn's copy above
+                              * fd_floor (umh_sandbox_prepare), which release closes */
     void *mem;               /* the parent's: what umh_sandbox_release frees */
 };
 
@@ -186,8 +208,10 @@ enum { UMH_SBX_BIND_DIR = 1, UMH_SBX_BIND_WRITABLE = 2, UMH_SBX_MAX_BINDS = 64 }
 struct umh_sandbox_spec {
     unsigned long long ns_flags;
     int new_root, no_caps, network, landlock, seccomp, notify;
-    int memfd;               /* the blob's: the one exec the seccomp filter allows */
-    int join_mnt_fd, join_net_fd; /* -1, or namespaces from umh_sandbox_namespaces to join (both > 2) */
+    int memfd;               /* the blob's: the one exec the seccomp filter allows (above fd_floor) */
+    int fd_floor;            /* umh_fd_floor of the spawn: the sandbox's own fds go above it */
+    int join_mnt_fd, join_net_fd; /* -1, or namespaces from umh_sandbox_namespaces to join (both > 2;
+                              * at or below fd_floor, prepare joins through copies above it) */
     const int *syscalls;     /* the calls the filter allows, by this CPU's numbers */
     int nsyscalls;
     int nmkdirs, nbinds;
@@ -211,8 +235,8 @@ void umh_sandbox_release(struct umh_sandbox *s);
 int umh_sandbox_namespaces(const struct umh_sandbox_spec *spec, int fds[2]);
 
 struct umh_spawn_res {
-    int stdin_w;             /* parent's end of the child's fd 0 */
-    int stdout_r;            /* parent's end of the child's fd 1 */
+    int stdin_w;             /* parent's end of the child's fd 0, or -1 (not UMH_STDIO_PIPE) */
+    int stdout_r;            /* parent's end of the child's fd 1, or -1 */
     int stderr_r;            /* parent's end of the child's fd 2, or -1 */
     int pid;
     int pidfd;               /* -1 where the kernel has no pidfds */
@@ -269,8 +293,18 @@ int umh_cgroup_write(int cgroup_fd, const char *file, const char *value);
 /* whether clone3 knows CLONE_INTO_CGROUP here: 0, or clone3's UMH_FAIL (ENOSYS, EINVAL, E2BIG) */
 int umh_cgroup_probe(void);
 
-/* open a file for the child's stderr: O_WRONLY|O_CREAT and O_APPEND or O_TRUNC (fd or UMH_FAIL) */
-int umh_open_output(const char *path, int append);
+/* open a file for a redirect of the child's fd 0, 1 or 2, or a passed fd: close-on-exec, and
+ * UMH_OPEN_READ: O_RDONLY; UMH_OPEN_TRUNCATE, UMH_OPEN_APPEND: O_WRONLY|O_CREAT and O_TRUNC or
+ * O_APPEND, mode 0666 (fd or UMH_FAIL) */
+enum { UMH_OPEN_READ = 0, UMH_OPEN_TRUNCATE = 1, UMH_OPEN_APPEND = 2 };
+int umh_open_redirect(const char *path, int how);
+/* The highest fd number the child's fd plan writes (its highest passed target, at least 2): every
+ * fd the child must keep through its plan (the memfd, a sandbox's socket and ruleset) goes above. */
+int umh_fd_floor(const struct umh_spawn_req *req);
+/* A close-on-exec duplicate of fd above floor, or UMH_FAIL(UMH_DUP). */
+int umh_dup_above(int fd, int floor);
+/* Moves *fd above floor (a duplicate replaces it, the original closed) unless it is there: 0 or UMH_FAIL. */
+int umh_move_above(int *fd, int floor);
 
 /* umh_reap.c */
 int umh_reap(int pidfd, int pid, int block);  /* status (code, or 128+signal), UMH_RUNNING, UMH_FAIL */

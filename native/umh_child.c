@@ -10,8 +10,9 @@
  *     `pid`, first thing, only where `report_pid` says the kernel had nowhere to put it (clone
  *     with CLONE_PIDFD on the spawner path); and the cloning thread's errno, which syscall()
  *     sets on a failure (that thread is suspended until the exec or the exit, and reads errno
- *     after a clone only when no child was made). What it changes as it goes (the fds it lifts
- *     above 2, the "/proc/self/fd/N" path) are locals;
+ *     after a clone only when no child was made). What it changes as it goes (its fd plan: the
+ *     fds it lifts above the highest target, the kept list; the "/proc/self/fd/N" path) are
+ *     locals on its own stack;
  *   - the kernel writes for it what the parent asked for in the clone: `pidfd` and `pid` before
  *     it runs (CLONE_PIDFD, CLONE_PARENT_SETTID) and the hand-off word at its exec or exit
  *     (CLONE_CHILD_CLEARTID, umh_spawner.c);
@@ -225,21 +226,39 @@ static CHILD void child_identity(struct child *c, unsigned long long *nofile_bef
         child_fail(c, UMH_CHILD_NO_NEW_PRIVS, errno);
 }
 
-/* An fd that must end up on 0, 1 or 2 may already sit on one of them (when the JVM's own stdio is
- * closed, pipe2 hands out low numbers). Lift it above 2 first, so that the dup3s cannot clobber it
- * (and never copy an fd onto itself, which dup3 refuses). *fd is one of umh_child_main's locals. */
-static CHILD int child_lift(int *fd)
+/*
+ * The fd plan: each target (0, 1, 2, then the passed fds, ascending) gets its source, the child
+ * keeps nothing else but the memfd and one fd of its own (mm_w, or a sandbox's socket). A source
+ * may sit on another entry's target (the JVM's stdio closed, so that pipe2 handed out 0-2; a
+ * passed fd whose number another one wants), so, as OpenJDK's childproc.c does for 0-2, every
+ * source at or below the highest target (fd_floor) is first lifted above it, with the memfd and
+ * mm_w; then the dup3s onto the targets cannot clobber one. A source already on its own target
+ * stays where it is (dup3 refuses to copy an fd onto itself) and only loses close-on-exec. The
+ * fds a sandbox uses after the plan (its socket, ruleset and namespaces) and, for a sandbox, the
+ * memfd the parent put above fd_floor already (umh_sandbox.c, umh_jni.c): the seccomp filter
+ * names some of their numbers. Everything here is on the child's stack, at most 3 + UMH_PASS_MAX
+ * entries.
+ */
+struct child_plan {
+    int n;
+    int target[3 + UMH_PASS_MAX];
+    int source[3 + UMH_PASS_MAX]; /* -1: none, the target is closed */
+};
+
+/* Moves *fd above floor unless it is there (or -1): a close-on-exec copy, the original left open
+ * (the close loop closes it). *fd is one of the child's locals. */
+static CHILD int child_lift(int *fd, int floor)
 {
-    if (*fd < 0 || *fd > 2)
+    if (*fd < 0 || *fd > floor)
         return 0;
-    int lifted = (int)syscall(SYS_fcntl, *fd, F_DUPFD_CLOEXEC, 3);
+    int lifted = (int)syscall(SYS_fcntl, *fd, F_DUPFD_CLOEXEC, floor + 1);
     if (lifted < 0)
         return -1;
     *fd = lifted;
     return 0;
 }
 
-/* dup3, not dup2: aarch64 has no dup2 system call. from is above 2 (lifted), to is 0, 1 or 2. */
+/* dup3, not dup2: aarch64 has no dup2 system call. from is above every target (lifted). */
 static CHILD int child_dup3(int from, int to)
 {
     long rc;
@@ -249,14 +268,83 @@ static CHILD int child_dup3(int from, int to)
     return rc < 0 ? -1 : 0;
 }
 
-/* Inheriting the JVM's fd 2 when the JVM has none: pipe2 or memfd_create may have put one of
- * ours there. All of ours are close-on-exec and a real stderr is not, so drop fd 2 in that case:
- * the child gets no stderr, as the JVM has none. */
-static CHILD void child_drop_borrowed_stderr(void)
+/* Whether the JVM's fd is one of ours, or none: inheriting the JVM's fd 0, 1 or 2 when the JVM
+ * has none, pipe2 or memfd_create may have put one of ours there. All of ours are close-on-exec
+ * and a real stdio fd is not: the child gets none there, as the JVM has none. */
+static CHILD int child_borrowed(int fd)
 {
-    long flags = syscall(SYS_fcntl, 2, F_GETFD);
-    if (flags >= 0 && (flags & FD_CLOEXEC))
-        syscall(SYS_close, 2);
+    long flags = syscall(SYS_fcntl, fd, F_GETFD);
+    return flags < 0 || (flags & FD_CLOEXEC);
+}
+
+/* The plan from struct child and the request, into p (the child's stack). */
+static CHILD void child_plan_make(const struct child *c, struct child_plan *p)
+{
+    const struct umh_spawn_req *r = c->req;
+    for (int k = 0; k < 3; k++) {
+        p->target[k] = k;
+        /* decided before anything moves: for 2>&1 with an inherited fd 1, fd 2 asks about fd 1 */
+        p->source[k] = (c->inherited & 1 << k) && child_borrowed(c->stdio[k]) ? -1 : c->stdio[k];
+    }
+    for (int i = 0; i < r->npass; i++) {
+        p->target[3 + i] = r->pass[i].target;
+        p->source[3 + i] = r->pass[i].source;
+    }
+    p->n = 3 + r->npass;
+}
+
+/* Carries the plan out: lift, then dup3 (or clear close-on-exec), then close the targets that get
+ * nothing. *memfd and *mm_w are the child's locals, lifted too. */
+static CHILD void child_plan_apply(struct child *c, struct child_plan *p, int *memfd, int *mm_w)
+{
+    int floor = c->fd_floor;
+    for (int i = 0; i < p->n; i++)
+        if (p->source[i] != p->target[i] && child_lift(&p->source[i], floor) < 0)
+            child_fail(c, UMH_CHILD_MOVE_FD, errno);
+    if (child_lift(memfd, floor) < 0 || child_lift(mm_w, floor) < 0)
+        child_fail(c, UMH_CHILD_MOVE_FD, errno);
+    for (int i = 0; i < p->n; i++) {
+        int from = p->source[i], to = p->target[i];
+        if (from == to) {
+            /* the JVM's own stdio is not close-on-exec (else it had counted as borrowed) */
+            if (!(i < 3 && (c->inherited & 1 << i)) && syscall(SYS_fcntl, to, F_SETFD, 0) < 0)
+                child_fail(c, UMH_CHILD_CLEAR_CLOEXEC, errno);
+        } else if (from >= 0 && child_dup3(from, to) < 0) {
+            child_fail(c, UMH_CHILD_DUP3, errno);
+        }
+    }
+    /* no source is on 0-2 any more (lifted, or its own target): closing these loses none */
+    for (int k = 0; k < 3; k++)
+        if (p->source[k] < 0)
+            syscall(SYS_close, k);
+}
+
+/* The fds above 2 the child keeps, ascending, into keep: the passed targets (ascending, at most
+ * fd_floor), then the memfd and the second fd (mm_w or the sandbox's socket; -1: none), both above
+ * fd_floor. How many. */
+static CHILD int child_keep_list(const struct child *c, int memfd, int second, int *keep)
+{
+    const struct umh_spawn_req *r = c->req;
+    int n = 0;
+    for (int i = 0; i < r->npass; i++)
+        keep[n++] = r->pass[i].target;
+    int lo = memfd, hi = second;
+    if (hi >= 0 && hi < lo) {
+        lo = second;
+        hi = memfd;
+    }
+    keep[n++] = lo;
+    if (hi >= 0)
+        keep[n++] = hi;
+    return n;
+}
+
+static CHILD int child_kept(long fd, const int *keep, int nkeep)
+{
+    for (int i = 0; i < nkeep; i++)
+        if (keep[i] == fd)
+            return 1;
+    return 0;
 }
 
 static CHILD void child_itoa(char *out, int n)
@@ -294,12 +382,12 @@ struct linux_dirent64 {
     char d_name[];
 };
 
-/* Close every fd above 2 but keep and keep2 that /proc/self/fd lists: as many close()s as there
+/* Close every fd above 2 but those kept that /proc/self/fd lists: as many close()s as there
  * are open fds, where counting up to RLIMIT_NOFILE makes a million of them in a JVM, which raises
  * its soft limit to the hard one (24 ms per spawn here). Raw getdents64 into a stack buffer:
  * opendir would malloc. /proc lists fds by number, so closing while reading skips none. -1
  * without /proc. */
-static CHILD int child_close_listed(int keep, int keep2)
+static CHILD int child_close_listed(const int *keep, int nkeep)
 {
     int dir = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dir < 0)
@@ -311,7 +399,7 @@ static CHILD int child_close_listed(int keep, int keep2)
             struct linux_dirent64 *d = (struct linux_dirent64 *)(buf + off);
             long fd = child_atol(d->d_name);
             off += d->d_reclen;
-            if (fd > 2 && fd != keep && fd != keep2 && fd != dir)
+            if (fd > 2 && fd != dir && !child_kept(fd, keep, nkeep))
                 syscall(SYS_close, fd);
         }
     }
@@ -325,30 +413,26 @@ static CHILD long child_close_range(unsigned from, unsigned to)
     return from > to ? 0 : syscall(SYS_close_range, from, to, 0);
 }
 
-/* Close every fd above 2 but the memfd and mm_w (both above 2; mm_w may be -1): close_range
- * (5.9) around them where the kernel has it, else the fds /proc lists (one walk), else a plain
- * loop up to RLIMIT_NOFILE, or up to the limit before the spawn lowered it (nofile_before). */
-static CHILD int child_close_others(const struct child *c, int memfd, int mm_w, unsigned long long nofile_before)
+/* Close every fd above 2 but keep[0..nkeep) (ascending, each above 2): close_range (5.9) between
+ * them where the kernel has it, else the fds /proc lists (one walk), else a plain loop up to
+ * RLIMIT_NOFILE, or up to the limit before the spawn lowered it (nofile_before). */
+static CHILD int child_close_others(const struct child *c, const int *keep, int nkeep, unsigned long long nofile_before)
 {
     if (!(c->fallbacks & UMH_NO_CLOSE_RANGE)) {
-        /* the two to keep, in order; mm_w's -1 (none) is, unsigned, above every fd */
-        unsigned lo = (unsigned)memfd, hi = (unsigned)mm_w;
-        if (lo > hi) {
-            unsigned t = lo;
-            lo = hi;
-            hi = t;
+        unsigned from = 3;
+        long rc = 0;
+        for (int i = 0; i < nkeep && rc == 0; i++) {
+            rc = child_close_range(from, (unsigned)keep[i] - 1);
+            from = (unsigned)keep[i] + 1;
         }
-        long rc = child_close_range(3, lo - 1);
         if (rc == 0)
-            rc = child_close_range(lo + 1, hi - 1);
-        if (rc == 0 && hi != ~0U)
-            rc = child_close_range(hi + 1, ~0U);
+            rc = child_close_range(from, ~0U);
         if (rc == 0)
             return 0;
         if (errno != ENOSYS)
             return -1;
     }
-    if (!(c->fallbacks & UMH_NO_PROC) && child_close_listed(memfd, mm_w) == 0)
+    if (!(c->fallbacks & UMH_NO_PROC) && child_close_listed(keep, nkeep) == 0)
         return 0;
     /* what sysconf(_SC_OPEN_MAX) answers, without libc: the soft limit (never infinite for
      * NOFILE: the kernel caps it at fs.nr_open) */
@@ -358,7 +442,7 @@ static CHILD int child_close_others(const struct child *c, int memfd, int mm_w, 
         lim.cur = nofile_before;
     long max = lim.cur < INT32_MAX ? (long)lim.cur : INT32_MAX;
     for (long fd = 3; fd < max; fd++)
-        if (fd != memfd && fd != mm_w)
+        if (!child_kept(fd, keep, nkeep))
             syscall(SYS_close, fd);
     return 0;
 }
@@ -631,9 +715,10 @@ CHILD int umh_child_main(void *arg)
     if (c->report_pid)
         c->pid = (int)syscall(SYS_getpid);
     const struct umh_spawn_req *r = c->req;
-    /* the fds as they end up before the dup3s: ours, not the struct's */
-    int in = c->stdin_r, out = c->stdout_w, err = c->stderr_w, memfd = r->memfd, mm_w = c->mm_w;
-    int inherit_err = err == 2;
+    /* the memfd and mm_w as they end up after the lifts: ours, not the struct's */
+    int memfd = r->memfd, mm_w = c->mm_w;
+    struct child_plan plan;
+    int keep[UMH_PASS_MAX + 2];
 
     const struct umh_sandbox *sandbox = r->sandbox;
     if (child_reset_signals(c) < 0)
@@ -645,18 +730,13 @@ CHILD int umh_child_main(void *arg)
     /* after the identity: changing credentials clears the parent-death signal */
     if ((r->flags & UMH_SPAWN_PDEATHSIG) && child_die_with_parent(c) < 0)
         child_fail(c, UMH_CHILD_PDEATHSIG, errno);
-    if (child_lift(&in) < 0 || child_lift(&out) < 0 || child_lift(&memfd) < 0 || child_lift(&mm_w) < 0 ||
-        (!inherit_err && child_lift(&err) < 0))
-        child_fail(c, UMH_CHILD_MOVE_FD, errno);
-    if (child_dup3(in, 0) < 0 || child_dup3(out, 1) < 0 || (!inherit_err && child_dup3(err, 2) < 0))
-        child_fail(c, UMH_CHILD_DUP3, errno);
-    if (inherit_err)
-        child_drop_borrowed_stderr();
+    child_plan_make(c, &plan);
+    child_plan_apply(c, &plan, &memfd, &mm_w);
     if (sandbox != NULL)
         child_confine(c, sandbox);
     /* the second fd to keep: mm_w for user(), the listener's socket for a sandbox (never both) */
-    int keep = sandbox != NULL ? sandbox->notify_sock : mm_w;
-    if (child_close_others(c, memfd, keep, nofile_before) < 0)
+    int nkeep = child_keep_list(c, memfd, sandbox != NULL ? sandbox->notify_sock : mm_w, keep);
+    if (child_close_others(c, keep, nkeep, nofile_before) < 0)
         child_fail(c, UMH_CHILD_CLOSE_FDS, errno);
     /* a script's interpreter opens /dev/fd/N after the exec: keep N open in the child only */
     if ((r->flags & UMH_SPAWN_SCRIPT) && syscall(SYS_fcntl, memfd, F_SETFD, 0) < 0)

@@ -23,9 +23,9 @@
  * `report_pid`, `pid`; everything else it only reads (see the contract in umh_child.c). */
 struct child {
     const struct umh_spawn_req *req;
-    int stdin_r;          /* becomes fd 0 */
-    int stdout_w;         /* becomes fd 1 */
-    int stderr_w;         /* becomes fd 2; 2 itself: inherit */
+    int stdio[3];         /* what becomes fd 0, 1, 2: a pipe's end, the caller's fd, or (inherited) the JVM's own */
+    int inherited;        /* bit k: stdio[k] is the JVM's own fd 0, 1 or 2 (for 2>&1, its fd 1), kept as it is */
+    int fd_floor;         /* umh_fd_floor: the highest fd number the plan writes; the memfd and mm_w go above it */
     pid_t parent;         /* for the PR_SET_PDEATHSIG race check */
     int fallbacks;        /* umh_fallbacks at the spawn: the child reads no global */
     int mm_w;             /* -1, or a close-on-exec pipe's write end that the child keeps open

@@ -139,6 +139,15 @@ SAME(STEP_READ, UMH_READ);
 SAME(MEMFD_NAME_MAX, UMH_MEMFD_NAME_MAX);
 SAME(STEP_COUNT, UMH_STEP_COUNT);
 SAME(SPAWN_CGROUP, UMH_SPAWN_CGROUP);
+SAME(STDIO_PIPE, UMH_STDIO_PIPE);
+SAME(STDIO_INHERIT, UMH_STDIO_INHERIT);
+SAME(STDIO_FD, UMH_STDIO_FD);
+SAME(STDIO_AS_STDOUT, UMH_STDIO_AS_STDOUT);
+SAME(FDS_PASSED, 3 * io_umh_Abi_FDS_FIELDS);
+SAME(PASS_MAX, UMH_PASS_MAX);
+SAME(OPEN_READ, UMH_OPEN_READ);
+SAME(OPEN_TRUNCATE, UMH_OPEN_TRUNCATE);
+SAME(OPEN_APPEND, UMH_OPEN_APPEND);
 SAME(SBX_BIND_DIR, UMH_SBX_BIND_DIR);
 SAME(SBX_BIND_WRITABLE, UMH_SBX_BIND_WRITABLE);
 SAME(SBX_MAX_BINDS, UMH_SBX_MAX_BINDS);
@@ -181,6 +190,12 @@ JNI_EXPORT jint JNI_OnLoad(JavaVM *vm, void *reserved)
      * second JVM among them), on each JDK .ci/run builds with (17, and 25 where installed). */
     fd_field = (*env)->GetFieldID(env, fd_class, "fd", "I");
     return fd_init != NULL && fd_field != NULL ? JNI_VERSION_1_8 : JNI_ERR;
+}
+
+JNIEXPORT jint JNICALL Java_io_umh_Native_fdNumber0(JNIEnv *env, jclass cls, jobject fd)
+{
+    (void)cls;
+    return (*env)->GetIntField(env, fd, fd_field);
 }
 
 JNIEXPORT jobject JNICALL Java_io_umh_Native_fileDescriptor0(JNIEnv *env, jclass cls, jint fd)
@@ -354,12 +369,33 @@ static int copy_identity(JNIEnv *env, jintArray ids, jlongArray rlimits, struct 
     return 0;
 }
 
-/* out: laid out as io.umh.Abi's OUT_* name it */
+/* The child's fds as io.umh.Abi's FDS_* and PASS_* lay them out, into req (pass: UMH_PASS_MAX
+ * entries). A layout Java would not make is EINVAL; umh_spawn checks the plan itself. */
+static int copy_fds(JNIEnv *env, jintArray fds, struct umh_spawn_req *req, struct umh_fd_pass *pass)
+{
+    jint f[ABI(FDS_PASSED) + ABI(PASS_MAX) * ABI(PASS_FIELDS)];
+    jsize n = (*env)->GetArrayLength(env, fds);
+    if (n < ABI(FDS_PASSED) || n > (jsize)(sizeof f / sizeof f[0]) || (n - ABI(FDS_PASSED)) % ABI(PASS_FIELDS) != 0)
+        return UMH_FAIL(UMH_CHILD_DUP3, EINVAL);
+    (*env)->GetIntArrayRegion(env, fds, 0, n, f);
+    for (int k = 0; k < 3; k++) {
+        req->stdio[k].how = f[k * ABI(FDS_FIELDS) + ABI(FDS_HOW)];
+        req->stdio[k].fd = f[k * ABI(FDS_FIELDS) + ABI(FDS_FD)];
+    }
+    req->npass = (int)((n - ABI(FDS_PASSED)) / ABI(PASS_FIELDS));
+    for (int i = 0; i < req->npass; i++) {
+        pass[i].target = f[ABI(FDS_PASSED) + i * ABI(PASS_FIELDS) + ABI(PASS_TARGET)];
+        pass[i].source = f[ABI(FDS_PASSED) + i * ABI(PASS_FIELDS) + ABI(PASS_SOURCE)];
+    }
+    req->pass = pass;
+    return 0;
+}
+
 /* The sandbox as SandboxPolicy flattened it (header laid out as Abi's SBX_*, then a word per
  * bind, then the allowed calls' numbers; paths NUL-terminated), made into a spec and handed to
  * use (umh_sandbox_prepare's or umh_sandbox_namespaces' caller below): its answer, or UMH_FAIL
  * for a header that does not add up. The spec lives until use returns. */
-static int with_spec(JNIEnv *env, jint memfd, jintArray header, jbyteArray paths,
+static int with_spec(JNIEnv *env, jint memfd, int fd_floor, jintArray header, jbyteArray paths,
                      int (*use)(const struct umh_sandbox_spec *spec, void *arg), void *arg)
 {
     jsize hlen = (*env)->GetArrayLength(env, header);
@@ -380,6 +416,7 @@ static int with_spec(JNIEnv *env, jint memfd, jintArray header, jbyteArray paths
             .seccomp = h[ABI(SBX_SECCOMP)],
             .notify = h[ABI(SBX_NOTIFY)],
             .memfd = memfd,
+            .fd_floor = fd_floor,
             .join_mnt_fd = h[ABI(SBX_JOIN_MNT)],
             .join_net_fd = h[ABI(SBX_JOIN_NET)],
             .syscalls = (const int *)h + ABI(SBX_HEADER) + nbinds,
@@ -415,29 +452,23 @@ JNIEXPORT jint JNICALL Java_io_umh_Native_sandboxNamespaces0(JNIEnv *env, jclass
 {
     (void)cls;
     int fds[2];
-    int rc = with_spec(env, -1, header, paths, namespaces, fds);
+    int rc = with_spec(env, -1, 2, header, paths, namespaces, fds);
     if (rc == 0)
         (*env)->SetIntArrayRegion(env, out, 0, 2, fds);
     return rc;
 }
 
-JNIEXPORT jint JNICALL Java_io_umh_Native_spawn0(JNIEnv *env, jclass cls, jint memfd, jint flags,
-                                                jbyteArray argv, jint argc, jbyteArray envp, jint envc,
-                                                jbyteArray dir, jint err_fd, jintArray ids,
-                                                jlongArray rlimits, jintArray sandbox,
-                                                jbyteArray sandbox_paths, jintArray out)
+/* The spawn with everything copied out of Java; memfd already above the fd plan's floor. */
+static int spawn_copied(JNIEnv *env, struct umh_spawn_req *req, jbyteArray argv, jint argc, jbyteArray envp, jint envc,
+                        jbyteArray dir, jintArray sandbox, jbyteArray sandbox_paths, struct umh_spawn_res *res,
+                        int *listener)
 {
-    (void)cls;
-    struct umh_rlimit lims[ABI(RLIMITS_MAX)];
-    struct umh_spawn_req req = { .memfd = memfd, .flags = flags, .err_fd = err_fd };
-    int rc = copy_identity(env, ids, rlimits, &req, lims);
-    if (rc < 0)
-        return rc;
+    int rc;
     struct umh_sandbox s = { .landlock_fd = -1, .notify_sock = -1, .notify_recv = -1 };
     if (sandbox != NULL) {
-        if ((rc = with_spec(env, memfd, sandbox, sandbox_paths, prepare, &s)) < 0)
+        if ((rc = with_spec(env, req->memfd, umh_fd_floor(req), sandbox, sandbox_paths, prepare, &s)) < 0)
             return rc;
-        req.sandbox = &s;
+        req->sandbox = &s;
     }
     struct spawn_memory m;
     void *mem = copy_spawn_memory(env, argv, argc, envp, envc, dir, &m);
@@ -445,14 +476,45 @@ JNIEXPORT jint JNICALL Java_io_umh_Native_spawn0(JNIEnv *env, jclass cls, jint m
         umh_sandbox_release(&s);
         return UMH_FAIL(UMH_MALLOC, ENOMEM);
     }
-    req.argv = m.argv;
-    req.envp = m.envp;
-    req.dir = m.dir;
-    struct umh_spawn_res res;
-    rc = umh_spawn(&req, &res);
+    req->argv = m.argv;
+    req->envp = m.envp;
+    req->dir = m.dir;
+    rc = umh_spawn(req, res);
     free(mem);
-    int listener = rc == 0 ? umh_sandbox_listener(&s) : -1;
+    *listener = rc == 0 ? umh_sandbox_listener(&s) : -1;
     umh_sandbox_release(&s);
+    req->sandbox = NULL;
+    return rc;
+}
+
+JNIEXPORT jint JNICALL Java_io_umh_Native_spawn0(JNIEnv *env, jclass cls, jint memfd, jint flags,
+                                                jbyteArray argv, jint argc, jbyteArray envp, jint envc,
+                                                jbyteArray dir, jintArray fds, jintArray ids,
+                                                jlongArray rlimits, jintArray sandbox,
+                                                jbyteArray sandbox_paths, jintArray out)
+{
+    (void)cls;
+    struct umh_rlimit lims[ABI(RLIMITS_MAX)];
+    struct umh_fd_pass pass[UMH_PASS_MAX];
+    struct umh_spawn_req req = { .memfd = memfd, .flags = flags };
+    int rc = copy_identity(env, ids, rlimits, &req, lims);
+    if (rc == 0)
+        rc = copy_fds(env, fds, &req, pass);
+    if (rc < 0)
+        return rc;
+    /* the memfd on a number the fd plan writes (a passed fd's, or 0-2): a copy above it for this
+     * spawn, so that the child need not move it (a sandbox's filter names its number) */
+    int memfd_copy = -1;
+    if (memfd <= umh_fd_floor(&req)) {
+        if ((memfd_copy = umh_dup_above(memfd, umh_fd_floor(&req))) < 0)
+            return memfd_copy;
+        req.memfd = memfd_copy;
+    }
+    struct umh_spawn_res res;
+    int listener = -1;
+    rc = spawn_copied(env, &req, argv, argc, envp, envc, dir, sandbox, sandbox_paths, &res, &listener);
+    if (memfd_copy >= 0)
+        umh_close(memfd_copy);
     if (rc == 0) {
         jint vals[ABI(OUT_LENGTH)];
         vals[ABI(OUT_STDIN_W)] = res.stdin_w;
@@ -472,7 +534,7 @@ JNIEXPORT void JNICALL Java_io_umh_Native_serveSpawns0(JNIEnv *env, jclass cls)
     umh_spawner_serve();
 }
 
-JNIEXPORT jint JNICALL Java_io_umh_Native_openOutput0(JNIEnv *env, jclass cls, jbyteArray path, jboolean append)
+JNIEXPORT jint JNICALL Java_io_umh_Native_openRedirect0(JNIEnv *env, jclass cls, jbyteArray path, jint how)
 {
     (void)cls;
     char buf[4096];
@@ -480,7 +542,7 @@ JNIEXPORT jint JNICALL Java_io_umh_Native_openOutput0(JNIEnv *env, jclass cls, j
     if (len > (jsize)sizeof buf)
         return UMH_FAIL(UMH_OPEN, ENAMETOOLONG);
     (*env)->GetByteArrayRegion(env, path, 0, len, (jbyte *)buf);
-    return umh_open_output(buf, append);
+    return umh_open_redirect(buf, how);
 }
 
 JNIEXPORT jint JNICALL Java_io_umh_Native_reap0(JNIEnv *env, jclass cls, jint pidfd, jint pid)

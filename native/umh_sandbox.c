@@ -43,6 +43,12 @@ static void map_line(char *out, size_t size, size_t *len, unsigned id)
     *len = n > 0 ? (size_t)n : 0;
 }
 
+/* The spawn's umh_fd_floor, at least 2 (the child always writes 0-2). */
+static int fd_floor(const struct umh_sandbox_spec *spec)
+{
+    return spec->fd_floor > 2 ? spec->fd_floor : 2;
+}
+
 /* The Landlock ruleset for the binds (read-only or read-write, as bound), TCP unless the network
  * is allowed, and both scopes: what this kernel's ABI knows of it (umh_landlock.c down-levels;
  * Java has said, from the same ABI, which layers that leaves out). Into s->landlock_fd. */
@@ -70,13 +76,14 @@ static int landlock(const struct umh_sandbox_spec *spec, struct umh_sandbox *s)
     if (fd < 0)
         return fd;
     s->landlock_fd = fd;
-    return 0;
+    /* the child uses it after its fd plan, which would overwrite it at or below fd_floor */
+    return umh_move_above(&s->landlock_fd, fd_floor(spec));
 }
 
 /* The seccomp program for this spawn: the policy's calls, the one execveat of this memfd with
  * the child's own "" (umh_child_empty_path), everything else killed. Into s->filter, which lives
- * in s->mem. A memfd on fd 0, 1 or 2 would be moved by the child, which the filter cannot know:
- * refused (only a JVM with its stdio closed has one there). */
+ * in s->mem. A memfd at or below fd_floor (0-2, or a passed fd's number) would be moved by the
+ * child, which the filter cannot know: refused (the JVM's caller moves it above first). */
 static int build_filter(const struct umh_sandbox_spec *spec, int notify_sock, unsigned action, struct sock_filter *out)
 {
     struct umh_seccomp_spec sc = {
@@ -90,21 +97,22 @@ static int build_filter(const struct umh_sandbox_spec *spec, int notify_sock, un
     return umh_seccomp_build(&sc, out, UMH_SECCOMP_MAX_INSNS);
 }
 
-/* The socket the child hands the listener over: both ends above 2 (the child moves an fd on 0-2,
- * which the filter's sendmsg check could not know). Without one, the kill program alone. */
-static int notify_socket(struct umh_sandbox *s)
+/* The socket the child hands the listener over: the child's end above fd_floor (the child's fd
+ * plan writes 0-2 and the passed fds, up to fd_floor, which the filter's sendmsg check could not
+ * know). Without one, the kill program alone. */
+static int notify_socket(struct umh_sandbox *s, int fd_floor)
 {
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) < 0)
         return UMH_FAIL(UMH_SANDBOX_SOCKETPAIR, errno);
     s->notify_recv = sv[0];
     s->notify_sock = sv[1];
-    return sv[0] > 2 && sv[1] > 2 ? 0 : UMH_FAIL(UMH_SANDBOX_SOCKETPAIR, EBADF);
+    return umh_move_above(&s->notify_sock, fd_floor);
 }
 
 static int seccomp_filters(const struct umh_sandbox_spec *spec, struct umh_sandbox *s, struct sock_filter *out)
 {
-    if (spec->memfd <= 2)
+    if (spec->memfd <= fd_floor(spec)) /* the caller moves it above (umh_jni.c) */
         return UMH_FAIL(UMH_SECCOMP_BUILD, EBADF);
     int n = build_filter(spec, -1, SECCOMP_RET_KILL_PROCESS, out);
     if (n < 0)
@@ -113,7 +121,7 @@ static int seccomp_filters(const struct umh_sandbox_spec *spec, struct umh_sandb
     s->kill_filter_len = s->filter_len = (unsigned short)n;
     if (!spec->notify)
         return 0;
-    int rc = notify_socket(s);
+    int rc = notify_socket(s, fd_floor(spec));
     if (rc < 0)
         return rc;
     n = build_filter(spec, s->notify_sock, SECCOMP_RET_USER_NOTIF, out + UMH_SECCOMP_MAX_INSNS);
@@ -152,11 +160,23 @@ int umh_sandbox_prepare(const struct umh_sandbox_spec *spec, struct umh_sandbox 
         return UMH_FAIL(UMH_SANDBOX_OPEN, E2BIG);
     memset(s, 0, sizeof *s);
     s->landlock_fd = s->notify_sock = s->notify_recv = s->join_mnt_fd = s->join_net_fd = -1;
-    /* the child dup3s onto 0-2 before it joins: a namespace fd there would be gone (not ours to close) */
-    if ((spec->join_mnt_fd >= 0 && spec->join_mnt_fd <= 2) || (spec->join_net_fd >= 0 && spec->join_net_fd <= 2))
-        return UMH_FAIL(UMH_CHILD_SETNS, EBADF);
+    /* the child's fd plan writes 0-2 and the passed fds (up to fd_floor) before it joins: a
+     * namespace fd there would be overwritten (and is not ours to move), so the child joins
+     * through this spawn's copy above fd_floor, which release closes */
     s->join_mnt_fd = spec->join_mnt_fd;
     s->join_net_fd = spec->join_net_fd;
+    int *join[2] = { &s->join_mnt_fd, &s->join_net_fd };
+    for (int i = 0; i < 2; i++) {
+        if (*join[i] >= 0 && *join[i] <= fd_floor(spec)) {
+            int copy = umh_dup_above(*join[i], fd_floor(spec));
+            if (copy < 0) {
+                umh_sandbox_release(s);
+                return copy;
+            }
+            *join[i] = copy;
+            s->join_owned |= 1 << i;
+        }
+    }
     s->ns_flags = spec->ns_flags;
     s->no_caps = spec->no_caps;
     map_line(s->uid_map, sizeof s->uid_map, &s->uid_map_len, (unsigned)getuid());
@@ -271,7 +291,8 @@ int umh_sandbox_namespaces(const struct umh_sandbox_spec *spec, int fds[2])
 
 void umh_sandbox_release(struct umh_sandbox *s)
 {
-    int fds[] = { s->landlock_fd, s->notify_sock, s->notify_recv };
+    int fds[] = { s->landlock_fd, s->notify_sock, s->notify_recv, s->join_owned & 1 ? s->join_mnt_fd : -1,
+                  s->join_owned & 2 ? s->join_net_fd : -1 };
     for (size_t i = 0; i < sizeof fds / sizeof fds[0]; i++)
         if (fds[i] >= 0)
             close(fds[i]); /* never retried */

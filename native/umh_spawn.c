@@ -86,13 +86,92 @@ static int make_pipe(int *r, int *w, int size)
     return 0;
 }
 
-int umh_open_output(const char *path, int append)
+int umh_open_redirect(const char *path, int how)
 {
+    int flags = how == UMH_OPEN_READ ? O_RDONLY : O_WRONLY | O_CREAT | (how == UMH_OPEN_APPEND ? O_APPEND : O_TRUNC);
     int fd;
     do {
-        fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC), 0666);
+        fd = open(path, flags | O_CLOEXEC, 0666);
     } while (fd < 0 && errno == EINTR);
     return fd < 0 ? UMH_FAIL(UMH_OPEN, errno) : fd;
+}
+
+/* ---------------------------------------------------------------- the fd plan, the parent's side */
+
+int umh_fd_floor(const struct umh_spawn_req *req)
+{
+    return req->npass > 0 && req->pass[req->npass - 1].target > 2 ? req->pass[req->npass - 1].target : 2;
+}
+
+int umh_dup_above(int fd, int floor)
+{
+    int copy = fcntl(fd, F_DUPFD_CLOEXEC, floor + 1);
+    return copy < 0 ? UMH_FAIL(UMH_DUP, errno) : copy;
+}
+
+int umh_move_above(int *fd, int floor)
+{
+    if (*fd < 0 || *fd > floor)
+        return 0;
+    int copy = umh_dup_above(*fd, floor);
+    if (copy < 0)
+        return copy;
+    close(*fd);
+    *fd = copy;
+    return 0;
+}
+
+/* What the child cannot check: the passed fds within bounds, their targets above 2 and strictly
+ * ascending (so no two the same), each stdio `how` known (AS_STDOUT on fd 2 only), and the fds the
+ * child uses after its plan (a sandbox's socket, ruleset, namespaces, and the memfd its filter
+ * names) above the highest target (umh_fd_floor). EINVAL otherwise. */
+static int plan_valid(const struct umh_spawn_req *req, int floor)
+{
+    if (req->npass < 0 || req->npass > UMH_PASS_MAX)
+        return 0;
+    for (int i = 0; i < req->npass; i++)
+        if (req->pass[i].target <= (i == 0 ? 2 : req->pass[i - 1].target) || req->pass[i].source < 0)
+            return 0;
+    for (int k = 0; k < 3; k++) {
+        int how = req->stdio[k].how;
+        if (how < UMH_STDIO_PIPE || how > UMH_STDIO_AS_STDOUT || (how == UMH_STDIO_AS_STDOUT && k != 2) ||
+            (how == UMH_STDIO_FD && req->stdio[k].fd < 0))
+            return 0;
+    }
+    const struct umh_sandbox *s = req->sandbox;
+    return s == NULL || ((s->notify_sock < 0 || s->notify_sock > floor) && (s->landlock_fd < 0 || s->landlock_fd > floor) &&
+                         (s->join_mnt_fd < 0 || s->join_mnt_fd > floor) && (s->join_net_fd < 0 || s->join_net_fd > floor) &&
+                         (s->filter == NULL || req->memfd > floor));
+}
+
+/* The child's fds 0, 1, 2 as struct child takes them: the child's end of each new pipe (the
+ * parent's into ends[k]), the caller's fd, or the JVM's own (c->inherited). */
+static int plan_stdio(const struct umh_spawn_req *req, struct child *c, int child_ends[3], int ends[3])
+{
+    for (int k = 0; k < 3; k++) {
+        switch (req->stdio[k].how) {
+        case UMH_STDIO_PIPE: {
+            /* fd 0: the child reads; 1 and 2: it writes */
+            int rc = k == 0 ? make_pipe(&child_ends[k], &ends[k], req->pipe_size) : make_pipe(&ends[k], &child_ends[k], req->pipe_size);
+            if (rc < 0)
+                return rc;
+            c->stdio[k] = child_ends[k];
+            break;
+        }
+        case UMH_STDIO_INHERIT:
+            c->stdio[k] = k;
+            c->inherited |= 1 << k;
+            break;
+        case UMH_STDIO_FD:
+            c->stdio[k] = req->stdio[k].fd;
+            break;
+        default: /* UMH_STDIO_AS_STDOUT: 2>&1, the JVM's fd 1 where that is inherited */
+            c->stdio[k] = c->stdio[1];
+            c->inherited |= (c->inherited & 2) << 1;
+            break;
+        }
+    }
+    return 0;
 }
 
 /* Wait for a child that failed before exec, so a failed spawn leaves no zombie. */
@@ -303,24 +382,22 @@ static int start_child(struct child *c)
 
 int umh_spawn(const struct umh_spawn_req *req, struct umh_spawn_res *res)
 {
-    int in_r = -1, in_w = -1, out_r = -1, out_w = -1, err_r = -1, err_w = -1, pidfd = -1;
+    int child_ends[3] = { -1, -1, -1 }, ends[3] = { -1, -1, -1 }, pidfd = -1;
     int mm_r = -1, mm_w = -1;
     int rc;
     struct child c;
     memset(&c, 0, sizeof c);
 
-    int size = req->pipe_size;
-    if ((rc = make_pipe(&in_r, &in_w, size)) < 0 || (rc = make_pipe(&out_r, &out_w, size)) < 0)
-        goto out;
-    if (req->err_fd == -1 && (rc = make_pipe(&err_r, &err_w, size)) < 0)
+    int floor = umh_fd_floor(req);
+    if (!plan_valid(req, floor))
+        return UMH_FAIL(UMH_CHILD_DUP3, EINVAL);
+    if ((rc = plan_stdio(req, &c, child_ends, ends)) < 0)
         goto out;
     int user = req->flags & UMH_SPAWN_USER;
     if (user && (rc = make_pipe(&mm_r, &mm_w, 0)) < 0)
         goto out;
     c.req = req;
-    c.stdin_r = in_r;
-    c.stdout_w = out_w;
-    c.stderr_w = req->err_fd == -1 ? err_w : req->err_fd;
+    c.fd_floor = floor;
     c.parent = getpid();
     c.pidfd = -1;
     c.fallbacks = umh_fallbacks;
@@ -351,20 +428,18 @@ int umh_spawn(const struct umh_spawn_req *req, struct umh_spawn_res *res)
             goto out;
         }
     }
-    res->stdin_w = in_w;
-    res->stdout_r = out_r;
-    res->stderr_r = err_r;
+    res->stdin_w = ends[0];
+    res->stdout_r = ends[1];
+    res->stderr_r = ends[2];
     res->pid = pid;
     res->pidfd = pidfd < 0 ? -1 : pidfd;
-    in_w = out_r = err_r = pidfd = -1; /* handed over */
+    ends[0] = ends[1] = ends[2] = pidfd = -1; /* handed over */
     rc = 0;
 out:
-    close_if_open(&in_r);
-    close_if_open(&in_w);
-    close_if_open(&out_r);
-    close_if_open(&out_w);
-    close_if_open(&err_r);
-    close_if_open(&err_w);
+    for (int k = 0; k < 3; k++) {
+        close_if_open(&child_ends[k]);
+        close_if_open(&ends[k]);
+    }
     close_if_open(&pidfd);
     close_if_open(&mm_r);
     close_if_open(&mm_w);

@@ -153,7 +153,7 @@ static void umh_core_spawn_wait(const char *name, int flags, const char *blob, s
 {
     int memfd = umh_memfd_load(blob, len);
     struct umh_spawn_req req = { .memfd = memfd, .flags = flags, .argv = child_argv,
-                                 .envp = child_envp, .err_fd = 2 };
+                                 .envp = child_envp, .stdio[2].how = UMH_STDIO_INHERIT };
     long n = 0;
     double start = now_us(), end = start + seconds * 1e6, t;
     do {

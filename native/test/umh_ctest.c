@@ -46,7 +46,7 @@ static int exec_status = -1; /* what a child that execs "exit 0" ends with: 0, o
 static int spawn(int memfd, char **argv, struct umh_spawn_res *res)
 {
     static char *envp[] = { "A=b", NULL };
-    struct umh_spawn_req req = { .memfd = memfd, .flags = UMH_SPAWN_PDEATHSIG, .argv = argv, .envp = envp, .err_fd = 2 };
+    struct umh_spawn_req req = { .memfd = memfd, .flags = UMH_SPAWN_PDEATHSIG, .argv = argv, .envp = envp, .stdio[2].how = UMH_STDIO_INHERIT };
     return umh_spawn(&req, res);
 }
 
@@ -54,7 +54,7 @@ static int spawn(int memfd, char **argv, struct umh_spawn_res *res)
 static int spawn_here(int memfd, char **argv, struct umh_spawn_res *res)
 {
     static char *envp[] = { "A=b", NULL };
-    struct umh_spawn_req req = { .memfd = memfd, .argv = argv, .envp = envp, .err_fd = 2 };
+    struct umh_spawn_req req = { .memfd = memfd, .argv = argv, .envp = envp, .stdio[2].how = UMH_STDIO_INHERIT };
     return umh_spawn(&req, res);
 }
 
@@ -216,7 +216,7 @@ static int spawn_as_nobody(int memfd, int here, char *out, size_t size)
     char *argv[] = { "probe", NULL };
     static char *envp[] = { NULL };
     struct umh_spawn_req req = { .memfd = memfd, .flags = UMH_SPAWN_USER | (here ? 0 : UMH_SPAWN_PDEATHSIG),
-                                 .argv = argv, .envp = envp, .err_fd = 2, .uid = 65534, .gid = 65534 };
+                                 .argv = argv, .envp = envp, .stdio[2].how = UMH_STDIO_INHERIT, .uid = 65534, .gid = 65534 };
     struct umh_spawn_res res;
     int rc = umh_spawn(&req, &res);
     if (rc == 0)
@@ -342,6 +342,53 @@ static void test_fallbacks(void)
     close(fd);
 }
 
+/* The passed fds (struct umh_fd_pass), through each way of closing the rest: two pipes' read ends
+ * on each other's numbers, one of them also on the memfd's number (which the child then lifts), a
+ * not close-on-exec fd above them that must not reach the child. It lists exactly 0-2 and the
+ * targets, and reads each target's pipe. */
+static void test_passed_fds(void)
+{
+    int modes[] = { 0, UMH_NO_CLOSE_RANGE, UMH_NO_CLOSE_RANGE | UMH_NO_PROC };
+    int inheritable = fcntl(0, F_DUPFD, 60);
+    for (size_t m = 0; m < sizeof modes / sizeof modes[0]; m++) {
+        int a[2], b[2];
+        CHECK(pipe2(a, O_CLOEXEC) == 0 && pipe2(b, O_CLOEXEC) == 0);
+        CHECK(write(a[1], "A", 1) == 1 && write(b[1], "B", 1) == 1);
+        int memfd = load_file("fds"); /* after the pipes: the highest of the three numbers */
+        close(a[1]);
+        close(b[1]);
+        struct umh_fd_pass pass[3] = { { a[0], b[0] }, { b[0], a[0] }, { memfd, a[0] } };
+        char cat_a[16], cat_b[16], expected[64], out[256];
+        snprintf(cat_a, sizeof cat_a, "cat:%d", a[0]);
+        snprintf(cat_b, sizeof cat_b, "cat:%d", b[0]);
+        snprintf(expected, sizeof expected, "fds=0,1,2,%d,%d,%d\nBA", a[0], b[0], memfd);
+        char *argv[] = { "fds", "list", cat_a, cat_b, NULL };
+        static char *envp[] = { NULL };
+        struct umh_spawn_req req = { .memfd = memfd, .argv = argv, .envp = envp,
+                                     .stdio[2].how = UMH_STDIO_INHERIT, .pass = pass, .npass = 3 };
+        struct umh_spawn_res res;
+        umh_fallbacks = modes[m];
+        CHECK(umh_spawn(&req, &res) == 0);
+        umh_fallbacks = 0;
+        run_to_end(&res, out, sizeof out);
+        if (strcmp(out, expected) != 0)
+            fprintf(stderr, "passed_fds, fallbacks %d: \"%s\", not \"%s\"\n", modes[m], out, expected);
+        CHECK(strcmp(out, expected) == 0);
+        close(a[0]);
+        close(b[0]);
+        close(memfd);
+    }
+    close(inheritable);
+    /* a plan the child could not carry out is refused before the clone */
+    int memfd = load_file("fds");
+    struct umh_fd_pass twice[2] = { { 5, 0 }, { 5, 1 } };
+    char *argv[] = { "fds", NULL };
+    struct umh_spawn_req req = { .memfd = memfd, .argv = argv, .envp = argv + 1, .pass = twice, .npass = 2 };
+    struct umh_spawn_res res;
+    CHECK(umh_spawn(&req, &res) == UMH_FAIL(UMH_CHILD_DUP3, EINVAL));
+    close(memfd);
+}
+
 /* Regression: the last fallback closes fds by a loop up to RLIMIT_NOFILE, read after the spawn's
  * own limits were set, so a NOFILE limit lowered for the child left every fd above it open into
  * the program. Not close-on-exec fds at 20 and 50, NOFILE 16 for the child: none may reach it. */
@@ -353,7 +400,7 @@ static void test_close_loop_above_lowered_limit(void)
     int low = fcntl(0, F_DUPFD, 20), high = fcntl(0, F_DUPFD, 50);
     CHECK(low >= 20 && high >= 50);
     struct umh_rlimit nofile = { RLIMIT_NOFILE, 16, 16 };
-    struct umh_spawn_req req = { .memfd = memfd, .argv = argv, .envp = envp, .err_fd = 2,
+    struct umh_spawn_req req = { .memfd = memfd, .argv = argv, .envp = envp, .stdio[2].how = UMH_STDIO_INHERIT,
                                  .rlimits = &nofile, .nrlimits = 1 };
     umh_fallbacks = UMH_NO_CLOSE_RANGE | UMH_NO_PROC;
     struct umh_spawn_res res;
@@ -413,7 +460,7 @@ static void test_pipe_size(void)
     int memfd = load_file("cat");
     char *argv[] = { "cat", NULL };
     static char *envp[] = { NULL };
-    struct umh_spawn_req req = { .memfd = memfd, .argv = argv, .envp = envp, .err_fd = 2, .pipe_size = 1 << 20 };
+    struct umh_spawn_req req = { .memfd = memfd, .argv = argv, .envp = envp, .stdio[2].how = UMH_STDIO_INHERIT, .pipe_size = 1 << 20 };
     struct umh_spawn_res res;
     CHECK(umh_spawn(&req, &res) == 0);
     CHECK(fcntl(res.stdin_w, F_GETPIPE_SZ) == 1 << 20);
@@ -460,7 +507,7 @@ static void test_script(void)
     char *argv[] = { "s", "ok", NULL };
     for (int fallback = 0; fallback <= UMH_NO_EXECVEAT; fallback += UMH_NO_EXECVEAT) {
         umh_fallbacks = fallback;
-        struct umh_spawn_req req = { .memfd = memfd, .flags = UMH_SPAWN_SCRIPT | UMH_SPAWN_PDEATHSIG, .argv = argv, .envp = argv + 2, .err_fd = 2 };
+        struct umh_spawn_req req = { .memfd = memfd, .flags = UMH_SPAWN_SCRIPT | UMH_SPAWN_PDEATHSIG, .argv = argv, .envp = argv + 2, .stdio[2].how = UMH_STDIO_INHERIT };
         struct umh_spawn_res res;
         char out[64] = { 0 };
         CHECK(umh_spawn(&req, &res) == 0);
@@ -489,7 +536,7 @@ static void test_script_fds(void)
     int modes[] = { 0, UMH_NO_CLOSE_RANGE | UMH_NO_EXECVEAT | UMH_NO_PIDFD };
     for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
         umh_fallbacks = modes[i];
-        struct umh_spawn_req req = { .memfd = memfd, .flags = UMH_SPAWN_SCRIPT, .argv = argv, .envp = argv + 1, .err_fd = 2 };
+        struct umh_spawn_req req = { .memfd = memfd, .flags = UMH_SPAWN_SCRIPT, .argv = argv, .envp = argv + 1, .stdio[2].how = UMH_STDIO_INHERIT };
         struct umh_spawn_res res;
         char out[64];
         CHECK(umh_spawn(&req, &res) == 0);
@@ -1040,7 +1087,7 @@ static void test_cgroup(void)
         int w = umh_cgroup_write(cg, "pids.max", "8");
         CHECK(strstr(enabled, "pids") != NULL ? w == 0 : w == UMH_FAIL(UMH_OPEN, ENOENT));
         struct umh_spawn_req req = { .memfd = memfd, .flags = UMH_SPAWN_CGROUP | (here ? 0 : UMH_SPAWN_PDEATHSIG),
-                                     .argv = argv, .envp = envp, .err_fd = 2, .cgroup_fd = cg };
+                                     .argv = argv, .envp = envp, .stdio[2].how = UMH_STDIO_INHERIT, .cgroup_fd = cg };
         struct umh_spawn_res res;
         CHECK(umh_spawn(&req, &res) == 0);
         CHECK(in_cgroup(res.pid, suffix));
@@ -1052,7 +1099,7 @@ static void test_cgroup(void)
     }
     int cg = umh_cgroup_create(parent, "c");
     umh_fallbacks = UMH_NO_CLONE3;
-    struct umh_spawn_req req = { .memfd = memfd, .flags = UMH_SPAWN_CGROUP, .argv = argv, .envp = envp, .err_fd = 2,
+    struct umh_spawn_req req = { .memfd = memfd, .flags = UMH_SPAWN_CGROUP, .argv = argv, .envp = envp, .stdio[2].how = UMH_STDIO_INHERIT,
                                  .cgroup_fd = cg };
     struct umh_spawn_res res;
     CHECK(umh_spawn(&req, &res) == UMH_FAIL(UMH_CLONE3, ENOSYS));
@@ -1125,6 +1172,7 @@ static const struct test tests[] = {
     { "enoexec_leaves_nothing", test_enoexec_leaves_nothing, NEEDS_SHARED_VFORK },
     { "low_fds", test_low_fds, NEEDS_EXEC },
     { "fallbacks", test_fallbacks, NEEDS_EXEC },
+    { "passed_fds", test_passed_fds, NEEDS_EXEC },
     { "close_loop_above_lowered_limit", test_close_loop_above_lowered_limit, NEEDS_EXEC },
     { "signal_reset", test_signal_reset, NEEDS_EXEC },
     /* scripts: the kernel runs /bin/sh, an emulator's host kernel too */

@@ -74,6 +74,26 @@ final class Abi {
     @Native static final int RLIMIT_FIELDS = 3;
     @Native static final int RLIMITS_MAX = 16;
 
+    // ---- Native.spawn's int[] fds: {how, fd} for each of the child's fds 0, 1, 2 (umh.h struct
+    // umh_stdio), then {target, source} per passed fd (struct umh_fd_pass), targets ascending
+    @Native static final int STDIO_PIPE = 0;      // a new pipe
+    @Native static final int STDIO_INHERIT = 1;   // the JVM's own
+    @Native static final int STDIO_FD = 2;        // fd: a file opened for the spawn
+    @Native static final int STDIO_AS_STDOUT = 3; // fd 2 only: whatever fd 1 gets
+    @Native static final int FDS_HOW = 0;
+    @Native static final int FDS_FD = 1;
+    @Native static final int FDS_FIELDS = 2;
+    @Native static final int FDS_PASSED = 6;
+    @Native static final int PASS_TARGET = 0;
+    @Native static final int PASS_SOURCE = 1;
+    @Native static final int PASS_FIELDS = 2;
+    @Native static final int PASS_MAX = 64;
+
+    // ---- Native.openRedirect's how (umh.h UMH_OPEN_*)
+    @Native static final int OPEN_READ = 0;
+    @Native static final int OPEN_TRUNCATE = 1;
+    @Native static final int OPEN_APPEND = 2;
+
     // ---- Native.spawn's int[] out: the new child's fds and ids
     @Native static final int OUT_STDIN_W = 0;
     @Native static final int OUT_STDOUT_R = 1;

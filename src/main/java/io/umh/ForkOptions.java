@@ -1,6 +1,7 @@
 package io.umh;
 
 import java.io.ByteArrayOutputStream;
+import java.io.FileDescriptor;
 import java.lang.ProcessBuilder.Redirect;
 import java.nio.charset.Charset;
 import java.nio.charset.StandardCharsets;
@@ -15,9 +16,12 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalInt;
+import java.util.SortedMap;
+import java.util.TreeMap;
 
 /**
- * How to run a blob: argv, environment, working directory and where the child's stderr goes.
+ * How to run a blob: argv, environment, working directory, where the child's fds 0, 1 and 2 come
+ * from and go to, and which more fds it gets.
  * Immutable and validated once, when built; the argv and environment blocks the native spawn reads
  * are prepared then too, so a fork with the same options copies nothing twice.
  */
@@ -32,7 +36,12 @@ public final class ForkOptions {
     private final List<String> args;
     private final Map<String, String> environment; // null: the JVM's
     private final Path directory;                  // null: the JVM's
+    private final Redirect redirectInput;
+    private final Redirect redirectOutput;
     private final Redirect redirectError;
+    private final boolean redirectErrorStream;
+    /** The child's fds above 2: each a FileDescriptor (the caller's) or a Path (opened read-only at each fork). */
+    final SortedMap<Integer, Object> passed;
     private final Lifetime lifetime;
     private final Duration closeGrace;
     private final boolean noNewPrivileges;
@@ -103,7 +112,11 @@ public final class ForkOptions {
             this.environment = null;
         }
         this.directory = b.directory;
+        this.redirectInput = b.redirectInput;
+        this.redirectOutput = b.redirectOutput;
         this.redirectError = checkRedirect(b.redirectError);
+        this.redirectErrorStream = b.redirectErrorStream;
+        this.passed = Collections.unmodifiableSortedMap(new TreeMap<>(b.passed));
         this.lifetime = b.lifetime;
         this.closeGrace = b.closeGrace;
         this.noNewPrivileges = b.noNewPrivileges;
@@ -113,6 +126,11 @@ public final class ForkOptions {
         this.umask = b.umask;
         this.pipeSize = b.pipeSize;
         this.limits = Collections.unmodifiableMap(new EnumMap<>(b.limits));
+        long[] nofile = limits.get(Resource.OPEN_FILES);
+        if (nofile != null && nofile[0] != UNLIMITED && !passed.isEmpty() && passed.lastKey() >= nofile[0]) {
+            throw new IllegalArgumentException("passFd: child fd " + passed.lastKey() + " is not below resourceLimit(OPEN_FILES)"
+                    + " soft " + nofile[0] + ", which the child gets first");
+        }
         this.sandbox = b.sandbox;
         this.ids = new int[Abi.IDS_LENGTH];
         ids[Abi.IDS_UID] = uid;
@@ -138,7 +156,7 @@ public final class ForkOptions {
         this.dir = directory == null ? null : nulTerminated(directory.toString());
     }
 
-    /** A new builder with every default: argv0 the blob's name, no arguments, the JVM's environment and directory, stderr inherited. */
+    /** A new builder with every default: argv0 the blob's name, no arguments, the JVM's environment and directory, stdin and stdout piped, stderr inherited, no fds passed. */
     public static Builder builder() {
         return new Builder();
     }
@@ -150,9 +168,11 @@ public final class ForkOptions {
 
     /** A builder that starts from these options. */
     public Builder toBuilder() {
-        Builder b = new Builder().args(args).redirectError(redirectError).lifetime(lifetime)
+        Builder b = new Builder().args(args).redirectInput(redirectInput).redirectOutput(redirectOutput)
+                .redirectError(redirectError).redirectErrorStream(redirectErrorStream).lifetime(lifetime)
                 .closeGrace(closeGrace).noNewPrivileges(noNewPrivileges).newSession(newSession);
         b.argv0 = argv0;
+        b.passed.putAll(passed);
         b.uid = uid;
         b.gid = gid;
         b.umask = umask;
@@ -192,9 +212,44 @@ public final class ForkOptions {
         return Optional.ofNullable(directory);
     }
 
-    /** Where the child's fd 2 goes (default {@link Redirect#INHERIT}). */
+    /** Where the child's fd 0 comes from (default {@link Redirect#PIPE}: {@link UsermodeProcess#pipeToUmh()}). */
+    public Redirect redirectInput() {
+        return redirectInput;
+    }
+
+    /** Where the child's fd 1 goes (default {@link Redirect#PIPE}: {@link UsermodeProcess#pipeFromUmh()}). */
+    public Redirect redirectOutput() {
+        return redirectOutput;
+    }
+
+    /** Where the child's fd 2 goes (default {@link Redirect#INHERIT}); ignored with {@link #redirectErrorStream()}. */
     public Redirect redirectError() {
         return redirectError;
+    }
+
+    /** Whether the child's fd 2 is whatever its fd 1 is, as {@code 2>&1} (default false). */
+    public boolean redirectErrorStream() {
+        return redirectErrorStream;
+    }
+
+    /** The FileDescriptors passed to the child, by the fd number it gets each on (above 2); unmodifiable. */
+    public SortedMap<Integer, FileDescriptor> passedFds() {
+        return passedOf(FileDescriptor.class);
+    }
+
+    /** The files passed to the child read-only, by the fd number it gets each on (above 2); unmodifiable. */
+    public SortedMap<Integer, Path> passedFiles() {
+        return passedOf(Path.class);
+    }
+
+    private <T> SortedMap<Integer, T> passedOf(Class<T> type) {
+        SortedMap<Integer, T> m = new TreeMap<>();
+        passed.forEach((fd, v) -> {
+            if (type.isInstance(v)) {
+                m.put(fd, type.cast(v));
+            }
+        });
+        return Collections.unmodifiableSortedMap(m);
     }
 
     /**
@@ -381,7 +436,11 @@ public final class ForkOptions {
         private List<String> args = List.of();
         private Map<String, String> environment;
         private Path directory;
+        private Redirect redirectInput = Redirect.PIPE;
+        private Redirect redirectOutput = Redirect.PIPE;
         private Redirect redirectError = Redirect.INHERIT;
+        private boolean redirectErrorStream;
+        private final SortedMap<Integer, Object> passed = new TreeMap<>();
         private Lifetime lifetime = Lifetime.DIES_WITH_JVM;
         private Duration closeGrace = DEFAULT_CLOSE_GRACE;
         private boolean noNewPrivileges;
@@ -426,6 +485,102 @@ public final class ForkOptions {
         /** The child's working directory; default: the JVM's. */
         public Builder directory(Path directory) {
             this.directory = Objects.requireNonNull(directory, "directory");
+            return this;
+        }
+
+        /**
+         * Where the child's fd 0 comes from, as {@link ProcessBuilder#redirectInput(Redirect)}: PIPE
+         * (default: {@link UsermodeProcess#pipeToUmh()}), INHERIT (the JVM's stdin) or
+         * {@code from(file)}, opened by the JVM at each fork (a sandboxed helper needs no access to
+         * it). Any but PIPE makes {@link Process#getOutputStream()} a null stream, as
+         * ProcessBuilder's: every write throws {@code IOException("Stream closed")}; and
+         * {@link UsermodeProcess#pipeToUmh()} throws IllegalStateException.
+         *
+         * @throws IllegalArgumentException for a redirect to write to ({@code to}, {@code appendTo}, DISCARD)
+         */
+        public Builder redirectInput(Redirect source) {
+            Objects.requireNonNull(source, "redirectInput");
+            if (source.type() == Redirect.Type.WRITE || source.type() == Redirect.Type.APPEND) {
+                throw new IllegalArgumentException("redirectInput: Redirect invalid for reading: " + source);
+            }
+            this.redirectInput = source;
+            return this;
+        }
+
+        /**
+         * Where the child's fd 1 goes, as {@link ProcessBuilder#redirectOutput(Redirect)}: PIPE
+         * (default: {@link UsermodeProcess#pipeFromUmh()}), INHERIT, DISCARD, {@code to(file)} or
+         * {@code appendTo(file)}, opened by the JVM at each fork. Any but PIPE makes
+         * {@link Process#getInputStream()} a null stream, as ProcessBuilder's: it reads EOF; and
+         * {@link UsermodeProcess#pipeFromUmh()} throws IllegalStateException.
+         *
+         * @throws IllegalArgumentException for a redirect to read from ({@code from(file)})
+         */
+        public Builder redirectOutput(Redirect destination) {
+            Objects.requireNonNull(destination, "redirectOutput");
+            if (destination.type() == Redirect.Type.READ) {
+                throw new IllegalArgumentException("redirectOutput: Redirect invalid for writing: " + destination);
+            }
+            this.redirectOutput = destination;
+            return this;
+        }
+
+        /**
+         * With true, the child's fd 2 is a copy of its fd 1, whatever that is (a pipe, a file, the
+         * JVM's stdout), as {@link ProcessBuilder#redirectErrorStream(boolean)}: {@link #redirectError}
+         * is then ignored and {@link Process#getErrorStream()} is a null stream.
+         */
+        public Builder redirectErrorStream(boolean merge) {
+            this.redirectErrorStream = merge;
+            return this;
+        }
+
+        /** INHERIT for fds 0, 1 and 2, as {@link ProcessBuilder#inheritIO()}. */
+        public Builder inheritIO() {
+            return redirectInput(Redirect.INHERIT).redirectOutput(Redirect.INHERIT).redirectError(Redirect.INHERIT);
+        }
+
+        /**
+         * Gives the child {@code fd} as its fd {@code childFd} (3 or above; 0-2 are the redirects),
+         * e.g. an open file, a socket or a pipe end ({@link java.io.FileInputStream#getFD()}): what a
+         * sandboxed helper with no file system reads its input from. The child gets a copy (its own
+         * fd, not close-on-exec, sharing the open file and its offset); {@code fd} stays the
+         * caller's, and must stay open until each fork with these options has returned. The child
+         * has no other fd above 2. At most 64 fds.
+         *
+         * @throws IllegalArgumentException for a {@code childFd} below 3 or given twice, or an
+         *         {@code fd} that is not valid (closed)
+         */
+        public Builder passFd(int childFd, FileDescriptor fd) {
+            Objects.requireNonNull(fd, "passFd " + childFd);
+            if (!fd.valid()) {
+                throw new IllegalArgumentException("passFd " + childFd + ": the FileDescriptor is not valid (closed?)");
+            }
+            return pass(childFd, fd);
+        }
+
+        /**
+         * Gives the child {@code file}, opened read-only by the JVM at each fork, as its fd
+         * {@code childFd} (3 or above), as {@link #passFd(int, FileDescriptor)}: a sandboxed helper
+         * reads it without any access to the file system. The fork fails with a
+         * FileNotFoundException naming the file if it cannot be opened.
+         */
+        public Builder passFd(int childFd, Path file) {
+            return pass(childFd, Objects.requireNonNull(file, "passFd " + childFd));
+        }
+
+        private Builder pass(int childFd, Object source) {
+            if (childFd < 3) {
+                throw new IllegalArgumentException("passFd: child fd " + childFd + " is not 3 or above (0, 1 and 2 are"
+                        + " redirectInput, redirectOutput and redirectError)");
+            }
+            if (passed.containsKey(childFd)) {
+                throw new IllegalArgumentException("passFd: child fd " + childFd + " is given twice");
+            }
+            if (passed.size() == Abi.PASS_MAX) {
+                throw new IllegalArgumentException("passFd: at most " + Abi.PASS_MAX + " fds, child fd " + childFd + " is one more");
+            }
+            passed.put(childFd, source);
             return this;
         }
 

@@ -1,6 +1,7 @@
 package io.umh;
 
 import java.io.FileDescriptor;
+import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
 
@@ -128,27 +129,36 @@ final class Native {
         return rc;
     }
 
-    /** Opens {@code file} for a child's stderr ({@code path}: its NUL-terminated bytes). */
-    static int openOutput(byte[] path, boolean append, String file) throws IOException {
-        int rc = openOutput0(path, append);
+    /** The number a FileDescriptor holds (-1 once closed); nothing public reads it. */
+    static int fdNumber(FileDescriptor fd) {
+        return fdNumber0(fd);
+    }
+
+    /**
+     * Opens {@code path} (its NUL-terminated bytes) for a child's redirect or passed fd, close-on-exec,
+     * {@code how} as Abi.OPEN_* says. A failure is a FileNotFoundException, as the JDK's
+     * FileInputStream and FileOutputStream throw, naming {@code what} (the option and the file).
+     */
+    static int openRedirect(byte[] path, int how, String what) throws FileNotFoundException {
+        int rc = openRedirect0(path, how);
         if (rc < 0) {
-            throw error("fork", rc, ": " + file);
+            throw new FileNotFoundException(error("fork", rc, ": " + what).getMessage());
         }
         return rc;
     }
 
     /**
      * Spawns a child from {@code memfd} ({@code flags}: Abi.SPAWN_*). {@code argv}/{@code envp} hold
-     * argc/envc NUL-terminated strings, {@code dir} is NUL-terminated or null, {@code errFd} is -1
-     * for a pipe or the fd to put on the child's fd 2, {@code ids} is laid out by Abi.IDS_*,
+     * argc/envc NUL-terminated strings, {@code dir} is NUL-terminated or null, {@code fds} is laid out
+     * by Abi.FDS_* and Abi.PASS_* (the child's fds 0-2, then the passed ones), {@code ids} is laid out by Abi.IDS_*,
      * {@code rlimits} by Abi.RLIMIT_*, {@code sandbox} (null: none) by Abi.SBX_* with its
      * {@code sandboxPaths} block (SandboxPolicy's). Fills {@code out} as Abi.OUT_* name it, or returns the
      * failure code (nothing left behind). With SPAWN_PDEATHSIG the clone is made on the spawner
      * thread ({@link Spawner#ensureStarted} first).
      */
     static int spawn(int memfd, int flags, byte[] argv, int argc, byte[] envp, int envc,
-                     byte[] dir, int errFd, int[] ids, long[] rlimits, int[] sandbox, byte[] sandboxPaths, int[] out) {
-        return spawn0(memfd, flags, argv, argc, envp, envc, dir, errFd, ids, rlimits, sandbox, sandboxPaths, out);
+                     byte[] dir, int[] fds, int[] ids, long[] rlimits, int[] sandbox, byte[] sandboxPaths, int[] out) {
+        return spawn0(memfd, flags, argv, argc, envp, envc, dir, fds, ids, rlimits, sandbox, sandboxPaths, out);
     }
 
     /**
@@ -364,12 +374,14 @@ final class Native {
 
     private static native int loadFile0(byte[] path, byte[] name, long[] out);
 
-    private static native int openOutput0(byte[] path, boolean append);
+    private static native int fdNumber0(FileDescriptor fd);
+
+    private static native int openRedirect0(byte[] path, int how);
 
     private static native int sandboxNamespaces0(int[] header, byte[] paths, int[] out);
 
     private static native int spawn0(int memfd, int flags, byte[] argv, int argc, byte[] envp, int envc,
-                                     byte[] dir, int errFd, int[] ids, long[] rlimits, int[] sandbox,
+                                     byte[] dir, int[] fds, int[] ids, long[] rlimits, int[] sandbox,
                                      byte[] sandboxPaths, int[] out);
 
     private static native void serveSpawns0();

@@ -1,12 +1,14 @@
 package io.umh;
 
+import java.io.FileDescriptor;
 import java.io.IOException;
 import java.lang.ProcessBuilder.Redirect;
+import java.nio.file.Path;
 import java.util.EnumMap;
 import java.util.Map;
 
 /**
- * ForkOptions translated into the one native spawn call: the stderr redirect opened, the flags
+ * ForkOptions translated into the one native spawn call: the redirects' and passed files opened, the flags
  * combined, the prepared blocks passed, and a failure turned into an IOException that names the
  * option it concerns. What comes back is the new child's fds and ids, all of them the caller's.
  */
@@ -14,7 +16,7 @@ final class Spawn {
     private Spawn() {}
 
     /**
-     * A new child: its fds and ids as {@link Abi}'s OUT_* name them (stderr -1 unless piped, pidfd
+     * A new child: its fds and ids as {@link Abi}'s OUT_* name them (a stdio fd -1 unless piped, pidfd
      * -1 without pidfds), the cgroup it was made in (null: none; the caller's to remove after the
      * reap), and the sandbox layers it got (empty: not sandboxed).
      */
@@ -47,24 +49,24 @@ final class Spawn {
             ids[Abi.IDS_CGROUP_FD] = cgroup.fd();
         }
         int rc;
-        int errFd = -1;
+        Fds fds = null;
         try {
-            errFd = openError(o.redirectError());
+            fds = new Fds(o);
             // PR_SET_PDEATHSIG follows the cloning thread: with it, the clone is made on the
             // spawner thread, which outlives every child; without it, right here.
             if (o.killOnParentDeath()) {
                 Spawner.ensureStarted();
             }
             rc = Native.spawn(memfd, flags, argv.bytes, argv.count, o.envp.bytes, o.envp.count, o.dir,
-                    errFd, ids, o.rlimits, sandbox, sandboxPaths, out);
+                    fds.plan, ids, o.rlimits, sandbox, sandboxPaths, out);
         } catch (IOException | RuntimeException e) {
             if (cgroup != null) {
                 cgroup.remove();
             }
             throw e;
         } finally {
-            if (errFd > 2) {
-                Native.closeQuietly(errFd);
+            if (fds != null) {
+                fds.close();
             }
             if (cgroup != null) {
                 cgroup.closeFd();
@@ -90,6 +92,82 @@ final class Spawn {
     }
 
     /**
+     * The child's fds as the native spawn reads them ({@link Abi}'s FDS_* and PASS_*), with the files
+     * opened for this fork, which {@link #close()} closes: they are the JVM's only until the child
+     * has its copies, on every path.
+     */
+    private static final class Fds implements AutoCloseable {
+        final int[] plan;
+        private final int[] opened;
+        private int nopened;
+
+        Fds(ForkOptions o) throws IOException {
+            plan = new int[Abi.FDS_PASSED + o.passed.size() * Abi.PASS_FIELDS];
+            opened = new int[3 + o.passed.size()];
+            try {
+                stdio(0, o.redirectInput(), "redirectInput");
+                stdio(1, o.redirectOutput(), "redirectOutput");
+                if (o.redirectErrorStream()) {
+                    plan[2 * Abi.FDS_FIELDS + Abi.FDS_HOW] = Abi.STDIO_AS_STDOUT;
+                } else {
+                    stdio(2, o.redirectError(), "redirectError");
+                }
+                int i = Abi.FDS_PASSED;
+                for (Map.Entry<Integer, Object> e : o.passed.entrySet()) {
+                    plan[i + Abi.PASS_TARGET] = e.getKey();
+                    plan[i + Abi.PASS_SOURCE] = source(e.getKey(), e.getValue());
+                    i += Abi.PASS_FIELDS;
+                }
+            } catch (IOException | RuntimeException e) {
+                close();
+                throw e;
+            }
+        }
+
+        private void stdio(int fd, Redirect r, String option) throws IOException {
+            int at = fd * Abi.FDS_FIELDS;
+            switch (r.type()) {
+                case PIPE:
+                    plan[at + Abi.FDS_HOW] = Abi.STDIO_PIPE;
+                    return;
+                case INHERIT:
+                    plan[at + Abi.FDS_HOW] = Abi.STDIO_INHERIT;
+                    return;
+                default:
+                    int how = r.type() == Redirect.Type.READ ? Abi.OPEN_READ
+                            : r.type() == Redirect.Type.APPEND ? Abi.OPEN_APPEND : Abi.OPEN_TRUNCATE;
+                    plan[at + Abi.FDS_HOW] = Abi.STDIO_FD;
+                    plan[at + Abi.FDS_FD] = open(r.file().getPath(), how, option + " " + r.file());
+            }
+        }
+
+        /** The fd number to copy onto the child's {@code childFd}: the caller's, or a file opened here. */
+        private int source(int childFd, Object source) throws IOException {
+            if (source instanceof Path) {
+                return open(source.toString(), Abi.OPEN_READ, "passFd " + childFd + " " + source);
+            }
+            int fd = Native.fdNumber((FileDescriptor) source);
+            if (fd < 0) {
+                throw new IOException("fork: passFd " + childFd + ": the FileDescriptor has been closed");
+            }
+            return fd;
+        }
+
+        private int open(String file, int how, String what) throws IOException {
+            int fd = Native.openRedirect(ForkOptions.nulTerminated(file), how, what);
+            opened[nopened++] = fd;
+            return fd;
+        }
+
+        @Override
+        public void close() {
+            while (nopened > 0) {
+                Native.closeQuietly(opened[--nopened]);
+            }
+        }
+    }
+
+    /**
      * The native sandbox header for {@code policy}, after the checks a fork makes: options that
      * cannot work together, and (REQUIRED) every layer the policy asks for that this JVM cannot give.
      */
@@ -109,19 +187,6 @@ final class Spawn {
         return policy.spawnHeader(); // read only: the native side copies it
     }
 
-    /** The fd for the child's stderr: -1 for a new pipe, 2 to inherit the JVM's, else a file opened here. */
-    private static int openError(Redirect err) throws IOException {
-        switch (err.type()) {
-            case PIPE:
-                return -1;
-            case INHERIT:
-                return 2;
-            default:
-                String file = err.file().getPath();
-                return Native.openOutput(ForkOptions.nulTerminated(file), err.type() == Redirect.Type.APPEND, file);
-        }
-    }
-
     /** What of the options (or, for an exec, of the blob and the system) a failed step concerns, for the exception's message. */
     private static String failureDetail(int rc, BlobInfo blob, ForkOptions o, ForkOptions.Block argv, Cgroup cgroup) {
         switch (Native.step(rc)) {
@@ -134,6 +199,11 @@ final class Spawn {
                 return ": directory " + o.directory().orElseThrow();
             case SETPIPE_SZ:
                 return ": pipeSize " + o.pipeSize().orElseThrow();
+            case DUP:
+            case CHILD_MOVE_FD:
+            case CHILD_DUP3:
+            case CHILD_CLEAR_CLOEXEC:
+                return o.passed.isEmpty() ? "" : ": passFd " + o.passed.keySet();
             default:
                 return "";
         }

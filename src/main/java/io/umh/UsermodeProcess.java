@@ -20,7 +20,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  *
  * <p>The child's fd 0 is {@link #pipeToUmh()}, its fd 1 {@link #pipeFromUmh()}; both are plain
  * file streams over the pipe and are the very objects {@link #getOutputStream()} and
- * {@link #getInputStream()} return. Signals go through a pidfd, so they can never reach a process
+ * {@link #getInputStream()} return. A redirected fd ({@link ForkOptions.Builder#redirectInput},
+ * {@link ForkOptions.Builder#redirectOutput}) has no pipe: its {@code get*Stream()} is a null
+ * stream, as ProcessBuilder's, and its {@code pipe*Umh()} throws IllegalStateException. Signals go through a pidfd, so they can never reach a process
  * that merely reuses the pid. The exit status is a normal exit's code, or 128+N after death by
  * signal N, as the JDK reports it.
  *
@@ -52,6 +54,8 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
     private final FileOutputStream toUmh;
     private final FileInputStream fromUmh;
     private final InputStream errorStream;
+    private final java.lang.ProcessBuilder.Redirect stdin;  // PIPE, or the redirect that replaced the pipe
+    private final java.lang.ProcessBuilder.Redirect stdout;
     private final CloseAll closeAll;
     private final Cleaner.Cleanable pipes;
     private final CountDownLatch exited = new CountDownLatch(1);
@@ -85,11 +89,15 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
         SandboxSupport.Status ns = sandboxLayers.get(SandboxSupport.Layer.NAMESPACES);
         this.pidNamespace = ns != null && ns.level() == SandboxSupport.Level.FULL;
         this.listener = fds[Abi.OUT_LISTENER];
+        this.stdin = o.redirectInput();
+        this.stdout = o.redirectOutput();
+        int in = fds[Abi.OUT_STDIN_W];
+        int out = fds[Abi.OUT_STDOUT_R];
         this.closeGraceNanos = Stopper.graceNanos(o.closeGrace());
-        this.toUmh = new FileOutputStream(Native.fileDescriptor(fds[Abi.OUT_STDIN_W]));
-        this.fromUmh = new PipeInputStream(Native.fileDescriptor(fds[Abi.OUT_STDOUT_R]));
         int err = fds[Abi.OUT_STDERR_R];
-        this.errorStream = err >= 0 ? new PipeInputStream(Native.fileDescriptor(err)) : InputStream.nullInputStream();
+        this.toUmh = in >= 0 ? new FileOutputStream(Native.fileDescriptor(in)) : new NullStreams.Output();
+        this.fromUmh = out >= 0 ? new PipeInputStream(Native.fileDescriptor(out)) : new NullStreams.Input();
+        this.errorStream = err >= 0 ? new PipeInputStream(Native.fileDescriptor(err)) : new NullStreams.Input();
         this.child = new Child(fds[Abi.OUT_PID], fds[Abi.OUT_PIDFD], new java.util.function.IntConsumer() {
             @Override
             public void accept(int status) { // a class, not a method reference: see ColdStartTest
@@ -135,27 +143,45 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
         }
     }
 
-    /** The child's fd 0: what is written here, the helper reads. */
+    /**
+     * The child's fd 0: what is written here, the helper reads.
+     *
+     * @throws IllegalStateException if fd 0 is not a pipe ({@link ForkOptions.Builder#redirectInput}
+     *         other than PIPE): there is no such stream; {@link #getOutputStream()} is a null stream
+     */
     public FileOutputStream pipeToUmh() {
+        if (stdin.type() != java.lang.ProcessBuilder.Redirect.Type.PIPE) {
+            throw new IllegalStateException("pipeToUmh: the helper's fd 0 is not a pipe: redirectInput " + stdin);
+        }
         return toUmh;
     }
 
-    /** The child's fd 1: what the helper writes, this reads. */
+    /**
+     * The child's fd 1: what the helper writes, this reads.
+     *
+     * @throws IllegalStateException if fd 1 is not a pipe ({@link ForkOptions.Builder#redirectOutput}
+     *         other than PIPE): there is no such stream; {@link #getInputStream()} is a null stream
+     */
     public FileInputStream pipeFromUmh() {
+        if (stdout.type() != java.lang.ProcessBuilder.Redirect.Type.PIPE) {
+            throw new IllegalStateException("pipeFromUmh: the helper's fd 1 is not a pipe: redirectOutput " + stdout);
+        }
         return fromUmh;
     }
 
+    /** {@link #pipeToUmh()}; with fd 0 redirected, a null stream whose writes throw {@code IOException("Stream closed")}, as ProcessBuilder's. */
     @Override
     public FileOutputStream getOutputStream() {
         return toUmh;
     }
 
+    /** {@link #pipeFromUmh()}; with fd 1 redirected, a null stream that reads EOF, as ProcessBuilder's. */
     @Override
     public FileInputStream getInputStream() {
         return fromUmh;
     }
 
-    /** The child's stderr with {@code Redirect.PIPE}; otherwise an empty stream, as ProcessBuilder gives. */
+    /** The child's stderr with {@code Redirect.PIPE}; otherwise (and with redirectErrorStream) a null stream that reads EOF, as ProcessBuilder gives. */
     @Override
     public InputStream getErrorStream() {
         return errorStream;

@@ -69,9 +69,9 @@ class BadInputTest {
     @Test
     void unwritableStderrFileIsNamed() {
         File f = new File("/nonexistent/dir/err.log");
-        IOException e = assertThrows(IOException.class, () -> Umh.forkUsermodeBlob(TestBlobs.bytes("exit"),
+        IOException e = assertThrows(java.io.FileNotFoundException.class, () -> Umh.forkUsermodeBlob(TestBlobs.bytes("exit"),
                 ForkOptions.builder().redirectError(Redirect.to(f)).build()));
-        assertEquals("fork: open failed: ENOENT (No such file or directory): " + f, e.getMessage());
+        assertEquals("fork: open failed: ENOENT (No such file or directory): redirectError " + f, e.getMessage());
     }
 
     @Test
