@@ -17,7 +17,7 @@ import java.util.Arrays;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
-import java.util.zip.CRC32C;
+import java.util.zip.CRC32;
 
 /**
  * Finds and loads libumh.so, and when it cannot, says what it tried and why each way failed.
@@ -161,9 +161,9 @@ final class NativeLoader {
         }
     }
 
-    /** The name carries a checksum of the bytes, their length and the uid: each user's copy of each build. */
+    /** The name carries a CRC-32 of the bytes, their length and the uid: each user's copy of each build. */
     private static String name(byte[] lib, int uid) {
-        CRC32C crc = new CRC32C();
+        CRC32 crc = new CRC32(); // zlib's, native: CRC32C is Java code, slow in a fresh JVM's interpreter
         crc.update(lib);
         String hex = Long.toHexString(crc.getValue() | 1L << 32).substring(1); // 8 digits (no Formatter: it parses by regex)
         return "libumh-" + hex + "-" + lib.length + "-" + uid + ".so";
