@@ -12,27 +12,15 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Map;
 
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /** Every bad input gets a clear exception naming its cause, and leaves no fd and no zombie behind. */
 @Timeout(60)
+@org.junit.jupiter.api.extension.ExtendWith(NothingLeaked.class)
 class BadInputTest {
-    private int fdsBefore;
 
-    @BeforeEach
-    void countFds() throws Exception {
-        TestBlobs.warmUp(); // the library is loaded and its threads run
-        fdsBefore = TestBlobs.openFds();
-    }
 
-    @AfterEach
-    void nothingLeaked() throws IOException {
-        TestBlobs.assertFds(fdsBefore);
-        assertTrue(TestBlobs.zombieChildren().isEmpty(), "zombies left");
-    }
 
     @Test
     void nullBlobIsNpe() {

@@ -18,8 +18,6 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -29,21 +27,11 @@ import org.junit.jupiter.api.Timeout;
  * each on real bytes run for real, leaving no fd and no zombie behind.
  */
 @Timeout(60)
+@org.junit.jupiter.api.extension.ExtendWith(NothingLeaked.class)
 class ExecErrorTest {
     private static final String HOST = BlobInfo.hostMachine();
-    private int fdsBefore;
 
-    @BeforeEach
-    void countFds() throws Exception {
-        TestBlobs.warmUp();
-        fdsBefore = TestBlobs.openFds();
-    }
 
-    @AfterEach
-    void nothingLeaked() throws IOException {
-        TestBlobs.assertFds(fdsBefore);
-        assertEquals(List.of(), TestBlobs.zombieChildren());
-    }
 
     private static String forkFails(byte[] blob, ForkOptions o) {
         return assertThrows(IOException.class, () -> Umh.forkUsermodeBlob(blob, o)).getMessage();

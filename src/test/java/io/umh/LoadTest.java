@@ -21,8 +21,6 @@ import java.util.jar.JarEntry;
 import java.util.jar.JarFile;
 import java.util.jar.JarOutputStream;
 
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -33,20 +31,10 @@ import org.junit.jupiter.api.io.TempDir;
  * each, the bytes they run are the bytes given, and no load, good or bad, leaves an fd behind.
  */
 @Timeout(60)
+@org.junit.jupiter.api.extension.ExtendWith(NothingLeaked.class)
 class LoadTest {
-    private int fdsBefore;
 
-    @BeforeEach
-    void countFds() throws Exception {
-        TestBlobs.warmUp();
-        fdsBefore = TestBlobs.openFds();
-    }
 
-    @AfterEach
-    void nothingLeaked() throws IOException {
-        TestBlobs.assertFds(fdsBefore);
-        assertTrue(TestBlobs.zombieChildren().isEmpty(), "zombies left");
-    }
 
     // ---- named blobs
 
@@ -240,6 +228,7 @@ class LoadTest {
 
     @Test
     void anEmptyOrFailingStreamClosesItsMemfd() throws Exception {
+        int fdsBefore = TestBlobs.openFds();
         EOFException empty = assertThrows(EOFException.class, () -> Umh.load(InputStream.nullInputStream(), "empty"));
         assertEquals("load: the stream is empty", empty.getMessage());
         TestBlobs.assertFds(fdsBefore);

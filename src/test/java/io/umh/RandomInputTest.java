@@ -16,8 +16,6 @@ import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
 
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -27,22 +25,12 @@ import org.junit.jupiter.api.io.TempDir;
  * either runs or fails with an IOException naming the errno, and nothing leaks.
  */
 @Timeout(120)
+@org.junit.jupiter.api.extension.ExtendWith(NothingLeaked.class)
 class RandomInputTest {
     private static final long SEED = Long.getLong("umh.seed", 20261129L);
     private final Random random = new Random(SEED);
-    private int fdsBefore;
 
-    @BeforeEach
-    void countFds() throws Exception {
-        TestBlobs.warmUp();
-        fdsBefore = TestBlobs.openFds();
-    }
 
-    @AfterEach
-    void nothingLeaked() throws IOException {
-        TestBlobs.assertFds(fdsBefore);
-        assertEquals(List.of(), TestBlobs.zombieChildren());
-    }
 
     /** Runs the blob: it either fails to exec with an errno, or runs (and is killed if it lingers). */
     private static void runsOrFailsClearly(byte[] blob, ForkOptions o, String what) throws Exception {
