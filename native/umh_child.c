@@ -581,6 +581,11 @@ static CHILD void child_drop_caps(struct child *c)
  * (no CLONE_FS: its fs_struct is its own), never the JVM's. */
 static CHILD void child_join(struct child *c, const struct umh_sandbox *s)
 {
+    if (c->relayed)
+        return; /* the relay joined them: this is the helper it cloned, already inside */
+    /* the user namespace first: it gives the capabilities that the other two setns need */
+    if (s->join_user_fd >= 0 && syscall(SYS_setns, s->join_user_fd, CLONE_NEWUSER) < 0)
+        child_fail(c, UMH_CHILD_SETNS, errno);
     if (s->join_mnt_fd >= 0 && syscall(SYS_setns, s->join_mnt_fd, CLONE_NEWNS) < 0)
         child_fail(c, UMH_CHILD_SETNS, errno);
     if (s->join_net_fd >= 0 && syscall(SYS_setns, s->join_net_fd, CLONE_NEWNET) < 0)
@@ -614,12 +619,54 @@ static CHILD int child_open_ns(const char *path)
 CHILD int umh_child_ns_holder(void *arg)
 {
     struct umh_ns_holder *h = arg;
-    if (h->sandbox != NULL && (h->mnt_fd = child_open_ns("/proc/self/ns/mnt")) < 0)
+    if (h->user) {
+        child_map_ids(&h->c, h->sandbox);
+        if ((h->user_fd = child_open_ns("/proc/self/ns/user")) < 0)
+            child_fail(&h->c, UMH_SANDBOX_NAMESPACES, errno);
+    }
+    if (h->join_user >= 0) { /* a policy's root in the JVM's user namespace made once */
+        if (syscall(SYS_setns, h->join_user, CLONE_NEWUSER) < 0 || syscall(SYS_unshare, CLONE_NEWNS) < 0)
+            child_fail(&h->c, UMH_SANDBOX_NAMESPACES, errno);
+    }
+    if (h->sandbox != NULL && h->sandbox->root != NULL && (h->mnt_fd = child_open_ns("/proc/self/ns/mnt")) < 0)
         child_fail(&h->c, UMH_SANDBOX_NAMESPACES, errno);
     if (h->net && (h->net_fd = child_open_ns("/proc/self/ns/net")) < 0)
         child_fail(&h->c, UMH_SANDBOX_NAMESPACES, errno);
-    if (h->sandbox != NULL)
+    if (h->sandbox != NULL && h->sandbox->root != NULL)
         child_new_root(&h->c, h->sandbox);
+    for (;;)
+        syscall(SYS_exit_group, 0);
+}
+
+#define UMH_CLONE_PARENT 0x00008000ULL
+#define UMH_CLONE_PARENT_SETTID 0x00100000ULL
+#define UMH_CLONE_CLEAR_SIGHAND 0x100000000ULL
+
+/* The relay (umh_child.h): between its clone and its exit it runs as any child does, on its own
+ * stack in the parent's frame, raw system calls only. The helper's clone is clone3's, through
+ * umh_clone3 (a trampoline of raw instructions); CLONE_PARENT makes the JVM its parent, whose
+ * exit signal it inherits (clone3 wants exit_signal 0 with it), and CLONE_VFORK suspends the relay
+ * until the helper has exec'd or exited. The arguments are built field by field (an initializer
+ * could become a memset call). */
+CHILD int umh_child_relay(void *arg)
+{
+    struct child *c = arg;
+    const struct umh_sandbox *s = c->req->sandbox;
+    child_join(c, s);
+    struct umh_clone_args a;
+    a.flags = CLONE_VM | CLONE_VFORK | UMH_CLONE_PARENT | UMH_CLONE_PARENT_SETTID | UMH_CLONE_CLEAR_SIGHAND | s->ns_flags;
+    a.pidfd = 0;
+    a.child_tid = 0;
+    a.parent_tid = (unsigned long long)(unsigned long)&c->grandchild;
+    a.exit_signal = 0;
+    a.stack = (unsigned long long)(unsigned long)c->relay_stack;
+    a.stack_size = c->relay_stack_size;
+    a.tls = 0;
+    c->relayed = 1;
+    c->sighand_cleared = 1;
+    long pid = umh_clone3(&a, UMH_CLONE_ARGS_SIZE_VER0, umh_child_main, c);
+    if (pid < 0)
+        child_fail(c, UMH_CLONE3, (int)-pid);
     for (;;)
         syscall(SYS_exit_group, 0);
 }

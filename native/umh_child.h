@@ -37,6 +37,10 @@ struct child {
     int pidfd;            /* the parent's: CLONE_PIDFD's, or -1 */
     int report_pid;       /* the child writes its pid into `pid` */
     int sighand_cleared;  /* clone3 reset every caught signal (CLONE_CLEAR_SIGHAND) */
+    char *relay_stack;    /* with a sandbox's join_user_fd: the helper's stack, in the parent's frame */
+    unsigned long relay_stack_size;
+    volatile int relayed; /* set by the relay before it clones the helper: the helper joins nothing */
+    volatile int grandchild; /* the helper's pid, written by the relay's clone3 (CLONE_PARENT_SETTID), or 0 */
 };
 
 /* A clone (CLONE_VM | CLONE_VFORK | CLONE_FILES, with CLONE_NEWNS and/or CLONE_NEWNET) that
@@ -44,11 +48,20 @@ struct child {
  * it shares with the caller, makes the sandbox's root in the mount namespace, and exits 0. */
 struct umh_ns_holder {
     struct child c;                    /* only c.fail: UMH_FAIL, or 0 */
-    const struct umh_sandbox *sandbox; /* NULL, or the root, directories and binds to make */
+    const struct umh_sandbox *sandbox; /* NULL, or the root, directories and binds to make; and,
+                                        * with CLONE_NEWUSER in its ns_flags, the id maps to write */
     int net;                           /* open the network namespace too */
-    int mnt_fd, net_fd;                /* written by the holder: -1, or its opened nsfs fds */
+    int user;                          /* a new user namespace (the clone's): write its maps, open it */
+    int join_user;                     /* -1, or a user namespace to join first, then unshare a mount namespace */
+    int mnt_fd, net_fd, user_fd;       /* written by the holder: -1, or its opened nsfs fds */
 };
 int umh_child_ns_holder(void *arg) __attribute__((noreturn));
+
+/* A child whose sandbox joins a user namespace made once (join_user_fd): it joins that, the
+ * mount and the network namespace, then clones the helper with CLONE_PARENT (so it is still the
+ * JVM's child) and the sandbox's ns_flags (its own pid, ipc and uts namespaces), and exits once
+ * the helper has exec'd. The helper runs umh_child_main. */
+int umh_child_relay(void *arg) __attribute__((noreturn));
 
 /* The "" the child passes to execveat: a sandbox's seccomp filter allows only this pointer. */
 extern const char umh_child_empty_path[1];

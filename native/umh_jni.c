@@ -419,6 +419,7 @@ static int with_spec(JNIEnv *env, jint memfd, int fd_floor, jintArray header, jb
             .fd_floor = fd_floor,
             .join_mnt_fd = h[ABI(SBX_JOIN_MNT)],
             .join_net_fd = h[ABI(SBX_JOIN_NET)],
+            .join_user_fd = h[ABI(SBX_JOIN_USER)],
             .syscalls = (const int *)h + ABI(SBX_HEADER) + nbinds,
             .nsyscalls = nsys,
             .nmkdirs = h[ABI(SBX_MKDIRS)],
@@ -451,10 +452,10 @@ JNIEXPORT jint JNICALL Java_io_umh_Native_sandboxNamespaces0(JNIEnv *env, jclass
                                                             jbyteArray paths, jintArray out)
 {
     (void)cls;
-    int fds[2];
+    int fds[3];
     int rc = with_spec(env, -1, 2, header, paths, namespaces, fds);
     if (rc == 0)
-        (*env)->SetIntArrayRegion(env, out, 0, 2, fds);
+        (*env)->SetIntArrayRegion(env, out, 0, 3, fds);
     return rc;
 }
 
@@ -464,7 +465,8 @@ static int spawn_copied(JNIEnv *env, struct umh_spawn_req *req, jbyteArray argv,
                         int *listener)
 {
     int rc;
-    struct umh_sandbox s = { .landlock_fd = -1, .notify_sock = -1, .notify_recv = -1 };
+    struct umh_sandbox s = { .landlock_fd = -1, .notify_sock = -1, .notify_recv = -1,
+                             .join_mnt_fd = -1, .join_net_fd = -1, .join_user_fd = -1 };
     if (sandbox != NULL) {
         if ((rc = with_spec(env, req->memfd, umh_fd_floor(req), sandbox, sandbox_paths, prepare, &s)) < 0)
             return rc;

@@ -195,7 +195,7 @@ static int clone3_refusal(long rc)
 /* clone3: the kernel resets the child's caught signals and writes the pidfd and the pid into c
  * before the child runs, and with a cgroup (UMH_SPAWN_CGROUP) makes it there. The pid, or -errno. */
 static long clone3_child(struct child *c, char *stack, size_t size, unsigned long long flags,
-                         atomic_int *clear_on_exec)
+                         atomic_int *clear_on_exec, int (*fn)(void *))
 {
     int cgroup = c->req->flags & UMH_SPAWN_CGROUP;
     struct umh_clone_args args = {
@@ -213,7 +213,7 @@ static long clone3_child(struct child *c, char *stack, size_t size, unsigned lon
     }
     c->sighand_cleared = 1;
     c->report_pid = 0;
-    return umh_clone3(&args, cgroup ? UMH_CLONE_ARGS_SIZE_CGROUP : UMH_CLONE_ARGS_SIZE_VER0, umh_child_main, c);
+    return umh_clone3(&args, cgroup ? UMH_CLONE_ARGS_SIZE_CGROUP : UMH_CLONE_ARGS_SIZE_VER0, fn, c);
 }
 
 /* clone, which returns a pidfd and a parent tid through one pointer: on the spawner thread the
@@ -252,27 +252,34 @@ static long clone_legacy(struct child *c, char *stack_top, int flags, atomic_int
  */
 static int clone_child(struct child *c, atomic_int *clear_on_exec)
 {
-    /* the child's stack lives in this frame: the parent is suspended until the child execs */
+    /* the child's stack lives in this frame: the parent is suspended until the child execs; so
+     * does the helper's where the child is a relay (it clones the helper and waits for its exec) */
     char stack[CHILD_STACK_SIZE] __attribute__((aligned(16)));
+    char relay_stack[CHILD_STACK_SIZE] __attribute__((aligned(16)));
     sigset_t all, old;
     sigfillset(&all);
     /* raw: glibc's pthread_sigmask would leave its own SIGCANCEL/SIGSETXID open */
     syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, &old, KERNEL_SIGSET_SIZE);
     int flags = CLONE_VM | CLONE_VFORK | (c->fallbacks & UMH_NO_PIDFD ? 0 : CLONE_PIDFD);
     const struct umh_sandbox *s = c->req->sandbox;
-    if (s != NULL)
+    int relay = s != NULL && s->join_user_fd >= 0;
+    if (s != NULL && !relay)
         flags |= (int)s->ns_flags; /* the namespaces come with the clone: nothing to unshare after */
+    if (relay) { /* clone3 only: the relay's own clone of the helper is clone3's (umh_child_relay) */
+        c->relay_stack = relay_stack;
+        c->relay_stack_size = sizeof relay_stack;
+    }
     long pid = -ENOSYS;
     int step = UMH_CLONE3; /* the call whose error is reported */
     /* A cgroup comes with clone3 or not at all: plain clone would start the helper outside its
      * limits. Its refusals say nothing of clone3 without it (5.3 to 5.6 refuse the flag: EINVAL). */
     int cgroup = c->req->flags & UMH_SPAWN_CGROUP;
     if (!(c->fallbacks & UMH_NO_CLONE3) && !atomic_load_explicit(&clone3_refused, memory_order_relaxed)) {
-        pid = clone3_child(c, stack, sizeof stack, (unsigned)flags, clear_on_exec);
+        pid = clone3_child(c, stack, sizeof stack, (unsigned)flags, clear_on_exec, relay ? umh_child_relay : umh_child_main);
         if (clone3_refusal(pid) && !cgroup)
             atomic_store_explicit(&clone3_refused, 1, memory_order_relaxed);
     }
-    if (clone3_refusal(pid) && !cgroup) {
+    if (clone3_refusal(pid) && !cgroup && !relay) {
         /* clone's one pointer for the pidfd and the pid: on the spawner path the child would
          * report its own pid, which is 1 in a new pid namespace. Take the pid from the clone,
          * and the pidfd from pidfd_open after (umh_spawn). */
@@ -368,6 +375,26 @@ static void user_spawn_end(int *mm_r)
 
 /* The child's pid or UMH_FAIL. A child that must die with the process is cloned on the spawner
  * thread (see umh_spawner.c); any other right here. */
+/*
+ * After a relay (umh_child_relay: a sandbox that joins a user namespace made once): it has
+ * exited, the helper having exec'd or exited first (CLONE_VFORK). Reaps it and closes its pidfd;
+ * the helper, the JVM's child by CLONE_PARENT, is the spawn's child from here (its pidfd comes
+ * from pidfd_open: it is ours to reap, so its pid names no other process). Its pid, or UMH_FAIL
+ * (the relay's failure or the helper's, everything reaped).
+ */
+static int adopt_helper(struct child *c, int relay_pid, int *pidfd)
+{
+    reap_failed(relay_pid);
+    close_if_open(pidfd);
+    int helper = c->grandchild;
+    if (c->fail != 0) {
+        if (helper > 0)
+            reap_failed(helper);
+        return c->fail;
+    }
+    return helper > 0 ? helper : UMH_FAIL(UMH_CLONE3, ECHILD); /* the relay was killed before its clone */
+}
+
 static int start_child(struct child *c)
 {
     if (!(c->req->flags & UMH_SPAWN_PDEATHSIG))
@@ -412,6 +439,8 @@ int umh_spawn(const struct umh_spawn_req *req, struct umh_spawn_res *res)
     }
     pidfd = c.pidfd;
     if (rc < 0)
+        goto out;
+    if (req->sandbox != NULL && req->sandbox->join_user_fd >= 0 && (rc = adopt_helper(&c, rc, &pidfd)) < 0)
         goto out;
     int pid = rc;
     if (c.fail != 0) {

@@ -171,13 +171,24 @@ public final class SandboxPolicy {
         return cgroup != null && enforced.get(SandboxSupport.Layer.CGROUP).level() != SandboxSupport.Level.NONE;
     }
 
-    /** Whether spawns join namespaces made once ({@link Namespaces}): a root JVM's, with the namespaces and the root. */
+    /**
+     * Whether spawns join namespaces made once ({@link Namespaces}): where the namespaces and the
+     * root are there, in a root JVM, or in an unprivileged one with user namespaces and clone3 (its
+     * child relays the clone of the helper through umh's clone3 trampoline, x86_64's for now).
+     */
     private static boolean joins(SandboxSupport support) {
-        return support.root && support.isFull(SandboxSupport.Layer.NAMESPACES) && support.isFull(SandboxSupport.Layer.EMPTY_ROOT)
+        boolean base = support.isFull(SandboxSupport.Layer.NAMESPACES) && support.isFull(SandboxSupport.Layer.EMPTY_ROOT)
                 && !Boolean.getBoolean(FRESH_PROPERTY);
+        return base && (support.root || relays(support));
     }
 
-    /** -Dumh.sandbox.fresh=true: a root JVM makes every namespace per spawn too, as an unprivileged one does (to compare). */
+    /** An unprivileged JVM's children relay the clone of the helper (umh_child_relay). */
+    private static boolean relays(SandboxSupport support) {
+        return !support.root && support.isFull(SandboxSupport.Layer.USER_NAMESPACE) && support.clone3Refusal == null
+                && "amd64".equals(System.getProperty("os.arch"));
+    }
+
+    /** -Dumh.sandbox.fresh=true: every namespace made per spawn (as before namespaces were made once; to compare). */
     static final String FRESH_PROPERTY = "umh.sandbox.fresh";
 
     /**
@@ -193,8 +204,15 @@ public final class SandboxPolicy {
             synchronized (this) {
                 if ((h = joinedHeader) == null) {
                     h = header.clone();
-                    h[Abi.SBX_JOIN_MNT] = Namespaces.mount(this, header);
-                    h[Abi.SBX_JOIN_NET] = network ? -1 : Namespaces.network(header, paths);
+                    if (SandboxSupport.Probed.SUPPORT.root) {
+                        h[Abi.SBX_JOIN_MNT] = Namespaces.mount(this, header, -1);
+                        h[Abi.SBX_JOIN_NET] = network ? -1 : Namespaces.network(header, paths);
+                    } else {
+                        int[] userNet = Namespaces.userAndNetwork(header, paths);
+                        h[Abi.SBX_JOIN_USER] = userNet[1];
+                        h[Abi.SBX_JOIN_MNT] = Namespaces.mount(this, header, userNet[1]);
+                        h[Abi.SBX_JOIN_NET] = network ? -1 : userNet[0];
+                    }
                     joinedHeader = h;
                 }
             }
@@ -333,9 +351,14 @@ public final class SandboxPolicy {
             m.put(l, !asked.contains(l) ? new SandboxSupport.Status(SandboxSupport.Level.NONE, "not asked for by the policy")
                     : l == SandboxSupport.Layer.CGROUP ? cgroup : support.status(l));
         }
-        if (joins) {
+        if (joins && support.root) {
             m.put(SandboxSupport.Layer.USER_NAMESPACE, new SandboxSupport.Status(SandboxSupport.Level.NONE,
                     "a root JVM's helper needs none: uid 0 with no capabilities, in namespaces of its own"));
+        } else if (joins) {
+            m.put(SandboxSupport.Layer.USER_NAMESPACE, new SandboxSupport.Status(SandboxSupport.Level.FULL,
+                    "made once (the JVM's ids mapped to themselves), shared by this JVM's sandboxed helpers"));
+        }
+        if (joins) {
             m.put(SandboxSupport.Layer.NAMESPACES, new SandboxSupport.Status(SandboxSupport.Level.FULL,
                     "pid, ipc, uts its own; mount (this policy's root) and " + (network ? "the host's network"
                     : "an empty network (loopback down)") + " made once, shared by this JVM's helpers of the policy"));
@@ -364,10 +387,11 @@ public final class SandboxPolicy {
         h[Abi.SBX_NEW_ROOT] = !joins && ns && support.isFull(SandboxSupport.Layer.EMPTY_ROOT) ? 1 : 0;
         h[Abi.SBX_JOIN_MNT] = -1;
         h[Abi.SBX_JOIN_NET] = -1;
+        h[Abi.SBX_JOIN_USER] = -1;
         h[Abi.SBX_SECCOMP] = support.isFull(SandboxSupport.Layer.SECCOMP) ? 1 : 0;
         h[Abi.SBX_NOTIFY] = h[Abi.SBX_SECCOMP] == 1 && support.isFull(SandboxSupport.Layer.VIOLATION_NAMES) ? 1 : 0;
         h[Abi.SBX_LANDLOCK] = support.status(SandboxSupport.Layer.LANDLOCK_FILESYSTEM).level() != SandboxSupport.Level.NONE ? 1 : 0;
-        h[Abi.SBX_NO_CAPS] = (flags & Abi.CLONE_NEWUSER) != 0 || support.root ? 1 : 0;
+        h[Abi.SBX_NO_CAPS] = (flags & Abi.CLONE_NEWUSER) != 0 || support.root || joins ? 1 : 0;
     }
 
     @Override

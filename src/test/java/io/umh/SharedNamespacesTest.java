@@ -29,7 +29,7 @@ class SharedNamespacesTest {
 
     @BeforeAll
     static void rootOnly() throws IOException {
-        assumeTrue(TestBlobs.root(), "a root JVM's path: an unprivileged one makes every namespace per spawn");
+        assumeTrue(TestBlobs.root(), "reads other users' /proc/PID/ns and starts a JVM as uid 65534");
     }
 
     /** The namespaces a process is in, by kind: the nsfs link's text, e.g. "mnt:[4026532281]". */
@@ -132,6 +132,65 @@ class SharedNamespacesTest {
         Files.createDirectory(gone);
         try (UsermodeProcess p = Umh.forkUsermodeBlob(TestBlobs.bytes("exit"), o)) {
             assertEquals(0, p.waitFor(), "made at the next fork");
+        }
+    }
+
+    /**
+     * An unprivileged JVM's helpers join a user namespace made once (which owns the root and the
+     * network made once) through a relay child that clones each with CLONE_PARENT: each is still the
+     * JVM's child, pid 1 of its own pid namespace, with its own ipc and uts; a failed exec through the
+     * relay leaves no zombie (the relay and the helper are both reaped).
+     */
+    @Test
+    void anUnprivilegedJvmsHelpersJoinItsUserNamespaceThroughARelayAndAreItsChildren() throws Exception {
+        List<String> files = new java.util.ArrayList<>(TestBlobs.classPathFiles());
+        files.addAll(List.of(TestBlobs.path("sleeper").toAbsolutePath().toString(), TestBlobs.javaExecutable(), TestBlobs.library()));
+        String unreadable = TestBlobs.unreadableByNobody(files);
+        assumeTrue(unreadable.isEmpty(), "uid 65534 cannot read " + unreadable + " (checkout under /root?)");
+        String out = TestBlobs.run(TestBlobs.javaCommand(TestBlobs.AS_NOBODY, List.of("-Dumh.native.path=" + TestBlobs.library()),
+                String.join(java.io.File.pathSeparator, TestBlobs.classPathFiles()), Unprivileged.class));
+        assertEquals("user mnt net shared, not the JVM's\npid ipc uts each its own\nparent: the JVM\nstatus 137 137\n"
+                + "ENOEXEC, no zombie\nUSER_NAMESPACE FULL\n", out);
+    }
+
+    /** Run as uid 65534 by the test above. */
+    public static final class Unprivileged {
+        public static void main(String[] args) throws Exception {
+            long jvm = ProcessHandle.current().pid();
+            Map<String, String> own = namespaces(jvm);
+            ForkOptions strict = ForkOptions.builder().sandbox(SandboxPolicy.strict()).build();
+            try (UsermodeProcess a = Umh.forkUsermodeBlob(TestBlobs.bytes("sleeper"), strict);
+                 UsermodeProcess b = Umh.forkUsermodeBlob(TestBlobs.bytes("sleeper"), strict)) {
+                a.pipeFromUmh().readNBytes(5); // "ready" (no JUnit on this JVM's class path)
+                b.pipeFromUmh().readNBytes(5);
+                Map<String, String> na = namespaces(a.pid()), nb = namespaces(b.pid());
+                boolean shared = true, ownEach = true;
+                for (String k : List.of("user", "mnt", "net")) {
+                    shared &= na.get(k).equals(nb.get(k)) && !na.get(k).equals(own.get(k));
+                }
+                for (String k : List.of("pid", "ipc", "uts")) {
+                    ownEach &= !na.get(k).equals(nb.get(k)) && !na.get(k).equals(own.get(k));
+                }
+                System.out.println(shared ? "user mnt net shared, not the JVM's" : "not shared: " + na + " " + nb + " " + own);
+                System.out.println(ownEach ? "pid ipc uts each its own" : "not their own: " + na + " " + nb);
+                long pa = ProcessHandle.of(a.pid()).flatMap(ProcessHandle::parent).map(ProcessHandle::pid).orElse(-1L);
+                System.out.println(pa == jvm ? "parent: the JVM" : "parent " + pa + ", the JVM is " + jvm);
+                a.destroyForcibly();
+                b.destroy(); // pid 1 of its pid namespace, no SIGTERM handler: a SIGKILL
+                System.out.println("status " + a.waitFor() + " " + b.waitFor());
+                if (a.sandboxLayers().get(SandboxSupport.Layer.USER_NAMESPACE).level() != SandboxSupport.Level.FULL) {
+                    System.out.println("layers " + a.sandboxLayers());
+                }
+            }
+            try {
+                Umh.forkUsermodeBlob("no program at all".getBytes(StandardCharsets.US_ASCII), ForkOptions.builder()
+                        .sandbox(SandboxPolicy.strict()).build()).close();
+                System.out.println("forked?");
+            } catch (IOException e) {
+                System.out.println((e.getMessage().contains("ENOEXEC") ? "ENOEXEC" : e.getMessage())
+                        + (TestBlobs.zombieChildren().isEmpty() ? ", no zombie" : ", zombies " + TestBlobs.zombieChildren()));
+            }
+            System.out.println("USER_NAMESPACE " + Umh.sandboxSupport().status(SandboxSupport.Layer.USER_NAMESPACE).level());
         }
     }
 }
