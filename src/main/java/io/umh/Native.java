@@ -79,7 +79,12 @@ final class Native {
 
     /** {@code "fork: execveat failed: ENOEXEC (Exec format error)" + detail}. */
     static IOException error(String operation, int code, String detail) {
-        return new IOException(operation + ": " + describe0(code) + detail);
+        return new IOException(message(operation, code, detail));
+    }
+
+    /** The message of {@link #error}, for an exception of another class. */
+    static String message(String operation, int code, String detail) {
+        return operation + ": " + describe0(code) + detail;
     }
 
     /** The errno of a failure code. */

@@ -7,6 +7,8 @@ import java.nio.file.Path;
 import java.util.EnumMap;
 import java.util.Map;
 
+import io.umh.internal.PermanentForkFailure;
+
 /**
  * ForkOptions translated into the one native spawn call: the redirects' and passed files opened, the flags
  * combined, the prepared blocks passed, and a failure turned into an IOException that names the
@@ -78,7 +80,8 @@ final class Spawn {
             if (cgroup != null) {
                 cgroup.remove(); // the failed child is reaped: the cgroup is empty
             }
-            throw Native.error("fork", rc, failureDetail(rc, blob, o, argv, cgroup));
+            String why = Native.message("fork", rc, failureDetail(rc, blob, o, argv, cgroup));
+            throw permanent(rc) ? new PermanentForkFailure(why) : new IOException(why);
         }
         return new Spawned(out, cgroup, layers);
     }
@@ -173,18 +176,30 @@ final class Spawn {
      */
     private static int[] sandboxHeader(SandboxPolicy policy, boolean script, ForkOptions o) throws IOException {
         if (script) {
-            throw new IOException("fork: a #! script cannot run sandboxed: its interpreter is a file the sandbox's"
+            throw new PermanentForkFailure("fork: a #! script cannot run sandboxed: its interpreter is a file the sandbox's"
                     + " empty root does not have; sandbox a binary, or run the interpreter with the script on stdin");
         }
         if (o.uid().isPresent()) {
-            throw new IOException("fork: user(uid, gid) and sandbox(...) cannot work together: a sandboxed helper"
+            throw new PermanentForkFailure("fork: user(uid, gid) and sandbox(...) cannot work together: a sandboxed helper"
                     + " keeps the JVM's ids, each mapped to itself in a user namespace of its own");
         }
         if (!policy.missing.isEmpty() && policy.enforcement() == Enforcement.REQUIRED) {
-            throw new IOException("fork: the sandbox cannot be enforced here (Enforcement.REQUIRED): " + policy.missing
+            throw new PermanentForkFailure("fork: the sandbox cannot be enforced here (Enforcement.REQUIRED): " + policy.missing
                     + "; see Umh.sandboxSupport(), or use Enforcement.BEST_EFFORT");
         }
         return policy.spawnHeader(); // read only: the native side copies it
+    }
+
+    /**
+     * Whether a failure would recur on every fork of this blob with these options: an exec that
+     * found no program (ENOEXEC), no interpreter or loader (ENOENT) or a memfd it may not run
+     * (EACCES). Whatever else failed (a resource, a limit, a directory) may be there next time.
+     */
+    private static boolean permanent(int rc) {
+        Step step = Native.step(rc);
+        int errno = Native.errno(rc);
+        return (step == Step.CHILD_EXECVEAT || step == Step.CHILD_EXECVE)
+                && (errno == Abi.ENOEXEC || errno == Abi.ENOENT || errno == Abi.EACCES);
     }
 
     /** What of the options (or, for an exec, of the blob and the system) a failed step concerns, for the exception's message. */

@@ -289,7 +289,7 @@ class CgroupTest {
                 parent.toString()));
         String why = "clone3 cannot start a helper in a cgroup (CLONE_INTO_CGROUP, Linux 5.7): clone3 failed: ENOSYS (Function not implemented)";
         assertEquals("support NONE (" + why + ")\n"
-                + "required IOException fork: the sandbox cannot be enforced here (Enforcement.REQUIRED): CGROUP: " + why
+                + "required PermanentForkFailure fork: the sandbox cannot be enforced here (Enforcement.REQUIRED): CGROUP: " + why
                 + "; see Umh.sandboxSupport(), or use Enforcement.BEST_EFFORT\n"
                 + "best effort 0 cgroup=false NONE (" + why + ")\n", out);
         assertEquals(List.of(), children(parent));
@@ -345,7 +345,7 @@ class CgroupTest {
             String root = relative(helpers) + "/umh-";
             assertTrue(out.startsWith("own " + jvm + "\nnot delegated NONE (no delegation: " + parent
                     + " is not writable by this JVM; give it a cgroup it owns, as systemd's Delegate=yes does)\n"
-                    + "required IOException fork: the sandbox cannot be enforced here (Enforcement.REQUIRED): CGROUP: no delegation: "), out);
+                    + "required PermanentForkFailure fork: the sandbox cannot be enforced here (Enforcement.REQUIRED): CGROUP: no delegation: "), out);
             assertTrue(out.contains("\ndelegated FULL\nplaced " + root), out);
             assertTrue(out.endsWith("\nexit 0\n"), out);
             assertEquals(List.of(), children(helpers));

@@ -1,5 +1,6 @@
 package io.umh.service;
 
+import java.io.FileInputStream;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.InterruptedIOException;
@@ -30,7 +31,10 @@ import io.umh.internal.Watchdog;
  * longer than the maximum, the helper closing its stdout or exiting before or during a reply, a
  * failed write. The call throws an IOException that says which, with the helper's exit status;
  * every later call throws one that names the first failure. Never a hang, never an allocation of
- * a claimed length: a reply's buffer grows with the bytes that actually arrive. Two cases leave
+ * a claimed length: a reply's buffer grows with the bytes that actually arrive. A header that is
+ * text (printable ASCII, tabs, line ends) claiming more than the maximum is taken for what it is,
+ * a banner or a log line on stdout, and the call says so, quoting it: {@code helper pid N wrote
+ * text on stdout: 'hello wor...'; does it print a banner or log to stdout?}. Two cases leave
  * the channel usable, as nothing was sent: a request longer than the maximum
  * (IllegalArgumentException), and a timeout while waiting for the turn (InterruptedIOException).
  *
@@ -41,6 +45,8 @@ public final class UsermodeChannel implements AutoCloseable {
     /** The largest frame either way unless configured otherwise: 1 MiB. */
     public static final int DEFAULT_MAX_FRAME_SIZE = 1 << 20;
     private static final int CHUNK = 64 * 1024;
+    /** The most bytes a diagnostic quotes of what a helper wrote that is no frame. */
+    private static final int EXCERPT = 40;
 
     private final UsermodeProcess process;
     private final int maxFrameSize;
@@ -166,6 +172,9 @@ public final class UsermodeChannel implements AutoCloseable {
             throw broken("closed its stdout after " + got + " of the 4 bytes of a frame header", null);
         }
         long length = (header[0] & 0xffL) << 24 | (header[1] & 0xff) << 16 | (header[2] & 0xff) << 8 | header[3] & 0xff;
+        if (length > maxFrameSize && isText(header, header.length)) {
+            throw broken(textOnStdout(header), null);
+        }
         if (length > maxFrameSize) {
             throw broken("sent a reply of " + length + " bytes, longer than the maximum frame size, " + maxFrameSize, null);
         }
@@ -175,7 +184,10 @@ public final class UsermodeChannel implements AutoCloseable {
         while (true) {
             filled += readFully(reply, filled, reply.length - filled);
             if (filled < reply.length) {
-                throw broken("closed its stdout after " + filled + " of the " + len + " bytes of a reply", null);
+                // with a maximum of 512 MiB or more, text can pass for a length: say so once it has ended
+                throw broken("closed its stdout after " + filled + " of the " + len + " bytes of a reply"
+                        + (isText(header, header.length) ? "; it reads as text, " + excerpt(header, reply, textLength(reply, filled))
+                        + ": does it print a banner or log to stdout?" : ""), null);
             }
             if (filled == len) {
                 return reply;
@@ -183,6 +195,56 @@ public final class UsermodeChannel implements AutoCloseable {
             // grow with the bytes that arrive, never to a length merely claimed
             reply = Arrays.copyOf(reply, (int) Math.min(len, 2L * reply.length));
         }
+    }
+
+    /**
+     * Why a header that reads as text is no frame, with what the helper wrote: the header and what
+     * else is in the pipe already, up to a NUL (never a blocking read: the helper may be waiting
+     * for input).
+     */
+    private String textOnStdout(byte[] header) {
+        byte[] more = new byte[EXCERPT];
+        int got = 0;
+        try {
+            FileInputStream in = process.pipeFromUmh();
+            int ready = Math.min(in.available(), EXCERPT);
+            got = ready > 0 ? in.readNBytes(more, 0, ready) : 0;
+        } catch (IOException e) {
+            // the header alone tells enough
+        }
+        return "wrote text on stdout: " + excerpt(header, more, textLength(more, got)) + "; does it print a banner or log to stdout?"
+                + " Its stdout carries only frames (a 4-byte length, then the bytes); log to stderr";
+    }
+
+    /** How many of the first {@code n} bytes of {@code b} come before a NUL: a frame (a length under 16 MiB) may follow a banner. */
+    private static int textLength(byte[] b, int n) {
+        int text = 0;
+        while (text < n && b[text] != 0) {
+            text++;
+        }
+        return text;
+    }
+
+    /** True if the first {@code n} bytes of {@code b} are printable ASCII, tabs or line ends: text, not a length. */
+    private static boolean isText(byte[] b, int n) {
+        for (int i = 0; i < n; i++) {
+            if ((b[i] < 0x20 || b[i] > 0x7e) && b[i] != '\t' && b[i] != '\n' && b[i] != '\r') {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** {@code header} then {@code n} bytes of {@code more}, quoted, at most {@value #EXCERPT} of them, others escaped as \xNN. */
+    private static String excerpt(byte[] header, byte[] more, int n) {
+        StringBuilder s = new StringBuilder("'");
+        int total = header.length + n;
+        for (int i = 0; i < Math.min(total, EXCERPT); i++) {
+            int c = (i < header.length ? header[i] : more[i - header.length]) & 0xff;
+            s.append(c == '\n' ? "\\n" : c == '\t' ? "\\t" : c == '\r' ? "\\r" : c == '\'' || c == '\\' ? "\\" + (char) c
+                    : c >= 0x20 && c < 0x7f ? String.valueOf((char) c) : String.format("\\x%02x", c));
+        }
+        return s.append(total > EXCERPT ? "...'" : "'").toString();
     }
 
     /** Reads {@code len} bytes into {@code b} at {@code off}: fewer only at EOF. A failed read kills the helper too. */

@@ -14,12 +14,17 @@ import io.umh.ForkOptions;
 import io.umh.SandboxViolation;
 import io.umh.UsermodeBlob;
 import io.umh.UsermodeProcess;
+import io.umh.internal.PermanentForkFailure;
 import io.umh.internal.Watchdog;
 
 /**
  * Keeps one helper running: forks it from a blob, runs a start hook before it counts as up,
  * checks its health now and then, restarts it by a policy with exponential backoff, and reports
  * itself {@link State#FAILED} rather than loop when it restarted too often within a window.
+ * A fork that fails for a reason that will not change (bytes that are no program, a missing
+ * {@code #!} interpreter or ELF loader, a memfd exec refused with EACCES, a sandbox layer
+ * REQUIRED but missing here, a closed blob) fails the service at once, with that cause, and no
+ * restart: {@link Builder#start()} throws it.
  *
  * <pre>{@code
  * try (UsermodeBlob blob = Umh.load(bytes);
@@ -332,6 +337,7 @@ public final class UsermodeService implements AutoCloseable {
     private boolean helperLife() {
         UsermodeProcess p = null;
         IOException forkFailure = null;
+        boolean permanent = false; // the next fork would fail the same way: no restart
         if (!stopRequested()) {
             synchronized (this) {
                 state = State.STARTING;
@@ -340,7 +346,9 @@ public final class UsermodeService implements AutoCloseable {
             try {
                 p = blob.fork(options);
             } catch (IOException | IllegalStateException e) { // IllegalStateException: the blob was closed
-                forkFailure = new IOException("umh service " + name + ": fork failed: " + e.getMessage(), e);
+                permanent = e instanceof PermanentForkFailure || e instanceof IllegalStateException;
+                forkFailure = new IOException("umh service " + name + ": fork failed: " + e.getMessage()
+                        + (permanent ? "; not restarted: the next fork would fail the same way" : ""), e);
             }
         }
         Ended ended = p == null ? null : run(p);
@@ -356,7 +364,7 @@ public final class UsermodeService implements AutoCloseable {
         long delay = 0;
         if (stopped) {
             next = State.STOPPED;
-        } else if (!policy.restartsAfter(failure)) {
+        } else if (permanent || !policy.restartsAfter(failure)) {
             next = failure ? State.FAILED : State.STOPPED;
         } else if ((delay = policy.nextDelay()) == RestartPolicy.GIVE_UP) {
             next = State.FAILED;

@@ -196,6 +196,46 @@ class ChannelTest {
         }
     }
 
+    /** A helper that writes a line before its frames (framed -r: "ready\n") is told it wrote text, not "a reply of N bytes". */
+    @Test
+    void aBannerOnStdoutIsReportedAsText() throws Exception {
+        int before = TestBlobs.openFds();
+        try (UsermodeProcess p = framed("-r"); UsermodeChannel ch = UsermodeChannel.open(p)) {
+            IOException e = assertThrows(IOException.class, () -> ch.call(bytes("x")));
+            assertEquals("umh channel: helper pid " + p.pid() + " wrote text on stdout: 'ready\\n'; does it print a banner"
+                    + " or log to stdout? Its stdout carries only frames (a 4-byte length, then the bytes); log to stderr"
+                    + " (exit status 137)", e.getMessage());
+            assertFalse(ch.isOpen());
+            IOException later = assertThrows(IOException.class, () -> ch.call(bytes("y")));
+            assertEquals(e.getMessage(), later.getMessage());
+        }
+        TestBlobs.assertFds(before);
+    }
+
+    /** What a script's banner says is quoted, non-printable bytes escaped, at most 40 bytes of it. */
+    @Test
+    void aLongBannerIsQuotedEscapedAndCut() throws Exception {
+        try (UsermodeProcess p = Umh.forkUsermodeBlob(TestBlobs.bytes("banner.sh")); UsermodeChannel ch = UsermodeChannel.open(p)) {
+            IOException e = assertThrows(IOException.class, () -> ch.call(bytes("x")));
+            assertTrue(e.getMessage().startsWith("umh channel: helper pid " + p.pid() + " wrote text on stdout:"
+                    + " 'hello\\tworld \\x01 from a helper whose banner...'; does it print a banner or log to stdout?"),
+                    e.getMessage());
+        }
+    }
+
+    /** With a maximum over 512 MiB, text passes for a length until the helper closes its stdout: then it is named text too. */
+    @Test
+    void textTakenForALengthIsNamedOnceItEnds() throws Exception {
+        try (UsermodeProcess p = Umh.forkUsermodeBlob(TestBlobs.bytes("hello.sh"));
+             UsermodeChannel ch = UsermodeChannel.open(p, Integer.MAX_VALUE, null)) {
+            IOException e = assertThrows(IOException.class, () -> ch.call(bytes("a line\n")));
+            assertTrue(e.getMessage().startsWith("umh channel: helper pid " + p.pid() + " closed its stdout after "), e.getMessage());
+            assertTrue(e.getMessage().contains(" of the 1751477356 bytes of a reply; it reads as text, 'hello from sh: \\nread: "),
+                    e.getMessage());
+            assertTrue(e.getMessage().endsWith(": does it print a banner or log to stdout? (exit status 7)"), e.getMessage());
+        }
+    }
+
     /** Even with no practical maximum, a claimed 2 GiB reply that brings 10 bytes costs about 64 KiB, not 2 GiB. */
     @Test
     void aClaimedLengthIsNeverAllocated() throws Exception {

@@ -12,6 +12,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -407,7 +408,66 @@ class ServiceTest {
         blob.close();
         IOException e = assertThrows(IOException.class,
                 () -> UsermodeService.builder(blob).restart(UsermodeService.Restart.NEVER).start());
-        assertEquals("umh service umh-blob did not start: umh service umh-blob: fork failed: UsermodeBlob is closed", e.getMessage());
+        assertEquals("umh service umh-blob did not start: umh service umh-blob: fork failed: UsermodeBlob is closed"
+                + "; not restarted: the next fork would fail the same way", e.getMessage());
+    }
+
+    /**
+     * Bytes that are no program fail the service at its first fork: no restart, whatever the policy
+     * allows (a backoff of 20 s and 5 restarts here), and start() says why.
+     */
+    @Test
+    void aHelperThatIsNoProgramFailsTheServiceAtOnce() throws Exception {
+        String expected = "umh service umh-blob: fork failed: fork: execveat failed: ENOEXEC (Exec format error)";
+        IOException e = neverStarts(bytes("no program, only words\n"), ForkOptions.defaults());
+        assertTrue(e.getCause().getMessage().startsWith(expected), e.getCause().getMessage());
+    }
+
+    /** As is a script whose #! interpreter does not exist (ENOENT at exec). */
+    @Test
+    void aMissingInterpreterFailsTheServiceAtOnce() throws Exception {
+        IOException e = neverStarts(TestBlobs.bytes("nointerp.sh"), ForkOptions.defaults());
+        assertTrue(e.getCause().getMessage().startsWith("umh service umh-blob: fork failed: fork: execve"), e.getCause().getMessage());
+        assertTrue(e.getCause().getMessage().contains("ENOENT"), e.getCause().getMessage());
+    }
+
+    /** As are options the fork refuses every time: a script cannot run sandboxed. */
+    @Test
+    void optionsThatCanNeverWorkFailTheServiceAtOnce() throws Exception {
+        IOException e = neverStarts(TestBlobs.bytes("hello.sh"), ForkOptions.builder().sandbox(SandboxPolicy.strict()).build());
+        assertTrue(e.getCause().getMessage().startsWith("umh service umh-blob: fork failed: fork: a #! script cannot run sandboxed"),
+                e.getCause().getMessage());
+    }
+
+    /** A service of {@code program} that must fail at its first fork: its start's exception; the only event heard is "failed". */
+    private static IOException neverStarts(byte[] program, ForkOptions options) throws Exception {
+        Events ev = new Events();
+        try (UsermodeBlob blob = Umh.load(program)) {
+            IOException e = assertThrows(IOException.class, () -> UsermodeService.builder(blob).options(options)
+                    .backoff(Duration.ofSeconds(20), Duration.ofSeconds(20), 0).listener(ev).start());
+            assertTrue(e.getMessage().startsWith("umh service umh-blob did not start: umh service umh-blob: fork failed: fork: "),
+                    e.getMessage());
+            assertTrue(e.getMessage().endsWith("; not restarted: the next fork would fail the same way"), e.getMessage());
+            // the listener hears events in order, "failed" last: a restart would have come before it
+            assertEquals("failed " + e.getCause().getMessage(), ev.next());
+            return e;
+        }
+    }
+
+    /** A fork that fails for a reason that may pass (here a directory that is not there yet) is retried as before. */
+    @Test
+    void aForkFailureThatMayPassIsRetried() throws Exception {
+        Events ev = new Events();
+        try (UsermodeBlob blob = Umh.load(TestBlobs.bytes("exit"))) {
+            IOException e = assertThrows(IOException.class, () -> UsermodeService.builder(blob)
+                    .options(ForkOptions.builder().directory(Path.of("/nonexistent/umh-dir")).build())
+                    .backoff(Duration.ofMillis(10), Duration.ofMillis(10), 0).restartLimit(2, Duration.ofMinutes(1))
+                    .listener(ev).start());
+            assertTrue(e.getMessage().contains("gave up after 2 restarts"), e.getMessage());
+            assertEquals("restarting 1", ev.next());
+            assertEquals("restarting 2", ev.next());
+            assertTrue(ev.next().startsWith("failed umh service umh-blob gave up after 2 restarts"));
+        }
     }
 
     /** After close: no umh-service thread, the umh-timer thread gone once idle, every fd released. */
