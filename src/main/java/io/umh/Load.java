@@ -71,8 +71,6 @@ final class Load {
         }
         byte[] z = name(name);
         String file = path.toString();
-        BlobInfo info = path.getFileSystem() == FileSystems.getDefault() && Files.isRegularFile(path)
-                ? BlobInfo.checked(BlobInfo.of(path)) : null; // its headers only; a pipe or /proc file: after the copy
         byte[] p = ForkOptions.nulTerminated(file); // a Path holds no NUL
         Native.ensureLoaded();
         long[] out = new long[Abi.LOADED_LENGTH];
@@ -81,13 +79,12 @@ final class Load {
             Native.closeQuietly(fd);
             throw new EOFException("load: file " + file + " is empty");
         }
-        if (info == null) { // not a regular file: what was copied, read back from the memfd
-            try {
-                info = BlobInfo.checked(BlobInfo.of(Path.of("/proc/self/fd/" + fd)));
-            } catch (IOException e) {
-                Native.closeQuietly(fd);
-                throw e;
-            }
+        BlobInfo info; // what was copied, read back from the memfd (its headers only): the file's open error is the copy's
+        try {
+            info = BlobInfo.checked(BlobInfo.of(Path.of("/proc/self/fd/" + fd)));
+        } catch (IOException e) {
+            Native.closeQuietly(fd);
+            throw e;
         }
         return new UsermodeBlob(fd, out[Abi.LOADED_SIZE], info, name, z);
     }

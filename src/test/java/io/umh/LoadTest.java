@@ -53,9 +53,11 @@ class LoadTest {
             String comm = Files.readString(proc.resolve("comm")).trim();
             assertComm("parser-helper", comm);
             Process ps = new ProcessBuilder("ps", "-o", "comm=,args=", "-p", Long.toString(p.pid())).start();
-            assertEquals(comm + " parser-helper",
-                    new String(ps.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim().replaceAll(" +", " "));
-            assertEquals(0, ps.waitFor());
+            try (var in = ps.getInputStream(); var out = ps.getOutputStream(); var err = ps.getErrorStream()) {
+                // closed here: the JDK closes them after waitFor, on its reaper thread, racing the fd count
+                assertEquals(comm + " parser-helper", new String(in.readAllBytes(), StandardCharsets.UTF_8).trim().replaceAll(" +", " "));
+                assertEquals(0, ps.waitFor());
+            }
         }
     }
 
