@@ -202,13 +202,16 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
         return status;
     }
 
-    /** As the JDK's: true at once for a child that has exited (interrupted or not); a timeout of 0 or less never waits. */
+    /**
+     * As the JDK's: true at once for a child that has exited (interrupted or not); a timeout of 0 or
+     * less never waits; a null unit throws NullPointerException, exited or not.
+     */
     @Override
     public boolean waitFor(long timeout, TimeUnit unit) throws InterruptedException {
+        long nanos = unit.toNanos(timeout); // first, as the JDK's: NPE before any other answer; saturates
         if (exited.getCount() == 0) {
             return true;
         }
-        long nanos = unit.toNanos(timeout); // saturates: Long.MIN_VALUE stays negative
         if (nanos <= 0) {
             return false;
         }
