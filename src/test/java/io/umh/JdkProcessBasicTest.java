@@ -2,6 +2,7 @@ package io.umh;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -306,6 +307,42 @@ class JdkProcessBasicTest {
                         || o instanceof IOException && "Stream closed".equals(((IOException) o).getMessage()),
                         "case " + action + ": " + o);
             }
+        }
+    }
+
+    // Basic.java: "Check that subprocesses which create subprocesses of their own do not cause
+    // parent to hang waiting for file descriptors to be closed": bash -c "(/bin/sleep 59)" there,
+    // sh here; a reader blocked on stdout; destroy() of the child (not the grandchild, which keeps
+    // the pipes open): waitFor() and exitValue() non-zero; closing the three streams (and close())
+    // returns; the JDK's 30 s timer is this class's @Timeout. The grandchild is killed after, by
+    // pid, as the JDK's pkill does.
+    @Test
+    void grandchildHoldingThePipesDoesNotHangTheParent() throws Exception {
+        UsermodeProcess p = sh.fork(ForkOptions.builder().args("-c", "(sleep 59; :)").redirectError(Redirect.PIPE).build());
+        java.util.List<ProcessHandle> grandchildren = new java.util.ArrayList<>();
+        try {
+            Await.until("the subshell's sleep", () -> p.toHandle().descendants().count() >= 2);
+            grandchildren.addAll(p.toHandle().descendants().collect(java.util.stream.Collectors.toList()));
+            AtomicReference<Object> read = new AtomicReference<>();
+            Thread reader = new Thread(() -> {
+                try {
+                    read.set(p.getInputStream().read());
+                } catch (IOException e) {
+                    read.set(e);
+                }
+            });
+            reader.setDaemon(true);
+            reader.start();
+            p.destroy();
+            assertNotEquals(0, p.waitFor());
+            assertNotEquals(0, p.exitValue());
+            p.getInputStream().close();
+            p.getErrorStream().close();
+            p.getOutputStream().close();
+            p.close();
+        } finally {
+            grandchildren.forEach(ProcessHandle::destroyForcibly);
+            p.close();
         }
     }
 

@@ -100,7 +100,43 @@ class JdkProcessHandleTest {
             assertEquals(Optional.of(ProcessHandle.current()), p.toHandle().parent());
             assertTrue(p.toHandle().children().collect(Collectors.toList()).isEmpty());
             p.destroyForcibly().waitFor();
+            assertFalse(p.toHandle().isAlive(), "ProcessHandle.isAlive for exited process");
             assertFalse(ProcessHandle.current().children().anyMatch(h -> h.pid() == p.pid()));
+        }
+    }
+
+    // TreeTest.test3 "Test destroy of processes": a child starts three children; each is alive and
+    // listed by the child's descendants() (the JDK's handles for their pids), and is forcibly
+    // destroyed; then the child is destroyed, and none of them is left among this JVM's
+    // descendants. The JavaChild's "spawn 3 stdin" becomes a shell starting three sleeps.
+    @Test
+    void descendantsOfAChildAndTheirDestroy() throws Exception {
+        List<ProcessHandle> spawned = new java.util.ArrayList<>();
+        try (UsermodeBlob sh = Umh.load(java.nio.file.Path.of("/bin/sh"));
+             UsermodeProcess p1 = sh.fork(ForkOptions.builder()
+                     .args("-c", "for i in 1 2 3; do sleep 60 & echo $!; done; wait").build())) {
+            java.io.BufferedReader out = p1.inputReader();
+            for (int i = 0; i < 3; i++) {
+                spawned.add(ProcessHandle.of(Long.parseLong(out.readLine())).orElseThrow());
+            }
+            List<ProcessHandle> descendants = p1.toHandle().descendants().collect(Collectors.toList());
+            assertEquals(3, descendants.size(), "extra processes in descendants: " + descendants);
+            for (ProcessHandle h : spawned) {
+                assertTrue(h.isAlive(), "Child should be alive: " + h);
+                assertTrue(descendants.contains(h), "Spawned child should be listed in descendants: " + h);
+                assertEquals(Optional.of(p1.pid()), h.parent().map(ProcessHandle::pid));
+                h.destroyForcibly();
+            }
+            for (ProcessHandle h : spawned) {
+                Await.until("pid " + h.pid() + " to exit", () -> !h.isAlive());
+            }
+            p1.destroyForcibly();
+            p1.waitFor();
+            List<ProcessHandle> remaining = ProcessHandle.current().descendants().collect(Collectors.toList());
+            assertFalse(remaining.stream().anyMatch(h -> h.pid() == p1.pid()), "Child p1 should have exited");
+            assertTrue(remaining.stream().noneMatch(spawned::contains), "Subprocess(es) should have exited: " + remaining);
+        } finally {
+            spawned.forEach(ProcessHandle::destroyForcibly);
         }
     }
 
