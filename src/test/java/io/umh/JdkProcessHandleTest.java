@@ -142,9 +142,9 @@ class JdkProcessHandleTest {
 
     // TreeTest.test1 as the JDK writes it: ProcessHandle.current().children() contains p.toHandle().
     @Test
-    @Disabled("deviation: UsermodeProcess.toHandle() is umh's own handle (it signals through the pidfd),"
-            + " which the JDK's handles for the same pid, from children() or ProcessHandle.of, do not equal:"
-            + " ProcessHandleImpl.equals accepts only its own class; undocumented so far")
+    @Disabled("deviation, now documented at UsermodeProcess.toHandle(): it is umh's own handle (it acts through"
+            + " the pidfd), which the JDK's handles for the same pid, from children() or ProcessHandle.of, do not"
+            + " equal (ProcessHandleImpl.equals accepts only its own class): they match by pid")
     void childHandleIsAmongTheJvmsChildren() throws Exception {
         try (UsermodeProcess p = sleeper()) {
             assertTrue(ProcessHandle.current().children().anyMatch(h -> h.equals(p.toHandle())));
