@@ -36,6 +36,11 @@ class JdkInheritIoTest {
         assertEquals(0, jvm.waitFor());
         assertEquals("message", out);
         assertEquals("exit value: 0", new String(err.get(), StandardCharsets.UTF_8));
+        // ProcessBuilder's pipes close on its reaper thread some time after the exit: closed here,
+        // so that no later test's fd count sees them go
+        jvm.getOutputStream().close();
+        jvm.getInputStream().close();
+        jvm.getErrorStream().close();
     }
 
     static int run(ForkOptions.Builder options, String message) throws Exception {
