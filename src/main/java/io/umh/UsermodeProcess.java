@@ -202,13 +202,16 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
         return status;
     }
 
-    /** As the JDK's: true at once for a child that has exited (interrupted or not); a timeout of 0 or less never waits. */
+    /**
+     * As the JDK's: true at once for a child that has exited (interrupted or not); a timeout of 0 or
+     * less never waits; a null unit throws NullPointerException, exited or not.
+     */
     @Override
     public boolean waitFor(long timeout, TimeUnit unit) throws InterruptedException {
+        long nanos = unit.toNanos(timeout); // first, as the JDK's: NPE before any other answer; saturates
         if (exited.getCount() == 0) {
             return true;
         }
-        long nanos = unit.toNanos(timeout); // saturates: Long.MIN_VALUE stays negative
         if (nanos <= 0) {
             return false;
         }
@@ -286,6 +289,15 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
         return exit.handleAsync((s, t) -> this);
     }
 
+    /**
+     * umh's own handle for this child: destroy and onExit act through the pidfd and umh's reaper,
+     * so they can never reach another process that reuses the pid. It is not the JDK's handle for
+     * the pid, and does not equal it: {@code ProcessHandle.current().children()} and
+     * {@code ProcessHandle.of(pid())} give the JDK's (they match by {@code pid()}, not by equals);
+     * the JDK's equals accepts only its own class, and compareTo throws ClassCastException across
+     * the two kinds. info(), children() and descendants() come from the JDK's handle while the
+     * child runs; once it has exited, they are empty.
+     */
     @Override
     public ProcessHandle toHandle() {
         return new UsermodeProcessHandle(this);
