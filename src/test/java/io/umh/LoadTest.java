@@ -52,7 +52,9 @@ class LoadTest {
             assertEquals("parser-helper\0", Files.readString(proc.resolve("cmdline"))); // argv[0]: the name
             String comm = Files.readString(proc.resolve("comm")).trim();
             assertComm("parser-helper", comm);
-            Process ps = new ProcessBuilder("ps", "-o", "comm=,args=", "-p", Long.toString(p.pid())).start();
+            ProcessBuilder psb = new ProcessBuilder("ps", "-o", "comm=,args=", "-p", Long.toString(p.pid()));
+            psb.environment().remove("LD_PRELOAD"); // java_under_asan.sh's libasan: procps's ps hangs with it preloaded
+            Process ps = psb.start();
             try (var in = ps.getInputStream(); var out = ps.getOutputStream(); var err = ps.getErrorStream()) {
                 // closed here: the JDK closes them after waitFor, on its reaper thread, racing the fd count
                 assertEquals(comm + " parser-helper", new String(in.readAllBytes(), StandardCharsets.UTF_8).trim().replaceAll(" +", " "));
