@@ -95,9 +95,11 @@ final class MemfdLoader {
         }
         Object descriptor = descriptorClass.getMethod("of", layoutClass, layouts.getClass())
                 .invoke(null, valueLayout.getField("JAVA_INT").get(null), layouts);
+        if (symbol.isEmpty()) { // no orElseThrow(lambda): no lambda on a first fork (ColdStartTest)
+            throw new ReflectiveOperationException("no " + name + " in libc");
+        }
         return (MethodHandle) linkerClass
                 .getMethod("downcallHandle", Class.forName("java.lang.foreign.MemorySegment"), descriptorClass, optionClass.arrayType())
-                .invoke(linker, symbol.orElseThrow(() -> new ReflectiveOperationException("no " + name + " in libc")),
-                        descriptor, Array.newInstance(optionClass, 0));
+                .invoke(linker, symbol.get(), descriptor, Array.newInstance(optionClass, 0));
     }
 }

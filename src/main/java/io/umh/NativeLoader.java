@@ -69,6 +69,7 @@ final class NativeLoader {
         if (dir == null) {
             String whyNot = MemfdLoader.load(lib);
             if (whyNot == null) {
+                Log.LOG.log(System.Logger.Level.DEBUG, "umh: loaded native library " + url + " (from a memfd: no file written)");
                 return;
             }
             tried.add("a memfd: " + whyNot);
