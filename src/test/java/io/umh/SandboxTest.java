@@ -319,12 +319,7 @@ class SandboxTest {
     @Test
     void anUnprivilegedJvmGetsTheSameSandbox() throws Exception {
         assumeTrue(TestBlobs.root(), "needs root: to start a JVM as uid 65534");
-        List<String> files = new java.util.ArrayList<>(TestBlobs.classPathFiles());
-        files.addAll(List.of(TestBlobs.path("escape").toAbsolutePath().toString(), TestBlobs.javaExecutable(), TestBlobs.library()));
-        String unreadable = TestBlobs.unreadableByNobody(files);
-        assumeTrue(unreadable.isEmpty(), "uid 65534 cannot read " + unreadable + " (checkout under /root?)");
-        String out = TestBlobs.run(TestBlobs.javaCommand(TestBlobs.AS_NOBODY, List.of("-Dumh.native.path=" + TestBlobs.library()),
-                String.join(java.io.File.pathSeparator, TestBlobs.classPathFiles()), AsNobody.class));
+        String out = TestBlobs.runAsNobody(AsNobody.class, "escape");
         assertEquals("ok ok\nread refused\nkill refused\nvmread refused\ntcp refused\nunshare-then-exec ok\n"
                 + "layers " + SandboxSupport.Level.FULL + "\n", out);
     }

@@ -143,12 +143,7 @@ class SharedNamespacesTest {
      */
     @Test
     void anUnprivilegedJvmsHelpersJoinItsUserNamespaceThroughARelayAndAreItsChildren() throws Exception {
-        List<String> files = new java.util.ArrayList<>(TestBlobs.classPathFiles());
-        files.addAll(List.of(TestBlobs.path("sleeper").toAbsolutePath().toString(), TestBlobs.javaExecutable(), TestBlobs.library()));
-        String unreadable = TestBlobs.unreadableByNobody(files);
-        assumeTrue(unreadable.isEmpty(), "uid 65534 cannot read " + unreadable + " (checkout under /root?)");
-        String out = TestBlobs.run(TestBlobs.javaCommand(TestBlobs.AS_NOBODY, List.of("-Dumh.native.path=" + TestBlobs.library()),
-                String.join(java.io.File.pathSeparator, TestBlobs.classPathFiles()), Unprivileged.class));
+        String out = TestBlobs.runAsNobody(Unprivileged.class, "sleeper");
         assertEquals("user mnt net shared, not the JVM's\npid ipc uts each its own\nparent: the JVM\nstatus 137 137\n"
                 + "ENOEXEC, no zombie\nUSER_NAMESPACE FULL\n", out);
     }

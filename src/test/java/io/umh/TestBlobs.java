@@ -241,6 +241,20 @@ public final class TestBlobs {
     /** setpriv to uid and gid 65534 with no groups: a second JVM run as nobody. */
     public static final List<String> AS_NOBODY = List.of("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups");
 
+    /**
+     * Runs {@code main} in a second JVM as uid 65534 (the shim by -Dumh.native.path, this class path)
+     * and returns its output; skips the test where that uid cannot read the class path, java, the
+     * shim or the test blob {@code blob} (a checkout under /root).
+     */
+    static String runAsNobody(Class<?> main, String blob) throws Exception {
+        List<String> files = new ArrayList<>(classPathFiles());
+        files.addAll(List.of(path(blob).toAbsolutePath().toString(), javaExecutable(), library()));
+        String unreadable = unreadableByNobody(files);
+        org.junit.jupiter.api.Assumptions.assumeTrue(unreadable.isEmpty(), "uid 65534 cannot read " + unreadable + " (checkout under /root?)");
+        return run(javaCommand(AS_NOBODY, List.of("-Dumh.native.path=" + library()),
+                String.join(java.io.File.pathSeparator, classPathFiles()), main));
+    }
+
     /** The files of {@code paths} that uid 65534 cannot read (or execute, for directories), one a line; empty if none. */
     public static String unreadableByNobody(List<String> paths) throws Exception {
         List<String> check = new ArrayList<>(AS_NOBODY);
