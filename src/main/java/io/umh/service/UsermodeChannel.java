@@ -162,7 +162,10 @@ public final class UsermodeChannel implements AutoCloseable {
             out.write(header);
             out.write(request);
         } catch (IOException e) {
-            throw broken("could not take the request (" + e.getMessage() + ")", e);
+            // EPIPE if the helper is gone but not yet reaped; once reaped, its stdin was closed at its
+            // exit (releaseAtExit) and the write finds the stream closed: the same cause, said once
+            throw broken(process.isAlive() ? "could not take the request (" + e.getMessage() + ")"
+                    : "exited before it took the whole request", e);
         }
         int got = readFully(header, 0, 4);
         if (got == 0) {

@@ -98,6 +98,20 @@ class ChannelTest {
         }
     }
 
+    /** Killed and reaped between two calls: its stdin was closed at its exit, and the next call says it had exited. */
+    @Test
+    void helperReapedBetweenTwoCalls() throws Exception {
+        try (UsermodeProcess p = framed(); UsermodeChannel ch = UsermodeChannel.open(p)) {
+            assertArrayEquals(bytes("one"), ch.call(bytes("one")));
+            p.destroyForcibly();
+            assertEquals(137, p.waitFor());
+            IOException e = assertThrows(IOException.class, () -> ch.call(bytes("two")));
+            assertEquals("umh channel: helper pid " + p.pid() + " exited before it took the whole request (exit status 137)",
+                    e.getMessage());
+            assertFalse(ch.isOpen());
+        }
+    }
+
     /** Killed from outside while a caller waits for its reply: the caller gets an IOException, not a hang. */
     @Test
     void helperKilledWhileACallWaits() throws Exception {
@@ -280,7 +294,8 @@ class ChannelTest {
 
     /**
      * The C side refuses a frame over its own maximum (EMSGSIZE): it exits 4, and the call says so,
-     * whether the helper was gone before the payload was written (EPIPE) or only before it replied.
+     * whether the helper was gone before the payload was written (EPIPE, or its stdin closed at its reaped exit)
+     * or only before it replied.
      */
     @Test
     void helperRefusingARequestOverItsMaximum() throws Exception {
@@ -288,7 +303,7 @@ class ChannelTest {
             assertArrayEquals(new byte[16], ch.call(new byte[16]));
             IOException e = assertThrows(IOException.class, () -> ch.call(new byte[17]));
             assertTrue(e.getMessage().matches("umh channel: helper pid " + p.pid() + " (closed its stdout before replying"
-                    + "|could not take the request \\(Broken pipe\\)) \\(exit status 4\\)"), e.getMessage());
+                    + "|could not take the request \\(Broken pipe\\)|exited before it took the whole request) \\(exit status 4\\)"), e.getMessage());
         }
     }
 }
