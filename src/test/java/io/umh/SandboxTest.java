@@ -422,11 +422,28 @@ class SandboxTest {
     }
 
     /** The SigBlk line of this JVM's thread named {@code comm}. */
-    private static String sigBlk(String comm) throws IOException {
+    /**
+     * The mask of thread {@code comm} once it is idle (State S: waiting for work). A caller is woken
+     * at its child's exec, when the spawner may not yet have restored its mask (vfork: State D; just
+     * after: R), so a sample taken then would catch the mask of the spawn, not its own.
+     */
+    private static String sigBlk(String comm) throws IOException, InterruptedException {
+        Path task = task(comm);
+        for (int tries = 0; ; tries++) {
+            List<String> status = Files.readAllLines(task.resolve("status"));
+            String mask = status.stream().filter(l -> l.startsWith("SigBlk:")).findFirst().orElseThrow();
+            if (status.stream().anyMatch(l -> l.startsWith("State:\tS")) || tries == 1000) {
+                return mask;
+            }
+            Thread.sleep(10);
+        }
+    }
+
+    private static Path task(String comm) throws IOException {
         try (var tasks = Files.list(Path.of("/proc/self/task"))) {
             for (Path t : (Iterable<Path>) tasks::iterator) {
                 if (Files.readString(t.resolve("comm")).trim().equals(comm)) {
-                    return Files.readAllLines(t.resolve("status")).stream().filter(l -> l.startsWith("SigBlk:")).findFirst().orElseThrow();
+                    return t;
                 }
             }
         }
