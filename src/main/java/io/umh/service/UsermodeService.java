@@ -41,6 +41,7 @@ import io.umh.internal.Watchdog;
  * STOPPED, saying why. A call in flight when its helper dies fails with that helper's pid and exit
  * status, unless it is idempotent ({@link Builder#idempotent} for every call, {@link #callIdempotent}
  * for one): then it is sent again to the next helper, never twice to one, never after its deadline.
+ * {@link UsermodePool} spreads calls over several such services.
  *
  * <p>Each helper comes with a {@link UsermodeChannel} (framed requests and replies); the hooks get
  * it, and {@link #channel()} and {@link #call(byte[])} use the current one. Once a helper has
