@@ -169,38 +169,12 @@ public final class UsermodePool implements AutoCloseable {
     }
 
     /**
-     * Picks the RUNNING member with the fewest calls in flight whose helper is none of
-     * {@code tried} (ties: the first from where the last pick left off) and counts the call in
-     * flight on it; waits for one within {@code deadline}; throws, naming {@code lost} (why this
-     * call is placed again), if none comes or none will. Every call goes through here, sync or not.
+     * {@link #pick}, waiting for a member within {@code deadline} while none can take the call now;
+     * throws, naming {@code lost} (why this call is placed again), if none comes in time.
      */
     synchronized Lease acquire(Deadline deadline, List<UsermodeChannel> tried, IOException lost) throws IOException {
-        while (true) {
-            if (closed) {
-                throw unplaced(new IOException("umh pool " + name + " is closed" + retried(lost), lost));
-            }
-            int best = -1;
-            UsermodeChannel bestChannel = null;
-            boolean willRun = false; // some member is or may again be RUNNING
-            int n = members.size();
-            for (int i = 0; i < n; i++) {
-                int k = (next + i) % n;
-                Member m = members.get(k);
-                UsermodeChannel ch = m.service.currentChannel();
-                willRun |= ch != null || !ended(m.service.state());
-                if (ch != null && !tried.contains(ch) && (best < 0 || m.inFlight.get() < members.get(best).inFlight.get())) {
-                    best = k;
-                    bestChannel = ch;
-                }
-            }
-            if (best >= 0) {
-                next = (best + 1) % n; // the next tie goes to the member after this one
-                members.get(best).inFlight.incrementAndGet();
-                return new Lease(members.get(best), bestChannel);
-            }
-            if (!willRun) {
-                throw unplaced(new IOException("umh pool " + name + " is " + state() + ": " + membersStatus() + retried(lost), lost));
-            }
+        Lease lease;
+        while ((lease = pick(tried, lost)) == null) {
             long left = deadline.nanosLeft();
             if (left <= 0) {
                 InterruptedIOException e = new InterruptedIOException("umh pool " + name + ": no member took the call within "
@@ -209,13 +183,50 @@ public final class UsermodePool implements AutoCloseable {
                 throw unplaced(e);
             }
             try {
-                TimeUnit.NANOSECONDS.timedWait(this, left); // woken by a member's start or end
+                TimeUnit.NANOSECONDS.timedWait(this, left); // woken by a member's start or end, or by close
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw unplaced(new InterruptedIOException("umh pool " + name + ": interrupted while waiting for a member;"
                         + " nothing was sent" + retried(lost)));
             }
         }
+        return lease;
+    }
+
+    /**
+     * Picks the RUNNING member with the fewest calls in flight whose helper is none of
+     * {@code tried} (ties: the first after the last pick) and counts the call in flight on it;
+     * null if none can take it now. Never waits: every call is placed here, sync or async.
+     *
+     * @throws IOException if the pool is closed, or no member will run again
+     */
+    synchronized Lease pick(List<UsermodeChannel> tried, IOException lost) throws IOException {
+        if (closed) {
+            throw unplaced(new IOException("umh pool " + name + " is closed" + retried(lost), lost));
+        }
+        int best = -1;
+        UsermodeChannel bestChannel = null;
+        boolean willRun = false; // some member is or may again be RUNNING
+        int n = members.size();
+        for (int i = 0; i < n; i++) {
+            int k = (next + i) % n;
+            Member m = members.get(k);
+            UsermodeChannel ch = m.service.currentChannel();
+            willRun |= ch != null || !ended(m.service.state());
+            if (ch != null && !tried.contains(ch) && (best < 0 || m.inFlight.get() < members.get(best).inFlight.get())) {
+                best = k;
+                bestChannel = ch;
+            }
+        }
+        if (best >= 0) {
+            next = (best + 1) % n; // the next tie goes to the member after this one
+            members.get(best).inFlight.incrementAndGet();
+            return new Lease(members.get(best), bestChannel);
+        }
+        if (!willRun) {
+            throw unplaced(new IOException("umh pool " + name + " is " + state() + ": " + membersStatus() + retried(lost), lost));
+        }
+        return null;
     }
 
     private <E extends IOException> E unplaced(E failure) {

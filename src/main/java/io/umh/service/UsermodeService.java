@@ -223,6 +223,8 @@ public final class UsermodeService implements AutoCloseable {
      * if its helper dies (or is killed for breaking the framing) before the reply, the request is
      * sent again to the next helper, never twice to one, and never once {@code timeout} has passed;
      * a failure then names the helper that died, its pid and exit status, as well as why no other took it.
+     * A request that kills every helper it reaches is sent to each next one until its deadline or
+     * the restart limit (which fails the service): give such calls a deadline.
      */
     public byte[] callIdempotent(byte[] request, Duration timeout) throws IOException {
         return call(request, timeout, true);
