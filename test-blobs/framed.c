@@ -7,6 +7,7 @@
  *   -l N    replies with a header claiming 0x7ffffff0 bytes, sends 10 of them, exits 0 (lies)
  *   -t N    sends a reply's header and half its payload, exits 0         (closes mid-frame)
  *   -T N    sends 2 bytes of a header, exits 0                            (truncates a header)
+ *   -W      on every request that begins with "wait": as -w              (is slow when asked)
  *   -m MAX  takes requests up to MAX bytes (default 1 MiB); a longer one: exits 4 */
 #include <signal.h>
 #include <stdlib.h>
@@ -25,11 +26,16 @@ int main(int argc, char **argv)
     static char buf[1 << 20];
     long crash = 0, hang = 0, slow = 0, lie = 0, cut = 0, cut_header = 0;
     size_t max = sizeof buf;
+    int slow_on_wait = 0;
     for (int i = 1; i < argc; i++) {
         long v = i + 1 < argc ? atol(argv[i + 1]) : 0;
         if (strcmp(argv[i], "-r") == 0) {
             if (umh_write_full(1, "ready\n", 6) < 0)
                 return 2;
+            continue;
+        }
+        if (strcmp(argv[i], "-W") == 0) {
+            slow_on_wait = 1;
             continue;
         }
         if (strcmp(argv[i], "-c") == 0)
@@ -62,7 +68,7 @@ int main(int argc, char **argv)
         if (n == hang)
             for (;;)
                 pause();
-        if (n == slow) {
+        if (n == slow || (slow_on_wait && len >= 4 && memcmp(buf, "wait", 4) == 0)) {
             int sig;
             (void)!write(2, "waiting\n", 8);
             sigwait(&usr1, &sig);

@@ -36,6 +36,13 @@ import io.umh.internal.Watchdog;
  * }
  * }</pre>
  *
+ * <p><b>Calls across restarts.</b> {@link #call(byte[], Duration)} waits, within the call's own
+ * deadline, while the service is STARTING or RESTARTING, and fails at once when it is FAILED or
+ * STOPPED, saying why. A call in flight when its helper dies fails with that helper's pid and exit
+ * status, unless it is idempotent ({@link Builder#idempotent} for every call, {@link #callIdempotent}
+ * for one): then it is sent again to the next helper, never twice to one, never after its deadline.
+ * {@link UsermodePool} spreads calls over several such services.
+ *
  * <p>Each helper comes with a {@link UsermodeChannel} (framed requests and replies); the hooks get
  * it, and {@link #channel()} and {@link #call(byte[])} use the current one. Once a helper has
  * exited the service closes its channel and its process (the process once no call is in flight on
@@ -120,6 +127,7 @@ public final class UsermodeService implements AutoCloseable {
     private final Duration checkTimeout;
     private final int maxFrameSize;
     private final Duration callTimeout;
+    private final boolean idempotent;
     private final List<Listener> listeners;
     private final Duration stopGrace;
     private final Thread supervisor;
@@ -146,6 +154,7 @@ public final class UsermodeService implements AutoCloseable {
         checkTimeout = b.checkTimeout;
         maxFrameSize = b.maxFrameSize;
         callTimeout = b.callTimeout;
+        idempotent = b.idempotent;
         listeners = List.copyOf(b.listeners);
         stopGrace = b.stopGrace;
         grace = stopGrace;
@@ -183,9 +192,120 @@ public final class UsermodeService implements AutoCloseable {
         return channel;
     }
 
-    /** {@code channel().call(request)}: the current helper's reply. */
+    /**
+     * {@link #call(byte[], Duration)} within the builder's call timeout ({@link Builder#channel};
+     * without one, no limit).
+     */
     public byte[] call(byte[] request) throws IOException {
-        return channel().call(request);
+        return call(request, callTimeout, idempotent);
+    }
+
+    /**
+     * Sends {@code request} to the current helper and returns its reply, all within {@code timeout}
+     * (null: no limit). While the service is STARTING or RESTARTING the call waits for the next
+     * helper; it fails at once when the service is FAILED, STOPPED or stopping, saying why. If the
+     * helper dies with the call in flight (taken by its channel: waiting for its turn or sent), the
+     * call fails with the channel's IOException, which names the helper's pid and exit status, unless
+     * the builder made calls {@linkplain Builder#idempotent idempotent}: then it is sent again to the
+     * next helper, as by {@link #callIdempotent}.
+     *
+     * @throws InterruptedIOException if no helper came up within {@code timeout} (the message says
+     *         where the service is), on the channel's timeout, or if interrupted while waiting
+     * @throws IOException if the service has ended, or its helper failed during the call
+     * @throws IllegalArgumentException if the request is longer than the maximum frame size
+     */
+    public byte[] call(byte[] request, Duration timeout) throws IOException {
+        return call(request, timeout, idempotent);
+    }
+
+    /**
+     * {@link #call(byte[], Duration)} for a request that may run twice, whatever the builder says:
+     * if its helper dies (or is killed for breaking the framing) before the reply, the request is
+     * sent again to the next helper, never twice to one, and never once {@code timeout} has passed;
+     * a failure then names the helper that died, its pid and exit status, as well as why no other took it.
+     * A request that kills every helper it reaches is sent to each next one until its deadline or
+     * the restart limit (which fails the service): give such calls a deadline.
+     */
+    public byte[] callIdempotent(byte[] request, Duration timeout) throws IOException {
+        return call(request, timeout, true);
+    }
+
+    private byte[] call(byte[] request, Duration timeout, boolean retry) throws IOException {
+        Objects.requireNonNull(request, "request");
+        Deadline deadline = Deadline.after(timeout);
+        UsermodeChannel tried = null; // the helper that died under this call: never again
+        IOException lost = null;
+        while (true) {
+            UsermodeChannel ch = awaitChannel(deadline, tried, lost);
+            try {
+                return ch.call(request, deadline.left());
+            } catch (IOException e) {
+                if (!retry || !helperLost(ch, e)) {
+                    throw e;
+                }
+                tried = ch;
+                lost = e;
+            }
+        }
+    }
+
+    /**
+     * Whether a call failed because its helper is gone (it exited, or its channel killed it for
+     * breaking the framing): the channel is closed. Not a timeout: the call's time is up.
+     */
+    static boolean helperLost(UsermodeChannel ch, IOException failure) {
+        return !(failure instanceof InterruptedIOException) && !ch.isOpen();
+    }
+
+    /**
+     * The channel of a live helper other than {@code tried}, waiting for one within {@code deadline};
+     * throws at once if the service has ended or is stopping. {@code lost}: why this call is
+     * waiting again, named in the failure.
+     */
+    private synchronized UsermodeChannel awaitChannel(Deadline deadline, UsermodeChannel tried, IOException lost)
+            throws IOException {
+        while (stopping || !running() || channel == tried) {
+            if (stopping || ended()) {
+                String s = stopping && !ended() ? "is stopping" : "is " + state + (why == null ? "" : ": " + why.getMessage());
+                throw new IOException("umh service " + name + " " + s + retried(lost), lost != null ? lost : why);
+            }
+            long left = deadline.nanosLeft();
+            if (left <= 0) {
+                InterruptedIOException e = new InterruptedIOException("umh service " + name + ": no helper took the call within "
+                        + deadline.timeout() + "; " + status() + retried(lost));
+                e.initCause(lost != null ? lost : why);
+                throw e;
+            }
+            try {
+                TimeUnit.NANOSECONDS.timedWait(this, left);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new InterruptedIOException("umh service " + name + ": interrupted while waiting for a helper; nothing was sent"
+                        + retried(lost));
+            }
+        }
+        return channel;
+    }
+
+    /** The part of a message that says which helper died under a call that was to be sent again. */
+    private static String retried(IOException lost) {
+        return lost == null ? "" : "; the call was to be sent again after: " + lost.getMessage();
+    }
+
+    /**
+     * The channel of the live helper, or null if there is none now (or the service is stopping):
+     * a pool's pick, which never waits.
+     */
+    synchronized UsermodeChannel currentChannel() {
+        return !stopping && running() ? channel : null;
+    }
+
+    /** Where the service is, for a message: "it is RESTARTING: why", or that its helper has just exited. */
+    synchronized String status() {
+        if (state == State.RUNNING) {
+            return "its helper pid " + process.pid() + (process.isAlive() ? " is up" : " has just exited");
+        }
+        return "it is " + state + (why == null ? "" : ": " + why.getMessage());
     }
 
     /**
@@ -588,6 +708,7 @@ public final class UsermodeService implements AutoCloseable {
         private Duration checkTimeout;
         private int maxFrameSize = UsermodeChannel.DEFAULT_MAX_FRAME_SIZE;
         private Duration callTimeout;
+        private boolean idempotent;
         private final List<Listener> listeners = new ArrayList<>();
         private Duration stopGrace = Duration.ofSeconds(2);
 
@@ -666,6 +787,17 @@ public final class UsermodeService implements AutoCloseable {
             }
             this.maxFrameSize = maxFrameSize;
             this.callTimeout = Watchdog.checkTimeout(callTimeout, "callTimeout");
+            return this;
+        }
+
+        /**
+         * Whether {@link UsermodeService#call(byte[])} and {@link UsermodeService#call(byte[], Duration)}
+         * send a request again to the next helper when its helper dies before the reply (true: the
+         * requests may run twice, as {@link UsermodeService#callIdempotent}), or fail with the helper's
+         * exit status (false, the default).
+         */
+        public Builder idempotent(boolean idempotent) {
+            this.idempotent = idempotent;
             return this;
         }
 
