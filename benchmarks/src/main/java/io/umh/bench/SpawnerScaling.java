@@ -45,11 +45,12 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>Usage: {@code SpawnerScaling ROUNDS SPAWNS OUT.json}. Prints a table; writes
  * {"rounds", "spawns_per_batch", "cpus", "contenders": {name: {"T": STATS}}}, STATS being
- * {"spawns_per_s": {median, p10, p90}, "vfork_us_per_spawn", "queued_us_per_spawn",
+ * {"spawns_per_s": {median, p10, p90}, "cpu_us_per_spawn" (the peer JVM's CPU time and its reaped
+ * children's over the batches, per spawn: 10 ms ticks), "vfork_us_per_spawn", "queued_us_per_spawn",
  * "busiest_spawner_busy" (median over rounds of the busiest spawner's time in vfork / the batch's
  * wall time), "spawners": [{"spawns", "vfork_us_per_spawn"}, ...]}.
  * {@code SpawnerScaling --peer KIND} is a peer: reads "T N" lines, runs N spawn+waits on each of T
- * threads at once, prints "WALL_NS JOINED (SPAWNS CLONE_NS QUEUED_NS)..." (the spawners' counters
+ * threads at once, prints "WALL_NS CPU_NS JOINED (SPAWNS CLONE_NS QUEUED_NS)..." (the spawners' counters
  * over the batch).
  */
 public final class SpawnerScaling {
@@ -110,6 +111,7 @@ public final class SpawnerScaling {
         final int threads;
         final int spawns;
         final long wallNs;
+        final long cpuNs; // the peer's and its reaped children's, 10 ms ticks
         final int joined;
         final long[][] spawners; // [spawner][SPAWNS, CLONE_NS, QUEUED_NS]
 
@@ -118,11 +120,12 @@ public final class SpawnerScaling {
             this.spawns = spawns;
             String[] f = line.trim().split(" ");
             wallNs = Long.parseLong(f[0]);
-            joined = Integer.parseInt(f[1]);
+            cpuNs = Long.parseLong(f[1]);
+            joined = Integer.parseInt(f[2]);
             spawners = new long[joined][3];
             for (int s = 0; s < joined; s++) {
                 for (int j = 0; j < 3; j++) {
-                    spawners[s][j] = Long.parseLong(f[2 + s * 3 + j]);
+                    spawners[s][j] = Long.parseLong(f[3 + s * 3 + j]);
                 }
             }
         }
@@ -140,8 +143,8 @@ public final class SpawnerScaling {
     private static String report(Batch[][][] batches, int rounds, int spawns) {
         int cpus = Runtime.getRuntime().availableProcessors();
         System.out.printf(Locale.ROOT, "%d rounds of %d spawn+waits per batch, %d CPUs%n", rounds, spawns, cpus);
-        System.out.printf(Locale.ROOT, "%-16s %3s %10s %8s %8s %9s %9s %8s  %s%n", "contender", "T", "spawns/s",
-                "p10", "p90", "vfork us", "queue us", "busiest", "per spawner: spawns, vfork us/spawn");
+        System.out.printf(Locale.ROOT, "%-16s %3s %10s %8s %8s %8s %9s %9s %8s  %s%n", "contender", "T", "spawns/s",
+                "p10", "p90", "cpu us", "vfork us", "queue us", "busiest", "per spawner: spawns, vfork us/spawn");
         List<String> contenders = new ArrayList<>();
         for (int i = 0; i < NAMES.length; i++) {
             List<String> perThreads = new ArrayList<>();
@@ -159,6 +162,7 @@ public final class SpawnerScaling {
                     }
                 }
                 long served = Arrays.stream(sum).mapToLong(s -> s[0]).sum();
+                double cpu = Arrays.stream(bs).mapToLong(b -> b.cpuNs).sum() / 1e3 / Arrays.stream(bs).mapToLong(b -> b.spawns).sum();
                 double vfork = served == 0 ? 0 : Arrays.stream(sum).mapToLong(s -> s[1]).sum() / 1e3 / served;
                 double queued = served == 0 ? 0 : Arrays.stream(sum).mapToLong(s -> s[2]).sum() / 1e3 / served;
                 List<String> each = new ArrayList<>();
@@ -168,11 +172,11 @@ public final class SpawnerScaling {
                     each.add(String.format(Locale.ROOT, "{\"spawns\": %d, \"vfork_us_per_spawn\": %.1f}", s[0], us));
                     printed.append(String.format(Locale.ROOT, " %d,%.0f", s[0], us));
                 }
-                System.out.printf(Locale.ROOT, "%-16s %3d %10.0f %8.0f %8.0f %9.1f %9.1f %8.3f %s%n", NAMES[i], THREADS[t],
-                        median(rate), rate[rate.length / 10], rate[rate.length * 9 / 10], vfork, queued, median(busy), printed);
-                perThreads.add(String.format(Locale.ROOT, "\"%d\": {\"spawns_per_s\": {\"median\": %.0f, \"p10\": %.0f, \"p90\": %.0f}, "
+                System.out.printf(Locale.ROOT, "%-16s %3d %10.0f %8.0f %8.0f %8.0f %9.1f %9.1f %8.3f %s%n", NAMES[i], THREADS[t],
+                        median(rate), rate[rate.length / 10], rate[rate.length * 9 / 10], cpu, vfork, queued, median(busy), printed);
+                perThreads.add(String.format(Locale.ROOT, "\"%d\": {\"spawns_per_s\": {\"median\": %.0f, \"p10\": %.0f, \"p90\": %.0f}, \"cpu_us_per_spawn\": %.0f, "
                         + "\"vfork_us_per_spawn\": %.1f, \"queued_us_per_spawn\": %.1f, \"busiest_spawner_busy\": %.3f, \"spawners\": [%s]}",
-                        THREADS[t], median(rate), rate[rate.length / 10], rate[rate.length * 9 / 10], vfork, queued, median(busy),
+                        THREADS[t], median(rate), rate[rate.length / 10], rate[rate.length * 9 / 10], cpu, vfork, queued, median(busy),
                         String.join(", ", each)));
             }
             contenders.add("\"" + NAMES[i] + "\": {" + String.join(", ", perThreads) + "}");
@@ -334,10 +338,12 @@ public final class SpawnerScaling {
             threads = t;
             perThread = n;
             long[] before = counters();
+            long cpuBefore = cpuTicks();
             long begin = System.nanoTime();
             start.await();
             end.await();
             long wall = System.nanoTime() - begin;
+            long cpu = cpuTicks() - cpuBefore;
             long[] after = counters();
             // a caller wakes at its child's exec, its spawner a moment later: let the last ones count
             for (int ms = 0; kind.equals("spawner") && served(after) - served(before) < (long) t * n && ms < 1000; ms++) {
@@ -345,7 +351,7 @@ public final class SpawnerScaling {
                 after = counters();
             }
             int joined = (int) after[0];
-            StringBuilder s = new StringBuilder().append(wall).append(' ').append(joined);
+            StringBuilder s = new StringBuilder().append(wall).append(' ').append(cpu * 10_000_000L).append(' ').append(joined);
             for (int i = 0; i < joined; i++) {
                 for (int field : order) {
                     int at = 1 + i * fields + field;
@@ -353,6 +359,17 @@ public final class SpawnerScaling {
                 }
             }
             return s.toString();
+        }
+
+        /**
+         * This JVM's CPU time and its reaped children's (utime, stime, cutime, cstime of
+         * /proc/self/stat) in ticks of USER_HZ, 100 a second on Linux whatever the kernel's HZ:
+         * what a spawn+wait costs in CPU, which the neighbours of a shared machine do not inflate.
+         */
+        private static long cpuTicks() throws IOException {
+            String stat = Files.readString(Path.of("/proc/self/stat"));
+            String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+            return Long.parseLong(f[11]) + Long.parseLong(f[12]) + Long.parseLong(f[13]) + Long.parseLong(f[14]);
         }
 
         /** {joined, then fields longs per spawner} */
