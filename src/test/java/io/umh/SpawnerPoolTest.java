@@ -28,10 +28,10 @@ import org.junit.jupiter.params.provider.CsvSource;
  * The spawner pool (Spawner.java, umh_spawner.c): helpers forked at once from many short-lived
  * threads are cloned by several long-lived spawners, outlive the threads that asked for them, and
  * die with the JVM; the pool grows under concurrent spawns, up to -Dumh.spawners, and never
- * shrinks. The pool's own tests run in a second JVM, whose pool starts empty.
+ * shrinks. The pool's own tests run in a second JVM, whose pool starts empty, and which is gone
+ * with its helpers, fds and all, at the end of each.
  */
 @Timeout(120)
-@ExtendWith(NothingLeaked.class)
 class SpawnerPoolTest {
     /** 32 threads fork 2 helpers each at once, then exit; the helpers live on, until their JVM is SIGKILLed. */
     @Test
@@ -88,8 +88,12 @@ class SpawnerPoolTest {
         assertEquals("spawns 321", lines.get(3), "every spawn (1 + 2 rounds of 16 x 10) served once: " + out);
     }
 
-    /** Forked at once from 16 threads that exit afterwards, each cat echoes its own bytes: nothing crossed, nothing left (NothingLeaked). */
+    /**
+     * Forked at once from 16 threads that exit afterwards, each cat echoes its own bytes: nothing
+     * crossed, nothing left (NothingLeaked: in this JVM only, as the second JVMs' JDK pipes would count).
+     */
     @Test
+    @ExtendWith(NothingLeaked.class)
     void shortLivedThreadsForkingAtOnceEachGetTheirOwnHelper() throws Exception {
         try (UsermodeBlob cat = Umh.load(TestBlobs.bytes("cat"))) {
             ConcurrentLinkedQueue<Throwable> failures = new ConcurrentLinkedQueue<>();
