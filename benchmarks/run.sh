@@ -28,6 +28,9 @@ benchmarks/paired.sh "${ROUNDS:-7}"
 echo "== interleaved: one spawn of each in turn, the C floor's in a process of its own (the spawn targets' ratios)"
 benchmarks/interleaved.sh "${RUNS:-5}"
 
+echo "== spawns across cores: 1, 2, 4, 8 threads forking at once, one spawner against a pool, in turns"
+benchmarks/spawners.sh "${SPAWNER_ROUNDS:-10}"
+
 echo "== sandbox: strict() against no sandbox and against bwrap, in turns"
 if command -v bwrap >/dev/null; then
   benchmarks/sandbox.sh "${RUNS:-5}"

@@ -250,26 +250,40 @@ struct umh_spawn_res {
 /* 0 on success (every res fd is the caller's), UMH_FAIL on failure (nothing left behind) */
 int umh_spawn(const struct umh_spawn_req *req, struct umh_spawn_res *res);
 
-/* umh_spawner.c: the one long-lived thread that clones the children that must die with the
- * process (UMH_SPAWN_PDEATHSIG), see there. */
+/* umh_spawner.c: the long-lived threads that clone the children that must die with the process
+ * (UMH_SPAWN_PDEATHSIG), a pool that grows and never shrinks; see there. */
 struct umh_handoff {
-    /* On the spawner thread: makes the clone (>= 0) or fails (UMH_FAIL, no child made). With
+    /* On a spawner thread: makes the clone (>= 0) or fails (UMH_FAIL, no child made). With
      * clear_on_exec (&word), the clone has CLONE_CHILD_CLEARTID on it and h is not the spawner's
      * after a success; with NULL, the spawner completes h after run() returns. */
     int (*run)(struct umh_handoff *h, _Atomic int *clear_on_exec);
     void *arg;
     _Atomic int word;         /* 1 while the caller waits; 0 once the child exec'd or exited */
     int rc;                   /* run()'s failure, else 0 */
-    struct umh_handoff *next; /* the spawner's queue */
+    unsigned long long queued_ns; /* CLOCK_MONOTONIC when it was queued (the spawners' counters) */
+    struct umh_handoff *next; /* the spawners' queue */
 };
 /* The caller: queues h and sleeps until its clone is made and the child exec'd or exited (0) or
  * the clone failed (UMH_FAIL). Needs a thread in umh_spawner_serve(). */
 int umh_handoff(struct umh_handoff *h);
-/* The spawner thread's whole life: serves hand-offs, never returns. */
-void umh_spawner_serve(void) __attribute__((noreturn));
-/* The same as a pthread start routine, for C programs (the tests, the floor) that start the
- * thread themselves: pthread_create(&t, NULL, umh_spawner_thread, NULL). */
+/* A spawner thread's whole life: joins the pool, serves hand-offs, never returns. grow(ctx) is
+ * called on this thread, between two hand-offs, when a hand-off was queued while every spawner
+ * was busy: it starts one more thread in umh_spawner_serve, or none where the pool is complete
+ * (then no spawner calls it again). NULL: this spawner never grows the pool. */
+void umh_spawner_serve(void (*grow)(void *ctx), void *ctx) __attribute__((noreturn));
+/* umh_spawner_serve(NULL, NULL) as a pthread start routine, for C programs (the tests, the
+ * floor) that start spawners themselves: pthread_create(&t, NULL, umh_spawner_thread, NULL). */
 void *umh_spawner_thread(void *unused);
+/* Spawners counted in umh_spawner_stats, by the order they joined; the pool may hold more. */
+#define UMH_SPAWNERS_MAX 256
+/* One spawner's counters since it joined. */
+struct umh_spawner_stats {
+    unsigned long long spawns;    /* hand-offs it served */
+    unsigned long long clone_ns;  /* time in their clones: suspended in vfork until each child's exec */
+    unsigned long long queued_ns; /* their time queued, from umh_handoff to this spawner taking them */
+};
+/* The first max spawners' counters into out, in the order they joined; returns how many have joined. */
+int umh_spawner_stats(struct umh_spawner_stats *out, int max);
 
 /* umh_clone3.c: the kernel's struct clone_args as of 5.7 (CLONE_ARGS_SIZE_VER2, 88 bytes; umh
  * passes the 64 bytes of 5.3, VER0, unless it asks for a cgroup), and clone3 with a function the

@@ -181,7 +181,7 @@ static CHILD int child_unblock_signals(void)
 }
 
 /* Die with the JVM, even when it is SIGKILLed. The signal follows the thread that cloned us;
- * umh clones from one long-lived thread (umh_spawner.c). Re-check the parent afterwards:
+ * umh clones from its long-lived spawner threads (umh_spawner.c). Re-check the parent afterwards:
  * it may have died before the prctl took effect. */
 static CHILD int child_die_with_parent(const struct child *c)
 {

@@ -44,6 +44,7 @@ SAME(SIGTSTP, SIGTSTP);
 SAME(SIGWINCH, SIGWINCH);
 SAME(SIGMAX, _NSIG - 1);
 SAME(RUNNING, UMH_RUNNING);
+SAME(SPAWNERS_MAX, UMH_SPAWNERS_MAX);
 SAME(SPAWN_SCRIPT, UMH_SPAWN_SCRIPT);
 SAME(SPAWN_PDEATHSIG, UMH_SPAWN_PDEATHSIG);
 SAME(SPAWN_NO_NEW_PRIVS, UMH_SPAWN_NO_NEW_PRIVS);
@@ -530,10 +531,45 @@ JNIEXPORT jint JNICALL Java_io_umh_Native_spawn0(JNIEnv *env, jclass cls, jint m
     return rc;
 }
 
+/* A spawner thread's way back into Java to grow the pool: Native.growSpawners(), on this thread
+ * (it is a Java thread in a native method). Whatever it throws is its own failure to start a
+ * spawner: the pool stays as it is. */
+struct grow_ctx {
+    JNIEnv *env;
+    jclass cls;
+    jmethodID grow;
+};
+
+static void grow_spawners(void *arg)
+{
+    struct grow_ctx *g = arg;
+    (*g->env)->CallStaticVoidMethod(g->env, g->cls, g->grow);
+    if ((*g->env)->ExceptionCheck(g->env))
+        (*g->env)->ExceptionClear(g->env);
+}
+
 JNIEXPORT void JNICALL Java_io_umh_Native_serveSpawns0(JNIEnv *env, jclass cls)
 {
-    (void)env, (void)cls;
-    umh_spawner_serve();
+    struct grow_ctx g = { env, cls, (*env)->GetStaticMethodID(env, cls, "growSpawners", "()V") };
+    if (g.grow == NULL)
+        (*env)->ExceptionClear(env); /* cannot be (the method is Native's own): a pool of one */
+    umh_spawner_serve(g.grow != NULL ? grow_spawners : NULL, &g);
+}
+
+JNIEXPORT jint JNICALL Java_io_umh_Native_spawnerStats0(JNIEnv *env, jclass cls, jlongArray out)
+{
+    (void)cls;
+    struct umh_spawner_stats s[UMH_SPAWNERS_MAX];
+    int max = (*env)->GetArrayLength(env, out) / ABI(SPAWNER_FIELDS);
+    int n = umh_spawner_stats(s, max < UMH_SPAWNERS_MAX ? max : UMH_SPAWNERS_MAX);
+    for (int i = 0; i < n && i < max && i < UMH_SPAWNERS_MAX; i++) {
+        jlong v[ABI(SPAWNER_FIELDS)];
+        v[ABI(SPAWNER_SPAWNS)] = (jlong)s[i].spawns;
+        v[ABI(SPAWNER_CLONE_NS)] = (jlong)s[i].clone_ns;
+        v[ABI(SPAWNER_QUEUED_NS)] = (jlong)s[i].queued_ns;
+        (*env)->SetLongArrayRegion(env, out, i * ABI(SPAWNER_FIELDS), ABI(SPAWNER_FIELDS), v);
+    }
+    return n;
 }
 
 JNIEXPORT jint JNICALL Java_io_umh_Native_openRedirect0(JNIEnv *env, jclass cls, jbyteArray path, jint how)

@@ -1,23 +1,34 @@
 /*
- * The spawner: one long-lived thread that makes every clone whose child must die with the
- * process. PR_SET_PDEATHSIG fires when the *thread* that cloned the child exits, so a child cloned
- * on a short-lived pool thread would be killed with that thread; cloned here, it dies only with
- * the process. In the JVM this thread is "umh-spawner" (Spawner.java), which calls
- * umh_spawner_serve() once and never returns; the C tests and the C floor start a pthread.
+ * The spawners: a small pool of long-lived threads that make every clone whose child must die
+ * with the process. PR_SET_PDEATHSIG fires when the *thread* that cloned the child exits, so a
+ * child cloned on a short-lived pool thread would be killed with that thread; cloned here, it
+ * dies only with the process. A spawner therefore never exits: the pool grows, never shrinks. In
+ * the JVM these threads are "umh-spawner", "umh-spawner-2", ... (Spawner.java), each of which
+ * calls umh_spawner_serve() once and never returns; the C tests and the C floor start pthreads.
+ *
+ * Why a pool: a spawner is suspended in vfork from the clone until its child execs (130-250 us
+ * measured on a 2-vCPU VM), so one spawner caps the process at ~4,000-7,000 spawns a second
+ * whatever its cores. The pool starts with one spawner and grows by one, up to the limit its
+ * grow callback enforces (Java: the CPU count, -Dumh.spawners), when a hand-off is queued while
+ * every spawner is busy: one growth at a time, the next only once the new spawner has joined.
  *
  * The hand-off costs one wake-up, not two. The caller prepares everything (pipes, argv, the
- * child's struct) in its own frame, queues a umh_handoff and sleeps on h->word. The spawner only
+ * child's struct) in its own frame, queues a umh_handoff and sleeps on h->word. A spawner only
  * clones, with CLONE_CHILD_CLEARTID on h->word: the kernel zeroes the word and futex-wakes the
  * caller the moment the child execs or exits (mm_release), the same moment it wakes the vfork
  * parent. So the caller does not wait for the spawner to be scheduled again, which on a busy
  * machine queues behind the child it just exec'd (measured: ~93 us of a ~1.5 ms spawn+wait).
  *
  * Ownership: once run() has made the clone, h and everything it points to belong to the caller
- * again, who may return and reuse that stack at once: the spawner does not touch h after a
- * successful run(). Only when run() fails (no child, the word not cleared by anyone) does the
- * spawner write h->rc, clear the word and wake the caller itself. Under an emulator that runs
+ * again, who may return and reuse that stack at once: no spawner touches h after a successful
+ * run(). Only when run() fails (no child, the word not cleared by anyone) does the spawner write
+ * h->rc, clear the word and wake the caller itself. Under an emulator that runs
  * CLONE_VM | CLONE_VFORK as a fork (qemu-user), the kernel's clear would land in the child's copy
  * of memory: there the spawner completes every hand-off, after the clone (kernel_wakes_callers).
+ *
+ * The child shares this memory until its exec, but runs only umh_child_main (umh_child.c, raw
+ * system calls on what was prepared before the clone): it touches nothing of this file's, and no
+ * spawner holds the queue's lock across a clone.
  *
  * Only raw futex system calls and C11 atomics: no pthread symbol, so the shim needs nothing but
  * libc and no glibc newer than 2.17 (pthread_create moved into libc with a new version in 2.34).
@@ -30,17 +41,39 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "umh.h"
 
-/* Pending hand-offs, newest first (a Treiber stack: callers push with a CAS, the spawner takes
- * all of them with one exchange, so there is no ABA), and a futex the spawner sleeps on, bumped
- * after every push. */
+/* Hand-offs just queued, newest first: a Treiber stack that callers push with a CAS and a spawner
+ * empties with one exchange (so there is no ABA), and a futex the idle spawners sleep on, bumped
+ * after every push: each push wakes one of them. */
 static _Atomic(struct umh_handoff *) pending;
 static atomic_int pushes;
+
+/* The spawners' own queue, oldest first: what one of them moved out of `pending` and no spawner
+ * has taken yet. Only the holder of `queue_lock` (a futex lock among spawners, held for a few
+ * pointer moves, never across a clone) touches it. */
+static atomic_int queue_lock; /* 0 free, 1 held, 2 held and contended */
+static struct umh_handoff *queue_head;
+
+/* The pool: how many spawners have joined, how many of them are free (not between taking a
+ * hand-off and its end), whether a hand-off found none free since the last growth (starved), and
+ * whether a growth is under way: asked for, its spawner not joined yet (or the pool complete). */
+static atomic_int joined, free_spawners, starved, joining;
+
+/* The kernel's answer to kernel_wakes_callers: -1 not asked yet, else 0 or 1. */
+static atomic_int kernel_wakes = -1;
+
+/* Each spawner's counters, written by that spawner only, read by anyone (umh_spawner_stats). */
+struct spawner_slot {
+    _Atomic unsigned long long spawns, clone_ns, queued_ns;
+} __attribute__((aligned(64))); /* one cache line each: no spawner writes another's line */
+static struct spawner_slot slots[UMH_SPAWNERS_MAX];
 
 /* Shared (not FUTEX_PRIVATE_FLAG) futexes throughout: the kernel's CLONE_CHILD_CLEARTID wake is
  * a shared one, and a private waiter would not hear it. */
@@ -54,9 +87,42 @@ static void futex_wake(atomic_int *word)
     syscall(SYS_futex, word, FUTEX_WAKE, 1, NULL, NULL, 0);
 }
 
+static unsigned long long now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t); /* the vDSO's: no system call */
+    return (unsigned long long)t.tv_sec * 1000000000ull + (unsigned long long)t.tv_nsec;
+}
+
+static void add(_Atomic unsigned long long *counter, unsigned long long n)
+{
+    /* one writer per slot: a load and a store, no locked instruction */
+    atomic_store_explicit(counter, atomic_load_explicit(counter, memory_order_relaxed) + n, memory_order_relaxed);
+}
+
+/* Drepper's futex mutex ("Futexes Are Tricky", mutex2). */
+static void queue_lock_take(void)
+{
+    int c = 0;
+    if (atomic_compare_exchange_strong(&queue_lock, &c, 1))
+        return;
+    if (c != 2)
+        c = atomic_exchange(&queue_lock, 2);
+    while (c != 0) {
+        futex_wait(&queue_lock, 2);
+        c = atomic_exchange(&queue_lock, 2);
+    }
+}
+
+static void queue_lock_drop(void)
+{
+    if (atomic_exchange(&queue_lock, 0) == 2)
+        futex_wake(&queue_lock);
+}
+
 /* The pending hand-offs in the order they were queued. Every one of them is still its caller's
  * (each caller sleeps until its own is served), so their next fields may be rewritten. */
-static struct umh_handoff *take_all(void)
+static struct umh_handoff *take_pending(void)
 {
     struct umh_handoff *list = atomic_exchange(&pending, NULL), *fifo = NULL;
     while (list != NULL) {
@@ -66,6 +132,34 @@ static struct umh_handoff *take_all(void)
         list = next;
     }
     return fifo;
+}
+
+/* The oldest hand-off no spawner has taken, or NULL; a spawner that gets one is busy from here.
+ * `pending` is only emptied into an empty queue, so the queue stays oldest first. */
+static struct umh_handoff *take_one(void)
+{
+    queue_lock_take();
+    if (queue_head == NULL)
+        queue_head = take_pending();
+    struct umh_handoff *h = queue_head;
+    if (h != NULL) {
+        queue_head = h->next;
+        atomic_fetch_sub(&free_spawners, 1);
+    }
+    queue_lock_drop();
+    return h;
+}
+
+/* The next hand-off, sleeping while there is none. */
+static struct umh_handoff *next_handoff(void)
+{
+    for (;;) {
+        int seen = atomic_load(&pushes);
+        struct umh_handoff *h = take_one();
+        if (h != NULL)
+            return h;
+        futex_wait(&pushes, seen); /* returns at once if a push came after `seen` */
+    }
 }
 
 static void complete(struct umh_handoff *h, int rc)
@@ -84,10 +178,14 @@ static __attribute__((no_sanitize_address)) int exit_at_once(void *arg)
 /* Whether the kernel zeroes a CLONE_CHILD_CLEARTID word of a CLONE_VM | CLONE_VFORK child that
  * exits, in this process's memory, before the clone returns. Linux does; qemu-user runs such a
  * clone as a fork, so the word it clears is the child's own copy, and a caller waiting for it
- * would wait forever. Asked once, of a child that only exits, before the first hand-off. */
+ * would wait forever. Asked of a child that only exits, by the first spawner before its first
+ * hand-off (spawners that join at once may each ask: the stack is each one's own). */
 static int kernel_wakes_callers(void)
 {
-    static char stack[16 * 1024] __attribute__((aligned(16))); /* only this thread ever uses it */
+    int known = atomic_load(&kernel_wakes);
+    if (known >= 0)
+        return known;
+    char stack[16 * 1024] __attribute__((aligned(16)));
     atomic_int word = 1;
     sigset_t all, old;
     sigfillset(&all);
@@ -96,51 +194,91 @@ static int kernel_wakes_callers(void)
                     NULL, NULL, NULL, &word);
     syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old, NULL, sizeof(uint64_t));
     if (pid < 0)
-        return 0;
+        return 0; /* not remembered: the next spawner asks again */
     int woken = atomic_load(&word) == 0;
     while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
     }
+    atomic_store(&kernel_wakes, woken);
     return woken;
 }
 
-/* Runs one hand-off. After a successful run(h, &h->word) the caller may already be gone with h:
- * nothing reads or writes h afterwards. Where the kernel does not wake callers, run(h, NULL)
- * makes a plain clone and the spawner completes every hand-off itself. */
-static void serve_one(struct umh_handoff *h, int kernel_wakes)
+/* Runs one hand-off, counted in slot (NULL: not counted). After a successful run(h, &h->word) the
+ * caller may already be gone with h: nothing reads or writes h afterwards. Where the kernel does
+ * not wake callers, run(h, NULL) makes a plain clone and the spawner completes every hand-off
+ * itself. */
+static void serve_one(struct umh_handoff *h, int wakes, struct spawner_slot *slot)
 {
-    int rc = h->run(h, kernel_wakes ? &h->word : NULL);
-    if (rc < 0 || !kernel_wakes)
+    unsigned long long start = now_ns(), queued = h->queued_ns;
+    int rc = h->run(h, wakes ? &h->word : NULL); /* suspended in vfork until the child's exec */
+    unsigned long long end = now_ns();
+    if (rc < 0 || !wakes)
         complete(h, rc < 0 ? rc : 0);
+    if (slot != NULL) {
+        add(&slot->spawns, 1);
+        add(&slot->clone_ns, end - start);
+        add(&slot->queued_ns, start - queued);
+    }
 }
 
-void umh_spawner_serve(void)
+/* A spawner joins the pool: its number (0 for the first). A growth is over once its spawner is
+ * here, and what starved before it came is the past. */
+static int join(void)
 {
-    int kernel_wakes = kernel_wakes_callers();
+    int id = atomic_fetch_add(&joined, 1);
+    atomic_store(&starved, 0);
+    atomic_store(&joining, 0);
+    atomic_fetch_add(&free_spawners, 1);
+    return id;
+}
+
+/* After a hand-off: asks for one more spawner if one was wanted since the last growth and none
+ * is coming. `joining` stays set until the new spawner joins: where grow() starts none (the pool
+ * is complete), no spawner asks again. */
+static void grow_if_starved(void (*grow)(void *ctx), void *ctx)
+{
+    if (grow == NULL || !atomic_load(&starved) || atomic_exchange(&joining, 1))
+        return;
+    atomic_store(&starved, 0);
+    grow(ctx);
+}
+
+void umh_spawner_serve(void (*grow)(void *ctx), void *ctx)
+{
+    int wakes = kernel_wakes_callers();
+    int id = join();
+    struct spawner_slot *slot = id < UMH_SPAWNERS_MAX ? &slots[id] : NULL;
     for (;;) {
-        int seen = atomic_load(&pushes);
-        struct umh_handoff *h = take_all();
-        if (h == NULL) {
-            futex_wait(&pushes, seen); /* returns at once if a push came after `seen` */
-            continue;
-        }
-        while (h != NULL) {
-            struct umh_handoff *next = h->next; /* read before h is served and may vanish */
-            serve_one(h, kernel_wakes);
-            h = next;
-        }
+        serve_one(next_handoff(), wakes, slot);
+        grow_if_starved(grow, ctx);
+        atomic_fetch_add(&free_spawners, 1);
     }
 }
 
 void *umh_spawner_thread(void *unused)
 {
     (void)unused;
-    umh_spawner_serve();
+    umh_spawner_serve(NULL, NULL);
+}
+
+int umh_spawner_stats(struct umh_spawner_stats *out, int max)
+{
+    int n = atomic_load(&joined);
+    for (int i = 0; i < max && i < n && i < UMH_SPAWNERS_MAX; i++) {
+        out[i].spawns = atomic_load_explicit(&slots[i].spawns, memory_order_relaxed);
+        out[i].clone_ns = atomic_load_explicit(&slots[i].clone_ns, memory_order_relaxed);
+        out[i].queued_ns = atomic_load_explicit(&slots[i].queued_ns, memory_order_relaxed);
+    }
+    return n;
 }
 
 int umh_handoff(struct umh_handoff *h)
 {
     h->rc = 0;
     atomic_store(&h->word, 1);
+    /* every spawner busy (and one there to be busy: the first may not have joined yet): grow */
+    if (atomic_load(&free_spawners) <= 0 && atomic_load(&joined) > 0)
+        atomic_store(&starved, 1);
+    h->queued_ns = now_ns();
     struct umh_handoff *head = atomic_load(&pending);
     do {
         h->next = head;

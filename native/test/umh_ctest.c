@@ -18,6 +18,7 @@
 #include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <sys/prctl.h>
 #include <pthread.h>
@@ -41,6 +42,7 @@
 /* The step a failed clone reports: clone3's where umh uses it (x86_64, a kernel that has it),
  * else clone's. Set by probe_system. */
 static int clone_step = UMH_CLONE;
+#define TEST_SPAWNERS 4 /* the spawner pool's limit (main) */
 static int exec_status = -1; /* what a child that execs "exit 0" ends with: 0, or 127 where it cannot exec */
 
 static int spawn(int memfd, char **argv, struct umh_spawn_res *res)
@@ -687,10 +689,11 @@ static void test_outlives_spawning_thread(void)
     cat_echoes(&res, "alive");
 }
 
-/* Many threads spawning at once queue on the one spawner: every caller gets its own child.
- * Needs a real vfork: qemu-user runs the clone as a fork of the whole emulator, and with other
- * guest threads busy in system calls that forked emulator hung once in an internal lock before
- * the child's first line (seen in a build: the last waiting thread never saw its child exit). */
+/* Many threads spawning at once queue on the spawners: every caller gets its own child, every
+ * hand-off is served once, and the pool grows (this program's grows to TEST_SPAWNERS, see
+ * main). Needs a real vfork: qemu-user runs the clone as a fork of the whole emulator, and with
+ * other guest threads busy in system calls that forked emulator hung once in an internal lock
+ * before the child's first line (seen in a build: the last waiting thread never saw its child exit). */
 static void *spawn_some(void *arg)
 {
     int memfd = *(int *)arg, bad = 0;
@@ -709,10 +712,29 @@ static void *spawn_some(void *arg)
     return (void *)(long)bad;
 }
 
+/* The spawners' counters: how many have joined, how many served at least one hand-off, and the
+ * hand-offs served by all of them. */
+struct pool {
+    int joined, serving;
+    unsigned long long spawns;
+};
+
+static struct pool pool_now(void)
+{
+    struct umh_spawner_stats s[UMH_SPAWNERS_MAX];
+    struct pool p = { umh_spawner_stats(s, UMH_SPAWNERS_MAX), 0, 0 };
+    for (int i = 0; i < p.joined; i++) {
+        p.serving += s[i].spawns > 0;
+        p.spawns += s[i].spawns;
+    }
+    return p;
+}
+
 static void test_spawner_concurrent(void)
 {
     int memfd = load_file("exit");
     int before = count_fds();
+    struct pool start = pool_now();
     pthread_t t[8];
     for (int i = 0; i < 8; i++)
         CHECK(pthread_create(&t[i], NULL, spawn_some, &memfd) == 0);
@@ -721,6 +743,15 @@ static void test_spawner_concurrent(void)
         pthread_join(t[i], &bad);
         CHECK(bad == NULL);
     }
+    /* a caller wakes at its child's exec, its spawner a moment later: let the last ones count */
+    struct pool end = pool_now();
+    for (int ms = 0; ms < 2000 && end.spawns - start.spawns < 8 * 25; ms++) {
+        usleep(1000);
+        end = pool_now();
+    }
+    CHECK(end.spawns - start.spawns == 8 * 25);
+    CHECK(end.joined >= 2 && end.joined <= TEST_SPAWNERS);
+    CHECK(end.serving >= 2);
     CHECK(count_fds() == before);
     CHECK(waitpid(-1, NULL, WNOHANG) < 0 && errno == ECHILD);
     close(memfd);
@@ -1196,12 +1227,37 @@ static const struct test tests[] = {
     { "user_keeps_caller_dumpable", test_user_keeps_caller_dumpable, NEEDS_SHARED_VFORK },
 };
 
+/* The spawner pool, as Spawner.java runs it in the JVM: one spawner, grown by one up to
+ * TEST_SPAWNERS when a hand-off finds every spawner busy. */
+static atomic_int spawners_started;
+
+static void *spawner_main(void *unused);
+
+static int start_spawner(void)
+{
+    pthread_t t;
+    atomic_fetch_add(&spawners_started, 1);
+    return pthread_create(&t, NULL, spawner_main, NULL);
+}
+
+static void grow_pool(void *unused)
+{
+    (void)unused;
+    if (atomic_load(&spawners_started) < TEST_SPAWNERS && start_spawner() != 0)
+        atomic_fetch_sub(&spawners_started, 1);
+}
+
+static void *spawner_main(void *unused)
+{
+    (void)unused;
+    umh_spawner_serve(grow_pool, NULL);
+}
+
 int main(int argc, char **argv)
 {
     if (start_tests(argc, argv, "umh-ctest") != 0)
         return 2;
-    pthread_t spawner; /* as Spawner.java does in the JVM: clones UMH_SPAWN_PDEATHSIG children */
-    if (pthread_create(&spawner, NULL, umh_spawner_thread, NULL) != 0)
+    if (start_spawner() != 0) /* as Spawner.java does in the JVM: clones UMH_SPAWN_PDEATHSIG children */
         return 2;
     probe_system();
     static const char *const needs_what[] = { "", "the exec path", "a child's exec error reaching the parent",

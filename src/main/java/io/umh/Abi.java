@@ -46,6 +46,14 @@ final class Abi {
     @Native static final int SPAWN_USER = 32;
     @Native static final int SPAWN_CGROUP = 64;
 
+    // ---- the spawner pool (umh.h UMH_SPAWNERS_MAX: the most -Dumh.spawners may be), and
+    // Native.spawnerStats's long[] out: SPAWNER_FIELDS per spawner (struct umh_spawner_stats)
+    @Native static final int SPAWNERS_MAX = 256;
+    @Native static final int SPAWNER_SPAWNS = 0;
+    @Native static final int SPAWNER_CLONE_NS = 1;
+    @Native static final int SPAWNER_QUEUED_NS = 2;
+    @Native static final int SPAWNER_FIELDS = 3;
+
     // ---- fallbacks for calls a kernel lacks (umh.h UMH_NO_*), as Native.missingFeatures reports them
     @Native static final int NO_CLOSE_RANGE = 1;
     @Native static final int NO_EXECVEAT = 2;

@@ -176,9 +176,27 @@ final class Native {
         return sandboxNamespaces0(header, paths, out);
     }
 
-    /** The spawner thread's whole life (umh_spawner_serve): clones the spawns with SPAWN_PDEATHSIG. Never returns. */
+    /**
+     * A spawner thread's whole life (umh_spawner_serve): clones the spawns with SPAWN_PDEATHSIG,
+     * and calls {@link #growSpawners} when a spawn found every spawner busy. Never returns.
+     */
     static void serveSpawns() {
         serveSpawns0();
+    }
+
+    /** Called from native code only, on a spawner thread: one more spawner, up to the pool's limit. */
+    private static void growSpawners() {
+        Spawner.grow();
+    }
+
+    /**
+     * Each spawner's counters since it joined, in the order they joined: Abi.SPAWNER_FIELDS longs each
+     * (SPAWNER_SPAWNS, SPAWNER_CLONE_NS: time suspended in vfork, SPAWNER_QUEUED_NS: the spawns'
+     * time queued) for as many as {@code out} holds. Returns how many spawners have joined. For the
+     * tests and the benchmarks (which read it reflectively).
+     */
+    static int spawnerStats(long[] out) {
+        return spawnerStats0(out);
     }
 
     /**
@@ -390,6 +408,8 @@ final class Native {
                                      byte[] sandboxPaths, int[] out);
 
     private static native void serveSpawns0();
+
+    private static native int spawnerStats0(long[] out);
 
     private static native int reap0(int pidfd, int pid);
 

@@ -1,25 +1,35 @@
 package io.umh;
 
+import java.lang.System.Logger.Level;
+
 /**
- * The one long-lived thread that clones every child that must die with the JVM.
+ * The long-lived threads that clone every child that must die with the JVM: "umh-spawner", then
+ * "umh-spawner-2", "umh-spawner-3", ... as the pool grows.
  *
  * <p>A child's PR_SET_PDEATHSIG fires when the <em>thread</em> that cloned it exits, not the JVM.
  * Were children cloned on the caller's thread, a helper forked from a short-lived thread (a task
- * in a pool that shrinks) would be SIGKILLed when that thread ended. Cloning here, on a thread
- * that lives as long as the JVM, makes "the helper dies with the JVM" and "the helper outlives the
- * thread that forked it" both true.
+ * in a pool that shrinks) would be SIGKILLed when that thread ended. Cloning here, on threads
+ * that live as long as the JVM, makes "the helper dies with the JVM" and "the helper outlives the
+ * thread that forked it" both true. So the pool never shrinks: a spawner that exited would take
+ * its children along.
  *
- * <p>The thread spends its life in native code ({@code umh_spawner_serve} in umh_spawner.c):
+ * <p>Each spawner spends its life in native code ({@code umh_spawner_serve} in umh_spawner.c):
  * {@link Native#spawn} with {@link Native#SPAWN_PDEATHSIG} queues the clone there and sleeps until
- * the kernel wakes it at the child's exec, without a hand-back through this thread.
+ * the kernel wakes it at the child's exec, without a hand-back through a spawner. A spawner is
+ * suspended in vfork until its child execs (130-250 us), so one spawner caps the JVM's spawns a
+ * second whatever its cores: the pool starts with one and grows by one, up to
+ * {@code -Dumh.spawners} (default: the CPU count), each time a spawn is queued while every spawner
+ * is busy. {@code -Dumh.spawners=1} keeps one.
  */
 final class Spawner {
+    static final String PROPERTY = "umh.spawners";
+    /** The most spawners the pool grows to. */
+    static final int LIMIT = limit(System.getProperty(PROPERTY), Runtime.getRuntime().availableProcessors());
+    private static int started; // guarded by Spawner.class
+
     static {
         Native.ensureLoaded();
-        Thread t = new Thread(null, new Serve(), "umh-spawner", 0, false);
-        t.setDaemon(true);
-        t.setContextClassLoader(null); // a library thread: it must not pin the loader of whoever started it
-        t.start();
+        start();
     }
 
     private Spawner() {}
@@ -33,12 +43,60 @@ final class Spawner {
     }
 
     /**
-     * Makes sure the spawner thread is started (once, by this class's initialisation). A spawn
-     * queued before it reaches native code waits for it there.
+     * Makes sure the first spawner thread is started (once, by this class's initialisation). A
+     * spawn queued before it reaches native code waits for it there.
      */
     static void ensureStarted() {}
 
+    /**
+     * One more spawner, unless the pool has {@link #LIMIT} (then none, and none is asked for
+     * again). Called by a spawner thread, between two clones, when a spawn found every spawner busy.
+     */
+    static synchronized void grow() {
+        if (started >= LIMIT) {
+            return;
+        }
+        try {
+            start();
+        } catch (OutOfMemoryError noThread) { // "unable to create native thread": the pool stays as it is
+            started--;
+            Log.LOG.log(Level.WARNING, "umh: the spawner pool stays at " + started + " thread(s): " + noThread);
+        }
+    }
+
+    /** How many spawner threads have been started. */
+    static synchronized int started() {
+        return started;
+    }
+
+    private static synchronized void start() {
+        started++;
+        Thread t = new Thread(null, new Serve(), started == 1 ? "umh-spawner" : "umh-spawner-" + started, 0, false);
+        t.setDaemon(true);
+        t.setContextClassLoader(null); // a library thread: it must not pin the loader of whoever started it
+        t.start();
+    }
+
     private static void serve() {
         Native.serveSpawns(); // never returns: children depend on this thread staying alive
+    }
+
+    /** The value of {@code -Dumh.spawners}: a number from 1 to {@link Abi#SPAWNERS_MAX}; otherwise cpus, with a warning. */
+    static int limit(String value, int cpus) {
+        int fallback = Math.max(1, Math.min(cpus, Abi.SPAWNERS_MAX));
+        if (value == null || value.isBlank()) {
+            return fallback;
+        }
+        try {
+            int n = Integer.parseInt(value.trim());
+            if (n >= 1 && n <= Abi.SPAWNERS_MAX) {
+                return n;
+            }
+        } catch (NumberFormatException e) {
+            // fall through to the warning
+        }
+        Log.LOG.log(Level.WARNING, "umh: ignoring -D" + PROPERTY + "=" + value + ": not a number from 1 to "
+                + Abi.SPAWNERS_MAX + "; using " + fallback + " (the CPU count)");
+        return fallback;
     }
 }
