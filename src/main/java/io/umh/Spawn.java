@@ -59,7 +59,7 @@ final class Spawn {
             if (o.killOnParentDeath()) {
                 Spawner.ensureStarted();
             }
-            rc = Native.spawn(memfd, flags, argv.bytes, argv.count, o.envp.bytes, o.envp.count, o.dir,
+            rc = Native.spawn(memfd, flags, argv.bytes, argv.count, o.envp == null ? null : o.envp.bytes, o.envp == null ? 0 : o.envp.count, o.dir,
                     fds.plan, ids, o.rlimits, sandbox, sandboxPaths, out);
         } catch (IOException | RuntimeException e) {
             if (cgroup != null) {
