@@ -486,7 +486,10 @@ public final class ForkOptions {
             return this;
         }
 
-        /** Replaces the environment; default: the JVM's, as ProcessBuilder. */
+        /**
+         * Replaces the environment; default: the JVM's, as ProcessBuilder passes it: the process's
+         * {@code environ} at the fork (what {@link System#getenv()} shows, unless native code has called setenv).
+         */
         public Builder environment(Map<String, String> environment) {
             this.environment = new LinkedHashMap<>(Objects.requireNonNull(environment, "environment"));
             return this;
