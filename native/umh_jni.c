@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <unistd.h> /* environ */
 
 #include "io_umh_Abi.h"
 #include "io_umh_Native.h"
@@ -311,7 +312,12 @@ static void split_block(char *block, jint count, char **ptrs)
     ptrs[count] = NULL;
 }
 
-/* One allocation for everything the child reads: argv and envp (pointers, then bytes) and dir. */
+/*
+ * One allocation for everything the child reads: argv and envp (pointers, then bytes) and dir.
+ * A NULL envp is the JVM's own environment: the process's environ, read here as the JDK's
+ * ProcessImpl passes it for a ProcessBuilder whose environment() was never asked for (what
+ * System.getenv() shows, unless native code has called setenv since). The child only reads it.
+ */
 struct spawn_memory {
     char **argv;
     char **envp;
@@ -322,8 +328,10 @@ static void *copy_spawn_memory(JNIEnv *env, jbyteArray argv, jint argc, jbyteArr
                                jbyteArray dir, struct spawn_memory *m)
 {
     jsize alen = (*env)->GetArrayLength(env, argv);
-    jsize elen = (*env)->GetArrayLength(env, envp);
+    jsize elen = envp == NULL ? 0 : (*env)->GetArrayLength(env, envp);
     jsize dlen = dir == NULL ? 0 : (*env)->GetArrayLength(env, dir);
+    if (envp == NULL)
+        envc = 0;
     size_t ptrs = ((size_t)argc + 1 + (size_t)envc + 1) * sizeof(char *);
     char *mem = malloc(ptrs + (size_t)alen + (size_t)elen + (size_t)dlen);
     if (mem == NULL)
@@ -332,9 +340,13 @@ static void *copy_spawn_memory(JNIEnv *env, jbyteArray argv, jint argc, jbyteArr
     m->envp = m->argv + argc + 1;
     char *bytes = mem + ptrs;
     (*env)->GetByteArrayRegion(env, argv, 0, alen, (jbyte *)bytes);
-    (*env)->GetByteArrayRegion(env, envp, 0, elen, (jbyte *)bytes + alen);
     split_block(bytes, argc, m->argv);
-    split_block(bytes + alen, envc, m->envp);
+    if (envp != NULL) {
+        (*env)->GetByteArrayRegion(env, envp, 0, elen, (jbyte *)bytes + alen);
+        split_block(bytes + alen, envc, m->envp);
+    } else {
+        m->envp = environ;
+    }
     m->dir = NULL;
     if (dir != NULL) {
         m->dir = bytes + alen + elen;

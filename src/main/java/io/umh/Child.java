@@ -153,7 +153,7 @@ final class Child {
             }
             s = status;
         }
-        if (LOG.isLoggable(System.Logger.Level.TRACE)) {
+        if (LOG.trace()) {
             LOG.log(System.Logger.Level.TRACE, "umh: helper pid " + pid + " reaped, exit status " + s + " (by " + path + ")");
         }
         onExit.accept(s); // last: whoever waitFor()s sees every fd but the pipes released

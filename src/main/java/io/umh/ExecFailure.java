@@ -39,22 +39,23 @@ final class ExecFailure {
 
     /** Which of the kernel's two limits argv and envp broke (fs/exec.c: one string, or all with their pointers), with the sizes. */
     static String tooBig(ForkOptions o, ForkOptions.Block argv) {
+        ForkOptions.Block envp = o.environmentBlock();
         long maxString = 32 * pageSize(); // MAX_ARG_STRLEN, the NUL included
         String one = longest(argv, false, maxString);
         if (one == null) {
-            one = longest(o.envp, true, maxString);
+            one = longest(envp, true, maxString);
         }
         if (one != null) {
             return one + " bytes with its NUL, over the kernel's limit of " + maxString + " for one string (MAX_ARG_STRLEN)";
         }
         long stack = stackLimit(o);
         long limit = Math.max(Math.min(ARG_CEILING, stack < 0 ? Long.MAX_VALUE : stack / 4), ARG_MAX);
-        long strings = argv.bytes.length + o.envp.bytes.length;
-        long pointers = (long) (argv.count + o.envp.count) * Long.BYTES;
+        long strings = argv.bytes.length + envp.bytes.length;
+        long pointers = (long) (argv.count + envp.count) * Long.BYTES;
         String why = limit == ARG_MAX ? "its floor, ARG_MAX" : limit == ARG_CEILING ? "its ceiling, 3/4 of 8 MiB"
                 : "a quarter of the stack limit, RLIMIT_STACK " + stack + " bytes";
         return "argv and the environment take " + (strings + pointers) + " bytes (" + plural(argv.count, "argument") + " and "
-                + plural(o.envp.count, "variable") + ": " + strings + " bytes of strings, " + pointers + " of pointers), over the"
+                + plural(envp.count, "variable") + ": " + strings + " bytes of strings, " + pointers + " of pointers), over the"
                 + " kernel's limit of " + limit + " bytes here (" + why + "; getconf ARG_MAX)";
     }
 

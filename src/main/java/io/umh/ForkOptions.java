@@ -58,6 +58,7 @@ public final class ForkOptions {
     /** ids and rlimits as the native spawn reads them, laid out as {@link Abi}'s IDS_* and RLIMIT_* name them. */
     final int[] ids;
     final long[] rlimits;
+    /** The environment block, or null for the JVM's own: the shim then passes the process's {@code environ}, as ProcessBuilder's does. */
     final Block envp;
     final byte[] dir;
 
@@ -90,9 +91,18 @@ public final class ForkOptions {
         }
     }
 
-    /** The JVM's environment never changes: encode it once. */
+    /**
+     * The JVM's environment, encoded once, for {@link ExecFailure}'s sizes: a fork passes the process's
+     * {@code environ} instead, and System.getenv() (java.lang.ProcessEnvironment, ~10 classes outside
+     * the JDK's CDS archive) costs a first fork nothing.
+     */
     private static final class InheritedEnvironment {
         static final Block BLOCK = new Block(entries(System.getenv()));
+    }
+
+    /** The child's environment block as the kernel counts it: this one's, or the JVM's. */
+    Block environmentBlock() {
+        return envp != null ? envp : InheritedEnvironment.BLOCK;
     }
 
     private ForkOptions(Builder b) {
@@ -152,7 +162,7 @@ public final class ForkOptions {
         }
         all.addAll(args);
         this.argv = new Block(all);
-        this.envp = environment == null ? InheritedEnvironment.BLOCK : new Block(entries(environment));
+        this.envp = environment == null ? null : new Block(entries(environment));
         this.dir = directory == null ? null : nulTerminated(directory.toString());
     }
 
@@ -476,7 +486,10 @@ public final class ForkOptions {
             return this;
         }
 
-        /** Replaces the environment; default: the JVM's, as ProcessBuilder. */
+        /**
+         * Replaces the environment; default: the JVM's, as ProcessBuilder passes it: the process's
+         * {@code environ} at the fork (what {@link System#getenv()} shows, unless native code has called setenv).
+         */
         public Builder environment(Map<String, String> environment) {
             this.environment = new LinkedHashMap<>(Objects.requireNonNull(environment, "environment"));
             return this;

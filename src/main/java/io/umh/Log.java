@@ -19,6 +19,16 @@ final class Log {
         static final System.Logger LOGGER = System.getLogger("io.umh");
     }
 
+    /** Whether DEBUG could be written: false, without touching System.Logger.Level (a class outside CDS), unless configured. */
+    boolean debug() {
+        return VERBOSE && isLoggable(System.Logger.Level.DEBUG);
+    }
+
+    /** As {@link #debug()}, for TRACE. */
+    boolean trace() {
+        return VERBOSE && isLoggable(System.Logger.Level.TRACE);
+    }
+
     boolean isLoggable(System.Logger.Level level) {
         return (VERBOSE || level.getSeverity() >= System.Logger.Level.INFO.getSeverity()) && Holder.LOGGER.isLoggable(level);
     }

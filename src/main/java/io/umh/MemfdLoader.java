@@ -32,8 +32,8 @@ final class MemfdLoader {
 
     private MemfdLoader() {}
 
-    /** Loads {@code lib} from a memfd: null once loaded, else why it was not (for the loader's message). */
-    static String load(byte[] lib) {
+    /** Loads the shim from a memfd: null once loaded, else why it was not (for the loader's message). */
+    static String load(NativeLoader.Shim shim) {
         int jdk = Runtime.version().feature();
         if (jdk < 22) {
             return "needs JDK 22+ (the FFM API), this is JDK " + jdk;
@@ -54,7 +54,7 @@ final class MemfdLoader {
                 return "memfd_create failed";
             }
             String path = "/proc/self/fd/" + fd;
-            Files.write(Paths.get(path), lib);
+            Files.write(Paths.get(path), shim.bytes());
             System.load(path);
             return null;
         } catch (UnsatisfiedLinkError e) {

@@ -154,7 +154,8 @@ final class Native {
 
     /**
      * Spawns a child from {@code memfd} ({@code flags}: Abi.SPAWN_*). {@code argv}/{@code envp} hold
-     * argc/envc NUL-terminated strings, {@code dir} is NUL-terminated or null, {@code fds} is laid out
+     * argc/envc NUL-terminated strings ({@code envp} null: the process's own {@code environ}, as
+     * ProcessBuilder passes it), {@code dir} is NUL-terminated or null, {@code fds} is laid out
      * by Abi.FDS_* and Abi.PASS_* (the child's fds 0-2, then the passed ones), {@code ids} is laid out by Abi.IDS_*,
      * {@code rlimits} by Abi.RLIMIT_*, {@code sandbox} (null: none) by Abi.SBX_* with its
      * {@code sandboxPaths} block (SandboxPolicy's). Fills {@code out} as Abi.OUT_* name it, or returns the

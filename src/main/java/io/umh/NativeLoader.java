@@ -1,23 +1,28 @@
 package io.umh;
 
 import io.umh.internal.Platform;
+import java.io.FileInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URISyntaxException;
 import java.net.URL;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.PosixFilePermission;
+import java.security.CodeSource;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.zip.CRC32;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipFile;
 
 /**
  * Finds and loads libumh.so, and when it cannot, says what it tried and why each way failed.
@@ -29,15 +34,24 @@ import java.util.zip.CRC32;
  *       enabled; skipped when {@code -Dumh.native.dir} asks for extraction).
  *   <li>The same resource extracted into {@code -Dumh.native.dir}, or else into the first of
  *       java.io.tmpdir, {@code $XDG_RUNTIME_DIR}, {@code $XDG_CACHE_HOME/umh} (or
- *       {@code ~/.cache/umh}) and the jar's own directory that is not mounted noexec (read from
- *       /proc/self/mountinfo, as a CIS-hardened /tmp is) and takes the file: written to a temporary
- *       name and renamed into place, so concurrent JVMs never see a partial file; an existing copy
- *       is reused if the same user owns it alone and its bytes are the resource's. A directory that
- *       fails is left as it was found (the file and a directory made for it removed).
+ *       {@code ~/.cache/umh}) and the jar's own directory where an existing copy is ours, or else
+ *       that is not mounted noexec (read from /proc/self/mountinfo, as a CIS-hardened /tmp is) and
+ *       takes the file: written to a temporary name and renamed into place, so concurrent JVMs
+ *       never see a partial file. An existing copy is reused if the same user owns it alone and
+ *       its bytes are the resource's. A directory that fails is left as it was found (the file and
+ *       a directory made for it removed).
  * </ol>
  *
+ * <p>The resource is looked for first in the jar (or class directory) that umh's own classes come
+ * from, read with {@link ZipFile}, whose central directory the class loader has already read:
+ * its entry gives the CRC-32 and length that name the copy without reading a byte. Only where that
+ * jar does not hold it (the classes and the shim in different jars, or a nested jar) is it looked
+ * up on the class path as a URL, whose JarURLConnection costs a dozen classes outside the JDK's
+ * CDS archive.
+ *
  * <p>Nothing here logs on success, hashes with a security provider or parses with a regex: each
- * costs tens of milliseconds in a fresh JVM, whose first fork this load is part of.
+ * costs tens of milliseconds in a fresh JVM, whose first fork this load is part of. A JVM that
+ * finds its copy in place writes nothing and reads no mountinfo.
  */
 final class NativeLoader {
     private NativeLoader() {}
@@ -52,68 +66,185 @@ final class NativeLoader {
             return;
         }
         String classifier = Platform.classifier();
-        String resource = "/META-INF/native/" + classifier + "/libumh.so";
-        URL url = NativeLoader.class.getResource(resource);
-        if (url == null) {
-            throw new UnsatisfiedLinkError("umh: no " + resource + " on the class path; add the platform jar"
+        String resource = "META-INF/native/" + classifier + "/libumh.so";
+        Shim shim = Shim.find(resource);
+        if (shim == null) {
+            throw new UnsatisfiedLinkError("umh: no /" + resource + " on the class path; add the platform jar"
                     + " io.umh:umh:<version>:" + classifier + " or set -Dumh.native.path");
-        }
-        byte[] lib;
-        try (InputStream in = url.openStream()) {
-            lib = in.readAllBytes();
-        } catch (IOException e) {
-            throw linkError("umh: cannot read " + resource + ": " + e, e);
         }
         List<String> tried = new ArrayList<>();
         String dir = System.getProperty("umh.native.dir");
         if (dir == null) {
-            String whyNot = MemfdLoader.load(lib);
+            int jdk = Runtime.version().feature(); // before 22 MemfdLoader, and its reflection, is not even loaded
+            String whyNot = jdk < 22 ? "needs JDK 22+ (the FFM API), this is JDK " + jdk : MemfdLoader.load(shim);
             if (whyNot == null) {
-                Log.LOG.log(System.Logger.Level.DEBUG, "umh: loaded native library " + url + " (from a memfd: no file written)");
+                if (Log.LOG.debug()) {
+                    Log.LOG.log(System.Logger.Level.DEBUG, "umh: loaded native library " + shim + " (from a memfd: no file written)");
+                }
                 return;
             }
             tried.add("a memfd: " + whyNot);
         }
-        for (Path d : dir != null ? List.of(Paths.get(dir)) : candidates(url)) {
-            if (extractAndLoad(lib, d, tried, resource + " extracted into " + d)) {
-                return;
+        Path first = Paths.get(dir != null ? dir : System.getProperty("java.io.tmpdir"));
+        if (extractAndLoad(shim, first, tried, "/" + resource + " extracted into " + first)) {
+            return;
+        }
+        if (dir == null) {
+            for (Path d : candidates(shim)) { // the environment read only now: System.getenv costs ~10 classes
+                if (!d.equals(first) && extractAndLoad(shim, d, tried, "/" + resource + " extracted into " + d)) {
+                    return;
+                }
             }
         }
         throw failure(tried, "Set -Dumh.native.dir to a writable directory not mounted noexec, or -Dumh.native.path");
     }
 
-    /** Where to extract without -Dumh.native.dir, in order. */
-    private static Set<Path> candidates(URL url) {
+    /**
+     * libumh.so's bytes, where they are: an entry of a jar, a file of a class directory, or a class
+     * path URL; their CRC-32 and length known before they are read where the jar's directory says.
+     */
+    static final class Shim {
+        private final Path jar;       // the jar whose entry it is, or null
+        private final String entry;   // the entry's name in the jar
+        private final URL url;        // where it is, for messages (and the jar's directory)
+        private byte[] bytes;         // once read
+        private long crc;             // -1 until known
+        private long size;            // -1 until known
+
+        private Shim(Path jar, String entry, URL url, byte[] bytes, long crc, long size) {
+            this.jar = jar;
+            this.entry = entry;
+            this.url = url;
+            this.bytes = bytes;
+            this.crc = crc;
+            this.size = size;
+        }
+
+        /** umh's own jar's or class directory's {@code resource}, else the class path's; null if neither has it. */
+        static Shim find(String resource) {
+            Path home = codeSource();
+            try {
+                if (home != null && Files.isDirectory(home)) {
+                    Path file = home.resolve(resource);
+                    if (Files.isRegularFile(file)) {
+                        return new Shim(null, null, file.toUri().toURL(), Files.readAllBytes(file), -1, -1);
+                    }
+                } else if (home != null) {
+                    try (ZipFile zip = new ZipFile(home.toFile())) { // the class loader's open jar: its directory is shared
+                        ZipEntry e = zip.getEntry(resource);
+                        if (e != null) {
+                            return new Shim(home, resource, new URL("jar:" + home.toUri() + "!/" + resource), null, e.getCrc(), e.getSize());
+                        }
+                    }
+                }
+            } catch (IOException | RuntimeException e) {
+                // not readable as a plain jar or directory: the class path's URL below says for itself
+            }
+            URL url = NativeLoader.class.getResource("/" + resource);
+            return url == null ? null : new Shim(null, null, url, null, -1, -1);
+        }
+
+        /** The jar or directory NativeLoader was loaded from, if it is a file of the default file system. */
+        private static Path codeSource() {
+            try {
+                CodeSource cs = NativeLoader.class.getProtectionDomain().getCodeSource();
+                URL location = cs == null ? null : cs.getLocation();
+                return location == null || !"file".equals(location.getProtocol()) ? null : Paths.get(location.toURI());
+            } catch (URISyntaxException | RuntimeException e) { // a SecurityException, a URI no Path takes
+                return null;
+            }
+        }
+
+        byte[] bytes() throws IOException {
+            if (bytes == null) {
+                if (jar != null) {
+                    try (ZipFile zip = new ZipFile(jar.toFile()); InputStream in = zip.getInputStream(zip.getEntry(entry))) {
+                        bytes = in.readAllBytes();
+                    }
+                } else {
+                    try (InputStream in = url.openStream()) {
+                        bytes = in.readAllBytes();
+                    }
+                }
+            }
+            return bytes;
+        }
+
+        /** The bytes' CRC-32 (zlib's, native: CRC32C is Java code, slow in a fresh JVM's interpreter). */
+        long crc() throws IOException {
+            if (crc < 0) {
+                CRC32 c = new CRC32();
+                c.update(bytes());
+                crc = c.getValue();
+            }
+            return crc;
+        }
+
+        long size() throws IOException {
+            if (size < 0) {
+                size = bytes().length;
+            }
+            return size;
+        }
+
+        /** The jar's own directory, a place to extract to: null unless the resource is in a file: jar. */
+        Path jarDirectory() {
+            if (jar != null) {
+                return jar.getParent();
+            }
+            if ("jar".equals(url.getProtocol())) { // jar:file:/path/umh-x.jar!/META-INF/...
+                String spec = url.getPath();
+                try {
+                    return Paths.get(new java.net.URI(spec.substring(0, spec.indexOf("!/")))).getParent();
+                } catch (URISyntaxException | IllegalArgumentException | IndexOutOfBoundsException
+                         | java.nio.file.FileSystemNotFoundException e) {
+                    // not a file: jar (a nested or remote one): no directory of its own
+                }
+            }
+            return null;
+        }
+
+        @Override
+        public String toString() {
+            return url.toString();
+        }
+    }
+
+    /** Where to extract without -Dumh.native.dir after java.io.tmpdir, in order. */
+    private static Set<Path> candidates(Shim shim) {
         Set<Path> dirs = new LinkedHashSet<>();
-        dirs.add(Paths.get(System.getProperty("java.io.tmpdir")));
         String runtime = System.getenv("XDG_RUNTIME_DIR");
         if (runtime != null && !runtime.isEmpty()) {
             dirs.add(Paths.get(runtime));
         }
         String cache = System.getenv("XDG_CACHE_HOME");
         dirs.add(cache != null && !cache.isEmpty() ? Paths.get(cache, "umh") : Paths.get(System.getProperty("user.home"), ".cache", "umh"));
-        if ("jar".equals(url.getProtocol())) { // jar:file:/path/umh-x.jar!/META-INF/...
-            String spec = url.getPath();
-            try {
-                dirs.add(Paths.get(new java.net.URI(spec.substring(0, spec.indexOf("!/")))).getParent());
-            } catch (URISyntaxException | IllegalArgumentException | IndexOutOfBoundsException e) {
-                // not a file: jar (a nested or remote one): no directory of its own
-            }
+        Path jarDir = shim.jarDirectory();
+        if (jarDir != null) {
+            dirs.add(jarDir);
         }
         return dirs;
     }
 
-    /** Extracts into dir and loads; false (and why, in tried) if dir is noexec, cannot take the file, or the load fails. */
-    private static boolean extractAndLoad(byte[] lib, Path dir, List<String> tried, String how) {
-        String noexec = Mounts.noexec(dir);
-        if (noexec != null) {
-            tried.add(dir + ": " + noexec);
-            return false;
-        }
+    /**
+     * Loads our copy in dir if there is one, else extracts into dir and loads; false (and why, in
+     * tried) if dir is noexec, cannot take the file, or the load fails.
+     */
+    private static boolean extractAndLoad(Shim shim, Path dir, List<String> tried, String how) {
         Path made = null; // the directory we created, if any: removed again on failure
         Path target = null;
         boolean written = false;
         try {
+            int uid = effectiveUid();
+            target = dir.resolve(name(shim, uid));
+            if (isOurs(target, shim, uid)) {
+                return tryLoad(target, tried, how); // not ours to remove if it fails
+            }
+            String noexec = Mounts.noexec(dir);
+            if (noexec != null) {
+                tried.add(dir + ": " + noexec);
+                return false;
+            }
             if (!Files.isDirectory(dir)) { // ~/.cache/umh: made, with ~/.cache where the home has none
                 Path parent = dir.getParent();
                 Path top = parent != null && Files.isDirectory(parent) ? dir : parent;
@@ -124,12 +255,8 @@ final class NativeLoader {
                 made = top;
                 Files.createDirectories(dir);
             }
-            int uid = effectiveUid();
-            target = dir.resolve(name(lib, uid));
-            if (!sameBytes(target, lib, uid)) {
-                write(lib, dir, target);
-                written = true;
-            }
+            write(shim.bytes(), dir, target);
+            written = true;
             if (tryLoad(target, tried, how)) {
                 return true;
             }
@@ -154,7 +281,9 @@ final class NativeLoader {
     private static boolean tryLoad(Path path, List<String> tried, String how) {
         try {
             System.load(path.toAbsolutePath().toString());
-            Log.LOG.log(System.Logger.Level.DEBUG, "umh: loaded native library " + path.toAbsolutePath() + " (" + how + ")");
+            if (Log.LOG.debug()) {
+                Log.LOG.log(System.Logger.Level.DEBUG, "umh: loaded native library " + path.toAbsolutePath() + " (" + how + ")");
+            }
             return true;
         } catch (UnsatisfiedLinkError e) {
             tried.add(how + ": " + e.getMessage());
@@ -163,28 +292,51 @@ final class NativeLoader {
     }
 
     /** The name carries a CRC-32 of the bytes, their length and the uid: each user's copy of each build. */
-    private static String name(byte[] lib, int uid) {
-        CRC32 crc = new CRC32(); // zlib's, native: CRC32C is Java code, slow in a fresh JVM's interpreter
-        crc.update(lib);
-        String hex = Long.toHexString(crc.getValue() | 1L << 32).substring(1); // 8 digits (no Formatter: it parses by regex)
-        return "libumh-" + hex + "-" + lib.length + "-" + uid + ".so";
+    private static String name(Shim shim, int uid) throws IOException {
+        String hex = Long.toHexString(shim.crc() | 1L << 32).substring(1); // 8 digits (no Formatter: it parses by regex)
+        return "libumh-" + hex + "-" + shim.size() + "-" + uid + ".so";
     }
 
     /**
-     * An existing copy is reused only if that uid owns it, no one else may write it, and its bytes
-     * are ours. In a shared directory such as /tmp, anyone can put bytes under the expected name: its
-     * owner could rewrite them between our check and our load (and a JVM running as root would load
-     * that user's code), or keep them unreadable to us. The name's checksum is no proof; the bytes are.
+     * An existing copy is reused only if it is a regular file that this uid owns and no one else
+     * may write, of the right length and CRC-32. In a shared directory such as /tmp, anyone can put
+     * bytes under the expected name, and a checksum is no proof against that: its owner could
+     * craft bytes to match, or rewrite them between our check and our load (and a JVM running as
+     * root would load that user's code). The ownership is the proof: a file this uid owns alone,
+     * in place under its final name, was renamed there by this uid (or root), and nobody else can
+     * change it. The CRC-32 then checks that it is this build's bytes and undamaged, the job the
+     * comparison of every byte did at ~4 ms of a first fork (the resource inflated, and an
+     * Arrays.equals that the interpreter runs as a loop): the copy is read in 8 KiB pieces into
+     * zlib's native CRC-32, against the one the jar's directory gives without reading the resource.
+     * One stat ("unix:" attributes: no user name looked up) first, and the bytes read only if it passes.
      */
-    private static boolean sameBytes(Path file, byte[] lib, int uid) throws IOException {
-        if (!Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)) {
+    private static boolean isOurs(Path file, Shim shim, int uid) throws IOException {
+        Map<String, Object> a;
+        try {
+            a = Files.readAttributes(file, "unix:uid,mode,size", LinkOption.NOFOLLOW_LINKS);
+        } catch (NoSuchFileException e) {
             return false;
         }
-        Set<PosixFilePermission> perms = Files.getPosixFilePermissions(file, LinkOption.NOFOLLOW_LINKS);
-        return Integer.valueOf(uid).equals(Files.getAttribute(file, "unix:uid", LinkOption.NOFOLLOW_LINKS))
-                && !perms.contains(PosixFilePermission.GROUP_WRITE) && !perms.contains(PosixFilePermission.OTHERS_WRITE)
-                && Files.size(file) == lib.length && Arrays.equals(Files.readAllBytes(file), lib);
+        int mode = (Integer) a.get("mode");
+        if ((mode & S_IFMT) != S_IFREG || (mode & (S_IWGRP | S_IWOTH)) != 0 || !Integer.valueOf(uid).equals(a.get("uid"))
+                || (Long) a.get("size") != shim.size()) {
+            return false;
+        }
+        CRC32 crc = new CRC32();
+        try (FileInputStream in = new FileInputStream(file.toFile())) { // 8 KiB reads: the JDK's stack buffer, no malloc
+            byte[] buf = new byte[8192];
+            for (int n; (n = in.read(buf)) > 0; ) {
+                crc.update(buf, 0, n);
+            }
+        }
+        return crc.getValue() == shim.crc();
     }
+
+    /** stat(2)'s st_mode bits: the file type, and write permission for the group and for others. */
+    private static final int S_IFMT = 0170000;
+    private static final int S_IFREG = 0100000;
+    private static final int S_IWGRP = 020;
+    private static final int S_IWOTH = 02;
 
     private static void write(byte[] lib, Path dir, Path target) throws IOException {
         Path tmp = Files.createTempFile(dir, "libumh-", ".tmp"); // ours, mode 0600
@@ -200,15 +352,23 @@ final class NativeLoader {
         }
     }
 
-    /** The uid files we create belong to: /proc/self/status's "Uid:\treal\teffective\t...". */
+    /**
+     * The uid files we create belong to: /proc/self/status's "Uid:\treal\teffective\t...", read as
+     * bytes (a BufferedReader and its charset decoder are classes outside the JDK's CDS archive).
+     */
     private static int effectiveUid() throws IOException {
-        for (String line : Files.readAllLines(Paths.get("/proc/self/status"))) {
-            if (line.startsWith("Uid:")) {
-                String[] ids = line.substring(4).trim().split("\t");
-                return Integer.parseInt(ids[1].trim());
-            }
+        String status = new String(Files.readAllBytes(Paths.get("/proc/self/status")), StandardCharsets.ISO_8859_1);
+        int line = status.indexOf("\nUid:");
+        if (line < 0) {
+            throw new IOException("no Uid: line in /proc/self/status");
         }
-        throw new IOException("no Uid: line in /proc/self/status");
+        int real = status.indexOf('\t', line + 1);
+        int effective = status.indexOf('\t', real + 1) + 1;
+        int end = effective;
+        while (end < status.length() && status.charAt(end) >= '0' && status.charAt(end) <= '9') {
+            end++;
+        }
+        return Integer.parseInt(status.substring(effective, end));
     }
 
     /** An exception's message without its class, and the path once: "Read-only file system". */
@@ -222,11 +382,5 @@ final class NativeLoader {
 
     private static UnsatisfiedLinkError failure(List<String> tried, String advice) {
         return new UnsatisfiedLinkError("umh: cannot load its native library; tried " + String.join("; ", tried) + ". " + advice);
-    }
-
-    private static UnsatisfiedLinkError linkError(String message, Throwable cause) {
-        UnsatisfiedLinkError e = new UnsatisfiedLinkError(message);
-        e.initCause(cause);
-        return e;
     }
 }

@@ -59,7 +59,7 @@ final class Spawn {
             if (o.killOnParentDeath()) {
                 Spawner.ensureStarted();
             }
-            rc = Native.spawn(memfd, flags, argv.bytes, argv.count, o.envp.bytes, o.envp.count, o.dir,
+            rc = Native.spawn(memfd, flags, argv.bytes, argv.count, o.envp == null ? null : o.envp.bytes, o.envp == null ? 0 : o.envp.count, o.dir,
                     fds.plan, ids, o.rlimits, sandbox, sandboxPaths, out);
         } catch (IOException | RuntimeException e) {
             if (cgroup != null) {
@@ -129,18 +129,15 @@ final class Spawn {
 
         private void stdio(int fd, Redirect r, String option) throws IOException {
             int at = fd * Abi.FDS_FIELDS;
-            switch (r.type()) {
-                case PIPE:
-                    plan[at + Abi.FDS_HOW] = Abi.STDIO_PIPE;
-                    return;
-                case INHERIT:
-                    plan[at + Abi.FDS_HOW] = Abi.STDIO_INHERIT;
-                    return;
-                default:
-                    int how = r.type() == Redirect.Type.READ ? Abi.OPEN_READ
-                            : r.type() == Redirect.Type.APPEND ? Abi.OPEN_APPEND : Abi.OPEN_TRUNCATE;
-                    plan[at + Abi.FDS_HOW] = Abi.STDIO_FD;
-                    plan[at + Abi.FDS_FD] = open(r.file().getPath(), how, option + " " + r.file());
+            Redirect.Type type = r.type(); // no switch: its map (Spawn$1) would initialise Step's too, on every first fork
+            if (type == Redirect.Type.PIPE) {
+                plan[at + Abi.FDS_HOW] = Abi.STDIO_PIPE;
+            } else if (type == Redirect.Type.INHERIT) {
+                plan[at + Abi.FDS_HOW] = Abi.STDIO_INHERIT;
+            } else {
+                int how = type == Redirect.Type.READ ? Abi.OPEN_READ : type == Redirect.Type.APPEND ? Abi.OPEN_APPEND : Abi.OPEN_TRUNCATE;
+                plan[at + Abi.FDS_HOW] = Abi.STDIO_FD;
+                plan[at + Abi.FDS_FD] = open(r.file().getPath(), how, option + " " + r.file());
             }
         }
 

@@ -2,7 +2,6 @@ package io.umh;
 
 import java.io.IOException;
 import java.lang.ref.Cleaner;
-import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
  * A blob loaded once into a sealed memfd, ready to fork many times (the kernel's umd_load_blob).
@@ -28,9 +27,15 @@ public final class UsermodeBlob implements AutoCloseable {
     private final byte[] argv0;
     private final BlobInfo info;
     private final int memfd;
-    private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
+    /**
+     * Guards {@code forking} and {@code closed}: a monitor and a count, not a ReentrantReadWriteLock,
+     * whose seven classes are outside the JDK's CDS archive and cost a first fork ~1 ms. Forks hold
+     * it only to count themselves in and out; close() waits on it for the count to reach zero.
+     */
+    private final Object lock = new Object();
+    private int forking;    // forks in progress: the memfd is theirs until they end
+    private boolean closed;
     private final Cleaner.Cleanable cleanable;
-    private boolean closed; // guarded by lock
 
     /** Takes ownership of {@code memfd}, which holds {@code size} bytes ({@code info}: what they are) and is named {@code name} ({@code argv0} encoded). */
     UsermodeBlob(int memfd, long size, BlobInfo info, String name, byte[] argv0) {
@@ -51,11 +56,13 @@ public final class UsermodeBlob implements AutoCloseable {
     /** Forks a child running this blob. IllegalStateException once closed. */
     public UsermodeProcess fork(ForkOptions options) throws IOException {
         java.util.Objects.requireNonNull(options, "options");
-        lock.readLock().lock();
-        try {
+        synchronized (lock) {
             if (closed) {
                 throw new IllegalStateException("UsermodeBlob is closed");
             }
+            forking++;
+        }
+        try {
             Object event = Events.forkBegin();
             try {
                 UsermodeProcess p = UsermodeProcess.spawn(memfd, info, argv0, options);
@@ -66,7 +73,11 @@ public final class UsermodeBlob implements AutoCloseable {
                 throw e;
             }
         } finally {
-            lock.readLock().unlock();
+            synchronized (lock) {
+                if (--forking == 0 && closed) {
+                    lock.notifyAll();
+                }
+            }
         }
     }
 
@@ -90,22 +101,36 @@ public final class UsermodeBlob implements AutoCloseable {
         return info;
     }
 
-    /** Releases the memfd; children already forked are not affected. Idempotent. */
+    /**
+     * Releases the memfd, once the forks in progress have ended (new ones are refused from the
+     * call on); children already forked are not affected. Idempotent. Not interruptible: an
+     * interrupt that comes while it waits is kept, set again when it returns.
+     */
     @Override
     public void close() {
-        lock.writeLock().lock();
-        try {
-            if (!closed) {
-                closed = true;
-                cleanable.clean();
+        boolean interrupted = false;
+        synchronized (lock) {
+            closed = true;
+            while (forking > 0) {
+                try {
+                    lock.wait();
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
             }
-        } finally {
-            lock.writeLock().unlock();
+            cleanable.clean(); // idempotent
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
         }
     }
 
     @Override
     public String toString() {
-        return "UsermodeBlob[" + name + ", " + size + " bytes" + (script ? ", script" : "") + (closed ? ", closed" : "") + "]";
+        boolean c;
+        synchronized (lock) {
+            c = closed;
+        }
+        return "UsermodeBlob[" + name + ", " + size + " bytes" + (script ? ", script" : "") + (c ? ", closed" : "") + "]";
     }
 }

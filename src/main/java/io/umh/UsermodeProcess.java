@@ -59,7 +59,12 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
     private final CloseAll closeAll;
     private final Cleaner.Cleanable pipes;
     private final CountDownLatch exited = new CountDownLatch(1);
-    private final CompletableFuture<Integer> exit = new CompletableFuture<>();
+    /**
+     * onExit's future, made by its first call (guarded by {@code exited}): a first fork that never
+     * asks sets up no CompletableFuture, whose class initialisation starts ForkJoinPool's
+     * (two dozen classes, ~9 of them outside the JDK's CDS archive).
+     */
+    private CompletableFuture<Integer> exit;
     private final AtomicBoolean closed = new AtomicBoolean();
     private final AtomicInteger publications = new AtomicInteger(); // 1 once exited: the race tests check it
     private volatile int status;
@@ -70,7 +75,7 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
     private volatile SandboxViolation violation; // named by the listener's thread
     private final Cgroup cgroup;        // the helper's own, or null; removed once reaped
     private final long started = System.nanoTime();
-    private final long closeGraceNanos;
+    private final java.time.Duration closeGrace; // in nanoseconds (Stopper) only when close() must wait
     private final AtomicBoolean holding = new AtomicBoolean(true); // counted in HOLDING until exit or close
     /** Helpers forked and neither exited nor closed: they hold pipes, named by an EMFILE. */
     private static final AtomicInteger HOLDING = new AtomicInteger();
@@ -84,16 +89,15 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
         int[] fds = spawned.fds();
         this.cgroup = spawned.cgroup();
         this.sandboxLayers = spawned.layers();
-        SandboxSupport.Status sc = sandboxLayers.get(SandboxSupport.Layer.SECCOMP);
-        this.seccomp = sc != null && sc.level() == SandboxSupport.Level.FULL;
-        SandboxSupport.Status ns = sandboxLayers.get(SandboxSupport.Layer.NAMESPACES);
-        this.pidNamespace = ns != null && ns.level() == SandboxSupport.Level.FULL;
+        // not sandboxed: not even the Layer enum loaded
+        this.seccomp = !sandboxLayers.isEmpty() && full(sandboxLayers.get(SandboxSupport.Layer.SECCOMP));
+        this.pidNamespace = !sandboxLayers.isEmpty() && full(sandboxLayers.get(SandboxSupport.Layer.NAMESPACES));
         this.listener = fds[Abi.OUT_LISTENER];
         this.stdin = o.redirectInput();
         this.stdout = o.redirectOutput();
         int in = fds[Abi.OUT_STDIN_W];
         int out = fds[Abi.OUT_STDOUT_R];
-        this.closeGraceNanos = Stopper.graceNanos(o.closeGrace());
+        this.closeGrace = o.closeGrace(); // validated by ForkOptions: not negative
         int err = fds[Abi.OUT_STDERR_R];
         this.toUmh = in >= 0 ? new FileOutputStream(Native.fileDescriptor(in)) : new NullStreams.Output();
         this.fromUmh = out >= 0 ? new PipeInputStream(Native.fileDescriptor(out)) : new NullStreams.Input();
@@ -107,6 +111,10 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
         this.closeAll = new CloseAll(child.pid, toUmh, fromUmh, errorStream);
         this.pipes = CLEANER.register(this, closeAll);
         HOLDING.incrementAndGet();
+    }
+
+    private static boolean full(SandboxSupport.Status layer) {
+        return layer != null && layer.level() == SandboxSupport.Level.FULL;
     }
 
     /** Clones a child from a loaded blob (named {@code name}, NUL-terminated) and hands it to the reaper. */
@@ -286,7 +294,7 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
     /** Completes (on the common pool, never on the reaper thread) once the child has exited and been reaped. */
     @Override
     public CompletableFuture<Process> onExit() {
-        return exit.handleAsync((s, t) -> this);
+        return exitFuture().handleAsync((s, t) -> this);
     }
 
     /**
@@ -355,13 +363,13 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
         if (!closed.compareAndSet(false, true)) {
             return;
         }
-        if (closeGraceNanos == 0) {
+        if (closeGrace.isZero()) {
             destroyForcibly(); // no grace: killed before the EOF could let it exit by itself, as close() always did
         }
         closeAll.closeStreams(); // EOF; and nobody reads its output any more
         boolean interrupted = false;
         try {
-            if (!waitFor(closeGraceNanos, TimeUnit.NANOSECONDS)) {
+            if (isAlive() && !waitFor(Stopper.graceNanos(closeGrace), TimeUnit.NANOSECONDS)) {
                 destroyForcibly();
             }
         } catch (InterruptedException e) {
@@ -461,8 +469,17 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
         return "UsermodeProcess[pid=" + child.pid + ", exitValue=" + (isAlive() ? "\"not exited\"" : status) + v + "]";
     }
 
+    /** Completes with the exit status once the child has exited and been reaped; made at the first call. */
     CompletableFuture<Integer> exitFuture() {
-        return exit;
+        synchronized (exited) {
+            if (exit == null) {
+                exit = new CompletableFuture<>();
+                if (exited.getCount() == 0) { // exited() looked before this existed: complete it here
+                    exit.complete(status);
+                }
+            }
+            return exit;
+        }
     }
 
     /** Sends {@code sig} unless the child has been reaped; true if it was sent. */
@@ -504,7 +521,13 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
         ShutdownHook.remove(this);
         releaseAtExit(); // before waitFor returns: whoever waited sees the fds released
         exited.countDown();
-        exit.complete(s);
+        CompletableFuture<Integer> f;
+        synchronized (exited) { // after the count: an exitFuture() made from now on completes itself
+            f = exit;
+        }
+        if (f != null) {
+            f.complete(s);
+        }
     }
 
     /** The Cleaner's action: must not reference the process. */

@@ -11,6 +11,9 @@ final class VirtualThreads {
     private VirtualThreads() {}
 
     private static MethodHandle find() {
+        if (Runtime.version().feature() < 21) {
+            return null; // no virtual threads; and no failed lookup (an exception and the method handle machinery) on a first fork
+        }
         try {
             return MethodHandles.publicLookup().findVirtual(Thread.class, "isVirtual", MethodType.methodType(boolean.class));
         } catch (NoSuchMethodException | IllegalAccessException e) {

@@ -110,6 +110,27 @@ class NativeLoaderTest {
                 Files.getPosixFilePermissions(ours)), "the copy anyone could write was kept");
     }
 
+    /**
+     * A copy of ours under the expected name whose bytes are not this build's (damaged, or another
+     * build of the same length) fails the CRC-32 check that replaced the byte-by-byte comparison,
+     * and is written anew.
+     */
+    @Test
+    void aDamagedCopyIsReplaced(@TempDir Path dir) throws Exception {
+        String prop = "-Dumh.native.dir=" + dir;
+        assertEquals("forked 0", forkOnce(List.of(), prop));
+        Path ours;
+        try (Stream<Path> files = Files.list(dir)) {
+            ours = files.collect(Collectors.toList()).get(0);
+        }
+        byte[] good = Files.readAllBytes(ours);
+        byte[] bad = good.clone();
+        bad[bad.length / 2] ^= 1; // same length, same owner and mode: only the bytes tell
+        Files.write(ours, bad);
+        assertEquals("forked 0", forkOnce(List.of(), prop));
+        assertTrue(java.util.Arrays.equals(good, Files.readAllBytes(ours)), "the damaged copy was written anew");
+    }
+
     @Test
     void unsupportedCpuSaysWhichPlatformsExist() throws Exception {
         String out = forkOnce(List.of(), "-Dos.arch=sparc");
