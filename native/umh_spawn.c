@@ -9,6 +9,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/futex.h>
 #include <limits.h>
 #include <sched.h>
 #include <signal.h>
@@ -252,10 +253,9 @@ static long clone_legacy(struct child *c, char *stack_top, int flags, atomic_int
  */
 static int clone_child(struct child *c, atomic_int *clear_on_exec)
 {
-    /* the child's stack lives in this frame: the parent is suspended until the child execs; so
-     * does the helper's where the child is a relay (it clones the helper and waits for its exec) */
+    /* the child's stack lives in this frame: the parent is suspended until the child execs or
+     * exits (where the child is a relay, the helper's stack is the caller's: umh_spawn) */
     char stack[CHILD_STACK_SIZE] __attribute__((aligned(16)));
-    char relay_stack[CHILD_STACK_SIZE] __attribute__((aligned(16)));
     sigset_t all, old;
     sigfillset(&all);
     /* raw: glibc's pthread_sigmask would leave its own SIGCANCEL/SIGSETXID open */
@@ -265,10 +265,11 @@ static int clone_child(struct child *c, atomic_int *clear_on_exec)
     int relay = s != NULL && s->join_user_fd >= 0;
     if (s != NULL && !relay)
         flags |= (int)s->ns_flags; /* the namespaces come with the clone: nothing to unshare after */
-    if (relay) { /* clone3 only: the relay's own clone of the helper is clone3's (umh_child_relay) */
-        c->relay_stack = relay_stack;
-        c->relay_stack_size = sizeof relay_stack;
-    }
+    /* clone3 only: the relay's own clone of the helper is clone3's (umh_child_relay). It opens,
+     * closes and dups nothing: it shares the JVM's fd table, which spares a copy of the table at
+     * its clone and the closing of that copy at its exit (the helper gets its own copy) */
+    if (relay)
+        flags |= CLONE_FILES;
     long pid = -ENOSYS;
     int step = UMH_CLONE3; /* the call whose error is reported */
     /* A cgroup comes with clone3 or not at all: plain clone would start the helper outside its
@@ -375,18 +376,30 @@ static void user_spawn_end(int *mm_r)
 
 /* The child's pid or UMH_FAIL. A child that must die with the process is cloned on the spawner
  * thread (see umh_spawner.c); any other right here. */
+/* Until the helper has exec'd or exited: the kernel zeroes the word then and wakes us (a shared
+ * futex, as CLONE_CHILD_CLEARTID's wake is). */
+static void wait_helper(struct child *c)
+{
+    while (atomic_load(&c->helper_word) != 0)
+        syscall(SYS_futex, &c->helper_word, FUTEX_WAIT, 1, NULL, NULL, 0); /* EINTR, EAGAIN: loop */
+}
+
 /*
  * After a relay (umh_child_relay: a sandbox that joins a user namespace made once): it has
- * exited, the helper having exec'd or exited first (CLONE_VFORK). Reaps it and closes its pidfd;
- * the helper, the JVM's child by CLONE_PARENT, is the spawn's child from here (its pidfd comes
- * from pidfd_open: it is ours to reap, so its pid names no other process). Its pid, or UMH_FAIL
- * (the relay's failure or the helper's, everything reaped).
+ * exited, right after its clone of the helper, which may still be on its way to its exec. Waits
+ * for that (the helper runs on the stack in our frame and reads struct child until then), then
+ * reaps the relay (a zombie by now, as a rule: its exit overlapped the helper's set-up) and
+ * closes its pidfd; the helper, the JVM's child by CLONE_PARENT, is the spawn's child from here
+ * (its pidfd comes from pidfd_open: it is ours to reap, so its pid names no other process). Its
+ * pid, or UMH_FAIL (the relay's failure or the helper's, everything reaped).
  */
 static int adopt_helper(struct child *c, int relay_pid, int *pidfd)
 {
+    int helper = c->grandchild; /* written by the relay's clone before it returned, or 0 */
+    if (helper > 0)
+        wait_helper(c);
     reap_failed(relay_pid);
     close_if_open(pidfd);
-    int helper = c->grandchild;
     if (c->fail != 0) {
         if (helper > 0)
             reap_failed(helper);
@@ -414,6 +427,9 @@ int umh_spawn(const struct umh_spawn_req *req, struct umh_spawn_res *res)
     int rc;
     struct child c;
     memset(&c, 0, sizeof c);
+    /* a relayed helper's stack (umh_child_relay): here, as it runs until its exec, after the
+     * relay's clone has returned */
+    char helper_stack[CHILD_STACK_SIZE] __attribute__((aligned(16)));
 
     int floor = umh_fd_floor(req);
     if (!plan_valid(req, floor))
@@ -429,6 +445,9 @@ int umh_spawn(const struct umh_spawn_req *req, struct umh_spawn_res *res)
     c.pidfd = -1;
     c.fallbacks = umh_fallbacks;
     c.mm_w = mm_w;
+    c.relay_stack = helper_stack;
+    c.relay_stack_size = sizeof helper_stack;
+    atomic_init(&c.helper_word, 1);
 
     if (user)
         user_spawn_begin();
