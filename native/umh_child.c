@@ -638,6 +638,7 @@ CHILD int umh_child_ns_holder(void *arg)
         syscall(SYS_exit_group, 0);
 }
 
+#define UMH_CLONE_PIDFD 0x00001000ULL
 #define UMH_CLONE_PARENT 0x00008000ULL
 #define UMH_CLONE_PARENT_SETTID 0x00100000ULL
 #define UMH_CLONE_CHILD_CLEARTID 0x00200000ULL
@@ -652,18 +653,20 @@ CHILD int umh_child_ns_holder(void *arg)
  * CLONE_CHILD_CLEARTID on helper_word), not by a relay that would first have to be scheduled
  * again. So the helper's stack is in the caller's frame, which lasts until that wake, and the
  * relay touches nothing of struct child after the clone. The kernel writes the helper's pid into
- * grandchild before the clone returns: a relay killed at any point leaves either no helper or
- * its pid. The arguments are built field by field (an initializer could become a memset call). */
+ * grandchild and its pidfd into the cloning thread's slot before the clone returns: a relay killed
+ * at any point leaves either no helper, or its pid and a pidfd that says so (umh_spawn.c,
+ * relay_ended). The relay wakes no one: the caller sleeps once, until the helper's exec.
+ * The arguments are built field by field (an initializer could become a memset call). */
 CHILD int umh_child_relay(void *arg)
 {
     struct child *c = arg;
     const struct umh_sandbox *s = c->req->sandbox;
     child_join(c, s);
     struct umh_clone_args a;
-    a.flags = CLONE_VM | UMH_CLONE_PARENT | UMH_CLONE_PARENT_SETTID | UMH_CLONE_CHILD_CLEARTID | UMH_CLONE_CLEAR_SIGHAND |
-              s->ns_flags;
-    a.pidfd = 0;
-    a.child_tid = (unsigned long long)(unsigned long)&c->helper_word;
+    a.flags = CLONE_VM | UMH_CLONE_PARENT | UMH_CLONE_PIDFD | UMH_CLONE_PARENT_SETTID | UMH_CLONE_CHILD_CLEARTID |
+              UMH_CLONE_CLEAR_SIGHAND | s->ns_flags;
+    a.pidfd = (unsigned long long)(unsigned long)c->helper_pidfd;
+    a.child_tid = (unsigned long long)(unsigned long)c->helper_exec;
     a.parent_tid = (unsigned long long)(unsigned long)&c->grandchild;
     a.exit_signal = 0;
     a.stack = (unsigned long long)(unsigned long)c->relay_stack;

@@ -43,8 +43,13 @@ struct child {
     unsigned long relay_stack_size;
     volatile int relayed; /* set by the relay before it clones the helper: the helper joins nothing */
     volatile int grandchild; /* the helper's pid, written by the relay's clone3 (CLONE_PARENT_SETTID), or 0 */
-    _Atomic int helper_word; /* 1 until the helper execs or exits: the kernel zeroes it and wakes the
-                              * caller (CLONE_CHILD_CLEARTID of the relay's clone) */
+    _Atomic int *helper_exec; /* the word the kernel zeroes (and wakes) at the helper's exec or exit
+                               * (CLONE_CHILD_CLEARTID of the relay's clone): the caller's hand-off
+                               * word on the spawner path, else helper_word */
+    _Atomic int helper_word;
+    volatile int *helper_pidfd; /* where the relay's clone puts the helper's pidfd: a slot in the frame of
+                           * the thread that cloned the relay, which learns from it (and only from it:
+                           * struct child may be gone by then) whether a helper was made */
 };
 
 /* A clone (CLONE_VM | CLONE_VFORK | CLONE_FILES, with CLONE_NEWNS and/or CLONE_NEWNET) that
