@@ -638,25 +638,35 @@ CHILD int umh_child_ns_holder(void *arg)
         syscall(SYS_exit_group, 0);
 }
 
+#define UMH_CLONE_PIDFD 0x00001000ULL
 #define UMH_CLONE_PARENT 0x00008000ULL
 #define UMH_CLONE_PARENT_SETTID 0x00100000ULL
+#define UMH_CLONE_CHILD_CLEARTID 0x00200000ULL
 #define UMH_CLONE_CLEAR_SIGHAND 0x100000000ULL
 
 /* The relay (umh_child.h): between its clone and its exit it runs as any child does, on its own
- * stack in the parent's frame, raw system calls only. The helper's clone is clone3's, through
- * umh_clone3 (a trampoline of raw instructions); CLONE_PARENT makes the JVM its parent, whose
- * exit signal it inherits (clone3 wants exit_signal 0 with it), and CLONE_VFORK suspends the relay
- * until the helper has exec'd or exited. The arguments are built field by field (an initializer
- * could become a memset call). */
+ * stack in the frame of the thread that cloned it (suspended until the relay exits: CLONE_VFORK),
+ * raw system calls only. The helper's clone is clone3's, through umh_clone3 (a trampoline of raw
+ * instructions); CLONE_PARENT makes the JVM its parent, whose exit signal it inherits (clone3
+ * wants exit_signal 0 with it). No CLONE_VFORK: the relay exits at once, its exit and reaping
+ * overlap the helper's set-up, and the caller is woken by the helper's exec itself (its
+ * CLONE_CHILD_CLEARTID on helper_word), not by a relay that would first have to be scheduled
+ * again. So the helper's stack is in the caller's frame, which lasts until that wake, and the
+ * relay touches nothing of struct child after the clone. The kernel writes the helper's pid into
+ * grandchild and its pidfd into the cloning thread's slot before the clone returns: a relay killed
+ * at any point leaves either no helper, or its pid and a pidfd that says so (umh_spawn.c,
+ * relay_ended). The relay wakes no one: the caller sleeps once, until the helper's exec.
+ * The arguments are built field by field (an initializer could become a memset call). */
 CHILD int umh_child_relay(void *arg)
 {
     struct child *c = arg;
     const struct umh_sandbox *s = c->req->sandbox;
     child_join(c, s);
     struct umh_clone_args a;
-    a.flags = CLONE_VM | CLONE_VFORK | UMH_CLONE_PARENT | UMH_CLONE_PARENT_SETTID | UMH_CLONE_CLEAR_SIGHAND | s->ns_flags;
-    a.pidfd = 0;
-    a.child_tid = 0;
+    a.flags = CLONE_VM | UMH_CLONE_PARENT | UMH_CLONE_PIDFD | UMH_CLONE_PARENT_SETTID | UMH_CLONE_CHILD_CLEARTID |
+              UMH_CLONE_CLEAR_SIGHAND | s->ns_flags;
+    a.pidfd = (unsigned long long)(unsigned long)c->helper_pidfd;
+    a.child_tid = (unsigned long long)(unsigned long)c->helper_exec;
     a.parent_tid = (unsigned long long)(unsigned long)&c->grandchild;
     a.exit_signal = 0;
     a.stack = (unsigned long long)(unsigned long)c->relay_stack;

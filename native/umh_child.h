@@ -5,6 +5,7 @@
 #ifndef UMH_CHILD_H
 #define UMH_CHILD_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
@@ -37,10 +38,18 @@ struct child {
     int pidfd;            /* the parent's: CLONE_PIDFD's, or -1 */
     int report_pid;       /* the child writes its pid into `pid` */
     int sighand_cleared;  /* clone3 reset every caught signal (CLONE_CLEAR_SIGHAND) */
-    char *relay_stack;    /* with a sandbox's join_user_fd: the helper's stack, in the parent's frame */
+    char *relay_stack;    /* with a sandbox's join_user_fd: the helper's stack, in the caller's frame
+                           * (umh_spawn's: the relay's clone returns before the helper's exec) */
     unsigned long relay_stack_size;
     volatile int relayed; /* set by the relay before it clones the helper: the helper joins nothing */
     volatile int grandchild; /* the helper's pid, written by the relay's clone3 (CLONE_PARENT_SETTID), or 0 */
+    _Atomic int *helper_exec; /* the word the kernel zeroes (and wakes) at the helper's exec or exit
+                               * (CLONE_CHILD_CLEARTID of the relay's clone): the caller's hand-off
+                               * word on the spawner path, else helper_word */
+    _Atomic int helper_word;
+    volatile int *helper_pidfd; /* where the relay's clone puts the helper's pidfd: a slot in the frame of
+                           * the thread that cloned the relay, which learns from it (and only from it:
+                           * struct child may be gone by then) whether a helper was made */
 };
 
 /* A clone (CLONE_VM | CLONE_VFORK | CLONE_FILES, with CLONE_NEWNS and/or CLONE_NEWNET) that
@@ -59,8 +68,9 @@ int umh_child_ns_holder(void *arg) __attribute__((noreturn));
 
 /* A child whose sandbox joins a user namespace made once (join_user_fd): it joins that, the
  * mount and the network namespace, then clones the helper with CLONE_PARENT (so it is still the
- * JVM's child) and the sandbox's ns_flags (its own pid, ipc and uts namespaces), and exits once
- * the helper has exec'd. The helper runs umh_child_main. */
+ * JVM's child) and the sandbox's ns_flags (its own pid, ipc and uts namespaces), and exits at
+ * once, without waiting for the helper's exec: the caller waits for that on helper_word. The
+ * helper runs umh_child_main. */
 int umh_child_relay(void *arg) __attribute__((noreturn));
 
 /* The "" the child passes to execveat: a sandbox's seccomp filter allows only this pointer. */

@@ -9,6 +9,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/futex.h>
 #include <limits.h>
 #include <sched.h>
 #include <signal.h>
@@ -242,6 +243,36 @@ static long clone_legacy(struct child *c, char *stack_top, int flags, atomic_int
     return pid < 0 ? -errno : pid;
 }
 
+/* Until the helper has exec'd or exited: the kernel zeroes the word then and wakes us (a shared
+ * futex, as CLONE_CHILD_CLEARTID's wake is). */
+static void wait_helper(struct child *c)
+{
+    while (atomic_load(&c->helper_word) != 0)
+        syscall(SYS_futex, &c->helper_word, FUTEX_WAIT, 1, NULL, NULL, 0); /* EINTR, EAGAIN: loop */
+}
+
+/*
+ * A relay has exited (umh_child_relay), on the thread that cloned it: the spawner, whose caller
+ * sleeps until the word in helper_exec is cleared, or the caller itself. helper_pidfd, the slot
+ * the relay's clone fills, says whether a helper was made; the relay may have failed or been
+ * killed before. With a helper, the helper's exec or exit clears the word: on the spawner path
+ * the caller may be awake and gone with c already, so c is not touched; the caller reaps the
+ * relay (adopt_helper). Without one nobody else will wake the caller: the relay is reaped here
+ * and the spawn fails, c being still the caller's. The relay's pid, or UMH_FAIL.
+ */
+static int relay_ended(struct child *c, int relay_pid, int helper_pidfd, atomic_int *clear_on_exec)
+{
+    if (helper_pidfd >= 0) {
+        close(helper_pidfd); /* the caller opens its own (adopt_helper): this one was only the sign */
+        if (clear_on_exec == NULL)
+            wait_helper(c); /* the caller's own thread: the helper runs on its frame until its exec */
+        return relay_pid;
+    }
+    reap_failed(relay_pid);
+    close_if_open(&c->pidfd);
+    return c->fail != 0 ? c->fail : UMH_FAIL(UMH_CLONE3, ECHILD); /* the relay was killed before its clone */
+}
+
 /*
  * Clones the child: its pid (>= 0) or UMH_FAIL. The pidfd comes with the clone (CLONE_PIDFD, into
  * c->pidfd) before the child runs: opening it later by pid would race with a kernel that reaps
@@ -252,10 +283,9 @@ static long clone_legacy(struct child *c, char *stack_top, int flags, atomic_int
  */
 static int clone_child(struct child *c, atomic_int *clear_on_exec)
 {
-    /* the child's stack lives in this frame: the parent is suspended until the child execs; so
-     * does the helper's where the child is a relay (it clones the helper and waits for its exec) */
+    /* the child's stack lives in this frame: the parent is suspended until the child execs or
+     * exits (where the child is a relay, the helper's stack is the caller's: umh_spawn) */
     char stack[CHILD_STACK_SIZE] __attribute__((aligned(16)));
-    char relay_stack[CHILD_STACK_SIZE] __attribute__((aligned(16)));
     sigset_t all, old;
     sigfillset(&all);
     /* raw: glibc's pthread_sigmask would leave its own SIGCANCEL/SIGSETXID open */
@@ -265,9 +295,15 @@ static int clone_child(struct child *c, atomic_int *clear_on_exec)
     int relay = s != NULL && s->join_user_fd >= 0;
     if (s != NULL && !relay)
         flags |= (int)s->ns_flags; /* the namespaces come with the clone: nothing to unshare after */
-    if (relay) { /* clone3 only: the relay's own clone of the helper is clone3's (umh_child_relay) */
-        c->relay_stack = relay_stack;
-        c->relay_stack_size = sizeof relay_stack;
+    /* clone3 only: the relay's own clone of the helper is clone3's (umh_child_relay). It opens,
+     * closes and dups nothing: it shares the JVM's fd table, which spares a copy of the table at
+     * its clone and the closing of that copy at its exit (the helper gets its own copy). The
+     * helper's exec, not the relay's exit, clears the caller's word */
+    volatile int helper_pidfd = -1;
+    if (relay) {
+        flags |= CLONE_FILES;
+        c->helper_pidfd = &helper_pidfd;
+        c->helper_exec = clear_on_exec != NULL ? clear_on_exec : &c->helper_word;
     }
     long pid = -ENOSYS;
     int step = UMH_CLONE3; /* the call whose error is reported */
@@ -275,7 +311,7 @@ static int clone_child(struct child *c, atomic_int *clear_on_exec)
      * limits. Its refusals say nothing of clone3 without it (5.3 to 5.6 refuse the flag: EINVAL). */
     int cgroup = c->req->flags & UMH_SPAWN_CGROUP;
     if (!(c->fallbacks & UMH_NO_CLONE3) && !atomic_load_explicit(&clone3_refused, memory_order_relaxed)) {
-        pid = clone3_child(c, stack, sizeof stack, (unsigned)flags, clear_on_exec, relay ? umh_child_relay : umh_child_main);
+        pid = clone3_child(c, stack, sizeof stack, (unsigned)flags, relay ? NULL : clear_on_exec, relay ? umh_child_relay : umh_child_main);
         if (clone3_refusal(pid) && !cgroup)
             atomic_store_explicit(&clone3_refused, 1, memory_order_relaxed);
     }
@@ -293,7 +329,9 @@ static int clone_child(struct child *c, atomic_int *clear_on_exec)
     if (pid < 0)
         c->pidfd = -1;
     syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old, NULL, KERNEL_SIGSET_SIZE);
-    return pid < 0 ? UMH_FAIL(step, -pid) : (int)pid;
+    if (pid < 0)
+        return UMH_FAIL(step, -pid);
+    return relay ? relay_ended(c, (int)pid, helper_pidfd, clear_on_exec) : (int)pid;
 }
 
 static int clone_handed_off(struct umh_handoff *h, atomic_int *clear_on_exec)
@@ -376,23 +414,22 @@ static void user_spawn_end(int *mm_r)
 /* The child's pid or UMH_FAIL. A child that must die with the process is cloned on the spawner
  * thread (see umh_spawner.c); any other right here. */
 /*
- * After a relay (umh_child_relay: a sandbox that joins a user namespace made once): it has
- * exited, the helper having exec'd or exited first (CLONE_VFORK). Reaps it and closes its pidfd;
- * the helper, the JVM's child by CLONE_PARENT, is the spawn's child from here (its pidfd comes
- * from pidfd_open: it is ours to reap, so its pid names no other process). Its pid, or UMH_FAIL
- * (the relay's failure or the helper's, everything reaped).
+ * After a relay that made the helper (relay_ended): the helper has exec'd or exited, the relay
+ * exited right after its clone. Reaps the relay (a zombie by now, as a rule: its exit overlapped
+ * the helper's set-up) and closes its pidfd; the helper, the JVM's child by CLONE_PARENT, is the
+ * spawn's child from here (its pidfd comes from pidfd_open: it is ours to reap, so its pid names
+ * no other process). Its pid, or UMH_FAIL (the helper's failure, both reaped).
  */
 static int adopt_helper(struct child *c, int relay_pid, int *pidfd)
 {
+    int helper = c->grandchild; /* written by the relay's clone before it returned */
     reap_failed(relay_pid);
     close_if_open(pidfd);
-    int helper = c->grandchild;
     if (c->fail != 0) {
-        if (helper > 0)
-            reap_failed(helper);
+        reap_failed(helper);
         return c->fail;
     }
-    return helper > 0 ? helper : UMH_FAIL(UMH_CLONE3, ECHILD); /* the relay was killed before its clone */
+    return helper;
 }
 
 static int start_child(struct child *c)
@@ -414,6 +451,9 @@ int umh_spawn(const struct umh_spawn_req *req, struct umh_spawn_res *res)
     int rc;
     struct child c;
     memset(&c, 0, sizeof c);
+    /* a relayed helper's stack (umh_child_relay): here, as it runs until its exec, after the
+     * relay's clone has returned */
+    char helper_stack[CHILD_STACK_SIZE] __attribute__((aligned(16)));
 
     int floor = umh_fd_floor(req);
     if (!plan_valid(req, floor))
@@ -429,6 +469,9 @@ int umh_spawn(const struct umh_spawn_req *req, struct umh_spawn_res *res)
     c.pidfd = -1;
     c.fallbacks = umh_fallbacks;
     c.mm_w = mm_w;
+    c.relay_stack = helper_stack;
+    c.relay_stack_size = sizeof helper_stack;
+    atomic_init(&c.helper_word, 1);
 
     if (user)
         user_spawn_begin();
