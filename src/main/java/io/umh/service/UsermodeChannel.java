@@ -45,6 +45,8 @@ public final class UsermodeChannel implements AutoCloseable {
     /** The largest frame either way unless configured otherwise: 1 MiB. */
     public static final int DEFAULT_MAX_FRAME_SIZE = 1 << 20;
     private static final int CHUNK = 64 * 1024;
+    /** Each way's buffer: a frame that fits goes in one write(2), replies that fit come in one read(2). */
+    private static final int BUFFER = 16 * 1024;
     /** The most bytes a diagnostic quotes of what a helper wrote that is no frame. */
     private static final int EXCERPT = 40;
 
@@ -52,6 +54,11 @@ public final class UsermodeChannel implements AutoCloseable {
     private final int maxFrameSize;
     private final Duration timeout; // null: none
     private final ReentrantLock turn = new ReentrantLock(true);
+    private final byte[] out = new byte[BUFFER]; // the frame being written: only under the turn
+    private final byte[] in = new byte[BUFFER];  // bytes read, not yet taken: in[inPos..inLimit), only by the one reading
+    private int inPos;
+    private int inLimit;
+    private final byte[] head = new byte[4];     // the header of the reply being read, for diagnostics
     private volatile IOException closed; // why no call may go through any more; set once
     private volatile boolean closeProcess; // the process goes with the channel (a service's helper)
 
@@ -155,48 +162,124 @@ public final class UsermodeChannel implements AutoCloseable {
 
     /** One request out, one reply in; fails, the helper killed, if it cannot read a whole frame. */
     private byte[] exchange(byte[] request) throws IOException {
-        byte[] header = {(byte) (request.length >>> 24), (byte) (request.length >>> 16),
-                (byte) (request.length >>> 8), (byte) request.length};
+        writeFrame(request);
+        return readFrame();
+    }
+
+    /**
+     * Writes {@code request} as one frame in one write(2): the header and as much of the payload as
+     * fits go through the channel's buffer, a longer payload's rest straight from the array. Only
+     * under the turn (the buffer is the channel's).
+     */
+    private void writeFrame(byte[] request) throws IOException {
+        byte[] b = out;
+        int len = request.length;
+        b[0] = (byte) (len >>> 24);
+        b[1] = (byte) (len >>> 16);
+        b[2] = (byte) (len >>> 8);
+        b[3] = (byte) len;
+        int first = Math.min(len, b.length - 4);
+        System.arraycopy(request, 0, b, 4, first);
         try {
-            FileOutputStream out = process.pipeToUmh();
-            out.write(header);
-            out.write(request);
+            FileOutputStream pipe = process.pipeToUmh();
+            pipe.write(b, 0, 4 + first);
+            if (first < len) {
+                pipe.write(request, first, len - first);
+            }
         } catch (IOException e) {
             // EPIPE if the helper is gone but not yet reaped; once reaped, its stdin was closed at its
             // exit (releaseAtExit) and the write finds the stream closed: the same cause, said once
             throw broken(process.isAlive() ? "could not take the request (" + e.getMessage() + ")"
                     : "exited before it took the whole request", e);
         }
-        int got = readFully(header, 0, 4);
+    }
+
+    /**
+     * Reads one reply frame: through the channel's read buffer, so that a header and a short
+     * payload (or several pipelined replies) take one read(2). A long payload's rest is read
+     * straight into the reply, whose array grows with the bytes that arrive, never to a length
+     * merely claimed. Only by the one reading (the buffer is the channel's).
+     */
+    private byte[] readFrame() throws IOException {
+        int got = fill(4);
         if (got == 0) {
             throw broken("closed its stdout before replying", null);
         }
         if (got < 4) {
             throw broken("closed its stdout after " + got + " of the 4 bytes of a frame header", null);
         }
-        long length = (header[0] & 0xffL) << 24 | (header[1] & 0xff) << 16 | (header[2] & 0xff) << 8 | header[3] & 0xff;
+        byte[] b = in;
+        long length = (b[inPos] & 0xffL) << 24 | (b[inPos + 1] & 0xff) << 16 | (b[inPos + 2] & 0xff) << 8 | b[inPos + 3] & 0xff;
+        byte[] header = head;
+        System.arraycopy(b, inPos, header, 0, 4);
         if (length > maxFrameSize && isText(header, header.length)) {
             throw broken(textOnStdout(header), null);
         }
         if (length > maxFrameSize) {
             throw broken("sent a reply of " + length + " bytes, longer than the maximum frame size, " + maxFrameSize, null);
         }
+        inPos += 4;
         int len = (int) length;
         byte[] reply = new byte[Math.min(len, CHUNK)];
-        int filled = 0;
-        while (true) {
-            filled += readFully(reply, filled, reply.length - filled);
-            if (filled < reply.length) {
+        int filled = take(reply, 0, len);
+        while (filled < len) {
+            if (filled == reply.length) { // grow with the bytes that arrive, never to a length merely claimed
+                reply = Arrays.copyOf(reply, (int) Math.min(len, 2L * reply.length));
+            }
+            int n;
+            if (len - filled < b.length) { // a short rest: through the buffer, which may bring the next replies too
+                n = fill(1) == 0 ? -1 : take(reply, filled, len);
+            } else {
+                n = read(reply, filled, reply.length - filled);
+            }
+            if (n < 0) {
                 // with a maximum of 512 MiB or more, text can pass for a length: say so once it has ended
                 throw broken("closed its stdout after " + filled + " of the " + len + " bytes of a reply"
                         + (isText(header, header.length) ? "; it reads as text, " + excerpt(header, reply, textLength(reply, filled))
                         + ": does it print a banner or log to stdout?" : ""), null);
             }
-            if (filled == len) {
-                return reply;
+            filled += n;
+        }
+        return reply;
+    }
+
+    /** Copies buffered bytes into {@code reply} from {@code filled}, up to {@code len} in all; returns how many. */
+    private int take(byte[] reply, int filled, int len) {
+        int n = Math.min(Math.min(inLimit - inPos, len - filled), reply.length - filled);
+        System.arraycopy(in, inPos, reply, filled, n);
+        inPos += n;
+        return n;
+    }
+
+    /**
+     * Reads until at least {@code want} bytes are buffered, or EOF; returns how many are. One
+     * read(2) takes whatever the pipe holds, up to the buffer's size.
+     */
+    private int fill(int want) throws IOException {
+        if (inLimit - inPos >= want) {
+            return inLimit - inPos;
+        }
+        if (inPos > 0) { // the partial frame to the front
+            System.arraycopy(in, inPos, in, 0, inLimit - inPos);
+            inLimit -= inPos;
+            inPos = 0;
+        }
+        while (inLimit < want) {
+            int n = read(in, inLimit, in.length - inLimit);
+            if (n < 0) {
+                break;
             }
-            // grow with the bytes that arrive, never to a length merely claimed
-            reply = Arrays.copyOf(reply, (int) Math.min(len, 2L * reply.length));
+            inLimit += n;
+        }
+        return inLimit;
+    }
+
+    /** One read(2) from the helper's stdout: -1 at EOF. A failed read kills the helper too. */
+    private int read(byte[] b, int off, int len) throws IOException {
+        try {
+            return process.pipeFromUmh().read(b, off, len);
+        } catch (IOException e) {
+            throw broken("could not be read from (" + e.getMessage() + ")", e);
         }
     }
 
@@ -207,11 +290,12 @@ public final class UsermodeChannel implements AutoCloseable {
      */
     private String textOnStdout(byte[] header) {
         byte[] more = new byte[EXCERPT];
-        int got = 0;
+        int got = Math.min(inLimit - inPos - 4, EXCERPT);
+        System.arraycopy(in, inPos + 4, more, 0, got);
         try {
-            FileInputStream in = process.pipeFromUmh();
-            int ready = Math.min(in.available(), EXCERPT);
-            got = ready > 0 ? in.readNBytes(more, 0, ready) : 0;
+            FileInputStream pipe = process.pipeFromUmh();
+            int ready = Math.min(pipe.available(), EXCERPT - got);
+            got += ready > 0 ? pipe.readNBytes(more, got, ready) : 0;
         } catch (IOException e) {
             // the header alone tells enough
         }
@@ -248,15 +332,6 @@ public final class UsermodeChannel implements AutoCloseable {
                     : c >= 0x20 && c < 0x7f ? String.valueOf((char) c) : String.format("\\x%02x", c));
         }
         return s.append(total > EXCERPT ? "...'" : "'").toString();
-    }
-
-    /** Reads {@code len} bytes into {@code b} at {@code off}: fewer only at EOF. A failed read kills the helper too. */
-    private int readFully(byte[] b, int off, int len) throws IOException {
-        try {
-            return process.pipeFromUmh().readNBytes(b, off, len);
-        } catch (IOException e) {
-            throw broken("could not be read from (" + e.getMessage() + ")", e);
-        }
     }
 
     /** The helper can no longer be talked to: kill it (a no-op if it is gone) and say why, with its status. */
