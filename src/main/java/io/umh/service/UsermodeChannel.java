@@ -23,8 +23,8 @@ import io.umh.internal.Watchdog;
  * (it logs to stderr). In C, {@code native/include/umh_helper.h} reads and writes these frames.
  *
  * <p><b>Threads</b>: {@code call} is safe from several threads. One request is in flight at a
- * time and callers take turns in the order they came (a fair lock), so each gets the reply to its
- * own request.
+ * time, so each caller gets the reply to its own request; the turn is not handed out in arrival
+ * order (a fair lock hands every turn to a parked thread: a wake-up per call).
  *
  * <p><b>Failures</b> close the channel for good and SIGKILL its helper, because a byte stream that
  * has lost its framing cannot be trusted again: a timeout after the request was sent, a reply
@@ -53,7 +53,7 @@ public final class UsermodeChannel implements AutoCloseable {
     private final UsermodeProcess process;
     private final int maxFrameSize;
     private final Duration timeout; // null: none
-    private final ReentrantLock turn = new ReentrantLock(true);
+    private final ReentrantLock turn = new ReentrantLock();
     private final byte[] out = new byte[BUFFER]; // the frame being written: only under the turn
     private final byte[] in = new byte[BUFFER];  // bytes read, not yet taken: in[inPos..inLimit), only by the one reading
     private int inPos;
