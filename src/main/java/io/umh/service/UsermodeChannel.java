@@ -4,10 +4,20 @@ import java.io.FileInputStream;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.InterruptedIOException;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.MethodType;
 import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
 import io.umh.UsermodeProcess;
@@ -47,13 +57,32 @@ public final class UsermodeChannel implements AutoCloseable {
     private static final int CHUNK = 64 * 1024;
     /** Each way's buffer: a frame that fits goes in one write(2), replies that fit come in one read(2). */
     private static final int BUFFER = 16 * 1024;
+    /** A platform thread that sent a request while nothing was in flight reads its reply itself. */
+    private static final Object DIRECT = "direct";
+    /** The channel's reader thread reads replies and hands them to the calls in line. */
+    private static final Object READER = "reader thread";
+    /** How long the reader thread waits for work before it ends. */
+    private static final long KEEP_ALIVE = TimeUnit.SECONDS.toNanos(1);
+    private static final MethodHandle IS_VIRTUAL = isVirtualHandle();
     /** The most bytes a diagnostic quotes of what a helper wrote that is no frame. */
     private static final int EXCERPT = 40;
 
     private final UsermodeProcess process;
     private final int maxFrameSize;
     private final Duration timeout; // null: none
+    /** The turn to write a frame: held across the write(2), so that frames never interleave. */
     private final ReentrantLock turn = new ReentrantLock();
+    /** Guards the fields below it; never held across a read or a write. */
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition readerWork = lock.newCondition(); // signalled when the reader thread is to read
+    /** The calls sent whose replies are still to come, in the order sent (after the reading call's own). */
+    private final ArrayDeque<Pending> line = new ArrayDeque<>();
+    /** Who reads replies: null (nobody: the line is empty), {@link #DIRECT} or {@link #READER}. */
+    private Object reader;
+    private Thread readerThread; // while it lives
+    private boolean inWrite;     // a frame is being written: stdin stays open
+    private boolean stdinClosed;
+    private boolean processReleased;
     private final byte[] out = new byte[BUFFER]; // the frame being written: only under the turn
     private final byte[] in = new byte[BUFFER];  // bytes read, not yet taken: in[inPos..inLimit), only by the one reading
     private int inPos;
@@ -91,59 +120,121 @@ public final class UsermodeChannel implements AutoCloseable {
 
     /**
      * Sends {@code request} and returns the helper's reply, waiting at most {@code timeout} in all
-     * (null: no limit). A timeout while another call is in flight sends nothing and leaves the
-     * channel open; once the request is sent, a timeout kills the helper and closes the channel.
+     * (null: no limit). A timeout while another call's request is being written sends nothing and
+     * leaves the channel open. Once the request is sent, a timeout kills the helper and closes the
+     * channel if every call sent before it has its reply (the helper is late with this one); if not,
+     * the call gives up and the channel stays open: its reply, when it comes, is dropped.
      *
      * @throws IllegalArgumentException if the request is longer than the maximum frame size
-     * @throws InterruptedIOException on a timeout, or if interrupted while waiting for the turn
+     * @throws InterruptedIOException on a timeout, or if interrupted while waiting for the turn to
+     *     write or (a call behind others) for the reply, which is then dropped
      * @throws IOException if the channel is closed or fails during this call (see the class comment)
      */
     public byte[] call(byte[] request, Duration timeout) throws IOException {
+        check(request, timeout);
+        long start = System.nanoTime();
+        Pending p = send(request, timeout, start, !isVirtual());
+        return p == null ? readOwnReply(timeout, start) : await(p, timeout, start);
+    }
+
+    /** {@link #callAsync(byte[], Duration)} within the channel's timeout, if it has one. */
+    public CompletableFuture<byte[]> callAsync(byte[] request) {
+        return callAsync(request, timeout);
+    }
+
+    /**
+     * Sends {@code request} and returns a future of the helper's reply, which the channel's reader
+     * thread completes; several such calls are in flight at once (pipelined). The request is
+     * written on the calling thread, which may wait for the turn to write (at most {@code timeout});
+     * the future then completes with the reply, or fails with the IOException a {@link #call} would
+     * throw, the timeout counted from now. Cancelling it gives up the call as a timeout behind other
+     * calls does: its reply is dropped. Dependent actions that are not {@code *Async} run on the
+     * reader thread: keep them short.
+     *
+     * @throws IllegalArgumentException if the request is longer than the maximum frame size
+     */
+    public CompletableFuture<byte[]> callAsync(byte[] request, Duration timeout) {
+        check(request, timeout);
+        long start = System.nanoTime();
+        Pending p;
+        try {
+            p = send(request, timeout, start, false);
+        } catch (IOException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+        if (timeout != null) {
+            Watchdog w = Watchdog.start(Duration.ofNanos(left(timeout, start)), () -> expire(p, timeout));
+            p.whenComplete((reply, e) -> w.cancel());
+        }
+        return p;
+    }
+
+    private void check(byte[] request, Duration timeout) {
         Objects.requireNonNull(request, "request");
         Watchdog.checkTimeout(timeout, "timeout");
         if (request.length > maxFrameSize) {
             throw new IllegalArgumentException("umh channel: a request of " + request.length
                     + " bytes is longer than the maximum frame size, " + maxFrameSize);
         }
+    }
+
+    /**
+     * Writes the request's frame, in turn with other callers, and puts its call in line for a
+     * reply. Returns null if the calling thread is to read its own reply itself: it may
+     * ({@code mayRead}, a platform thread blocked in read(2) costs nothing), and nothing else is
+     * in flight; or else the call's place in line, whose reply the one reading hands over.
+     */
+    private Pending send(byte[] request, Duration timeout, long start, boolean mayRead) throws IOException {
         IOException already = closed;
         if (already != null) { // fail fast, without waiting for a turn
             throw new IOException(already.getMessage(), already);
         }
-        long start = System.nanoTime();
         takeTurn(timeout);
+        Pending p = null;
+        boolean direct = false;
         try {
-            IOException why = closed;
-            if (why != null) {
-                throw new IOException(why.getMessage(), why);
-            }
-            Duration left = timeout == null ? null : timeout.minusNanos(System.nanoTime() - start);
-            if (left != null && (left.isNegative() || left.isZero())) {
-                left = Duration.ofNanos(1);
-            }
-            Watchdog watchdog = Watchdog.start(left, process::destroyForcibly);
-            byte[] reply = null;
-            IOException failure = null;
+            lock.lock();
             try {
-                reply = exchange(request);
-            } catch (IOException e) {
-                failure = e;
-            }
-            if (watchdog.cancel()) {
-                InterruptedIOException t = new InterruptedIOException("umh channel: no reply from helper pid "
-                        + process.pid() + " within " + timeout + "; it was killed (exit status " + exitStatus() + ")");
-                if (failure != null) {
-                    t.initCause(failure);
+                IOException why = closed;
+                if (why != null) {
+                    throw new IOException(why.getMessage(), why);
                 }
-                throw fail(t);
+                if (reader == null && mayRead) {
+                    reader = DIRECT;
+                    direct = true;
+                } else {
+                    p = new Pending();
+                    line.add(p); // before the write: its reply cannot come before it is in line
+                    if (reader == null) {
+                        readerThreadReads();
+                    }
+                }
+                inWrite = true;
+            } finally {
+                lock.unlock();
             }
-            if (failure != null) {
-                throw fail(failure);
+            try {
+                writeFrame(request);
+            } catch (IOException e) {
+                lock.lock();
+                try {
+                    inWrite = false;
+                } finally {
+                    lock.unlock();
+                }
+                throw fail(e, direct);
             }
-            return reply;
+            lock.lock();
+            try {
+                inWrite = false;
+            } finally {
+                lock.unlock();
+            }
         } finally {
             turn.unlock();
-            releaseIfClosed(); // close() may have found this call in flight and left it to us
+            releaseIfClosed(); // close() may have found this write in progress and left it to us
         }
+        return p;
     }
 
     private void takeTurn(Duration timeout) throws InterruptedIOException {
@@ -151,8 +242,8 @@ public final class UsermodeChannel implements AutoCloseable {
             if (timeout == null) {
                 turn.lockInterruptibly();
             } else if (!turn.tryLock(Watchdog.nanos(timeout), TimeUnit.NANOSECONDS)) {
-                throw new InterruptedIOException("umh channel: another call to helper pid " + process.pid()
-                        + " was still in flight after " + timeout + "; nothing was sent");
+                throw new InterruptedIOException("umh channel: another call's request to helper pid " + process.pid()
+                        + " was still being written after " + timeout + "; nothing was sent");
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -160,10 +251,180 @@ public final class UsermodeChannel implements AutoCloseable {
         }
     }
 
-    /** One request out, one reply in; fails, the helper killed, if it cannot read a whole frame. */
-    private byte[] exchange(byte[] request) throws IOException {
-        writeFrame(request);
-        return readFrame();
+    /**
+     * The reply to the request this thread just sent with nothing else in flight: read here, no
+     * hand-off. A timeout is a watchdog that kills the helper, which ends the read.
+     */
+    private byte[] readOwnReply(Duration timeout, long start) throws IOException {
+        Watchdog watchdog = timeout == null ? null : Watchdog.start(Duration.ofNanos(left(timeout, start)), process::destroyForcibly);
+        byte[] reply = null;
+        IOException failure = null;
+        try {
+            reply = readFrame();
+        } catch (IOException e) {
+            failure = e;
+        }
+        if (watchdog != null && watchdog.cancel()) {
+            InterruptedIOException t = new InterruptedIOException(noReply(timeout) + "; it was killed (exit status " + exitStatus() + ")");
+            if (failure != null) {
+                t.initCause(failure);
+            }
+            throw fail(t, true);
+        }
+        if (failure != null) {
+            throw fail(failure, true);
+        }
+        lock.lock();
+        try {
+            if (line.isEmpty()) {
+                reader = null;
+            } else {
+                readerThreadReads(); // the calls sent while this one read: their replies come next
+            }
+        } finally {
+            lock.unlock();
+        }
+        releaseIfClosed();
+        return reply;
+    }
+
+    /** A call's reply, waiting (parked, never in read(2)) for the one reading to hand it over. */
+    private byte[] await(Pending p, Duration timeout, long start) throws IOException {
+        boolean interrupted = false;
+        try {
+            while (true) {
+                try {
+                    return timeout == null ? p.get() : p.get(left(timeout, start), TimeUnit.NANOSECONDS);
+                } catch (ExecutionException e) {
+                    throw (IOException) e.getCause(); // every failure is one, made for this call
+                } catch (TimeoutException e) {
+                    expire(p, timeout);
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                    giveUp(p, new InterruptedIOException("umh channel: interrupted while waiting for helper pid " + process.pid()
+                            + "'s reply, behind other calls; the channel stays open and drops that reply"));
+                }
+            }
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    /**
+     * A call's timeout has passed without its reply. If every call sent before it has its reply, the
+     * helper is late with this one: kill it and fail the channel. If not, give this call up alone.
+     */
+    private void expire(Pending p, Duration timeout) {
+        boolean late;
+        lock.lock();
+        try {
+            if (p.isDone()) {
+                return;
+            }
+            late = reader != DIRECT && line.peekFirst() == p;
+            p.givenUp = true;
+        } finally {
+            lock.unlock();
+        }
+        if (!late) {
+            p.completeExceptionally(new InterruptedIOException(noReply(timeout) + ", as calls sent before it were still"
+                    + " waiting for theirs; the channel stays open and drops that reply"));
+            return;
+        }
+        process.destroyForcibly();
+        InterruptedIOException t = new InterruptedIOException(noReply(timeout) + "; it was killed (exit status " + exitStatus() + ")");
+        p.completeExceptionally(t);
+        fail(new InterruptedIOException(t.getMessage()), false);
+    }
+
+    /** Gives up a call in line with {@code why}: its reply, when it comes, is dropped. */
+    private void giveUp(Pending p, IOException why) {
+        lock.lock();
+        try {
+            p.givenUp = true;
+        } finally {
+            lock.unlock();
+        }
+        p.completeExceptionally(why);
+    }
+
+    private String noReply(Duration timeout) {
+        return "umh channel: no reply from helper pid " + process.pid() + " within " + timeout;
+    }
+
+    /** Nanoseconds left of {@code timeout} since {@code start}; at least 1. */
+    private static long left(Duration timeout, long start) {
+        return Math.max(1, Watchdog.nanos(timeout) - (System.nanoTime() - start));
+    }
+
+    /** Hands the reading to the reader thread, started if there is none: with {@link #lock} held, a call in line. */
+    private void readerThreadReads() {
+        reader = READER;
+        if (readerThread != null) {
+            readerWork.signal();
+            return;
+        }
+        Thread t = new Thread(null, this::readReplies, "umh-channel-" + process.pid(), 0, false);
+        t.setDaemon(true);
+        t.setContextClassLoader(null); // it must pin no one's loader
+        readerThread = t;
+        t.start();
+    }
+
+    /**
+     * The reader thread: while it reads, it hands each reply to the call first in line; once the
+     * line is empty it waits for the reading to come back, and ends after a second without.
+     */
+    private void readReplies() {
+        while (true) {
+            lock.lock();
+            try {
+                long idle = KEEP_ALIVE;
+                while (reader != READER) {
+                    if (closed != null || idle <= 0) {
+                        readerThread = null;
+                        return;
+                    }
+                    try {
+                        idle = readerWork.awaitNanos(idle);
+                    } catch (InterruptedException e) {
+                        idle = 0; // nobody interrupts it but to end it
+                    }
+                }
+            } finally {
+                lock.unlock();
+            }
+            byte[] reply;
+            try {
+                reply = readFrame();
+            } catch (IOException e) {
+                fail(e, true);
+                continue;
+            }
+            Pending p;
+            boolean done;
+            lock.lock();
+            try {
+                p = line.pollFirst();
+                if (p != null && p.givenUp) {
+                    p = null; // dropped: its caller has gone
+                }
+                done = line.isEmpty();
+                if (done) {
+                    reader = null;
+                }
+            } finally {
+                lock.unlock();
+            }
+            if (p != null) {
+                p.complete(reply); // a no-op if an async caller cancelled
+            }
+            if (done) {
+                releaseIfClosed();
+            }
+        }
     }
 
     /**
@@ -345,10 +606,35 @@ public final class UsermodeChannel implements AutoCloseable {
         return e;
     }
 
-    /** Closes the channel with {@code why}, kills the helper, and returns {@code why}. */
-    private IOException fail(IOException why) {
+    /**
+     * Closes the channel with {@code why}, kills the helper, fails every call in line with
+     * {@code why}'s message, and returns {@code why}. {@code reading}: the caller is the one
+     * reading, which stops (anyone else reading sees the helper's end and stops in turn).
+     */
+    private IOException fail(IOException why, boolean reading) {
         close(why);
         process.destroyForcibly();
+        List<Pending> failed;
+        lock.lock();
+        try {
+            failed = new ArrayList<>(line.size());
+            for (Pending p : line) {
+                if (!p.givenUp) { // its caller has its own exception
+                    failed.add(p);
+                }
+            }
+            line.clear();
+            if (reading) {
+                reader = null;
+            }
+        } finally {
+            lock.unlock();
+        }
+        for (Pending p : failed) {
+            p.completeExceptionally(why instanceof InterruptedIOException
+                    ? (IOException) new InterruptedIOException(why.getMessage()).initCause(why) : new IOException(why.getMessage(), why));
+        }
+        releaseIfClosed();
         return why;
     }
 
@@ -387,8 +673,9 @@ public final class UsermodeChannel implements AutoCloseable {
 
     /**
      * Closes the channel: later calls throw IOException, and the helper's stdin is closed (EOF), so
-     * a helper that reads requests until EOF exits. A call in flight first gets its reply (stdin is
-     * closed once it ends, never under a write). The process stays its owner's to close. Idempotent.
+     * a helper that reads requests until EOF exits. Calls in flight still get their replies (stdin
+     * is closed after the requests sent, never under a write). The process stays its owner's to
+     * close. Idempotent.
      */
     @Override
     public void close() {
@@ -397,10 +684,14 @@ public final class UsermodeChannel implements AutoCloseable {
 
     /** Closes the channel, unless it already is, with {@code why} as what later calls are told. */
     void close(IOException why) {
-        synchronized (this) {
+        lock.lock();
+        try {
             if (closed == null) {
                 closed = why;
             }
+            readerWork.signal(); // an idle reader thread ends now
+        } finally {
+            lock.unlock();
         }
         releaseIfClosed();
     }
@@ -415,22 +706,63 @@ public final class UsermodeChannel implements AutoCloseable {
     }
 
     /**
-     * Once the channel is closed: closes the helper's stdin (and the process, for a service), but
-     * never under a call. If a call holds the turn, that call does it as it ends: it checks after it
-     * has let go of the turn.
+     * Once the channel is closed: closes the helper's stdin once no frame is being written, and
+     * the process too (for a service) once no reply is being read or awaited. Whoever ends the
+     * write or the reading checks again; every decision is taken under {@link #lock}, so the last
+     * of them sees it can go.
      */
     private void releaseIfClosed() {
-        if (closed != null && turn.tryLock()) {
-            try {
-                process.pipeToUmh().close();
-                if (closeProcess) {
-                    process.close();
-                }
-            } catch (IOException ignored) {
-                // closing a pipe end cannot fail in a way anyone could act on
-            } finally {
-                turn.unlock();
+        if (closed == null) {
+            return;
+        }
+        boolean stdin = false;
+        boolean all = false;
+        lock.lock();
+        try {
+            if (inWrite) {
+                return;
             }
+            stdin = !stdinClosed;
+            stdinClosed = true;
+            all = closeProcess && !processReleased && reader == null && line.isEmpty();
+            processReleased |= all;
+        } finally {
+            lock.unlock();
+        }
+        try {
+            if (stdin) {
+                process.pipeToUmh().close(); // later writers find the channel closed before they write
+            }
+        } catch (IOException ignored) {
+            // closing a pipe end cannot fail in a way anyone could act on
+        }
+        if (all) {
+            process.close();
+        }
+    }
+
+    /** A call in line for its reply: the future its caller waits on or was given. */
+    private static final class Pending extends CompletableFuture<byte[]> {
+        boolean givenUp; // guarded by lock: a timeout or interrupt; the reply is dropped (and it is never the one to fail)
+    }
+
+    private static MethodHandle isVirtualHandle() {
+        try {
+            return MethodHandles.publicLookup().findVirtual(Thread.class, "isVirtual", MethodType.methodType(boolean.class));
+        } catch (NoSuchMethodException | IllegalAccessException e) {
+            return null; // before 21: no virtual threads
+        }
+    }
+
+    /** Thread.isVirtual() where the JDK has it (21+): a virtual thread must never wait in read(2). */
+    private static boolean isVirtual() {
+        if (IS_VIRTUAL == null) {
+            return false;
+        }
+        try {
+            return (boolean) IS_VIRTUAL.invokeExact(Thread.currentThread());
+        } catch (Throwable e) {
+            throw new AssertionError(e); // Thread.isVirtual() throws nothing
         }
     }
 
