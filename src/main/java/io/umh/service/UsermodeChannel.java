@@ -32,9 +32,18 @@ import io.umh.internal.Watchdog;
  * answers each request with exactly one reply, in order, and writes nothing else on its stdout
  * (it logs to stderr). In C, {@code native/include/umh_helper.h} reads and writes these frames.
  *
- * <p><b>Threads</b>: {@code call} is safe from several threads. One request is in flight at a
- * time, so each caller gets the reply to its own request; the turn is not handed out in arrival
- * order (a fair lock hands every turn to a parked thread: a wake-up per call).
+ * <p><b>Threads and pipelining</b>: {@code call} and {@link #callAsync(byte[])} are safe from
+ * any number of threads, and several requests are in flight at once: each caller writes its frame
+ * in one write(2) under a short turn (a plain lock, not a fair one: that would hand every turn to
+ * a parked thread, a wake-up per call) and takes its place in line; as the helper answers in
+ * order, the n-th reply is the n-th caller's. Who reads: a platform thread whose request went out
+ * with nothing else in flight reads its own reply, with no hand-off (one thread calling in a loop
+ * costs a write and a read); the replies of the calls that queued behind it, and every reply to
+ * an async call or a virtual thread, are read by the channel's reader thread ({@code
+ * umh-channel-PID}, a daemon started when first needed, ending after a second without work),
+ * which hands each to its caller. A waiting caller parks, so a virtual thread never holds a
+ * carrier in read(2): 10,000 virtual threads calling 8 helpers need the scheduler's carriers and
+ * the 8 reader threads, nothing more.
  *
  * <p><b>Failures</b> close the channel for good and SIGKILL its helper, because a byte stream that
  * has lost its framing cannot be trusted again: a timeout after the request was sent, a reply
@@ -44,9 +53,13 @@ import io.umh.internal.Watchdog;
  * a claimed length: a reply's buffer grows with the bytes that actually arrive. A header that is
  * text (printable ASCII, tabs, line ends) claiming more than the maximum is taken for what it is,
  * a banner or a log line on stdout, and the call says so, quoting it: {@code helper pid N wrote
- * text on stdout: 'hello wor...'; does it print a banner or log to stdout?}. Two cases leave
- * the channel usable, as nothing was sent: a request longer than the maximum
- * (IllegalArgumentException), and a timeout while waiting for the turn (InterruptedIOException).
+ * text on stdout: 'hello wor...'; does it print a banner or log to stdout?}. A failure fails
+ * every call in line with the same message. A timeout kills the helper only if it is late with
+ * that call's own reply: a call whose timeout passes while a call sent before it still waits for
+ * its reply gives up alone (InterruptedIOException), and its reply is dropped when it comes, as is
+ * an interrupted or cancelled call's. Two more cases leave the channel usable, as nothing was
+ * sent: a request longer than the maximum (IllegalArgumentException), and a timeout while waiting
+ * for the turn to write (InterruptedIOException).
  *
  * <p>The channel owns no file descriptor; the process does, and its owner still closes it.
  * {@link #close()} only closes the helper's stdin: EOF, after which a well-behaved helper exits.
@@ -122,8 +135,9 @@ public final class UsermodeChannel implements AutoCloseable {
      * Sends {@code request} and returns the helper's reply, waiting at most {@code timeout} in all
      * (null: no limit). A timeout while another call's request is being written sends nothing and
      * leaves the channel open. Once the request is sent, a timeout kills the helper and closes the
-     * channel if every call sent before it has its reply (the helper is late with this one); if not,
-     * the call gives up and the channel stays open: its reply, when it comes, is dropped.
+     * channel if no call sent before it still waits for its reply (the helper is late with this
+     * one); if one does, this call gives up alone and the channel stays open: its reply, when it
+     * comes, is dropped.
      *
      * @throws IllegalArgumentException if the request is longer than the maximum frame size
      * @throws InterruptedIOException on a timeout, or if interrupted while waiting for the turn to
@@ -313,8 +327,9 @@ public final class UsermodeChannel implements AutoCloseable {
     }
 
     /**
-     * A call's timeout has passed without its reply. If every call sent before it has its reply, the
-     * helper is late with this one: kill it and fail the channel. If not, give this call up alone.
+     * A call's timeout has passed without its reply. If no call sent before it still waits for its
+     * reply (each has it, or gave up), the helper is late with this one: kill it and fail the
+     * channel. If one does, give this call up alone: that caller's patience is not this one's.
      */
     private void expire(Pending p, Duration timeout) {
         boolean late;
@@ -323,7 +338,7 @@ public final class UsermodeChannel implements AutoCloseable {
             if (p.isDone()) {
                 return;
             }
-            late = reader != DIRECT && line.peekFirst() == p;
+            late = reader != DIRECT && nobodyWaitsBefore(p);
             p.givenUp = true;
         } finally {
             lock.unlock();
@@ -337,6 +352,19 @@ public final class UsermodeChannel implements AutoCloseable {
         InterruptedIOException t = new InterruptedIOException(noReply(timeout) + "; it was killed (exit status " + exitStatus() + ")");
         p.completeExceptionally(t);
         fail(new InterruptedIOException(t.getMessage()), false);
+    }
+
+    /** With {@link #lock} held: whether every call in line before {@code p} was given up (or cancelled). */
+    private boolean nobodyWaitsBefore(Pending p) {
+        for (Pending q : line) {
+            if (q == p) {
+                return true;
+            }
+            if (!q.givenUp && !q.isDone()) {
+                return false;
+            }
+        }
+        return false; // answered meanwhile
     }
 
     /** Gives up a call in line with {@code why}: its reply, when it comes, is dropped. */

@@ -143,6 +143,20 @@ class PipelineTest {
         }
     }
 
+    /** A cancelled call waits for nothing: a timeout behind it finds the helper late, kills it, and the channel fails. */
+    @Test
+    void aTimeoutBehindOnlyCancelledCallsKillsTheHelper() throws Exception {
+        try (UsermodeProcess p = slowOnFirst(); UsermodeChannel ch = UsermodeChannel.open(p)) {
+            CompletableFuture<byte[]> cancelled = ch.callAsync(bytes("cancelled"));
+            assertEquals('w', p.getErrorStream().read());
+            assertTrue(cancelled.cancel(false));
+            InterruptedIOException e = assertThrows(InterruptedIOException.class, () -> ch.call(bytes("late"), Duration.ofMillis(200)));
+            assertEquals("umh channel: no reply from helper pid " + p.pid() + " within PT0.2S; it was killed (exit status 137)",
+                    e.getMessage());
+            assertFalse(ch.isOpen());
+        }
+    }
+
     /** A close with calls in line: they get their replies, then the helper gets EOF and exits 0. */
     @Test
     void closeLetsTheCallsInLineFinish() throws Exception {
