@@ -92,7 +92,7 @@ public final class UsermodeChannel implements AutoCloseable {
     private final ArrayDeque<Pending> line = new ArrayDeque<>();
     /** Who reads replies: null (nobody: the line is empty), {@link #DIRECT} or {@link #READER}. */
     private Object reader;
-    private Thread readerThread; // while it lives
+    private volatile Thread readerThread; // while it lives
     private boolean inWrite;     // a frame is being written: stdin stays open
     private boolean stdinClosed;
     private boolean processReleased;
@@ -148,7 +148,13 @@ public final class UsermodeChannel implements AutoCloseable {
         check(request, timeout);
         long start = System.nanoTime();
         Pending p = send(request, timeout, start, !isVirtual());
-        return p == null ? readOwnReply(timeout, start) : await(p, timeout, start);
+        if (p == null) {
+            return readOwnReply(timeout, start);
+        }
+        while (Thread.currentThread() == readerThread && !p.isDone()) {
+            readOne(); // a call from an async call's dependent action, on the reader thread: it reads on, or nobody would
+        }
+        return await(p, timeout, start);
     }
 
     /** {@link #callAsync(byte[], Duration)} within the channel's timeout, if it has one. */
@@ -163,7 +169,7 @@ public final class UsermodeChannel implements AutoCloseable {
      * the future then completes with the reply, or fails with the IOException a {@link #call} would
      * throw, the timeout counted from now. Cancelling it gives up the call as a timeout behind other
      * calls does: its reply is dropped. Dependent actions that are not {@code *Async} run on the
-     * reader thread: keep them short.
+     * reader thread: keep them short (a {@link #call} there works, but holds up every reply behind it).
      *
      * @throws IllegalArgumentException if the request is longer than the maximum frame size
      */
@@ -424,34 +430,39 @@ public final class UsermodeChannel implements AutoCloseable {
             } finally {
                 lock.unlock();
             }
-            byte[] reply;
-            try {
-                reply = readFrame();
-            } catch (IOException e) {
-                fail(e, true);
-                continue;
+            readOne();
+        }
+    }
+
+    /** With the reading role: reads one reply and hands it to the call first in line. */
+    private void readOne() {
+        byte[] reply;
+        try {
+            reply = readFrame();
+        } catch (IOException e) {
+            fail(e, true);
+            return;
+        }
+        Pending p;
+        boolean done;
+        lock.lock();
+        try {
+            p = line.pollFirst();
+            if (p != null && p.givenUp) {
+                p = null; // dropped: its caller has gone
             }
-            Pending p;
-            boolean done;
-            lock.lock();
-            try {
-                p = line.pollFirst();
-                if (p != null && p.givenUp) {
-                    p = null; // dropped: its caller has gone
-                }
-                done = line.isEmpty();
-                if (done) {
-                    reader = null;
-                }
-            } finally {
-                lock.unlock();
-            }
-            if (p != null) {
-                p.complete(reply); // a no-op if an async caller cancelled
-            }
+            done = line.isEmpty();
             if (done) {
-                releaseIfClosed();
+                reader = null;
             }
+        } finally {
+            lock.unlock();
+        }
+        if (p != null) {
+            p.complete(reply); // a no-op if an async caller cancelled
+        }
+        if (done) {
+            releaseIfClosed();
         }
     }
 

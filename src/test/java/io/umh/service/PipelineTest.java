@@ -48,7 +48,7 @@ class PipelineTest {
     }
 
     private static void signal(UsermodeProcess p) throws Exception {
-        assertEquals(0, new ProcessBuilder("kill", "-USR1", Long.toString(p.pid())).start().waitFor());
+        assertEquals(0, new ProcessBuilder("kill", "-USR1", Long.toString(p.pid())).inheritIO().start().waitFor()); // no pipes to leak
     }
 
     /** 2,000 requests sent before the first reply is read: each future gets the reply to its own. */
@@ -154,6 +154,25 @@ class PipelineTest {
             assertEquals("umh channel: no reply from helper pid " + p.pid() + " within PT0.2S; it was killed (exit status 137)",
                     e.getMessage());
             assertFalse(ch.isOpen());
+        }
+    }
+
+    /** A sync call made in an async call's dependent action (on the reader thread), with calls still in line behind: no deadlock. */
+    @Test
+    void aCallInADependentActionOfAnAsyncCall() throws Exception {
+        try (UsermodeProcess p = slowOnFirst(); UsermodeChannel ch = UsermodeChannel.open(p)) {
+            CompletableFuture<byte[]> nested = ch.callAsync(bytes("first")).thenApply(r -> {
+                try {
+                    return ch.call(bytes("nested after " + new String(r, StandardCharsets.UTF_8)));
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+            CompletableFuture<byte[]> behind = ch.callAsync(bytes("behind"));
+            assertEquals('w', p.getErrorStream().read());
+            signal(p);
+            assertArrayEquals(bytes("nested after first"), nested.get());
+            assertArrayEquals(bytes("behind"), behind.get());
         }
     }
 
