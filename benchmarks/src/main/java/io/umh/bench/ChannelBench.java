@@ -32,9 +32,9 @@ import org.openjdk.jmh.annotations.Warmup;
  * from 1 and from 8 threads: umh's {@link UsermodeChannel} against ProcessBuilder with the framing
  * a user would write by hand ({@code DataOutputStream} over {@code BufferedOutputStream},
  * {@code DataInputStream} over {@code BufferedInputStream}, one {@code synchronized} call at a
- * time). Throughput gives calls/s, SampleTime the percentiles (p99) of one call's latency. Both
- * contenders run in the same JMH run, named so that each pair runs back to back (JMH goes in
- * alphabetical order): their ratio is what to read.
+ * time). Throughput gives calls per microsecond (x 10^6: calls/s), SampleTime the percentiles
+ * (p99) of one call's latency in microseconds. Both contenders run in the same JMH run, named so
+ * that each pair runs back to back (JMH goes in alphabetical order): their ratio is what to read.
  *
  * <p>{@code java -jar benchmarks/target/benchmarks.jar ChannelBench -f 3}
  */
@@ -103,28 +103,28 @@ public class ChannelBench {
 
     @Benchmark
     @Threads(1)
-    @OutputTimeUnit(TimeUnit.SECONDS)
+    @OutputTimeUnit(TimeUnit.MICROSECONDS)
     public byte[] oneThreadUmh(Umh1 s) throws IOException {
         return s.channel.call(s.request);
     }
 
     @Benchmark
     @Threads(1)
-    @OutputTimeUnit(TimeUnit.SECONDS)
+    @OutputTimeUnit(TimeUnit.MICROSECONDS)
     public byte[] oneThreadHandWritten(HandWritten s) throws IOException {
         return s.call(s.request);
     }
 
     @Benchmark
     @Threads(8)
-    @OutputTimeUnit(TimeUnit.SECONDS)
+    @OutputTimeUnit(TimeUnit.MICROSECONDS)
     public byte[] eightThreadsUmh(Umh1 s) throws IOException {
         return s.channel.call(s.request);
     }
 
     @Benchmark
     @Threads(8)
-    @OutputTimeUnit(TimeUnit.SECONDS)
+    @OutputTimeUnit(TimeUnit.MICROSECONDS)
     public byte[] eightThreadsHandWritten(HandWritten s) throws IOException {
         return s.call(s.request);
     }
