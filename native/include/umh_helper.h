@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 /* Reads n bytes, through short reads and EINTR. Returns how many it read (fewer than n only at
@@ -88,15 +89,35 @@ static inline int umh_read_frame(int fd, void *buf, size_t cap, uint32_t *len)
     return 1;
 }
 
-/* Writes one frame: len as 4 bytes big-endian, then len bytes of buf. Returns 0, or -1 with
- * errno set (EPIPE once the JVM has closed the channel, if SIGPIPE is ignored). */
+/* Writes one frame: len as 4 bytes big-endian, then len bytes of buf, in one writev(2) (the
+ * reader is woken once per reply, not once for the header and again for the payload); a short
+ * write goes on from where it stopped. Returns 0, or -1 with errno set (EPIPE once the JVM has
+ * closed the channel, if SIGPIPE is ignored). */
 static inline int umh_write_frame(int fd, const void *buf, uint32_t len)
 {
     unsigned char h[4] = { (unsigned char)(len >> 24), (unsigned char)(len >> 16), (unsigned char)(len >> 8),
                            (unsigned char)len };
-    if (umh_write_full(fd, h, sizeof h) < 0)
-        return -1;
-    return umh_write_full(fd, buf, len);
+    struct iovec iov[2] = { { h, sizeof h }, { (void *)buf, len } };
+    size_t left = sizeof h + (size_t)len;
+    struct iovec *v = iov;
+    while (left > 0) {
+        ssize_t w = writev(fd, v, (int)(iov + 2 - v));
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        left -= (size_t)w;
+        while (v < iov + 2 && (size_t)w >= v->iov_len) { /* skip what is written whole */
+            w -= (ssize_t)v->iov_len;
+            v++;
+        }
+        if (v < iov + 2) {
+            v->iov_base = (char *)v->iov_base + w;
+            v->iov_len -= (size_t)w;
+        }
+    }
+    return 0;
 }
 
 #endif

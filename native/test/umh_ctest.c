@@ -605,6 +605,40 @@ static void test_frame_short_reads_and_eintr(void)
     close(p[0]);
 }
 
+/* A frame four times the pipe's size, written while SIGALRM (no SA_RESTART) keeps interrupting
+ * the writev and the reader starts only 20 ms later: short writes and EINTR, and the header and
+ * payload still arrive whole, in order. */
+static void test_frame_short_writes_and_eintr(void)
+{
+    static char big[256 * 1024], back[sizeof big];
+    int p[2];
+    for (size_t i = 0; i < sizeof big; i++)
+        big[i] = (char)(i * 7);
+    CHECK(pipe(p) == 0);
+    pid_t child = fork();
+    if (child == 0) {
+        uint32_t len = 0;
+        close(p[1]);
+        usleep(20000);
+        _exit(umh_read_frame(p[0], back, sizeof back, &len) == 1 && len == sizeof big && memcmp(back, big, sizeof big) == 0
+                  ? 0
+                  : 1);
+    }
+    close(p[0]);
+    alarms = 0;
+    struct sigaction sa = { .sa_handler = on_alarm }; /* no SA_RESTART: writev returns short, or fails with EINTR */
+    sigaction(SIGALRM, &sa, NULL);
+    struct itimerval every_1ms = { { 0, 1000 }, { 0, 1000 } }, off = { { 0, 0 }, { 0, 0 } };
+    setitimer(ITIMER_REAL, &every_1ms, NULL);
+    CHECK(umh_write_frame(p[1], big, sizeof big) == 0);
+    setitimer(ITIMER_REAL, &off, NULL);
+    signal(SIGALRM, SIG_DFL);
+    CHECK(alarms > 0);
+    int status = 0;
+    CHECK(waitpid(child, &status, 0) == child && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    close(p[1]);
+}
+
 /* Over the cap: EMSGSIZE; input ending in a header or a payload: EPROTO; writing to a closed
  * pipe with SIGPIPE ignored: EPIPE. */
 static void test_bad_frames(void)
@@ -1221,6 +1255,7 @@ static const struct test tests[] = {
     { "script_fds", test_script_fds, ANYWHERE },
     { "frames", test_frames, ANYWHERE },
     { "frame_short_reads_and_eintr", test_frame_short_reads_and_eintr, ANYWHERE },
+    { "frame_short_writes_and_eintr", test_frame_short_writes_and_eintr, ANYWHERE },
     { "bad_frames", test_bad_frames, ANYWHERE },
     { "signal_steps", test_signal_steps, ANYWHERE },
     /* only where the child shares the caller's memory (an emulator's vfork is a fork) */

@@ -4,10 +4,20 @@ import java.io.FileInputStream;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.InterruptedIOException;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.MethodType;
 import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
 import io.umh.UsermodeProcess;
@@ -22,9 +32,18 @@ import io.umh.internal.Watchdog;
  * answers each request with exactly one reply, in order, and writes nothing else on its stdout
  * (it logs to stderr). In C, {@code native/include/umh_helper.h} reads and writes these frames.
  *
- * <p><b>Threads</b>: {@code call} is safe from several threads. One request is in flight at a
- * time and callers take turns in the order they came (a fair lock), so each gets the reply to its
- * own request.
+ * <p><b>Threads and pipelining</b>: {@code call} and {@link #callAsync(byte[])} are safe from
+ * any number of threads, and several requests are in flight at once: each caller writes its frame
+ * in one write(2) under a short turn (a plain lock, not a fair one: that would hand every turn to
+ * a parked thread, a wake-up per call) and takes its place in line; as the helper answers in
+ * order, the n-th reply is the n-th caller's. Who reads: a platform thread whose request went out
+ * with nothing else in flight reads its own reply, with no hand-off (one thread calling in a loop
+ * costs a write and a read); the replies of the calls that queued behind it, and every reply to
+ * an async call or a virtual thread, are read by the channel's reader thread ({@code
+ * umh-channel-PID}, a daemon started when first needed, ending after a second without work),
+ * which hands each to its caller. A waiting caller parks, so a virtual thread never holds a
+ * carrier in read(2): 10,000 virtual threads calling 8 helpers need the scheduler's carriers and
+ * the 8 reader threads, nothing more.
  *
  * <p><b>Failures</b> close the channel for good and SIGKILL its helper, because a byte stream that
  * has lost its framing cannot be trusted again: a timeout after the request was sent, a reply
@@ -34,9 +53,13 @@ import io.umh.internal.Watchdog;
  * a claimed length: a reply's buffer grows with the bytes that actually arrive. A header that is
  * text (printable ASCII, tabs, line ends) claiming more than the maximum is taken for what it is,
  * a banner or a log line on stdout, and the call says so, quoting it: {@code helper pid N wrote
- * text on stdout: 'hello wor...'; does it print a banner or log to stdout?}. Two cases leave
- * the channel usable, as nothing was sent: a request longer than the maximum
- * (IllegalArgumentException), and a timeout while waiting for the turn (InterruptedIOException).
+ * text on stdout: 'hello wor...'; does it print a banner or log to stdout?}. A failure fails
+ * every call in line with the same message. A timeout kills the helper only if it is late with
+ * that call's own reply: a call whose timeout passes while a call sent before it still waits for
+ * its reply gives up alone (InterruptedIOException), and its reply is dropped when it comes, as is
+ * an interrupted or cancelled call's. Two more cases leave the channel usable, as nothing was
+ * sent: a request longer than the maximum (IllegalArgumentException), and a timeout while waiting
+ * for the turn to write (InterruptedIOException).
  *
  * <p>The channel owns no file descriptor; the process does, and its owner still closes it.
  * {@link #close()} only closes the helper's stdin: EOF, after which a well-behaved helper exits.
@@ -45,13 +68,39 @@ public final class UsermodeChannel implements AutoCloseable {
     /** The largest frame either way unless configured otherwise: 1 MiB. */
     public static final int DEFAULT_MAX_FRAME_SIZE = 1 << 20;
     private static final int CHUNK = 64 * 1024;
+    /** Each way's buffer: a frame that fits goes in one write(2), replies that fit come in one read(2). */
+    private static final int BUFFER = 16 * 1024;
+    /** A platform thread that sent a request while nothing was in flight reads its reply itself. */
+    private static final Object DIRECT = "direct";
+    /** The channel's reader thread reads replies and hands them to the calls in line. */
+    private static final Object READER = "reader thread";
+    /** How long the reader thread waits for work before it ends. */
+    private static final long KEEP_ALIVE = TimeUnit.SECONDS.toNanos(1);
+    private static final MethodHandle IS_VIRTUAL = isVirtualHandle();
     /** The most bytes a diagnostic quotes of what a helper wrote that is no frame. */
     private static final int EXCERPT = 40;
 
     private final UsermodeProcess process;
     private final int maxFrameSize;
     private final Duration timeout; // null: none
-    private final ReentrantLock turn = new ReentrantLock(true);
+    /** The turn to write a frame: held across the write(2), so that frames never interleave. */
+    private final ReentrantLock turn = new ReentrantLock();
+    /** Guards the fields below it; never held across a read or a write. */
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition readerWork = lock.newCondition(); // signalled when the reader thread is to read
+    /** The calls sent whose replies are still to come, in the order sent (after the reading call's own). */
+    private final ArrayDeque<Pending> line = new ArrayDeque<>();
+    /** Who reads replies: null (nobody: the line is empty), {@link #DIRECT} or {@link #READER}. */
+    private Object reader;
+    private volatile Thread readerThread; // while it lives
+    private boolean inWrite;     // a frame is being written: stdin stays open
+    private boolean stdinClosed;
+    private boolean processReleased;
+    private final byte[] out = new byte[BUFFER]; // the frame being written: only under the turn
+    private final byte[] in = new byte[BUFFER];  // bytes read, not yet taken: in[inPos..inLimit), only by the one reading
+    private int inPos;
+    private int inLimit;
+    private final byte[] head = new byte[4];     // the header of the reply being read, for diagnostics
     private volatile IOException closed; // why no call may go through any more; set once
     private volatile boolean closeProcess; // the process goes with the channel (a service's helper)
 
@@ -84,59 +133,128 @@ public final class UsermodeChannel implements AutoCloseable {
 
     /**
      * Sends {@code request} and returns the helper's reply, waiting at most {@code timeout} in all
-     * (null: no limit). A timeout while another call is in flight sends nothing and leaves the
-     * channel open; once the request is sent, a timeout kills the helper and closes the channel.
+     * (null: no limit). A timeout while another call's request is being written sends nothing and
+     * leaves the channel open. Once the request is sent, a timeout kills the helper and closes the
+     * channel if no call sent before it still waits for its reply (the helper is late with this
+     * one); if one does, this call gives up alone and the channel stays open: its reply, when it
+     * comes, is dropped.
      *
      * @throws IllegalArgumentException if the request is longer than the maximum frame size
-     * @throws InterruptedIOException on a timeout, or if interrupted while waiting for the turn
+     * @throws InterruptedIOException on a timeout, or if interrupted while waiting for the turn to
+     *     write or (a call behind others) for the reply, which is then dropped
      * @throws IOException if the channel is closed or fails during this call (see the class comment)
      */
     public byte[] call(byte[] request, Duration timeout) throws IOException {
+        check(request, timeout);
+        long start = System.nanoTime();
+        Pending p = send(request, timeout, start, !isVirtual());
+        if (p == null) {
+            return readOwnReply(timeout, start);
+        }
+        while (Thread.currentThread() == readerThread && !p.isDone()) {
+            readOne(); // a call from an async call's dependent action, on the reader thread: it reads on, or nobody would
+        }
+        return await(p, timeout, start);
+    }
+
+    /** {@link #callAsync(byte[], Duration)} within the channel's timeout, if it has one. */
+    public CompletableFuture<byte[]> callAsync(byte[] request) {
+        return callAsync(request, timeout);
+    }
+
+    /**
+     * Sends {@code request} and returns a future of the helper's reply, which the channel's reader
+     * thread completes; several such calls are in flight at once (pipelined). The request is
+     * written on the calling thread, which may wait for the turn to write (at most {@code timeout});
+     * the future then completes with the reply, or fails with the IOException a {@link #call} would
+     * throw, the timeout counted from now. Cancelling it gives up the call as a timeout behind other
+     * calls does: its reply is dropped. Dependent actions that are not {@code *Async} run on the
+     * reader thread: keep them short (a {@link #call} there works, but holds up every reply behind it).
+     *
+     * @throws IllegalArgumentException if the request is longer than the maximum frame size
+     */
+    public CompletableFuture<byte[]> callAsync(byte[] request, Duration timeout) {
+        check(request, timeout);
+        long start = System.nanoTime();
+        Pending p;
+        try {
+            p = send(request, timeout, start, false);
+        } catch (IOException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+        if (timeout != null) {
+            Watchdog w = Watchdog.start(Duration.ofNanos(left(timeout, start)), () -> expire(p, timeout));
+            p.whenComplete((reply, e) -> w.cancel());
+        }
+        return p;
+    }
+
+    private void check(byte[] request, Duration timeout) {
         Objects.requireNonNull(request, "request");
         Watchdog.checkTimeout(timeout, "timeout");
         if (request.length > maxFrameSize) {
             throw new IllegalArgumentException("umh channel: a request of " + request.length
                     + " bytes is longer than the maximum frame size, " + maxFrameSize);
         }
+    }
+
+    /**
+     * Writes the request's frame, in turn with other callers, and puts its call in line for a
+     * reply. Returns null if the calling thread is to read its own reply itself: it may
+     * ({@code mayRead}, a platform thread blocked in read(2) costs nothing), and nothing else is
+     * in flight; or else the call's place in line, whose reply the one reading hands over.
+     */
+    private Pending send(byte[] request, Duration timeout, long start, boolean mayRead) throws IOException {
         IOException already = closed;
         if (already != null) { // fail fast, without waiting for a turn
             throw new IOException(already.getMessage(), already);
         }
-        long start = System.nanoTime();
         takeTurn(timeout);
+        Pending p = null;
+        boolean direct = false;
         try {
-            IOException why = closed;
-            if (why != null) {
-                throw new IOException(why.getMessage(), why);
-            }
-            Duration left = timeout == null ? null : timeout.minusNanos(System.nanoTime() - start);
-            if (left != null && (left.isNegative() || left.isZero())) {
-                left = Duration.ofNanos(1);
-            }
-            Watchdog watchdog = Watchdog.start(left, process::destroyForcibly);
-            byte[] reply = null;
-            IOException failure = null;
+            lock.lock();
             try {
-                reply = exchange(request);
-            } catch (IOException e) {
-                failure = e;
-            }
-            if (watchdog.cancel()) {
-                InterruptedIOException t = new InterruptedIOException("umh channel: no reply from helper pid "
-                        + process.pid() + " within " + timeout + "; it was killed (exit status " + exitStatus() + ")");
-                if (failure != null) {
-                    t.initCause(failure);
+                IOException why = closed;
+                if (why != null) {
+                    throw new IOException(why.getMessage(), why);
                 }
-                throw fail(t);
+                if (reader == null && mayRead) {
+                    reader = DIRECT;
+                    direct = true;
+                } else {
+                    p = new Pending();
+                    line.add(p); // before the write: its reply cannot come before it is in line
+                    if (reader == null) {
+                        readerThreadReads();
+                    }
+                }
+                inWrite = true;
+            } finally {
+                lock.unlock();
             }
-            if (failure != null) {
-                throw fail(failure);
+            try {
+                writeFrame(request);
+            } catch (IOException e) {
+                lock.lock();
+                try {
+                    inWrite = false;
+                } finally {
+                    lock.unlock();
+                }
+                throw fail(e, direct);
             }
-            return reply;
+            lock.lock();
+            try {
+                inWrite = false;
+            } finally {
+                lock.unlock();
+            }
         } finally {
             turn.unlock();
-            releaseIfClosed(); // close() may have found this call in flight and left it to us
+            releaseIfClosed(); // close() may have found this write in progress and left it to us
         }
+        return p;
     }
 
     private void takeTurn(Duration timeout) throws InterruptedIOException {
@@ -144,8 +262,8 @@ public final class UsermodeChannel implements AutoCloseable {
             if (timeout == null) {
                 turn.lockInterruptibly();
             } else if (!turn.tryLock(Watchdog.nanos(timeout), TimeUnit.NANOSECONDS)) {
-                throw new InterruptedIOException("umh channel: another call to helper pid " + process.pid()
-                        + " was still in flight after " + timeout + "; nothing was sent");
+                throw new InterruptedIOException("umh channel: another call's request to helper pid " + process.pid()
+                        + " was still being written after " + timeout + "; nothing was sent");
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -153,50 +271,315 @@ public final class UsermodeChannel implements AutoCloseable {
         }
     }
 
-    /** One request out, one reply in; fails, the helper killed, if it cannot read a whole frame. */
-    private byte[] exchange(byte[] request) throws IOException {
-        byte[] header = {(byte) (request.length >>> 24), (byte) (request.length >>> 16),
-                (byte) (request.length >>> 8), (byte) request.length};
+    /**
+     * The reply to the request this thread just sent with nothing else in flight: read here, no
+     * hand-off. A timeout is a watchdog that kills the helper, which ends the read.
+     */
+    private byte[] readOwnReply(Duration timeout, long start) throws IOException {
+        Watchdog watchdog = timeout == null ? null : Watchdog.start(Duration.ofNanos(left(timeout, start)), process::destroyForcibly);
+        byte[] reply = null;
+        IOException failure = null;
         try {
-            FileOutputStream out = process.pipeToUmh();
-            out.write(header);
-            out.write(request);
+            reply = readFrame();
+        } catch (IOException e) {
+            failure = e;
+        }
+        if (watchdog != null && watchdog.cancel()) {
+            InterruptedIOException t = new InterruptedIOException(noReply(timeout) + "; it was killed (exit status " + exitStatus() + ")");
+            if (failure != null) {
+                t.initCause(failure);
+            }
+            throw fail(t, true);
+        }
+        if (failure != null) {
+            throw fail(failure, true);
+        }
+        lock.lock();
+        try {
+            if (line.isEmpty()) {
+                reader = null;
+            } else {
+                readerThreadReads(); // the calls sent while this one read: their replies come next
+            }
+        } finally {
+            lock.unlock();
+        }
+        releaseIfClosed();
+        return reply;
+    }
+
+    /** A call's reply, waiting (parked, never in read(2)) for the one reading to hand it over. */
+    private byte[] await(Pending p, Duration timeout, long start) throws IOException {
+        boolean interrupted = false;
+        try {
+            while (true) {
+                try {
+                    return timeout == null ? p.get() : p.get(left(timeout, start), TimeUnit.NANOSECONDS);
+                } catch (ExecutionException e) {
+                    throw (IOException) e.getCause(); // every failure is one, made for this call
+                } catch (TimeoutException e) {
+                    expire(p, timeout);
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                    giveUp(p, new InterruptedIOException("umh channel: interrupted while waiting for helper pid " + process.pid()
+                            + "'s reply, behind other calls; the channel stays open and drops that reply"));
+                }
+            }
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    /**
+     * A call's timeout has passed without its reply. If no call sent before it still waits for its
+     * reply (each has it, or gave up), the helper is late with this one: kill it and fail the
+     * channel. If one does, give this call up alone: that caller's patience is not this one's.
+     */
+    private void expire(Pending p, Duration timeout) {
+        boolean late;
+        lock.lock();
+        try {
+            if (p.isDone()) {
+                return;
+            }
+            late = reader != DIRECT && nobodyWaitsBefore(p);
+            p.givenUp = true;
+        } finally {
+            lock.unlock();
+        }
+        if (!late) {
+            p.completeExceptionally(new InterruptedIOException(noReply(timeout) + ", as calls sent before it were still"
+                    + " waiting for theirs; the channel stays open and drops that reply"));
+            return;
+        }
+        process.destroyForcibly();
+        InterruptedIOException t = new InterruptedIOException(noReply(timeout) + "; it was killed (exit status " + exitStatus() + ")");
+        p.completeExceptionally(t);
+        fail(new InterruptedIOException(t.getMessage()), false);
+    }
+
+    /** With {@link #lock} held: whether every call in line before {@code p} was given up (or cancelled). */
+    private boolean nobodyWaitsBefore(Pending p) {
+        for (Pending q : line) {
+            if (q == p) {
+                return true;
+            }
+            if (!q.givenUp && !q.isDone()) {
+                return false;
+            }
+        }
+        return false; // answered meanwhile
+    }
+
+    /** Gives up a call in line with {@code why}: its reply, when it comes, is dropped. */
+    private void giveUp(Pending p, IOException why) {
+        lock.lock();
+        try {
+            p.givenUp = true;
+        } finally {
+            lock.unlock();
+        }
+        p.completeExceptionally(why);
+    }
+
+    private String noReply(Duration timeout) {
+        return "umh channel: no reply from helper pid " + process.pid() + " within " + timeout;
+    }
+
+    /** Nanoseconds left of {@code timeout} since {@code start}; at least 1. */
+    private static long left(Duration timeout, long start) {
+        return Math.max(1, Watchdog.nanos(timeout) - (System.nanoTime() - start));
+    }
+
+    /** Hands the reading to the reader thread, started if there is none: with {@link #lock} held, a call in line. */
+    private void readerThreadReads() {
+        reader = READER;
+        if (readerThread != null) {
+            readerWork.signal();
+            return;
+        }
+        Thread t = new Thread(null, this::readReplies, "umh-channel-" + process.pid(), 0, false);
+        t.setDaemon(true);
+        t.setContextClassLoader(null); // it must pin no one's loader
+        readerThread = t;
+        t.start();
+    }
+
+    /**
+     * The reader thread: while it reads, it hands each reply to the call first in line; once the
+     * line is empty it waits for the reading to come back, and ends after a second without.
+     */
+    private void readReplies() {
+        while (true) {
+            lock.lock();
+            try {
+                long idle = KEEP_ALIVE;
+                while (reader != READER) {
+                    if (closed != null || idle <= 0) {
+                        readerThread = null;
+                        return;
+                    }
+                    try {
+                        idle = readerWork.awaitNanos(idle);
+                    } catch (InterruptedException e) {
+                        idle = 0; // nobody interrupts it but to end it
+                    }
+                }
+            } finally {
+                lock.unlock();
+            }
+            readOne();
+        }
+    }
+
+    /** With the reading role: reads one reply and hands it to the call first in line. */
+    private void readOne() {
+        byte[] reply;
+        try {
+            reply = readFrame();
+        } catch (IOException e) {
+            fail(e, true);
+            return;
+        }
+        Pending p;
+        boolean done;
+        lock.lock();
+        try {
+            p = line.pollFirst();
+            if (p != null && p.givenUp) {
+                p = null; // dropped: its caller has gone
+            }
+            done = line.isEmpty();
+            if (done) {
+                reader = null;
+            }
+        } finally {
+            lock.unlock();
+        }
+        if (p != null) {
+            p.complete(reply); // a no-op if an async caller cancelled
+        }
+        if (done) {
+            releaseIfClosed();
+        }
+    }
+
+    /**
+     * Writes {@code request} as one frame in one write(2): the header and as much of the payload as
+     * fits go through the channel's buffer, a longer payload's rest straight from the array. Only
+     * under the turn (the buffer is the channel's).
+     */
+    private void writeFrame(byte[] request) throws IOException {
+        byte[] b = out;
+        int len = request.length;
+        b[0] = (byte) (len >>> 24);
+        b[1] = (byte) (len >>> 16);
+        b[2] = (byte) (len >>> 8);
+        b[3] = (byte) len;
+        int first = Math.min(len, b.length - 4);
+        System.arraycopy(request, 0, b, 4, first);
+        try {
+            FileOutputStream pipe = process.pipeToUmh();
+            pipe.write(b, 0, 4 + first);
+            if (first < len) {
+                pipe.write(request, first, len - first);
+            }
         } catch (IOException e) {
             // EPIPE if the helper is gone but not yet reaped; once reaped, its stdin was closed at its
             // exit (releaseAtExit) and the write finds the stream closed: the same cause, said once
             throw broken(process.isAlive() ? "could not take the request (" + e.getMessage() + ")"
                     : "exited before it took the whole request", e);
         }
-        int got = readFully(header, 0, 4);
+    }
+
+    /**
+     * Reads one reply frame: through the channel's read buffer, so that a header and a short
+     * payload (or several pipelined replies) take one read(2). A long payload's rest is read
+     * straight into the reply, whose array grows with the bytes that arrive, never to a length
+     * merely claimed. Only by the one reading (the buffer is the channel's).
+     */
+    private byte[] readFrame() throws IOException {
+        int got = fill(4);
         if (got == 0) {
             throw broken("closed its stdout before replying", null);
         }
         if (got < 4) {
             throw broken("closed its stdout after " + got + " of the 4 bytes of a frame header", null);
         }
-        long length = (header[0] & 0xffL) << 24 | (header[1] & 0xff) << 16 | (header[2] & 0xff) << 8 | header[3] & 0xff;
+        byte[] b = in;
+        long length = (b[inPos] & 0xffL) << 24 | (b[inPos + 1] & 0xff) << 16 | (b[inPos + 2] & 0xff) << 8 | b[inPos + 3] & 0xff;
+        byte[] header = head;
+        System.arraycopy(b, inPos, header, 0, 4);
         if (length > maxFrameSize && isText(header, header.length)) {
             throw broken(textOnStdout(header), null);
         }
         if (length > maxFrameSize) {
             throw broken("sent a reply of " + length + " bytes, longer than the maximum frame size, " + maxFrameSize, null);
         }
+        inPos += 4;
         int len = (int) length;
         byte[] reply = new byte[Math.min(len, CHUNK)];
-        int filled = 0;
-        while (true) {
-            filled += readFully(reply, filled, reply.length - filled);
-            if (filled < reply.length) {
+        int filled = take(reply, 0, len);
+        while (filled < len) {
+            if (filled == reply.length) { // grow with the bytes that arrive, never to a length merely claimed
+                reply = Arrays.copyOf(reply, (int) Math.min(len, 2L * reply.length));
+            }
+            int n;
+            if (len - filled < b.length) { // a short rest: through the buffer, which may bring the next replies too
+                n = fill(1) == 0 ? -1 : take(reply, filled, len);
+            } else {
+                n = read(reply, filled, reply.length - filled);
+            }
+            if (n < 0) {
                 // with a maximum of 512 MiB or more, text can pass for a length: say so once it has ended
                 throw broken("closed its stdout after " + filled + " of the " + len + " bytes of a reply"
                         + (isText(header, header.length) ? "; it reads as text, " + excerpt(header, reply, textLength(reply, filled))
                         + ": does it print a banner or log to stdout?" : ""), null);
             }
-            if (filled == len) {
-                return reply;
+            filled += n;
+        }
+        return reply;
+    }
+
+    /** Copies buffered bytes into {@code reply} from {@code filled}, up to {@code len} in all; returns how many. */
+    private int take(byte[] reply, int filled, int len) {
+        int n = Math.min(Math.min(inLimit - inPos, len - filled), reply.length - filled);
+        System.arraycopy(in, inPos, reply, filled, n);
+        inPos += n;
+        return n;
+    }
+
+    /**
+     * Reads until at least {@code want} bytes are buffered, or EOF; returns how many are. One
+     * read(2) takes whatever the pipe holds, up to the buffer's size.
+     */
+    private int fill(int want) throws IOException {
+        if (inLimit - inPos >= want) {
+            return inLimit - inPos;
+        }
+        if (inPos > 0) { // the partial frame to the front
+            System.arraycopy(in, inPos, in, 0, inLimit - inPos);
+            inLimit -= inPos;
+            inPos = 0;
+        }
+        while (inLimit < want) {
+            int n = read(in, inLimit, in.length - inLimit);
+            if (n < 0) {
+                break;
             }
-            // grow with the bytes that arrive, never to a length merely claimed
-            reply = Arrays.copyOf(reply, (int) Math.min(len, 2L * reply.length));
+            inLimit += n;
+        }
+        return inLimit;
+    }
+
+    /** One read(2) from the helper's stdout: -1 at EOF. A failed read kills the helper too. */
+    private int read(byte[] b, int off, int len) throws IOException {
+        try {
+            return process.pipeFromUmh().read(b, off, len);
+        } catch (IOException e) {
+            throw broken("could not be read from (" + e.getMessage() + ")", e);
         }
     }
 
@@ -207,11 +590,12 @@ public final class UsermodeChannel implements AutoCloseable {
      */
     private String textOnStdout(byte[] header) {
         byte[] more = new byte[EXCERPT];
-        int got = 0;
+        int got = Math.min(inLimit - inPos - 4, EXCERPT);
+        System.arraycopy(in, inPos + 4, more, 0, got);
         try {
-            FileInputStream in = process.pipeFromUmh();
-            int ready = Math.min(in.available(), EXCERPT);
-            got = ready > 0 ? in.readNBytes(more, 0, ready) : 0;
+            FileInputStream pipe = process.pipeFromUmh();
+            int ready = Math.min(pipe.available(), EXCERPT - got);
+            got += ready > 0 ? pipe.readNBytes(more, got, ready) : 0;
         } catch (IOException e) {
             // the header alone tells enough
         }
@@ -250,15 +634,6 @@ public final class UsermodeChannel implements AutoCloseable {
         return s.append(total > EXCERPT ? "...'" : "'").toString();
     }
 
-    /** Reads {@code len} bytes into {@code b} at {@code off}: fewer only at EOF. A failed read kills the helper too. */
-    private int readFully(byte[] b, int off, int len) throws IOException {
-        try {
-            return process.pipeFromUmh().readNBytes(b, off, len);
-        } catch (IOException e) {
-            throw broken("could not be read from (" + e.getMessage() + ")", e);
-        }
-    }
-
     /** The helper can no longer be talked to: kill it (a no-op if it is gone) and say why, with its status. */
     private IOException broken(String what, IOException cause) {
         process.destroyForcibly();
@@ -270,10 +645,35 @@ public final class UsermodeChannel implements AutoCloseable {
         return e;
     }
 
-    /** Closes the channel with {@code why}, kills the helper, and returns {@code why}. */
-    private IOException fail(IOException why) {
+    /**
+     * Closes the channel with {@code why}, kills the helper, fails every call in line with
+     * {@code why}'s message, and returns {@code why}. {@code reading}: the caller is the one
+     * reading, which stops (anyone else reading sees the helper's end and stops in turn).
+     */
+    private IOException fail(IOException why, boolean reading) {
         close(why);
         process.destroyForcibly();
+        List<Pending> failed;
+        lock.lock();
+        try {
+            failed = new ArrayList<>(line.size());
+            for (Pending p : line) {
+                if (!p.givenUp) { // its caller has its own exception
+                    failed.add(p);
+                }
+            }
+            line.clear();
+            if (reading) {
+                reader = null;
+            }
+        } finally {
+            lock.unlock();
+        }
+        for (Pending p : failed) {
+            p.completeExceptionally(why instanceof InterruptedIOException
+                    ? (IOException) new InterruptedIOException(why.getMessage()).initCause(why) : new IOException(why.getMessage(), why));
+        }
+        releaseIfClosed();
         return why;
     }
 
@@ -312,8 +712,9 @@ public final class UsermodeChannel implements AutoCloseable {
 
     /**
      * Closes the channel: later calls throw IOException, and the helper's stdin is closed (EOF), so
-     * a helper that reads requests until EOF exits. A call in flight first gets its reply (stdin is
-     * closed once it ends, never under a write). The process stays its owner's to close. Idempotent.
+     * a helper that reads requests until EOF exits. Calls in flight still get their replies (stdin
+     * is closed after the requests sent, never under a write). The process stays its owner's to
+     * close. Idempotent.
      */
     @Override
     public void close() {
@@ -322,10 +723,14 @@ public final class UsermodeChannel implements AutoCloseable {
 
     /** Closes the channel, unless it already is, with {@code why} as what later calls are told. */
     void close(IOException why) {
-        synchronized (this) {
+        lock.lock();
+        try {
             if (closed == null) {
                 closed = why;
             }
+            readerWork.signal(); // an idle reader thread ends now
+        } finally {
+            lock.unlock();
         }
         releaseIfClosed();
     }
@@ -340,22 +745,63 @@ public final class UsermodeChannel implements AutoCloseable {
     }
 
     /**
-     * Once the channel is closed: closes the helper's stdin (and the process, for a service), but
-     * never under a call. If a call holds the turn, that call does it as it ends: it checks after it
-     * has let go of the turn.
+     * Once the channel is closed: closes the helper's stdin once no frame is being written, and
+     * the process too (for a service) once no reply is being read or awaited. Whoever ends the
+     * write or the reading checks again; every decision is taken under {@link #lock}, so the last
+     * of them sees it can go.
      */
     private void releaseIfClosed() {
-        if (closed != null && turn.tryLock()) {
-            try {
-                process.pipeToUmh().close();
-                if (closeProcess) {
-                    process.close();
-                }
-            } catch (IOException ignored) {
-                // closing a pipe end cannot fail in a way anyone could act on
-            } finally {
-                turn.unlock();
+        if (closed == null) {
+            return;
+        }
+        boolean stdin = false;
+        boolean all = false;
+        lock.lock();
+        try {
+            if (inWrite) {
+                return;
             }
+            stdin = !stdinClosed;
+            stdinClosed = true;
+            all = closeProcess && !processReleased && reader == null && line.isEmpty();
+            processReleased |= all;
+        } finally {
+            lock.unlock();
+        }
+        try {
+            if (stdin) {
+                process.pipeToUmh().close(); // later writers find the channel closed before they write
+            }
+        } catch (IOException ignored) {
+            // closing a pipe end cannot fail in a way anyone could act on
+        }
+        if (all) {
+            process.close();
+        }
+    }
+
+    /** A call in line for its reply: the future its caller waits on or was given. */
+    private static final class Pending extends CompletableFuture<byte[]> {
+        boolean givenUp; // guarded by lock: a timeout or interrupt; the reply is dropped (and it is never the one to fail)
+    }
+
+    private static MethodHandle isVirtualHandle() {
+        try {
+            return MethodHandles.publicLookup().findVirtual(Thread.class, "isVirtual", MethodType.methodType(boolean.class));
+        } catch (NoSuchMethodException | IllegalAccessException e) {
+            return null; // before 21: no virtual threads
+        }
+    }
+
+    /** Thread.isVirtual() where the JDK has it (21+): a virtual thread must never wait in read(2). */
+    private static boolean isVirtual() {
+        if (IS_VIRTUAL == null) {
+            return false;
+        }
+        try {
+            return (boolean) IS_VIRTUAL.invokeExact(Thread.currentThread());
+        } catch (Throwable e) {
+            throw new AssertionError(e); // Thread.isVirtual() throws nothing
         }
     }
 

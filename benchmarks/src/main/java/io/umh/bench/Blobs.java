@@ -15,6 +15,8 @@ final class Blobs {
     static final byte[] CAT = resource("cat");
     /** Says "ready", then with "-p" waits for a signal, whatever happens to its pipes. */
     static final byte[] SLEEPER = resource("sleeper");
+    /** Answers each framed request (umh_helper.h) with the same bytes: the channel benchmark's helper. */
+    static final byte[] FRAMED = resource("framed");
     /** A #!/bin/sh script that exits 0. */
     static final byte[] SCRIPT = "#!/bin/sh\nexit 0\n".getBytes();
 
