@@ -5,6 +5,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.IntConsumer;
 
+import io.umh.internal.VirtualThreads;
+
 /**
  * One child's kernel state, and its only owner: the pid, the pidfd and the exit status, with the
  * one method that completes the child and the only code that signals it.

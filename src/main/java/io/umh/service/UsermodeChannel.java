@@ -4,9 +4,6 @@ import java.io.FileInputStream;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.InterruptedIOException;
-import java.lang.invoke.MethodHandle;
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.MethodType;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -21,6 +18,7 @@ import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
 import io.umh.UsermodeProcess;
+import io.umh.internal.VirtualThreads;
 import io.umh.internal.Watchdog;
 
 /**
@@ -76,7 +74,6 @@ public final class UsermodeChannel implements AutoCloseable {
     private static final Object READER = "reader thread";
     /** How long the reader thread waits for work before it ends. */
     private static final long KEEP_ALIVE = TimeUnit.SECONDS.toNanos(1);
-    private static final MethodHandle IS_VIRTUAL = isVirtualHandle();
     /** The most bytes a diagnostic quotes of what a helper wrote that is no frame. */
     private static final int EXCERPT = 40;
 
@@ -147,7 +144,7 @@ public final class UsermodeChannel implements AutoCloseable {
     public byte[] call(byte[] request, Duration timeout) throws IOException {
         check(request, timeout);
         long start = System.nanoTime();
-        Pending p = send(request, timeout, start, !isVirtual());
+        Pending p = send(request, timeout, start, !VirtualThreads.current());
         if (p == null) {
             return readOwnReply(timeout, start);
         }
@@ -783,26 +780,6 @@ public final class UsermodeChannel implements AutoCloseable {
     /** A call in line for its reply: the future its caller waits on or was given. */
     private static final class Pending extends CompletableFuture<byte[]> {
         boolean givenUp; // guarded by lock: a timeout or interrupt; the reply is dropped (and it is never the one to fail)
-    }
-
-    private static MethodHandle isVirtualHandle() {
-        try {
-            return MethodHandles.publicLookup().findVirtual(Thread.class, "isVirtual", MethodType.methodType(boolean.class));
-        } catch (NoSuchMethodException | IllegalAccessException e) {
-            return null; // before 21: no virtual threads
-        }
-    }
-
-    /** Thread.isVirtual() where the JDK has it (21+): a virtual thread must never wait in read(2). */
-    private static boolean isVirtual() {
-        if (IS_VIRTUAL == null) {
-            return false;
-        }
-        try {
-            return (boolean) IS_VIRTUAL.invokeExact(Thread.currentThread());
-        } catch (Throwable e) {
-            throw new AssertionError(e); // Thread.isVirtual() throws nothing
-        }
     }
 
     @Override

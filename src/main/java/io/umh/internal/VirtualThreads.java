@@ -1,11 +1,15 @@
-package io.umh;
+package io.umh.internal;
 
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.MethodType;
 
-/** Thread.isVirtual() where the JDK has it (21+), through a method handle: umh is built for 17. */
-final class VirtualThreads {
+/**
+ * Thread.isVirtual() where the JDK has it (21+), through a method handle: umh is built for 17. The
+ * core asks it before a direct wait on a child; the channel before a thread reads its own reply (a
+ * virtual thread must never wait in read(2)).
+ */
+public final class VirtualThreads {
     private static final MethodHandle IS_VIRTUAL = find();
 
     private VirtualThreads() {}
@@ -22,7 +26,7 @@ final class VirtualThreads {
     }
 
     /** Whether the calling thread is a virtual thread. */
-    static boolean current() {
+    public static boolean current() {
         if (IS_VIRTUAL == null) {
             return false;
         }
