@@ -8,7 +8,8 @@
  *   -t N    sends a reply's header and half its payload, exits 0         (closes mid-frame)
  *   -T N    sends 2 bytes of a header, exits 0                            (truncates a header)
  *   -W      on every request that begins with "wait": as -w              (is slow when asked)
- *   -m MAX  takes requests up to MAX bytes (default 1 MiB); a longer one: exits 4 */
+ *   -m MAX  takes requests up to MAX bytes (default 1 MiB); a longer one: exits 4
+ *   -b N    before each reply, N rounds of FNV-1a over the request       (is CPU-bound) */
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,10 +22,22 @@ static void on_usr1(int sig)
     (void)sig;
 }
 
+/* CPU work for a benchmark of CPU-bound requests: rounds of FNV-1a over the request, kept. */
+volatile uint64_t burn_sink;
+
+static void burn(const char *buf, uint32_t len, long rounds)
+{
+    uint64_t h = 14695981039346656037ull;
+    for (long r = 0; r < rounds; r++)
+        for (uint32_t i = 0; i < len; i++)
+            h = (h ^ (unsigned char)buf[i]) * 1099511628211ull;
+    burn_sink = h;
+}
+
 int main(int argc, char **argv)
 {
     static char buf[1 << 20];
-    long crash = 0, hang = 0, slow = 0, lie = 0, cut = 0, cut_header = 0;
+    long crash = 0, hang = 0, slow = 0, lie = 0, cut = 0, cut_header = 0, rounds = 0;
     size_t max = sizeof buf;
     int slow_on_wait = 0;
     for (int i = 1; i < argc; i++) {
@@ -50,6 +63,8 @@ int main(int argc, char **argv)
             cut = v;
         else if (strcmp(argv[i], "-T") == 0)
             cut_header = v;
+        else if (strcmp(argv[i], "-b") == 0)
+            rounds = v;
         else if (strcmp(argv[i], "-m") == 0 && v > 0 && (size_t)v < max)
             max = (size_t)v;
         i++;
@@ -83,6 +98,7 @@ int main(int argc, char **argv)
         }
         if (n == cut_header)
             return umh_write_full(1, "\0\0", 2) < 0 ? 2 : 0;
+        burn(buf, len, rounds);
         if (umh_write_frame(1, buf, len) < 0)
             return 2;
     }
