@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
@@ -258,7 +259,7 @@ public final class UsermodePool implements AutoCloseable {
                 if (again) {
                     tried.add(lease.channel);
                     lost = (IOException) cause;
-                    place();
+                    ForkJoinPool.commonPool().execute(this::place); // not here: this thread may hold the dead channel's write turn
                 } else {
                     result.completeExceptionally(cause);
                 }

@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
@@ -320,7 +321,8 @@ public final class UsermodeService implements AutoCloseable {
      * or RESTARTING the call waits in a list, sent by the service's thread once the next helper is
      * up, or failed by the shared timer at its deadline. The future fails as the sync call throws
      * (at once when the service is FAILED, STOPPED or stopping); an idempotent one
-     * ({@link Builder#idempotent}) is sent again to the next helper if its helper dies under it.
+     * ({@link Builder#idempotent}) is sent again to the next helper if its helper dies under it (from
+     * the common ForkJoinPool: the thread that saw the helper die may hold its channel's write turn).
      * Cancelling the future gives the call up.
      *
      * @throws IllegalArgumentException if the request is longer than the maximum frame size
@@ -390,7 +392,7 @@ public final class UsermodeService implements AutoCloseable {
                 } else if (retry && cause instanceof IOException io && helperLost(ch, io)) {
                     tried = ch;
                     lost = io;
-                    place();
+                    ForkJoinPool.commonPool().execute(this::place); // not here: this thread may hold the dead channel's write turn
                 } else {
                     result.completeExceptionally(cause);
                 }
