@@ -44,6 +44,8 @@ import io.umh.internal.Watchdog;
  * STOPPED, saying why. A call in flight when its helper dies fails with that helper's pid and exit
  * status, unless it is idempotent ({@link Builder#idempotent} for every call, {@link #callIdempotent}
  * for one): then it is sent again to the next helper, never twice to one, never after its deadline.
+ * {@link #callAsync(byte[], Duration)} does the same with no thread waiting: it returns a future at
+ * once, sent on the current helper's channel or kept until the next helper is up.
  * {@link UsermodePool} spreads calls over several such services.
  *
  * <p>Each helper comes with a {@link UsermodeChannel} (framed requests and replies); the hooks get
