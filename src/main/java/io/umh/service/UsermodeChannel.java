@@ -187,8 +187,13 @@ public final class UsermodeChannel implements AutoCloseable {
     }
 
     private void check(byte[] request, Duration timeout) {
-        Objects.requireNonNull(request, "request");
         Watchdog.checkTimeout(timeout, "timeout");
+        checkFrame(request, maxFrameSize);
+    }
+
+    /** Fails if {@code request} is null or longer than {@code maxFrameSize}, naming both sizes. */
+    static void checkFrame(byte[] request, int maxFrameSize) {
+        Objects.requireNonNull(request, "request");
         if (request.length > maxFrameSize) {
             throw new IllegalArgumentException("umh channel: a request of " + request.length
                     + " bytes is longer than the maximum frame size, " + maxFrameSize);

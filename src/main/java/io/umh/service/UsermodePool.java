@@ -6,6 +6,9 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
@@ -15,6 +18,7 @@ import java.util.function.IntConsumer;
 import io.umh.ForkOptions;
 import io.umh.UsermodeBlob;
 import io.umh.UsermodeProcess;
+import io.umh.internal.Watchdog;
 
 /**
  * N supervised helpers of one blob behind one call API: each member is a {@link UsermodeService}
@@ -105,6 +109,7 @@ public final class UsermodePool implements AutoCloseable {
     private final LongAdder unplaced = new LongAdder(); // calls that failed before reaching a member
     private int next;            // guarded by this: where the next pick starts looking, for ties in turn
     private boolean closed;      // guarded by this
+    private final List<AsyncCall> waiting = new ArrayList<>(); // guarded by this: async calls waiting for a member
 
     private UsermodePool(Builder b) {
         name = b.name != null ? b.name : b.options.argv0() != null ? b.options.argv0() : b.blob.name();
@@ -168,6 +173,127 @@ public final class UsermodePool implements AutoCloseable {
         }
     }
 
+    /** {@link #callAsync(byte[], Duration)} within the builder's call timeout (without one, no limit). */
+    public CompletableFuture<byte[]> callAsync(byte[] request) {
+        return callAsync(request, callTimeout, idempotent);
+    }
+
+    /**
+     * {@link #call(byte[], Duration)} without a waiting thread, as
+     * {@link UsermodeService#callAsync(byte[], Duration)}: the least busy RUNNING member's channel's
+     * callAsync, counted in flight until the future completes; while no member can take it the call
+     * waits in a list, placed when a member starts, failed at its deadline by the shared timer.
+     * Idempotent if the builder said so: then a call whose helper dies goes to another member.
+     *
+     * @throws IllegalArgumentException if the request is longer than the maximum frame size
+     */
+    public CompletableFuture<byte[]> callAsync(byte[] request, Duration timeout) {
+        return callAsync(request, timeout, idempotent);
+    }
+
+    /** {@link #callAsync(byte[], Duration)} for a request that may run twice: if its helper dies, it goes to another member. */
+    public CompletableFuture<byte[]> callIdempotentAsync(byte[] request, Duration timeout) {
+        return callAsync(request, timeout, true);
+    }
+
+    private CompletableFuture<byte[]> callAsync(byte[] request, Duration timeout, boolean retry) {
+        members.get(0).service.checkRequest(request); // every member has the same maximum frame size
+        AsyncCall call = new AsyncCall(request, Deadline.after(timeout), retry);
+        call.place();
+        return call.result;
+    }
+
+    /** An async call, from placed to completed: on a member's channel, or waiting in {@link #waiting} for one. */
+    private final class AsyncCall {
+        final byte[] request;
+        final Deadline deadline;
+        final boolean retry;
+        final CompletableFuture<byte[]> result = new CompletableFuture<>();
+        final List<UsermodeChannel> tried = new ArrayList<>(1); // helpers that died under this call
+        IOException lost;
+        Watchdog expiry; // while waiting: fails the call at its deadline
+
+        AsyncCall(byte[] request, Deadline deadline, boolean retry) {
+            this.request = request;
+            this.deadline = deadline;
+            this.retry = retry;
+        }
+
+        /** Sends the call to the least busy member, or puts it in the waiting list, or fails it: never blocks but to write. */
+        void place() {
+            Lease lease;
+            synchronized (UsermodePool.this) {
+                try {
+                    if (!tried.isEmpty() && deadline.nanosLeft() <= 0) { // a retry: never sent after its deadline
+                        throw noMemberInTime(deadline, lost);
+                    }
+                    lease = pick(tried, lost);
+                } catch (IOException e) {
+                    result.completeExceptionally(e);
+                    return;
+                }
+                if (lease == null) {
+                    waiting.add(this);
+                    expiry = Watchdog.start(deadline.left(), this::expire);
+                    return;
+                }
+            }
+            CompletableFuture<byte[]> sent;
+            try {
+                sent = lease.channel.callAsync(request, deadline.left());
+            } catch (RuntimeException e) { // checked before: cannot happen, but never leave the call counted
+                lease.failed(false);
+                result.completeExceptionally(e);
+                return;
+            }
+            result.whenComplete((reply, e) -> sent.cancel(false)); // a cancel is passed on; otherwise sent is done already
+            sent.whenComplete((reply, e) -> {
+                Throwable cause = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
+                boolean again = cause instanceof IOException io && retry && UsermodeService.helperLost(lease.channel, io);
+                if (cause == null) {
+                    lease.replied();
+                    result.complete(reply);
+                    return;
+                }
+                lease.failed(again);
+                if (again) {
+                    tried.add(lease.channel);
+                    lost = (IOException) cause;
+                    ForkJoinPool.commonPool().execute(this::place); // not here: this thread may hold the dead channel's write turn
+                } else {
+                    result.completeExceptionally(cause);
+                }
+            });
+        }
+
+        /** The deadline passed while waiting: fails the call as the sync call fails, unless a member took it first. */
+        private void expire() {
+            InterruptedIOException e;
+            synchronized (UsermodePool.this) {
+                if (!waiting.remove(this)) {
+                    return;
+                }
+                e = noMemberInTime(deadline, lost);
+            }
+            result.completeExceptionally(e);
+        }
+    }
+
+    /** Places again every waiting async call, now a member has started or ended or the pool is closed; off the lock. */
+    private void placeWaiting() {
+        List<AsyncCall> calls;
+        synchronized (this) {
+            calls = List.copyOf(waiting);
+            waiting.clear();
+        }
+        for (AsyncCall c : calls) {
+            c.expiry.cancel();
+            if (!c.result.isDone()) { // not cancelled meanwhile
+                c.place();
+            }
+        }
+    }
+
     /**
      * {@link #pick}, waiting for a member within {@code deadline} while none can take the call now;
      * throws, naming {@code lost} (why this call is placed again), if none comes in time.
@@ -177,10 +303,7 @@ public final class UsermodePool implements AutoCloseable {
         while ((lease = pick(tried, lost)) == null) {
             long left = deadline.nanosLeft();
             if (left <= 0) {
-                InterruptedIOException e = new InterruptedIOException("umh pool " + name + ": no member took the call within "
-                        + deadline.timeout() + ": " + membersStatus() + retried(lost));
-                e.initCause(lost);
-                throw unplaced(e);
+                throw noMemberInTime(deadline, lost);
             }
             try {
                 TimeUnit.NANOSECONDS.timedWait(this, left); // woken by a member's start or end, or by close
@@ -229,6 +352,13 @@ public final class UsermodePool implements AutoCloseable {
         return null;
     }
 
+    private InterruptedIOException noMemberInTime(Deadline deadline, IOException lost) {
+        InterruptedIOException e = new InterruptedIOException("umh pool " + name + ": no member took the call within "
+                + deadline.timeout() + ": " + membersStatus() + retried(lost));
+        e.initCause(lost);
+        return unplaced(e);
+    }
+
     private <E extends IOException> E unplaced(E failure) {
         unplaced.increment();
         return failure;
@@ -253,8 +383,11 @@ public final class UsermodePool implements AutoCloseable {
     }
 
     /** A member started or ended: a call waiting for one may go on. */
-    private synchronized void changed() {
-        notifyAll();
+    private void changed() {
+        synchronized (this) {
+            notifyAll();
+        }
+        placeWaiting();
     }
 
     /**
@@ -331,6 +464,7 @@ public final class UsermodePool implements AutoCloseable {
             closed = true;
             notifyAll();
         }
+        placeWaiting(); // fails them at once: "is closed"
         stopAll(members, grace);
     }
 

@@ -6,6 +6,9 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
@@ -41,6 +44,8 @@ import io.umh.internal.Watchdog;
  * STOPPED, saying why. A call in flight when its helper dies fails with that helper's pid and exit
  * status, unless it is idempotent ({@link Builder#idempotent} for every call, {@link #callIdempotent}
  * for one): then it is sent again to the next helper, never twice to one, never after its deadline.
+ * {@link #callAsync(byte[], Duration)} does the same with no thread waiting: it returns a future at
+ * once, sent on the current helper's channel or kept until the next helper is up.
  * {@link UsermodePool} spreads calls over several such services.
  *
  * <p>Each helper comes with a {@link UsermodeChannel} (framed requests and replies); the hooks get
@@ -140,6 +145,7 @@ public final class UsermodeService implements AutoCloseable {
     private boolean stopping;
     private Duration grace;
     private IOException why; // why the service is not RUNNING
+    private final List<AsyncCall> waiting = new ArrayList<>(); // async calls waiting for a helper
 
     private UsermodeService(Builder b) {
         blob = b.blob;
@@ -264,27 +270,166 @@ public final class UsermodeService implements AutoCloseable {
      */
     private synchronized UsermodeChannel awaitChannel(Deadline deadline, UsermodeChannel tried, IOException lost)
             throws IOException {
-        while (stopping || !running() || channel == tried) {
-            if (stopping || ended()) {
-                String s = stopping && !ended() ? "is stopping" : "is " + state + (why == null ? "" : ": " + why.getMessage());
-                throw new IOException("umh service " + name + " " + s + retried(lost), lost != null ? lost : why);
-            }
-            long left = deadline.nanosLeft();
-            if (left <= 0) {
-                InterruptedIOException e = new InterruptedIOException("umh service " + name + ": no helper took the call within "
-                        + deadline.timeout() + "; " + status() + retried(lost));
-                e.initCause(lost != null ? lost : why);
-                throw e;
-            }
+        UsermodeChannel ch;
+        while ((ch = readyChannel(deadline, tried, lost)) == null) {
             try {
-                TimeUnit.NANOSECONDS.timedWait(this, left);
+                TimeUnit.NANOSECONDS.timedWait(this, deadline.nanosLeft());
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new InterruptedIOException("umh service " + name + ": interrupted while waiting for a helper; nothing was sent"
                         + retried(lost));
             }
         }
-        return channel;
+        return ch;
+    }
+
+    /**
+     * The channel of a live helper other than {@code tried}, or null if the call is to wait for the
+     * next one; throws if the service has ended or is stopping, or {@code deadline} has passed.
+     */
+    private synchronized UsermodeChannel readyChannel(Deadline deadline, UsermodeChannel tried, IOException lost)
+            throws IOException {
+        if (!stopping && running() && channel != tried) {
+            return channel;
+        }
+        if (stopping || ended()) {
+            String s = stopping && !ended() ? "is stopping" : "is " + state + (why == null ? "" : ": " + why.getMessage());
+            throw new IOException("umh service " + name + " " + s + retried(lost), lost != null ? lost : why);
+        }
+        if (deadline.nanosLeft() <= 0) {
+            throw noHelperInTime(deadline, lost);
+        }
+        return null;
+    }
+
+    private synchronized InterruptedIOException noHelperInTime(Deadline deadline, IOException lost) {
+        InterruptedIOException e = new InterruptedIOException("umh service " + name + ": no helper took the call within "
+                + deadline.timeout() + "; " + status() + retried(lost));
+        e.initCause(lost != null ? lost : why);
+        return e;
+    }
+
+    // ---- async calls
+
+    /** {@link #callAsync(byte[], Duration)} within the builder's call timeout (without one, no limit). */
+    public CompletableFuture<byte[]> callAsync(byte[] request) {
+        return callAsync(request, callTimeout, idempotent);
+    }
+
+    /**
+     * {@link #call(byte[], Duration)} without a waiting thread: with a helper up, the current
+     * channel's {@link UsermodeChannel#callAsync(byte[], Duration) callAsync} (the request is written
+     * on this thread, the future completed by the channel's reader); while the service is STARTING
+     * or RESTARTING the call waits in a list, sent by the service's thread once the next helper is
+     * up, or failed by the shared timer at its deadline. The future fails as the sync call throws
+     * (at once when the service is FAILED, STOPPED or stopping); an idempotent one
+     * ({@link Builder#idempotent}) is sent again to the next helper if its helper dies under it (from
+     * the common ForkJoinPool: the thread that saw the helper die may hold its channel's write turn).
+     * Cancelling the future gives the call up.
+     *
+     * @throws IllegalArgumentException if the request is longer than the maximum frame size
+     */
+    public CompletableFuture<byte[]> callAsync(byte[] request, Duration timeout) {
+        return callAsync(request, timeout, idempotent);
+    }
+
+    /** {@link #callAsync(byte[], Duration)} for a request that may run twice, as {@link #callIdempotent}. */
+    public CompletableFuture<byte[]> callIdempotentAsync(byte[] request, Duration timeout) {
+        return callAsync(request, timeout, true);
+    }
+
+    private CompletableFuture<byte[]> callAsync(byte[] request, Duration timeout, boolean retry) {
+        UsermodeChannel.checkFrame(request, maxFrameSize);
+        AsyncCall call = new AsyncCall(request, Deadline.after(timeout), retry);
+        call.place();
+        return call.result;
+    }
+
+    /** Checks a request as a call would (null, or longer than the maximum frame size): for a pool's async call. */
+    void checkRequest(byte[] request) {
+        UsermodeChannel.checkFrame(request, maxFrameSize);
+    }
+
+    /** An async call, from placed to completed: on a helper's channel, or waiting in {@link #waiting} for the next. */
+    private final class AsyncCall {
+        final byte[] request;
+        final Deadline deadline;
+        final boolean retry;
+        final CompletableFuture<byte[]> result = new CompletableFuture<>();
+        UsermodeChannel tried; // the helper that died under this call: never again
+        IOException lost;
+        Watchdog expiry;       // while waiting: fails the call at its deadline
+
+        AsyncCall(byte[] request, Deadline deadline, boolean retry) {
+            this.request = request;
+            this.deadline = deadline;
+            this.retry = retry;
+        }
+
+        /** Sends the call on the current helper, or puts it in the waiting list, or fails it: never blocks but to write. */
+        void place() {
+            UsermodeChannel ch;
+            synchronized (UsermodeService.this) {
+                try {
+                    ch = readyChannel(deadline, tried, lost);
+                    if (ch != null && deadline.nanosLeft() <= 0) { // a retry: never sent after its deadline
+                        throw noHelperInTime(deadline, lost);
+                    }
+                } catch (IOException e) {
+                    result.completeExceptionally(e);
+                    return;
+                }
+                if (ch == null) {
+                    waiting.add(this);
+                    expiry = Watchdog.start(deadline.left(), this::expire);
+                    return;
+                }
+            }
+            CompletableFuture<byte[]> sent = ch.callAsync(request, deadline.left());
+            result.whenComplete((reply, e) -> sent.cancel(false)); // a cancel is passed on; otherwise sent is done already
+            sent.whenComplete((reply, e) -> {
+                Throwable cause = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
+                if (cause == null) {
+                    result.complete(reply);
+                } else if (retry && cause instanceof IOException io && helperLost(ch, io)) {
+                    tried = ch;
+                    lost = io;
+                    ForkJoinPool.commonPool().execute(this::place); // not here: this thread may hold the dead channel's write turn
+                } else {
+                    result.completeExceptionally(cause);
+                }
+            });
+        }
+
+        /**
+         * The deadline passed while waiting: fails the call as the sync call fails, unless the
+         * service took it first. Never sent now: with no time left the channel would kill its helper.
+         */
+        private void expire() {
+            InterruptedIOException e;
+            synchronized (UsermodeService.this) {
+                if (!waiting.remove(this)) {
+                    return;
+                }
+                e = noHelperInTime(deadline, lost);
+            }
+            result.completeExceptionally(e);
+        }
+    }
+
+    /** Places again every waiting async call, now the service has moved on; off the lock. */
+    private void placeWaiting() {
+        List<AsyncCall> calls;
+        synchronized (this) {
+            calls = List.copyOf(waiting);
+            waiting.clear();
+        }
+        for (AsyncCall c : calls) {
+            c.expiry.cancel();
+            if (!c.result.isDone()) { // not cancelled meanwhile
+                c.place();
+            }
+        }
     }
 
     /** The part of a message that says which helper died under a call that was to be sent again. */
@@ -344,6 +489,7 @@ public final class UsermodeService implements AutoCloseable {
             notifyAll();
             p = process;
         }
+        placeWaiting(); // fails them at once: "is stopping"
         boolean interrupted = false;
         if (p != null) { // stopped from here too: the service's thread may be blocked in a hook on it
             try {
@@ -513,6 +659,7 @@ public final class UsermodeService implements AutoCloseable {
         }
         Exception cause = stopRequested() ? null : runHook(startHook, startTimeout, ch, "start hook");
         if (cause == null && up()) {
+            placeWaiting();
             fire(l -> l.started(p));
             cause = watch(ch);
         }
@@ -541,6 +688,7 @@ public final class UsermodeService implements AutoCloseable {
             why = reason;
             notifyAll();
         }
+        placeWaiting(); // fails them at once if the service has ended
         if (ended != null) {
             // the process too, but never under a caller still reading its reply: the caller does it then
             ended.channel().closeWithProcess(new IOException("umh channel: helper pid " + ended.process().pid()

@@ -5,15 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.InterruptedIOException;
 import java.lang.ProcessBuilder.Redirect;
-import java.lang.management.ManagementFactory;
-import java.lang.management.ThreadMXBean;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -225,14 +222,7 @@ class PipelineTest {
      */
     @Test
     void tenThousandVirtualThreadsOnEightHelpers() throws Exception {
-        ExecutorService virtual;
-        try {
-            virtual = (ExecutorService) Executors.class.getMethod("newVirtualThreadPerTaskExecutor").invoke(null);
-        } catch (NoSuchMethodException e) {
-            assumeTrue(false, "no virtual threads before Java 21");
-            return;
-        }
-        ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+        ExecutorService virtual = PlatformThreads.virtualThreadPerTask();
         List<UsermodeProcess> helpers = new ArrayList<>();
         List<UsermodeChannel> channels = new ArrayList<>();
         try {
@@ -240,8 +230,7 @@ class PipelineTest {
                 helpers.add(slowOnFirst());
                 channels.add(UsermodeChannel.open(helpers.get(i)));
             }
-            int before = threads.getThreadCount();
-            threads.resetPeakThreadCount();
+            PlatformThreads threads = PlatformThreads.count();
             List<Future<?>> done = new ArrayList<>();
             for (int t = 0; t < 10_000; t++) {
                 int thread = t;
@@ -259,16 +248,16 @@ class PipelineTest {
                 }
             }
             Thread.sleep(200); // the rest of the 10,000 calls pile up behind
-            int waiting = threads.getThreadCount() - before;
-            int carriers = count("ForkJoinPool-");
-            int readers = count("umh-channel-");
+            int waiting = threads.more();
+            int carriers = PlatformThreads.carriers();
+            int readers = PlatformThreads.readers();
             for (UsermodeProcess p : helpers) {
                 signal(p);
             }
             for (Future<?> f : done) {
                 f.get();
             }
-            int peak = threads.getPeakThreadCount() - before;
+            int peak = threads.peakMore();
             int cpus = Runtime.getRuntime().availableProcessors();
             System.out.println("10,000 virtual threads on 8 helpers: while they waited, " + waiting + " platform threads more than before ("
                     + carriers + " carriers, scheduler parallelism " + cpus + "; " + readers + " channel reader threads); "
@@ -283,13 +272,5 @@ class PipelineTest {
                 helpers.get(i).close();
             }
         }
-    }
-
-    private static int count(String namePrefix) {
-        int n = 0;
-        for (Thread t : Thread.getAllStackTraces().keySet()) {
-            n += t.getName().startsWith(namePrefix) ? 1 : 0;
-        }
-        return n;
     }
 }
