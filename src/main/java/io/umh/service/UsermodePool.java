@@ -109,7 +109,7 @@ public final class UsermodePool implements AutoCloseable {
     private final LongAdder unplaced = new LongAdder(); // calls that failed before reaching a member
     private int next;            // guarded by this: where the next pick starts looking, for ties in turn
     private boolean closed;      // guarded by this
-    private final List<AsyncCall> waiting = new ArrayList<>(); // guarded by this: async calls waiting for a member
+    private final WaitingCalls waiting = new WaitingCalls(this); // async calls waiting for a helper
 
     private UsermodePool(Builder b) {
         name = b.name != null ? b.name : b.options.argv0() != null ? b.options.argv0() : b.blob.name();
@@ -204,14 +204,13 @@ public final class UsermodePool implements AutoCloseable {
     }
 
     /** An async call, from placed to completed: on a member's channel, or waiting in {@link #waiting} for one. */
-    private final class AsyncCall {
+    private final class AsyncCall implements WaitingCalls.Call {
         final byte[] request;
         final Deadline deadline;
         final boolean retry;
         final CompletableFuture<byte[]> result = new CompletableFuture<>();
         final List<UsermodeChannel> tried = new ArrayList<>(1); // helpers that died under this call
         IOException lost;
-        Watchdog expiry; // while waiting: fails the call at its deadline
 
         AsyncCall(byte[] request, Deadline deadline, boolean retry) {
             this.request = request;
@@ -220,7 +219,8 @@ public final class UsermodePool implements AutoCloseable {
         }
 
         /** Sends the call to the least busy member, or puts it in the waiting list, or fails it: never blocks but to write. */
-        void place() {
+        @Override
+        public void place() {
             Lease lease;
             synchronized (UsermodePool.this) {
                 try {
@@ -234,7 +234,6 @@ public final class UsermodePool implements AutoCloseable {
                 }
                 if (lease == null) {
                     waiting.add(this);
-                    expiry = Watchdog.start(deadline.left(), this::expire);
                     return;
                 }
             }
@@ -266,32 +265,25 @@ public final class UsermodePool implements AutoCloseable {
             });
         }
 
-        /** The deadline passed while waiting: fails the call as the sync call fails, unless a member took it first. */
-        private void expire() {
-            InterruptedIOException e;
-            synchronized (UsermodePool.this) {
-                if (!waiting.remove(this)) {
-                    return;
-                }
-                e = noMemberInTime(deadline, lost);
-            }
-            result.completeExceptionally(e);
+        @Override
+        public Deadline deadline() {
+            return deadline;
+        }
+
+        @Override
+        public CompletableFuture<byte[]> result() {
+            return result;
+        }
+
+        @Override
+        public InterruptedIOException expired() {
+            return noMemberInTime(deadline, lost);
         }
     }
 
     /** Places again every waiting async call, now a member has started or ended or the pool is closed; off the lock. */
     private void placeWaiting() {
-        List<AsyncCall> calls;
-        synchronized (this) {
-            calls = List.copyOf(waiting);
-            waiting.clear();
-        }
-        for (AsyncCall c : calls) {
-            c.expiry.cancel();
-            if (!c.result.isDone()) { // not cancelled meanwhile
-                c.place();
-            }
-        }
+        waiting.placeAll();
     }
 
     /**

@@ -145,7 +145,7 @@ public final class UsermodeService implements AutoCloseable {
     private boolean stopping;
     private Duration grace;
     private IOException why; // why the service is not RUNNING
-    private final List<AsyncCall> waiting = new ArrayList<>(); // async calls waiting for a helper
+    private final WaitingCalls waiting = new WaitingCalls(this); // async calls waiting for a helper
 
     private UsermodeService(Builder b) {
         blob = b.blob;
@@ -351,14 +351,13 @@ public final class UsermodeService implements AutoCloseable {
     }
 
     /** An async call, from placed to completed: on a helper's channel, or waiting in {@link #waiting} for the next. */
-    private final class AsyncCall {
+    private final class AsyncCall implements WaitingCalls.Call {
         final byte[] request;
         final Deadline deadline;
         final boolean retry;
         final CompletableFuture<byte[]> result = new CompletableFuture<>();
         UsermodeChannel tried; // the helper that died under this call: never again
         IOException lost;
-        Watchdog expiry;       // while waiting: fails the call at its deadline
 
         AsyncCall(byte[] request, Deadline deadline, boolean retry) {
             this.request = request;
@@ -367,7 +366,8 @@ public final class UsermodeService implements AutoCloseable {
         }
 
         /** Sends the call on the current helper, or puts it in the waiting list, or fails it: never blocks but to write. */
-        void place() {
+        @Override
+        public void place() {
             UsermodeChannel ch;
             synchronized (UsermodeService.this) {
                 try {
@@ -381,7 +381,6 @@ public final class UsermodeService implements AutoCloseable {
                 }
                 if (ch == null) {
                     waiting.add(this);
-                    expiry = Watchdog.start(deadline.left(), this::expire);
                     return;
                 }
             }
@@ -401,35 +400,25 @@ public final class UsermodeService implements AutoCloseable {
             });
         }
 
-        /**
-         * The deadline passed while waiting: fails the call as the sync call fails, unless the
-         * service took it first. Never sent now: with no time left the channel would kill its helper.
-         */
-        private void expire() {
-            InterruptedIOException e;
-            synchronized (UsermodeService.this) {
-                if (!waiting.remove(this)) {
-                    return;
-                }
-                e = noHelperInTime(deadline, lost);
-            }
-            result.completeExceptionally(e);
+        @Override
+        public Deadline deadline() {
+            return deadline;
+        }
+
+        @Override
+        public CompletableFuture<byte[]> result() {
+            return result;
+        }
+
+        @Override
+        public InterruptedIOException expired() {
+            return noHelperInTime(deadline, lost);
         }
     }
 
     /** Places again every waiting async call, now the service has moved on; off the lock. */
     private void placeWaiting() {
-        List<AsyncCall> calls;
-        synchronized (this) {
-            calls = List.copyOf(waiting);
-            waiting.clear();
-        }
-        for (AsyncCall c : calls) {
-            c.expiry.cancel();
-            if (!c.result.isDone()) { // not cancelled meanwhile
-                c.place();
-            }
-        }
+        waiting.placeAll();
     }
 
     /** The part of a message that says which helper died under a call that was to be sent again. */
