@@ -4,19 +4,14 @@ import io.umh.ForkOptions;
 import io.umh.Umh;
 import io.umh.UsermodeBlob;
 import io.umh.UsermodeProcess;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.io.OutputStream;
 import java.lang.ref.Reference;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
-import java.util.concurrent.TimeUnit;
 
 /**
  * The spawn targets' ratios, measured one spawn at a time in turn: each round runs one spawn+wait
@@ -109,7 +104,7 @@ public final class Interleaved {
             onDisk.setUp();
             try {
                 return inTurns(new Contender[] {
-                    () -> floor.turn('t'),
+                    () -> Long.parseLong(floor.ask("t")),
                     () -> timed(() -> bench.throughputUmh(loaded) == PipeBench.MIB_256 ? 0 : 1),
                     () -> timed(() -> bench.throughputUmhChannels(loaded) == PipeBench.MIB_256 ? 0 : 1),
                     () -> timed(() -> bench.throughputProcessBuilder(onDisk) == PipeBench.MIB_256 ? 0 : 1),
@@ -174,16 +169,16 @@ public final class Interleaved {
         bigHeap.awaitReady();
         smallHeap.awaitReady();
         return new Contender[] {
-            () -> floor.turn('l'),
-            () -> floor.turn('o'),
+            () -> Long.parseLong(floor.ask("l")),
+            () -> Long.parseLong(floor.ask("o")),
             () -> timed(() -> JniFloor.spawnWait(jniMemfd)),
             () -> timed(() -> SpawnBench.run(blob.fork())),
             () -> timed(() -> SpawnBench.run(blob.fork(here))),
             () -> timed(() -> SpawnBench.run(Umh.forkUsermodeBlob(Blobs.EXIT))),
-            () -> bigHeap.turn('l'),
-            () -> bigHeap.turn('j'),
-            () -> smallHeap.turn('l'),
-            () -> smallHeap.turn('j'),
+            () -> Long.parseLong(bigHeap.ask("l")),
+            () -> Long.parseLong(bigHeap.ask("j")),
+            () -> Long.parseLong(smallHeap.ask("l")),
+            () -> Long.parseLong(smallHeap.ask("j")),
         };
     }
 
@@ -199,51 +194,6 @@ public final class Interleaved {
             throw new IllegalStateException("exit status " + status);
         }
         return t;
-    }
-
-    /**
-     * A process that takes turns: one byte to it, one line back, the time in ns it measured for its
-     * spawn. Closing it ends its stdin, which ends it.
-     */
-    private static final class Peer implements AutoCloseable {
-        private final Process process;
-        private final OutputStream to;
-        private final BufferedReader from;
-
-        Peer(ProcessBuilder pb) throws IOException {
-            process = pb.redirectError(ProcessBuilder.Redirect.INHERIT).start();
-            to = process.getOutputStream();
-            from = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.US_ASCII));
-        }
-
-        private String line() throws IOException {
-            String line = from.readLine();
-            if (line == null) {
-                throw new IOException(process.info().command().orElse("peer") + " ended early");
-            }
-            return line.trim();
-        }
-
-        void awaitReady() throws IOException {
-            if (!line().equals("ready")) {
-                throw new IOException("peer: no ready line");
-            }
-        }
-
-        long turn(char cmd) throws IOException {
-            to.write(cmd);
-            to.flush();
-            return Long.parseLong(line());
-        }
-
-        @Override
-        public void close() throws Exception {
-            to.close();
-            if (!process.waitFor(30, TimeUnit.SECONDS)) {
-                process.destroyForcibly();
-            }
-            from.close();
-        }
     }
 
     static double median(long[] ns) {

@@ -6,7 +6,6 @@ import io.umh.UsermodeBlob;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
-import java.io.OutputStream;
 import java.lang.reflect.Field;
 import java.lang.reflect.Method;
 import java.nio.charset.StandardCharsets;
@@ -17,7 +16,6 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.CyclicBarrier;
-import java.util.concurrent.TimeUnit;
 
 /**
  * Spawns per second from 1, 2, 4 and 8 threads forking at once (spawn + waitFor of the static
@@ -85,7 +83,7 @@ public final class SpawnerScaling {
                 for (int t = 0; t < THREADS.length; t++) {
                     for (int k = 0; k < NAMES.length; k++) {
                         int i = (Math.max(r, 0) + k) % NAMES.length;
-                        Batch b = peers.get(i).batch(THREADS[t], spawns / THREADS[t]);
+                        Batch b = batch(peers.get(i), THREADS[t], spawns / THREADS[t]);
                         if (r >= 0) {
                             batches[i][t][r] = b;
                         }
@@ -215,46 +213,10 @@ public final class SpawnerScaling {
         return new ProcessBuilder(cmd);
     }
 
-    /** A peer JVM: one line "T N" to it, one line back. Closing its stdin ends it. */
-    private static final class Peer implements AutoCloseable {
-        private final Process process;
-        private final OutputStream to;
-        private final BufferedReader from;
 
-        Peer(ProcessBuilder pb) throws IOException {
-            process = pb.redirectError(ProcessBuilder.Redirect.INHERIT).start();
-            to = process.getOutputStream();
-            from = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.US_ASCII));
-        }
-
-        private String line() throws IOException {
-            String line = from.readLine();
-            if (line == null) {
-                throw new IOException(process.info().command().orElse("peer") + " ended early");
-            }
-            return line;
-        }
-
-        void awaitReady() throws IOException {
-            if (!line().equals("ready")) {
-                throw new IOException("peer: no ready line");
-            }
-        }
-
-        Batch batch(int threads, int perThread) throws IOException {
-            to.write((threads + " " + perThread + "\n").getBytes(StandardCharsets.US_ASCII));
-            to.flush();
-            return new Batch(threads, threads * perThread, line());
-        }
-
-        @Override
-        public void close() throws Exception {
-            to.close();
-            if (!process.waitFor(30, TimeUnit.SECONDS)) {
-                process.destroyForcibly();
-            }
-            from.close();
-        }
+    /** One batch on a peer: "T N" (T threads each forking N) to it, its counters back. */
+    private static Batch batch(Peer peer, int threads, int perThread) throws IOException {
+        return new Batch(threads, threads * perThread, peer.ask(threads + " " + perThread + "\n"));
     }
 
     /** A peer's side: 8 worker threads, started once, and the spawners' counters read around each batch. */
