@@ -1,5 +1,6 @@
 package io.umh;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -22,6 +23,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
@@ -191,19 +193,31 @@ class PassFdTest {
     void targetsOnTheSandboxsSharedNamespaces(@TempDir Path dir) throws Exception {
         Path f = file(dir, "input", "x\n");
         ForkOptions strict = ForkOptions.builder().sandbox(SandboxPolicy.strict()).build();
-        run(strict.toBuilder(), "list"); // a root JVM makes the policy's namespaces once, at its first fork
-        Set<Integer> ns = fdsWhere(t -> t.startsWith("mnt:[") || t.startsWith("net:["));
+        run(strict.toBuilder(), "list"); // the policy's namespaces are made once, at its first fork
+        // the very fds strict()'s spawns join (not every namespace fd of this JVM: another policy's
+        // mount namespace closes when that policy is collected, at any time)
+        int[] header = SandboxPolicy.strict().spawnHeader();
+        Map<Integer, String> ns = new TreeMap<>();
+        for (int slot : new int[] {Abi.SBX_JOIN_MNT, Abi.SBX_JOIN_NET, Abi.SBX_JOIN_USER}) {
+            if (header[slot] >= 0) {
+                ns.put(header[slot], Files.readSymbolicLink(Paths.get("/proc/self/fd/" + header[slot])).toString());
+            }
+        }
         ForkOptions.Builder b = strict.toBuilder();
         List<String> commands = new ArrayList<>(List.of("list"));
         StringBuilder cats = new StringBuilder();
-        for (int fd : ns) {
+        for (int fd : ns.keySet()) {
             b.passFd(fd, f);
             commands.add("cat:" + fd);
             cats.append("x\n");
         }
-        // where there are none (not root: a user namespace each), this is one more strict fork
-        assertEquals(fds(ns.toArray(new Integer[0])) + cats, run(b, commands.toArray(new String[0])));
-        assertEquals(ns, fdsWhere(t -> t.startsWith("mnt:[") || t.startsWith("net:[")), "the JVM's namespace fds stay");
+        // where there are none (namespaces made per spawn), this is one more strict fork
+        assertEquals(fds(ns.keySet().toArray(new Integer[0])) + cats, run(b, commands.toArray(new String[0])));
+        for (Map.Entry<Integer, String> e : ns.entrySet()) {
+            assertEquals(e.getValue(), Files.readSymbolicLink(Paths.get("/proc/self/fd/" + e.getKey())).toString(),
+                    "the JVM's namespace fd " + e.getKey() + " stays");
+        }
+        assertArrayEquals(header, SandboxPolicy.strict().spawnHeader(), "the spawns still join the same fds");
     }
 
     /** A plain fork, and one under SandboxPolicy.strict() (what this kernel gives of it, as SandboxTest). */
