@@ -16,8 +16,14 @@ import java.util.concurrent.locks.ReentrantLock;
  * processExited}): once the child has exited, {@link #releaseAtExit} reads what the pipe holds
  * (bounded: one {@code FIONREAD} snapshot, at most the pipe's capacity) into memory and closes the
  * fd. Reads then serve those bytes, then EOF; what a grandchild that kept the write end open writes
- * later is lost (it gets EPIPE), as with the JDK. {@link #getFD()} and {@link #getChannel()} no
- * longer work after the release: read through the stream's own methods.
+ * later is lost (it gets EPIPE), as with the JDK.
+ *
+ * <p><b>A channel is the fd's.</b> Once {@link #getChannel()} has been taken the release leaves
+ * the fd alone (a read on the channel must never find its fd closed under it): it stays open
+ * until {@link #close()} (or the channel's close), as any FileInputStream's. A channel taken
+ * after the release reads what was drained, from a memfd holding it, sharing its position with
+ * this stream's reads, so a quick child's exit never races a caller's {@code getChannel()}. The
+ * {@link #getFD()} of a released stream is not valid ({@code FileDescriptor.valid()} says so).
  *
  * <p><b>One owner at a time.</b> Every read holds {@link #reading}; the release only takes it
  * with {@code tryLock}, never waits for it. If a thread is reading at exit (blocked in the pipe,
@@ -37,6 +43,8 @@ final class PipeInputStream extends FileInputStream {
     private volatile boolean releasePending; // the child has exited: drain and close at the next chance
     private volatile boolean closed;         // by close(): reads throw
     private volatile boolean fdReleased;     // by the release at exit or by close()
+    private volatile boolean exposed;        // getChannel() taken before the release: the fd stays
+    private volatile FileInputStream rest;   // written under reading: what was drained, as a file, once a channel asked for it
     private byte[] drained;                  // guarded by reading: non-null once released
     private int next;                        // guarded by reading: the next byte of drained to serve
 
@@ -75,7 +83,7 @@ final class PipeInputStream extends FileInputStream {
 
     /** Under {@link #reading}: what the pipe holds now, into memory; then the fd closes. */
     private void drain() {
-        if (closed || drained != null) {
+        if (closed || drained != null || exposed) {
             return;
         }
         byte[] b = NOTHING;
@@ -114,6 +122,9 @@ final class PipeInputStream extends FileInputStream {
             if (drained == null) {
                 return super.read(b, off, len);
             }
+            if (rest != null) {
+                return rest.read(b, off, len);
+            }
             int n = Math.min(len, drained.length - next);
             if (n <= 0) {
                 return -1;
@@ -151,7 +162,7 @@ final class PipeInputStream extends FileInputStream {
             if (closed) {
                 throw new IOException("Stream Closed");
             }
-            return drained == null ? super.available() : drained.length - next;
+            return drained == null ? super.available() : rest != null ? rest.available() : drained.length - next;
         } finally {
             reading.unlock();
             releaseIfPending();
@@ -164,6 +175,54 @@ final class PipeInputStream extends FileInputStream {
         closed = true;
         super.close();
         fdReleased = true;
+        FileInputStream r = rest; // a racing getChannel() closes its own once it sees closed
+        if (r != null) {
+            r.close();
+        }
+    }
+
+    /**
+     * The pipe's channel, which keeps the fd from the release at exit; once released, a channel
+     * over what was drained (see the class comment). Waits for a read of this stream in progress.
+     */
+    @Override
+    public java.nio.channels.FileChannel getChannel() {
+        if (exposed) {
+            return super.getChannel();
+        }
+        reading.lock();
+        try {
+            if (drained == null || closed) { // not released (closed: the closed channel FileInputStream gives)
+                exposed = !closed;
+                return super.getChannel();
+            }
+            if (rest == null) {
+                rest = restAsFile();
+                if (closed) { // a close() that read rest before this write: closed here instead
+                    rest.close();
+                }
+            }
+            return rest.getChannel();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException("getChannel() after the child's exit", e);
+        } finally {
+            reading.unlock();
+        }
+    }
+
+    /** Under {@link #reading}: the drained bytes not yet read, in a memfd read from its start. */
+    private FileInputStream restAsFile() throws IOException {
+        int fd = Native.memfdCreate("umh-drained".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        FileInputStream in = new FileInputStream(Native.fileDescriptor(fd));
+        try {
+            Native.memfdWrite(fd, drained, next, drained.length - next);
+            in.getChannel().position(0);
+        } catch (IOException e) {
+            in.close();
+            throw e;
+        }
+        next = drained.length;
+        return in;
     }
 
     @Override

@@ -35,7 +35,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * <p><b>Release at exit</b>, as the JDK does: once the child has exited (whether or not anyone
  * waits for it), its stdin is closed and its stdout and stderr pipes are read into memory (what
  * they hold: at most their capacity) and closed; their streams, still the same objects, then serve
- * those bytes and EOF (see {@code PipeInputStream}). So a process that is waited for but never
+ * those bytes and EOF (see {@code PipeInputStream}; a {@code getChannel()} taken before the exit
+ * keeps its fd until close()). So a process that is waited for but never
  * closed keeps no fd. A thread that is reading one of them at exit stays its one reader: the
  * release waits for that read to end and is done by that thread, never beside it.
  */

@@ -115,6 +115,67 @@ class ReleaseAtExitTest {
     }
 
     /**
+     * Regression (PipeBench's channel pump failed with AsynchronousCloseException): a channel taken
+     * before the exit is the fd's; the release leaves it open, so a reader on the channel across
+     * the exit gets every byte and EOF, then close() closes it.
+     */
+    @Test
+    void aChannelTakenBeforeTheExitReadsAcrossIt() throws Exception {
+        int fds = TestBlobs.openFds();
+        byte[] msg = new byte[200_000]; // more than the pipe holds: the exit comes while the channel reads
+        java.util.Arrays.fill(msg, (byte) 'c');
+        try (UsermodeBlob cat = Umh.load(TestBlobs.bytes("cat"))) {
+            for (int round = 0; round < 50; round++) {
+                UsermodeProcess p = cat.fork();
+                java.nio.channels.FileChannel ch = p.pipeFromUmh().getChannel();
+                int piece = 1 + round * 97;
+                Future<byte[]> got = pool.submit(() -> {
+                    java.io.ByteArrayOutputStream all = new java.io.ByteArrayOutputStream();
+                    java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(piece);
+                    while (ch.read(b.clear()) > 0) {
+                        all.write(b.array(), 0, b.position());
+                    }
+                    return all.toByteArray();
+                });
+                p.pipeToUmh().getChannel().write(java.nio.ByteBuffer.wrap(msg));
+                p.pipeToUmh().close();
+                assertEquals(0, p.waitFor());
+                assertArrayEquals(msg, got.get(), "round " + round);
+                assertTrue(ch.isOpen(), "round " + round + ": the release closed the channel's fd");
+                p.close();
+                assertTrue(!ch.isOpen(), "round " + round + ": close() closes the channel");
+            }
+        }
+        TestBlobs.assertFds(fds);
+    }
+
+    /**
+     * A channel asked for after the release (a quick helper's exit races any getChannel()) reads
+     * what was drained, sharing its position with the stream's reads, and holds no fd past close().
+     */
+    @Test
+    void aChannelTakenAfterTheReleaseReadsWhatWasDrained() throws Exception {
+        int fds = TestBlobs.openFds();
+        UsermodeProcess p = Umh.forkUsermodeBlob(TestBlobs.bytes("cat"));
+        p.pipeToUmh().write("drained, then read\n".getBytes(StandardCharsets.US_ASCII));
+        p.pipeToUmh().close();
+        assertEquals(0, p.waitFor());
+        TestBlobs.assertFds(fds); // released: no fd
+        assertEquals("drained", new String(p.pipeFromUmh().readNBytes(7), StandardCharsets.US_ASCII));
+        java.nio.channels.FileChannel ch = p.pipeFromUmh().getChannel();
+        assertSame(ch, p.pipeFromUmh().getChannel());
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(6);
+        assertEquals(6, ch.read(b));
+        assertEquals(", then", new String(b.array(), StandardCharsets.US_ASCII));
+        assertEquals(6, p.pipeFromUmh().available());
+        assertEquals(" read\n", new String(p.pipeFromUmh().readAllBytes(), StandardCharsets.US_ASCII));
+        assertEquals(-1, ch.read(b.clear()));
+        p.close();
+        assertTrue(!ch.isOpen());
+        TestBlobs.assertFds(fds); // the drained bytes' memfd closed with the stream
+    }
+
+    /**
      * Regression: fork(); waitFor(); without close() failed with EMFILE after ~120 forks at
      * {@code ulimit -n 256}. A second JVM at that limit, with Epsilon (no GC, so no Cleaner ever
      * runs), forks 2,000 times without closing; then it forks helpers that keep running, never
