@@ -37,16 +37,18 @@ class PipeSizeTest {
 
     @Test
     void aMebibytePipeHoldsAMebibyteNobodyReads() throws Exception {
-        ForkOptions big = ForkOptions.builder().pipeSize(MIB).build();
+        ForkOptions big = ForkOptions.builder().pipeSize(MIB).args("-p").build();
         try (UsermodeProcess p = Umh.forkUsermodeBlob(TestBlobs.bytes("sleeper"), big)) {
-            write(p, MIB).get(30, TimeUnit.SECONDS); // a sleeper never reads: only the pipe can take it
+            write(p, MIB).get(30, TimeUnit.SECONDS); // sleeper -p never reads: only the pipe can take it
             assertTrue(p.isAlive());
         }
     }
 
     @Test
     void theDefaultPipeDoesNot() throws Exception {
-        try (UsermodeProcess p = Umh.forkUsermodeBlob(TestBlobs.bytes("sleeper"))) {
+        // -p: it never reads (a plain sleeper reads stdin to EOF, a byte at a time: on a quick
+        // machine it took the whole MiB within the wait below, and this test failed in CI)
+        try (UsermodeProcess p = Umh.forkUsermodeBlob(TestBlobs.bytes("sleeper"), ForkOptions.builder().args("-p").build())) {
             CompletableFuture<Void> w = write(p, MIB);
             Thread.sleep(500); // a write that stays blocked has no event: give it time to finish if it could
             assertFalse(w.isDone(), "1 MiB fitted into a default pipe");
