@@ -299,8 +299,9 @@ long umh_clone3(struct umh_clone_args *args, size_t size, int (*fn)(void *), voi
 
 /* umh_probe.c: the sandbox's steps tried once, for real, by a short-lived child (0 or UMH_FAIL
  * naming the step that failed): a clone with these CLONE_NEW* flags (with CLONE_NEWUSER, the id
- * maps written as the sandbox writes them); a seccomp filter with a listener; clone3 itself. */
-int umh_probe_namespaces(unsigned long ns_flags);
+ * maps written as the sandbox writes them; with root and CLONE_NEWNS, / made private as the root's
+ * first mount); a seccomp filter with a listener; clone3 itself. */
+int umh_probe_namespaces(unsigned long ns_flags, int root);
 int umh_probe_listener(void);
 int umh_probe_clone3(void);
 

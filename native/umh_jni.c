@@ -748,10 +748,10 @@ JNIEXPORT jint JNICALL Java_io_umh_Native_landlockAbi0(JNIEnv *env, jclass cls)
 }
 
 /* The sandbox's steps tried once for real (umh_probe.c): 0, or the UMH_FAIL code of the step refused. */
-JNIEXPORT jint JNICALL Java_io_umh_Native_probeNamespaces0(JNIEnv *env, jclass cls, jint ns_flags)
+JNIEXPORT jint JNICALL Java_io_umh_Native_probeNamespaces0(JNIEnv *env, jclass cls, jint ns_flags, jboolean root)
 {
     (void)env, (void)cls;
-    return umh_probe_namespaces((unsigned)ns_flags);
+    return umh_probe_namespaces((unsigned)ns_flags, root == JNI_TRUE);
 }
 
 JNIEXPORT jint JNICALL Java_io_umh_Native_probeListener0(JNIEnv *env, jclass cls)

@@ -20,6 +20,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -39,6 +40,7 @@
 struct probe {
     int listener;                /* install an allow-all filter with a listener */
     int map_ids;                 /* write setgroups "deny", then the one-id maps */
+    int private_root;            /* the root's first step: / made private in the new mount namespace */
     char uid_map[32], gid_map[32];
     size_t uid_map_len, gid_map_len;
     int rc;                      /* the child's answer: 0, or UMH_FAIL */
@@ -74,6 +76,12 @@ static PROBE_CHILD int probe_child(void *arg)
             p->rc = UMH_FAIL(UMH_CHILD_GID_MAP, -err);
             syscall(SYS_exit, 0);
         }
+    }
+    /* refused (EPERM) where the JVM already runs in a Landlock domain, which may not mount, or
+     * where an LSM or a filter refuses mounts: the namespaces are there, the root is not */
+    if (p->private_root && syscall(SYS_mount, NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
+        p->rc = UMH_FAIL(UMH_CHILD_MOUNT_PRIVATE, errno);
+        syscall(SYS_exit, 0);
     }
     if (p->listener) {
         struct sock_filter allow;
@@ -117,10 +125,11 @@ static int probe_run(struct probe *p, unsigned long ns_flags)
     return p->rc;
 }
 
-int umh_probe_namespaces(unsigned long ns_flags)
+int umh_probe_namespaces(unsigned long ns_flags, int root)
 {
     struct probe p;
     memset(&p, 0, sizeof p);
+    p.private_root = root && (ns_flags & CLONE_NEWNS) != 0;
     if (ns_flags & CLONE_NEWUSER) {
         /* the very maps the sandbox's child writes (umh_sandbox.c) */
         int n = snprintf(p.uid_map, sizeof p.uid_map, "%u %u 1", (unsigned)getuid(), (unsigned)getuid());

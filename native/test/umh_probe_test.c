@@ -8,6 +8,7 @@
 #define _GNU_SOURCE
 #include <linux/audit.h>
 #include <linux/filter.h>
+#include <linux/landlock.h>
 #include <linux/seccomp.h>
 #include <sched.h>
 #include <stddef.h>
@@ -53,13 +54,15 @@ static int install(int nr, unsigned bit, unsigned action, unsigned flags)
     return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &fp);
 }
 
-enum probe_kind { NAMESPACES_WITH_USER, LISTENER, CLONE3 };
+enum probe_kind { NAMESPACES_WITH_USER, ROOT_WITH_USER, LISTENER, CLONE3 };
 
 static int run_probe(enum probe_kind k)
 {
     switch (k) {
     case NAMESPACES_WITH_USER:
-        return umh_probe_namespaces(NAMESPACES | CLONE_NEWUSER);
+        return umh_probe_namespaces(NAMESPACES | CLONE_NEWUSER, 0);
+    case ROOT_WITH_USER:
+        return umh_probe_namespaces(NAMESPACES | CLONE_NEWUSER, 1);
     case LISTENER:
         return umh_probe_listener();
     default:
@@ -91,7 +94,8 @@ static int refused_in_child(int nr, unsigned bit, unsigned action, unsigned flag
 static void t_each_probe_answers_0_here(void)
 {
     int fds = count_fds();
-    CHECK(umh_probe_namespaces(NAMESPACES | CLONE_NEWUSER) == 0);
+    CHECK(umh_probe_namespaces(NAMESPACES | CLONE_NEWUSER, 0) == 0);
+    CHECK(umh_probe_namespaces(NAMESPACES | CLONE_NEWUSER, 1) == 0);
     CHECK(umh_probe_listener() == 0);
     CHECK(umh_probe_clone3() == 0);
     CHECK(count_fds() == fds); /* the listener stayed in the child's fd table */
@@ -109,6 +113,30 @@ static void t_an_outer_listener_makes_the_helpers_ebusy(void)
                            UMH_FAIL(UMH_CHILD_SECCOMP, EBUSY)) == 1);
 }
 
+/* A JVM that already runs in a Landlock domain (a supervisor's) may make namespaces but not mount:
+ * the root's probe names its first mount, EPERM, and the namespaces' probe still answers 0. */
+static void t_a_landlock_domain_refuses_the_root(void)
+{
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        /* a domain handling only mkdir, which the probes never do: the id maps are still written */
+        struct landlock_ruleset_attr attr = { .handled_access_fs = LANDLOCK_ACCESS_FS_MAKE_DIR };
+        int ruleset = (int)syscall(SYS_landlock_create_ruleset, &attr, sizeof attr, 0);
+        if (ruleset < 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || syscall(SYS_landlock_restrict_self, ruleset, 0) < 0)
+            _exit(3);
+        int root = run_probe(ROOT_WITH_USER), ns = run_probe(NAMESPACES_WITH_USER);
+        if (root != UMH_FAIL(UMH_CHILD_MOUNT_PRIVATE, EPERM) || ns != 0)
+            fprintf(stderr, "in a Landlock domain: root probe %d (step %d, errno %d), namespaces probe %d\n", root,
+                    root < 0 ? UMH_FAIL_STEP(root) : 0, root < 0 ? UMH_FAIL_ERRNO(root) : 0, ns);
+        _exit(root == UMH_FAIL(UMH_CHILD_MOUNT_PRIVATE, EPERM) && ns == 0 ? 0 : 1);
+    }
+    int status;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
 static void t_no_clone3(void)
 {
     CHECK(refused_in_child(SYS_clone3, 0, SECCOMP_RET_ERRNO | ENOSYS, 0, CLONE3, UMH_FAIL(UMH_CLONE3, ENOSYS)) == 1);
@@ -121,13 +149,14 @@ static const struct test tests[] = {
     { "a_containers_profile_refuses_the_clone", t_a_containers_profile_refuses_the_clone, NEED_SECCOMP },
     { "an_outer_listener_makes_the_helpers_ebusy", t_an_outer_listener_makes_the_helpers_ebusy, NEED_SECCOMP },
     { "no_clone3", t_no_clone3, NEED_SECCOMP },
+    { "a_landlock_domain_refuses_the_root", t_a_landlock_domain_refuses_the_root, NEED_SECCOMP },
 };
 
 /* What this system gives: user namespaces and listeners (qemu-user and containers may not), and
  * seccomp filters with a listener in a child of ours. */
 static void probe_system(void)
 {
-    int rc = umh_probe_namespaces(NAMESPACES | CLONE_NEWUSER);
+    int rc = umh_probe_namespaces(NAMESPACES | CLONE_NEWUSER, 0);
     if (rc != 0 || umh_probe_listener() != 0 || umh_probe_clone3() != 0)
         snprintf(why_not[NEED_USERNS], sizeof why_not[NEED_USERNS], "a probe refused here (%d)", rc);
     else if (refused_in_child(NOBODY_CALLS, 0, SECCOMP_RET_ERRNO | ENOSYS, 0, CLONE3, 0) != 1)

@@ -325,7 +325,12 @@ final class Native {
      * failure code of the step refused ({@link #step}, {@link #describe}).
      */
     static int probeNamespaces(int nsFlags) {
-        return probeNamespaces0(nsFlags);
+        return probeNamespaces0(nsFlags, false);
+    }
+
+    /** As {@link #probeNamespaces}, and then the root's first mount in the new mount namespace. */
+    static int probeRoot(int nsFlags) {
+        return probeNamespaces0(nsFlags, true);
     }
 
     /** "clone failed: EPERM (Operation not permitted)": a failure code in words. */
@@ -436,7 +441,7 @@ final class Native {
 
     private static native String landlockRefusal0();
 
-    private static native int probeNamespaces0(int nsFlags);
+    private static native int probeNamespaces0(int nsFlags, boolean root);
 
     private static native int probeListener0();
 

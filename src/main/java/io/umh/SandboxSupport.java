@@ -150,7 +150,8 @@ public final class SandboxSupport {
                 : root ? rootNamespaces()
                 : new Status(Level.NONE, "needs a user namespace: " + userns.reason());
         m.put(Layer.NAMESPACES, ns);
-        m.put(Layer.EMPTY_ROOT, ns.level() == Level.NONE ? new Status(Level.NONE, "needs a mount namespace") : FULL);
+        m.put(Layer.EMPTY_ROOT, ns.level() == Level.NONE ? new Status(Level.NONE, "needs a mount namespace")
+                : emptyRoot(userns.level() == Level.FULL ? NAMESPACES | Abi.CLONE_NEWUSER : NAMESPACES));
         m.put(Layer.NO_CAPABILITIES, ns.level() == Level.NONE && !root ? new Status(Level.FULL, "an unprivileged helper has none") : FULL);
         m.put(Layer.NO_NEW_PRIVILEGES, FULL);
         landlock(m);
@@ -183,6 +184,17 @@ public final class SandboxSupport {
         return (-rc & 0xfff) == EBUSY ? "an outer seccomp filter already holds a listener, as a container runtime's or a"
                 + " supervisor's may (" + Native.describe(rc) + "): a violation is a seccomp kill, the call unknown"
                 : Native.describe(rc);
+    }
+
+    /**
+     * The root's first mount in a new mount namespace, tried for real: a JVM that already runs in
+     * a Landlock domain (a supervisor's sandbox) makes namespaces but may not mount (EPERM), nor
+     * may one where an LSM or an outer filter refuses mount.
+     */
+    private static Status emptyRoot(int nsFlags) {
+        int rc = Native.probeRoot(nsFlags);
+        return rc == 0 ? FULL : new Status(Level.NONE, "the root cannot be mounted: " + Native.describe(rc)
+                + " (this JVM in a Landlock domain, which may not mount, or an LSM or seccomp filter refusing mount)");
     }
 
     /** A root JVM without a user namespace: the other namespaces by privilege, tried once for real. */

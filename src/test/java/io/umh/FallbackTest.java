@@ -117,6 +117,29 @@ class FallbackTest {
         assertConfined(r);
     }
 
+    /**
+     * A root JVM that already runs in a Landlock domain (a supervisor's sandbox around it): it
+     * makes namespaces but may not mount, so the empty root is NONE, named by the probe (before
+     * this fallback, the probe said FULL and every strict() fork failed in the root's first
+     * mount); Landlock, seccomp and the namespaces remain, and keep /etc/passwd out.
+     */
+    @Test
+    void aLandlockDomainAroundARootJvm() throws Exception {
+        Map<String, String> r = report(false, "proc-write");
+        assertEquals("NONE (the root cannot be mounted: mount(/, MS_REC|MS_PRIVATE) failed: EPERM (Operation not permitted)"
+                + " (this JVM in a Landlock domain, which may not mount, or an LSM or seccomp filter refusing mount))",
+                r.get("EMPTY_ROOT"));
+        assertTrue(r.get("NAMESPACES").startsWith("FULL"), r.toString());
+        assertTrue(r.get("required").startsWith("fork: the sandbox cannot be enforced here (Enforcement.REQUIRED):"
+                + " EMPTY_ROOT: the root cannot be mounted"), r.get("required"));
+        assertEquals("NONE", r.get("process-EMPTY_ROOT"));
+        assertEquals("FULL", r.get("process-NAMESPACES"));
+        assertEquals("FULL", r.get("process-LANDLOCK_FILESYSTEM"));
+        assertEquals("socket", r.get("violation"));
+        assertConfined(r);
+        assertEquals("refused EACCES", r.get("read-landlock"), "Landlock, not an empty root, keeps /etc/passwd out");
+    }
+
     /** No Landlock (its calls ENOSYS, as before 5.13): every Landlock layer NONE, named; seccomp and the namespaces remain. */
     @Test
     void noLandlock() throws Exception {
