@@ -57,6 +57,9 @@ class EscapeBlobTest {
 
     private static Attempt succeeds(String attempt, String... args) throws Exception {
         Attempt a = EscapeTargets.attempt(attempt, args);
+        // under a fallback forced around the whole JVM (.ci/run), what that refuses the JVM too cannot be shown here
+        org.junit.jupiter.api.Assumptions.assumeTrue(EscapeTargets.FORCED == null || a.succeeded(),
+                () -> "refused to this JVM itself by the forced fallback " + EscapeTargets.FORCED + ": " + a);
         assertTrue(a.succeeded(), a.toString());
         return a;
     }

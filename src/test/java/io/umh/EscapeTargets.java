@@ -31,6 +31,45 @@ public final class EscapeTargets {
 
     private static final AtomicInteger NAMES = new AtomicInteger();
 
+    /**
+     * Whether this JVM runs where strict() cannot be enforced whole: .ci/run runs the sandbox
+     * tests again under test-blobs/refuse, once per fallback (a container's profile, no clone3,
+     * no Landlock or an older ABI, an outer listener, a Landlock domain around the JVM). There
+     * the tests fork with {@link Enforcement#BEST_EFFORT} and check that what remains still
+     * refuses or stops every attempt; what needs a missing layer is skipped, naming it.
+     */
+    public static final boolean DEGRADED = !SandboxPolicy.strict().missing.isEmpty();
+
+    /** The fallback .ci/run forces around this JVM (-Dumh.test.fallback=WHAT, test-blobs/refuse's argument), or null. */
+    public static final String FORCED = System.getProperty("umh.test.fallback");
+
+    /** The policies the sandbox tests fork with: strict() whole, or where it cannot be (DEGRADED), with what works here. */
+    public static SandboxPolicy strict() {
+        return DEGRADED ? STRICT_HERE : SandboxPolicy.strict();
+    }
+
+    private static final SandboxPolicy STRICT_HERE = SandboxPolicy.builder().enforcement(Enforcement.BEST_EFFORT).build();
+
+    /** SandboxPolicy.builder(), with BEST_EFFORT where this environment is DEGRADED. */
+    public static SandboxPolicy.Builder policy() {
+        SandboxPolicy.Builder b = SandboxPolicy.builder();
+        return DEGRADED ? b.enforcement(Enforcement.BEST_EFFORT) : b;
+    }
+
+    /** Skips a test that needs layers this environment lacks (a forced fallback), naming them. */
+    public static void assumeFull(SandboxSupport.Layer... layers) {
+        for (SandboxSupport.Layer l : layers) {
+            org.junit.jupiter.api.Assumptions.assumeTrue(Umh.sandboxSupport().isFull(l),
+                    () -> "needs " + l + ": " + Umh.sandboxSupport().status(l));
+        }
+    }
+
+    /** Skips a test that starts a second JVM expecting the whole sandbox, where this one runs under a forced fallback. */
+    public static void assumeWhole() {
+        org.junit.jupiter.api.Assumptions.assumeFalse(DEGRADED || FORCED != null,
+                () -> "the forced fallback " + FORCED + ": " + SandboxPolicy.strict().missing);
+    }
+
     /** This JVM's pid: the target of procmem, vmread, ptrace, kill and pidfd-getfd. */
     public static long jvmPid() {
         return ProcessHandle.current().pid();

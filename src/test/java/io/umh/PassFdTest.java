@@ -192,11 +192,11 @@ class PassFdTest {
     @Test
     void targetsOnTheSandboxsSharedNamespaces(@TempDir Path dir) throws Exception {
         Path f = file(dir, "input", "x\n");
-        ForkOptions strict = ForkOptions.builder().sandbox(SandboxPolicy.strict()).build();
+        ForkOptions strict = ForkOptions.builder().sandbox(EscapeTargets.strict()).build();
         run(strict.toBuilder(), "list"); // the policy's namespaces are made once, at its first fork
         // the very fds strict()'s spawns join (not every namespace fd of this JVM: another policy's
         // mount namespace closes when that policy is collected, at any time)
-        int[] header = SandboxPolicy.strict().spawnHeader();
+        int[] header = EscapeTargets.strict().spawnHeader();
         Map<Integer, String> ns = new TreeMap<>();
         for (int slot : new int[] {Abi.SBX_JOIN_MNT, Abi.SBX_JOIN_NET, Abi.SBX_JOIN_USER}) {
             if (header[slot] >= 0) {
@@ -217,12 +217,12 @@ class PassFdTest {
             assertEquals(e.getValue(), Files.readSymbolicLink(Paths.get("/proc/self/fd/" + e.getKey())).toString(),
                     "the JVM's namespace fd " + e.getKey() + " stays");
         }
-        assertArrayEquals(header, SandboxPolicy.strict().spawnHeader(), "the spawns still join the same fds");
+        assertArrayEquals(header, EscapeTargets.strict().spawnHeader(), "the spawns still join the same fds");
     }
 
     /** A plain fork, and one under SandboxPolicy.strict() (what this kernel gives of it, as SandboxTest). */
     private static List<ForkOptions> forks() {
-        return List.of(ForkOptions.defaults(), ForkOptions.builder().sandbox(SandboxPolicy.strict()).build());
+        return List.of(ForkOptions.defaults(), ForkOptions.builder().sandbox(EscapeTargets.strict()).build());
     }
 
     private static List<Integer> lowestFree(int n) throws IOException {
@@ -239,7 +239,7 @@ class PassFdTest {
     @Test
     void aStrictlySandboxedHelperReadsItsInputFromAPassedFd(@TempDir Path dir) throws Exception {
         Path f = file(dir, "secret-input", "read without a file system\n");
-        ForkOptions.Builder b = ForkOptions.builder().sandbox(SandboxPolicy.strict()).passFd(3, f);
+        ForkOptions.Builder b = ForkOptions.builder().sandbox(EscapeTargets.strict()).passFd(3, f);
         assertEquals(fds(3) + "read without a file system\n", run(b, "list", "cat:3"));
         // its output to a file too: opened by the JVM, so the helper needs no access to it either
         Path output = dir.resolve("output");
@@ -250,7 +250,7 @@ class PassFdTest {
         assertEquals("read without a file system\n", Files.readString(output));
         // the helper itself can name no file: the same read by path is refused
         try (UsermodeProcess p = Umh.forkUsermodeBlob(TestBlobs.bytes("escape"),
-                ForkOptions.builder().sandbox(SandboxPolicy.strict()).args("read", f.toString()).build())) {
+                ForkOptions.builder().sandbox(EscapeTargets.strict()).args("read", f.toString()).build())) {
             String out = new String(p.pipeFromUmh().readAllBytes(), StandardCharsets.UTF_8);
             p.waitFor();
             assertFalse(out.startsWith("read ok"), "the sandboxed helper read " + f + " by its path: " + out);

@@ -43,7 +43,7 @@ class SharedNamespacesTest {
 
     /** One strict() fork, closed: the JVM's empty network namespace and strict()'s root exist from here on. */
     private static void strictOnce() throws Exception {
-        try (UsermodeProcess p = Umh.forkUsermodeBlob(TestBlobs.bytes("exit"), ForkOptions.builder().sandbox(SandboxPolicy.strict()).build())) {
+        try (UsermodeProcess p = Umh.forkUsermodeBlob(TestBlobs.bytes("exit"), ForkOptions.builder().sandbox(EscapeTargets.strict()).build())) {
             assertEquals(0, p.waitFor());
         }
     }
@@ -56,10 +56,11 @@ class SharedNamespacesTest {
 
     @Test
     void helpersOfAPolicyShareItsRootAndTheEmptyNetworkButNotTheirPidIpcUts(@TempDir Path dir) throws Exception {
+        EscapeTargets.assumeFull(SandboxSupport.Layer.NAMESPACES, SandboxSupport.Layer.EMPTY_ROOT);
         Map<String, String> jvm = namespaces(ProcessHandle.current().pid());
-        SandboxPolicy other = SandboxPolicy.builder().readOnly(dir).build();
-        SandboxPolicy hostNetwork = SandboxPolicy.builder().network(true).build();
-        try (UsermodeProcess a = sleeper(SandboxPolicy.strict()); UsermodeProcess b = sleeper(SandboxPolicy.strict());
+        SandboxPolicy other = EscapeTargets.policy().readOnly(dir).build();
+        SandboxPolicy hostNetwork = EscapeTargets.policy().network(true).build();
+        try (UsermodeProcess a = sleeper(EscapeTargets.strict()); UsermodeProcess b = sleeper(EscapeTargets.strict());
              UsermodeProcess c = sleeper(other); UsermodeProcess d = sleeper(hostNetwork)) {
             Map<String, String> na = namespaces(a.pid()), nb = namespaces(b.pid()), nc = namespaces(c.pid()), nd = namespaces(d.pid());
             for (String k : List.of("pid", "ipc", "uts")) {
@@ -86,10 +87,11 @@ class SharedNamespacesTest {
 
     @Test
     void aPolicysRootIsMadeOnceAndLetGoWithThePolicy(@TempDir Path dir) throws Exception {
+        EscapeTargets.assumeFull(SandboxSupport.Layer.NAMESPACES, SandboxSupport.Layer.EMPTY_ROOT);
         strictOnce();
         int fds = TestBlobs.openFds();
         List<String> before = TestBlobs.namespaceFds();
-        String made = forkTwenty(SandboxPolicy.builder().readOnly(dir).build(), before);
+        String made = forkTwenty(EscapeTargets.policy().readOnly(dir).build(), before);
         TestBlobs.assertFds(fds);
         Await.until("the policy's namespace fd closed once the policy is unreachable", () -> {
             System.gc();
@@ -117,8 +119,9 @@ class SharedNamespacesTest {
 
     @Test
     void aRootThatCannotBeMadeFailsTheForkNamedLeavesNothingAndIsTriedAgain(@TempDir Path dir) throws Exception {
+        EscapeTargets.assumeFull(SandboxSupport.Layer.NAMESPACES, SandboxSupport.Layer.EMPTY_ROOT);
         Path gone = Files.createDirectory(dir.resolve("gone"));
-        SandboxPolicy policy = SandboxPolicy.builder().readOnly(gone).build();
+        SandboxPolicy policy = EscapeTargets.policy().readOnly(gone).build();
         Files.delete(gone); // exists at build(), not at the first fork: the bind fails
         ForkOptions o = ForkOptions.builder().sandbox(policy).build();
         strictOnce();
@@ -143,6 +146,7 @@ class SharedNamespacesTest {
      */
     @Test
     void anUnprivilegedJvmsHelpersJoinItsUserNamespaceThroughARelayAndAreItsChildren() throws Exception {
+        EscapeTargets.assumeWhole();
         String out = TestBlobs.runAsNobody(Unprivileged.class, "sleeper");
         assertEquals("user mnt net shared, not the JVM's\npid ipc uts each its own\nparent: the JVM\nstatus 137 137\n"
                 + "ENOEXEC, no zombie\nUSER_NAMESPACE FULL\n", out);
