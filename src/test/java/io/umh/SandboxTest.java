@@ -301,15 +301,20 @@ class SandboxTest {
     @Test
     void theJvmIsUnconfinedAfterwards() throws Exception {
         Path mountNs = Files.readSymbolicLink(Path.of("/proc/self/ns/mnt"));
-        strict("ok"); // the spawner thread exists from here on
-        String spawner = sigBlk("umh-spawner");
+        forkConcurrently(); // the spawner pool grown past its first thread (where the JVM has the CPUs for it)
+        java.util.Map<String, String> spawners = spawnerMasks();
         String self = Files.readAllLines(Path.of("/proc/thread-self/status")).stream()
                 .filter(l -> l.startsWith("SigBlk:")).findFirst().orElseThrow();
         for (int i = 0; i < 3; i++) {
             strict("ok"); // cloned on the spawner thread, which blocks every signal across the clone
             EscapeTargets.attempt(STRICT.toBuilder().killOnParentDeath(false).build(), "ok"); // cloned right here
         }
-        assertEquals(spawner, sigBlk("umh-spawner"), "the spawner's signal mask");
+        forkConcurrently();
+        java.util.Map<String, String> after = spawnerMasks();
+        String first = spawners.get("umh-spawner");
+        for (java.util.Map.Entry<String, String> e : after.entrySet()) { // a spawner started meanwhile: as the first
+            assertEquals(spawners.getOrDefault(e.getKey(), first), e.getValue(), e.getKey() + "'s signal mask");
+        }
         assertEquals(self, Files.readAllLines(Path.of("/proc/thread-self/status")).stream()
                 .filter(l -> l.startsWith("SigBlk:")).findFirst().orElseThrow(), "the forking thread's signal mask");
         // no more confined than the process that started it (0 and 0, unless the suite runs under a
@@ -444,8 +449,43 @@ class SandboxTest {
      * at its child's exec, when the spawner may not yet have restored its mask (vfork: State D; just
      * after: R), so a sample taken then would catch the mask of the spawn, not its own.
      */
-    private static String sigBlk(String comm) throws IOException, InterruptedException {
-        Path task = task(comm);
+    /** Strict forks from four threads at once: the spawner pool grows while its queue is not empty. */
+    private static void forkConcurrently() throws Exception {
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(4);
+        try {
+            List<java.util.concurrent.Future<EscapeTargets.Attempt>> fs = new java.util.ArrayList<>();
+            for (int i = 0; i < 16; i++) {
+                fs.add(pool.submit(() -> strict("ok")));
+            }
+            for (java.util.concurrent.Future<EscapeTargets.Attempt> f : fs) {
+                assertTrue(f.get().succeeded(), f.get().toString());
+            }
+        } finally {
+            pool.shutdown();
+        }
+    }
+
+    /** Each spawner thread's (umh-spawner, umh-spawner-2, ...) signal mask, once it is idle. */
+    private static java.util.Map<String, String> spawnerMasks() throws IOException, InterruptedException {
+        java.util.Map<String, String> masks = new java.util.TreeMap<>();
+        try (var tasks = Files.list(Path.of("/proc/self/task"))) {
+            for (Path t : (Iterable<Path>) tasks::iterator) {
+                String comm;
+                try {
+                    comm = Files.readString(t.resolve("comm")).trim();
+                } catch (java.nio.file.NoSuchFileException gone) {
+                    continue; // a thread that ended while listed (spawners never do)
+                }
+                if (comm.startsWith("umh-spawner")) {
+                    masks.put(comm, sigBlk(t));
+                }
+            }
+        }
+        assertTrue(masks.containsKey("umh-spawner"), masks.toString());
+        return masks;
+    }
+
+    private static String sigBlk(Path task) throws IOException, InterruptedException {
         for (int tries = 0; ; tries++) {
             List<String> status = Files.readAllLines(task.resolve("status"));
             String mask = status.stream().filter(l -> l.startsWith("SigBlk:")).findFirst().orElseThrow();
@@ -454,16 +494,5 @@ class SandboxTest {
             }
             Thread.sleep(10);
         }
-    }
-
-    private static Path task(String comm) throws IOException {
-        try (var tasks = Files.list(Path.of("/proc/self/task"))) {
-            for (Path t : (Iterable<Path>) tasks::iterator) {
-                if (Files.readString(t.resolve("comm")).trim().equals(comm)) {
-                    return t;
-                }
-            }
-        }
-        throw new AssertionError("no thread " + comm);
     }
 }
