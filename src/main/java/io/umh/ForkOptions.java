@@ -3,8 +3,6 @@ package io.umh;
 import java.io.ByteArrayOutputStream;
 import java.io.FileDescriptor;
 import java.lang.ProcessBuilder.Redirect;
-import java.nio.charset.Charset;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -26,11 +24,9 @@ import java.util.TreeMap;
  * are prepared then too, so a fork with the same options copies nothing twice.
  */
 public final class ForkOptions {
-    /** The encoding the JDK itself uses for argv, environment and paths. */
-    static final Charset JNU = jnuCharset();
     /** {@link #closeGrace()}'s default: 2 s, as the shutdown hook's ({@code -Dumh.shutdown.grace}). */
     public static final Duration DEFAULT_CLOSE_GRACE = Duration.ofSeconds(2); // before DEFAULTS: its builder reads it
-    private static final ForkOptions DEFAULTS = builder().build(); // after JNU: it encodes with it
+    private static final ForkOptions DEFAULTS = builder().build();
 
     private final String argv0; // null: the blob's name
     private final List<String> args;
@@ -70,7 +66,7 @@ public final class ForkOptions {
         Block(List<String> strings) {
             ByteArrayOutputStream out = new ByteArrayOutputStream();
             for (String s : strings) {
-                out.writeBytes(s.getBytes(JNU));
+                out.writeBytes(s.getBytes(Load.JNU));
                 out.write(0);
             }
             this.bytes = out.toByteArray();
@@ -163,7 +159,7 @@ public final class ForkOptions {
         all.addAll(args);
         this.argv = new Block(all);
         this.envp = environment == null ? null : new Block(entries(environment));
-        this.dir = directory == null ? null : nulTerminated(directory.toString());
+        this.dir = directory == null ? null : Load.nulTerminated(directory.toString());
     }
 
     /** A new builder with every default: argv0 the blob's name, no arguments, the JVM's environment and directory, stdin and stdout piped, stderr inherited, no fds passed. */
@@ -393,13 +389,6 @@ public final class ForkOptions {
         }
     }
 
-    static byte[] nulTerminated(String s) {
-        byte[] b = s.getBytes(JNU);
-        byte[] z = new byte[b.length + 1];
-        System.arraycopy(b, 0, z, 0, b.length);
-        return z;
-    }
-
     private static List<String> entries(Map<String, String> env) {
         List<String> list = new ArrayList<>(env.size());
         for (Map.Entry<String, String> e : env.entrySet()) { // a loop, not a lambda: see ColdStartTest
@@ -430,14 +419,6 @@ public final class ForkOptions {
             throw new IllegalArgumentException("redirectError cannot read from a file: " + r);
         }
         return r;
-    }
-
-    private static Charset jnuCharset() {
-        try {
-            return Charset.forName(System.getProperty("sun.jnu.encoding", "UTF-8"));
-        } catch (RuntimeException e) {
-            return StandardCharsets.UTF_8;
-        }
     }
 
     /** Collects options; {@link #build()} validates them and throws on the first bad one. */

@@ -154,7 +154,7 @@ final class Spawn {
         }
 
         private int open(String file, int how, String what) throws IOException {
-            int fd = Native.openRedirect(ForkOptions.nulTerminated(file), how, what);
+            int fd = Native.openRedirect(Load.nulTerminated(file), how, what);
             opened[nopened++] = fd;
             return fd;
         }

@@ -41,16 +41,6 @@ import java.util.concurrent.atomic.AtomicInteger;
  * release waits for that read to end and is done by that thread, never beside it.
  */
 public final class UsermodeProcess extends Process implements AutoCloseable {
-    static final Cleaner CLEANER = Cleaner.create(new java.util.concurrent.ThreadFactory() { // a class, not a lambda: see ColdStartTest
-        @Override
-        public Thread newThread(Runnable r) {
-            Thread t = new Thread(null, r, "umh-cleaner", 64 * 1024, false);
-            t.setDaemon(true);
-            t.setContextClassLoader(null);
-            return t;
-        }
-    });
-
     private final Child child;
     private final FileOutputStream toUmh;
     private final FileInputStream fromUmh;
@@ -110,7 +100,7 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
             }
         });
         this.closeAll = new CloseAll(child.pid, toUmh, fromUmh, errorStream);
-        this.pipes = CLEANER.register(this, closeAll);
+        this.pipes = CleanerThread.CLEANER.register(this, closeAll);
         HOLDING.incrementAndGet();
     }
 
