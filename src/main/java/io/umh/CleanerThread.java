@@ -28,9 +28,9 @@ final class CleanerThread implements ThreadFactory, Runnable {
         "io.umh.UsermodeBlob", "io.umh.Native$Closer", "io.umh.UsermodeProcess", "io.umh.NullStreams$Output",
         "io.umh.PipeInputStream", "io.umh.NullStreams$Input", "io.umh.ForkOptions", "io.umh.ForkOptions$Builder",
         "io.umh.ForkOptions$Lifetime", "io.umh.ForkOptions$Resource", "io.umh.ForkOptions$Block", "io.umh.Events",
-        "io.umh.Spawn", "io.umh.internal.PermanentForkFailure", "io.umh.Spawn$Fds", "io.umh.Spawner", "io.umh.Spawner$Serve",
-        "io.umh.Spawn$Spawned", "io.umh.Child", "io.umh.UsermodeProcess$1", "io.umh.Child$State", "io.umh.UsermodeProcess$CloseAll",
-        "io.umh.ShutdownHook", "io.umh.ShutdownHook$1", "io.umh.Reaper", "io.umh.FdWatcher", "io.umh.Reaper$1",
+        "io.umh.Spawn", "io.umh.internal.PermanentForkFailure", "io.umh.Spawn$Fds", "io.umh.Spawner",
+        "io.umh.Spawn$Spawned", "io.umh.Child", "io.umh.UsermodeProcess$1", "io.umh.Child$State",
+        "io.umh.UsermodeProcess$CloseAll", "io.umh.ShutdownHook", "io.umh.Reaper", "io.umh.FdWatcher",
         "io.umh.internal.VirtualThreads", "io.umh.Child$Path",
     };
 
