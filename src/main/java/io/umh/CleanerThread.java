@@ -7,13 +7,15 @@ import java.util.concurrent.ThreadFactory;
  * umh's one {@link Cleaner} (blobs' memfds, helpers' pipes, policies' namespaces) and its daemon
  * thread, "umh-cleaner", started by the first load ({@link #ensureStarted}) rather than by the
  * first {@link UsermodeBlob}, so that it starts as early as it can: before it starts cleaning, it
- * loads the classes a first fork needs, {@link #FIRST_FORK}, while the thread that loads the blob
- * checks it, loads the shim and copies the bytes. In a fresh JVM each class of umh's jar costs
- * 0.3-1 ms of interpreted class-loader code, most of a first fork's time; on a second core it
- * overlaps with the rest. Loaded only, never initialised: no static initialiser runs here (none
- * can start a thread, load the shim or wait on the caller's), and a class the caller reaches
- * first it loads itself, the other thread then finding it loaded. The cleaning waits meanwhile:
- * nothing it could clean exists before the first load returns.
+ * loads the shim (initialises {@link Native}) while the loading thread checks the blob, then loads
+ * the classes a first fork needs, {@link #FIRST_FORK}, while that thread copies the bytes and
+ * forks. In a fresh JVM each class of umh's jar costs 0.3-1 ms of interpreted class-loader code,
+ * most of a first fork's time; on a second core it overlaps with the rest. Those classes are
+ * loaded only, never initialised: no other static initialiser runs here (none can start a thread
+ * or wait on what the caller initialises), and a class the caller reaches first it loads itself,
+ * the other thread then finding it loaded. Native's initialiser records any failure, which the
+ * load's own {@code Native.ensureLoaded()} throws, as if it had run there. The cleaning waits
+ * meanwhile: nothing it could clean exists before the first load returns.
  */
 final class CleanerThread implements ThreadFactory, Runnable {
     static final Cleaner CLEANER = Cleaner.create(new CleanerThread());
@@ -52,6 +54,11 @@ final class CleanerThread implements ThreadFactory, Runnable {
 
     @Override
     public void run() {
+        try {
+            Native.ensureLoaded(); // the shim: the load needs it right after its checks of the blob
+        } catch (Throwable failed) {
+            // recorded by Native: the load's own ensureLoaded throws it
+        }
         ClassLoader loader = CleanerThread.class.getClassLoader();
         try {
             for (String name : FIRST_FORK) {
