@@ -131,7 +131,7 @@ public final class ForkOptions {
         this.gid = b.gid;
         this.umask = b.umask;
         this.pipeSize = b.pipeSize;
-        this.limits = Collections.unmodifiableMap(new EnumMap<>(b.limits));
+        this.limits = b.limits.isEmpty() ? Map.of() : Collections.unmodifiableMap(new EnumMap<>(b.limits));
         long[] nofile = limits.get(Resource.OPEN_FILES);
         if (nofile != null && nofile[0] != UNLIMITED && !passed.isEmpty() && passed.lastKey() >= nofile[0]) {
             throw new IllegalArgumentException("passFd: child fd " + passed.lastKey() + " is not below resourceLimit(OPEN_FILES)"
@@ -183,7 +183,7 @@ public final class ForkOptions {
         b.gid = gid;
         b.umask = umask;
         b.pipeSize = pipeSize;
-        b.limits.putAll(limits);
+        b.limits = limits.isEmpty() ? Map.of() : new EnumMap<>(limits);
         b.environment = environment;
         b.directory = directory;
         b.sandbox = sandbox;
@@ -440,7 +440,8 @@ public final class ForkOptions {
         private int gid = -1;
         private int umask = -1;
         private int pipeSize;
-        private final Map<Resource, long[]> limits = new EnumMap<>(Resource.class);
+        // an EnumMap from the first limit on: making one reflects on Resource.values(), which the defaults need not pay
+        private Map<Resource, long[]> limits = Map.of();
         private SandboxPolicy sandbox;
 
         private Builder() {}
@@ -676,6 +677,9 @@ public final class ForkOptions {
             if (soft < UNLIMITED || hard < UNLIMITED || (hard != UNLIMITED && (soft == UNLIMITED || soft > hard))) {
                 throw new IllegalArgumentException("resourceLimit " + resource + ": soft " + soft
                         + " must be within 0 and hard " + hard + " (-1: unlimited)");
+            }
+            if (limits.isEmpty()) {
+                limits = new EnumMap<>(Resource.class);
             }
             limits.put(resource, new long[] {soft, hard});
             return this;
