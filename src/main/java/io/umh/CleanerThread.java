@@ -31,7 +31,7 @@ final class CleanerThread implements ThreadFactory, Runnable {
         "io.umh.PipeInputStream", "io.umh.NullStreams$Input", "io.umh.ForkOptions", "io.umh.ForkOptions$Builder",
         "io.umh.ForkOptions$Lifetime", "io.umh.ForkOptions$Resource", "io.umh.ForkOptions$Block", "io.umh.Events",
         "io.umh.Spawn", "io.umh.internal.PermanentForkFailure", "io.umh.Spawn$Fds", "io.umh.Spawner",
-        "io.umh.Spawn$Spawned", "io.umh.Child", "io.umh.UsermodeProcess$1", "io.umh.Child$State",
+        "io.umh.Spawn$Spawned", "io.umh.Child", "io.umh.Child$State",
         "io.umh.UsermodeProcess$CloseAll", "io.umh.ShutdownHook", "io.umh.Reaper", "io.umh.FdWatcher",
         "io.umh.internal.VirtualThreads", "io.umh.Child$Path",
     };
