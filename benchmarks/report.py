@@ -167,8 +167,9 @@ def coldstart_section(cold):
             f"| ProcessBuilder, first start + waitFor | {cold['process_builder_ms']:.1f} |",
             f"| umh / ProcessBuilder (target <= 0.75x) | **{cold['ratio']:.2f}** {verdict(cold['ratio'], 0.75)} |", "",
             f"Load before: `{cold.get('load_before')}`; after: `{cold.get('load_after')}`.", "",
-            "On a 2-core machine shared with other builds the wall clock is mostly the scheduler's: see \"Seventh",
-            "session: the cold start\" below for every run, the main thread's CPU time, and what the remaining time is made of.", "",
+            "On a 2-core machine the wall clock is bounded by all threads' CPU (the JIT's too) and shared with other builds:",
+            "see \"Eighth session: the cold start, overlapped\" below for every run, each thread's CPU time, and why;",
+            "\"Seventh session: the cold start\" for what was cut before.", "",
             "Reproduce: `mvn -f benchmarks/pom.xml package` after installing umh, then `benchmarks/coldstart.sh 15` (Java 17)",
             "or `benchmarks/coldstart.sh 15 /usr/lib/jvm/temurin-25-jdk-amd64`, then",
             "`python3 benchmarks/report.py docs/performance-data.json docs target/bench-results` to put the run here.", ""]

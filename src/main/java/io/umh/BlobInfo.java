@@ -171,7 +171,7 @@ public final class BlobInfo {
         }
         byte[] s = new byte[n];
         b.get(0, s);
-        return new String(s, ForkOptions.JNU);
+        return new String(s, Load.JNU);
     }
 
     /** The #! line as the kernel reads it (binfmt_script.c): the interpreter to the first space or tab, one argument after. */
@@ -195,8 +195,8 @@ public final class BlobInfo {
         while (arg < end && (start[arg] == ' ' || start[arg] == '\t')) {
             arg++;
         }
-        String interpreter = name < sep ? new String(start, name, sep - name, ForkOptions.JNU) : null;
-        String argument = arg < end && start[sep] != 0 ? new String(start, arg, end - arg, ForkOptions.JNU) : null;
+        String interpreter = name < sep ? new String(start, name, sep - name, Load.JNU) : null;
+        String argument = arg < end && start[sep] != 0 ? new String(start, arg, end - arg, Load.JNU) : null;
         return new BlobInfo(Kind.SCRIPT, size, 0, false, 0, 0, interpreter, argument, null, start);
     }
 
@@ -329,7 +329,7 @@ public final class BlobInfo {
         }
         if (kind == Kind.SCRIPT && interpreter.endsWith("\r")) {
             return "its #! line ends in CRLF (a Windows line ending), so the kernel looks for an interpreter named \""
-                    + escape(interpreter.getBytes(ForkOptions.JNU), 64) + "\": convert the script to LF line endings";
+                    + escape(interpreter.getBytes(Load.JNU), 64) + "\": convert the script to LF line endings";
         }
         Path p = dir == null ? Path.of(interpreter) : dir.resolve(interpreter);
         boolean here = Files.exists(p);
@@ -358,8 +358,8 @@ public final class BlobInfo {
             case SCRIPT:
                 return interpreter == null ? "#! script naming no interpreter"
                         : "#! script" + (interpreter.endsWith("\r") ? " with CRLF line endings" : "") + ", interpreter "
-                        + escape(interpreter.getBytes(ForkOptions.JNU), 64) + (argument != null ? ", argument "
-                        + escape(argument.getBytes(ForkOptions.JNU), 64) : "");
+                        + escape(interpreter.getBytes(Load.JNU), 64) + (argument != null ? ", argument "
+                        + escape(argument.getBytes(Load.JNU), 64) : "");
             default:
                 return "neither ELF nor #! script, starting \"" + escape(start, 16) + "\"";
         }

@@ -3,7 +3,6 @@ package io.umh;
 import java.io.IOException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.function.IntConsumer;
 
 import io.umh.internal.VirtualThreads;
 
@@ -21,7 +20,7 @@ import io.umh.internal.VirtualThreads;
  * </ul>
  * Whoever learns of an exit (the reaper thread, {@code waitFor} waiting on the pidfd itself, a
  * waiting thread of the child's own, a spawn whose watch failed) calls {@link #reap}; the one call
- * that finds the child exited releases it and then publishes its status to the listener
+ * that finds the child exited releases it and then publishes its status to its UsermodeProcess
  * ({@code waitFor}, {@code onExit}, the events), once, outside the lock. No path here blocks in
  * the kernel under the lock: the blocking waits wait on a duplicate of the pidfd (or with
  * {@code WNOWAIT}) first and reap without blocking after.
@@ -46,7 +45,7 @@ final class Child {
     static final long DIRECT_WAIT_NANOS = TimeUnit.MILLISECONDS.toNanos(20);
 
     final int pid;
-    private final IntConsumer onExit;
+    private final UsermodeProcess process; // told the status once released: a class less than an IntConsumer of its own
     private final AtomicBoolean directWaiter = new AtomicBoolean();
     private State state = State.RUNNING; // guarded by this
     private int pidfd;                   // guarded by this: -1 once released, or without pidfds
@@ -54,11 +53,11 @@ final class Child {
     private int status;                  // guarded by this: set on release
     private Path completedBy;            // guarded by this: set on release
 
-    /** Owns {@code pidfd} from here on; {@code onExit} gets the status once the child is released. */
-    Child(int pid, int pidfd, IntConsumer onExit) {
+    /** Owns {@code pidfd} from here on; {@code process} gets the status once the child is released. */
+    Child(int pid, int pidfd, UsermodeProcess process) {
         this.pid = pid;
         this.pidfd = pidfd;
-        this.onExit = onExit;
+        this.process = process;
     }
 
     /**
@@ -158,7 +157,7 @@ final class Child {
         if (LOG.trace()) {
             LOG.log(System.Logger.Level.TRACE, "umh: helper pid " + pid + " reaped, exit status " + s + " (by " + path + ")");
         }
-        onExit.accept(s); // last: whoever waitFor()s sees every fd but the pipes released
+        process.exited(s); // last: whoever waitFor()s sees every fd but the pipes released
         return true;
     }
 

@@ -76,7 +76,7 @@ final class ExecFailure {
                 while (environment && eq < nul && b[eq] != '=') {
                     eq++;
                 }
-                return (environment ? "environment variable " + new String(b, from, Math.min(eq - from, 64), ForkOptions.JNU)
+                return (environment ? "environment variable " + new String(b, from, Math.min(eq - from, 64), Load.JNU)
                         : "argv[" + i + "]") + " is " + (nul + 1 - from);
             }
             from = nul + 1;

@@ -3,8 +3,6 @@ package io.umh;
 import java.io.ByteArrayOutputStream;
 import java.io.FileDescriptor;
 import java.lang.ProcessBuilder.Redirect;
-import java.nio.charset.Charset;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -26,11 +24,9 @@ import java.util.TreeMap;
  * are prepared then too, so a fork with the same options copies nothing twice.
  */
 public final class ForkOptions {
-    /** The encoding the JDK itself uses for argv, environment and paths. */
-    static final Charset JNU = jnuCharset();
     /** {@link #closeGrace()}'s default: 2 s, as the shutdown hook's ({@code -Dumh.shutdown.grace}). */
     public static final Duration DEFAULT_CLOSE_GRACE = Duration.ofSeconds(2); // before DEFAULTS: its builder reads it
-    private static final ForkOptions DEFAULTS = builder().build(); // after JNU: it encodes with it
+    private static final ForkOptions DEFAULTS = builder().build();
 
     private final String argv0; // null: the blob's name
     private final List<String> args;
@@ -70,7 +66,7 @@ public final class ForkOptions {
         Block(List<String> strings) {
             ByteArrayOutputStream out = new ByteArrayOutputStream();
             for (String s : strings) {
-                out.writeBytes(s.getBytes(JNU));
+                out.writeBytes(s.getBytes(Load.JNU));
                 out.write(0);
             }
             this.bytes = out.toByteArray();
@@ -135,7 +131,7 @@ public final class ForkOptions {
         this.gid = b.gid;
         this.umask = b.umask;
         this.pipeSize = b.pipeSize;
-        this.limits = Collections.unmodifiableMap(new EnumMap<>(b.limits));
+        this.limits = b.limits.isEmpty() ? Map.of() : Collections.unmodifiableMap(new EnumMap<>(b.limits));
         long[] nofile = limits.get(Resource.OPEN_FILES);
         if (nofile != null && nofile[0] != UNLIMITED && !passed.isEmpty() && passed.lastKey() >= nofile[0]) {
             throw new IllegalArgumentException("passFd: child fd " + passed.lastKey() + " is not below resourceLimit(OPEN_FILES)"
@@ -163,7 +159,7 @@ public final class ForkOptions {
         all.addAll(args);
         this.argv = new Block(all);
         this.envp = environment == null ? null : new Block(entries(environment));
-        this.dir = directory == null ? null : nulTerminated(directory.toString());
+        this.dir = directory == null ? null : Load.nulTerminated(directory.toString());
     }
 
     /** A new builder with every default: argv0 the blob's name, no arguments, the JVM's environment and directory, stdin and stdout piped, stderr inherited, no fds passed. */
@@ -187,7 +183,7 @@ public final class ForkOptions {
         b.gid = gid;
         b.umask = umask;
         b.pipeSize = pipeSize;
-        b.limits.putAll(limits);
+        b.limits = limits.isEmpty() ? Map.of() : new EnumMap<>(limits);
         b.environment = environment;
         b.directory = directory;
         b.sandbox = sandbox;
@@ -393,13 +389,6 @@ public final class ForkOptions {
         }
     }
 
-    static byte[] nulTerminated(String s) {
-        byte[] b = s.getBytes(JNU);
-        byte[] z = new byte[b.length + 1];
-        System.arraycopy(b, 0, z, 0, b.length);
-        return z;
-    }
-
     private static List<String> entries(Map<String, String> env) {
         List<String> list = new ArrayList<>(env.size());
         for (Map.Entry<String, String> e : env.entrySet()) { // a loop, not a lambda: see ColdStartTest
@@ -432,14 +421,6 @@ public final class ForkOptions {
         return r;
     }
 
-    private static Charset jnuCharset() {
-        try {
-            return Charset.forName(System.getProperty("sun.jnu.encoding", "UTF-8"));
-        } catch (RuntimeException e) {
-            return StandardCharsets.UTF_8;
-        }
-    }
-
     /** Collects options; {@link #build()} validates them and throws on the first bad one. */
     public static final class Builder {
         private String argv0; // null: the blob's name
@@ -459,7 +440,8 @@ public final class ForkOptions {
         private int gid = -1;
         private int umask = -1;
         private int pipeSize;
-        private final Map<Resource, long[]> limits = new EnumMap<>(Resource.class);
+        // an EnumMap from the first limit on: making one reflects on Resource.values(), which the defaults need not pay
+        private Map<Resource, long[]> limits = Map.of();
         private SandboxPolicy sandbox;
 
         private Builder() {}
@@ -695,6 +677,9 @@ public final class ForkOptions {
             if (soft < UNLIMITED || hard < UNLIMITED || (hard != UNLIMITED && (soft == UNLIMITED || soft > hard))) {
                 throw new IllegalArgumentException("resourceLimit " + resource + ": soft " + soft
                         + " must be within 0 and hard " + hard + " (-1: unlimited)");
+            }
+            if (limits.isEmpty()) {
+                limits = new EnumMap<>(Resource.class);
             }
             limits.put(resource, new long[] {soft, hard});
             return this;

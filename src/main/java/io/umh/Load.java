@@ -3,6 +3,8 @@ package io.umh;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.charset.Charset;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.FileSystems;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,6 +19,8 @@ import java.util.Objects;
 final class Load {
     /** A streamed load's buffer: large enough that the JNI call per chunk costs nothing next to the copy. */
     static final int CHUNK = 64 * 1024;
+    /** The encoding the JDK itself uses for argv, environment and paths: every string umh hands the kernel. */
+    static final Charset JNU = jnuCharset();
 
     private Load() {}
 
@@ -26,6 +30,7 @@ final class Load {
         if (blob.length == 0) {
             throw new IllegalArgumentException("blob is empty");
         }
+        CleanerThread.ensureStarted(); // first: it loads the fork's classes while this one works
         BlobInfo info = BlobInfo.checked(BlobInfo.of(blob)); // a truncated ELF is refused before a memfd exists
         Native.ensureLoaded();
         int fd = Native.load(blob, z);
@@ -36,6 +41,7 @@ final class Load {
     static UsermodeBlob stream(InputStream in, String name, String what) throws IOException {
         Objects.requireNonNull(in, "in");
         byte[] z = name(name);
+        CleanerThread.ensureStarted();
         Native.ensureLoaded();
         int fd = Native.memfdCreate(z);
         try {
@@ -70,8 +76,9 @@ final class Load {
             }
         }
         byte[] z = name(name);
+        CleanerThread.ensureStarted();
         String file = path.toString();
-        byte[] p = ForkOptions.nulTerminated(file); // a Path holds no NUL
+        byte[] p = nulTerminated(file); // a Path holds no NUL
         Native.ensureLoaded();
         long[] out = new long[Abi.LOADED_LENGTH];
         int fd = Native.loadFile(p, z, out, file);
@@ -105,7 +112,7 @@ final class Load {
         String problem = name.isEmpty() ? "is empty"
                 : name.indexOf('\0') >= 0 ? "contains a NUL character"
                 : name.indexOf('/') >= 0 ? "contains '/' (it names one file, as a file name does)" : null;
-        byte[] z = problem == null ? ForkOptions.nulTerminated(name) : null;
+        byte[] z = problem == null ? nulTerminated(name) : null;
         if (z != null && z.length - 1 > Abi.MEMFD_NAME_MAX) {
             problem = "is " + (z.length - 1) + " bytes long; memfd_create takes at most " + Abi.MEMFD_NAME_MAX;
         }
@@ -113,5 +120,21 @@ final class Load {
             throw new IllegalArgumentException("blob name " + problem + ": \"" + name.replace('\0', '?') + "\"");
         }
         return z;
+    }
+
+    /** {@code s} in {@link #JNU}, NUL-terminated: a C string. */
+    static byte[] nulTerminated(String s) {
+        byte[] b = s.getBytes(JNU);
+        byte[] z = new byte[b.length + 1];
+        System.arraycopy(b, 0, z, 0, b.length);
+        return z;
+    }
+
+    private static Charset jnuCharset() {
+        try {
+            return Charset.forName(System.getProperty("sun.jnu.encoding", "UTF-8"));
+        } catch (RuntimeException e) {
+            return StandardCharsets.UTF_8;
+        }
     }
 }

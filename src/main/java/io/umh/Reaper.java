@@ -17,17 +17,18 @@ import java.util.function.IntConsumer;
  * {@link Child}: the map's key is the pidfd's number, which is closed (and may come back for the
  * next child) only after {@link #forget}.
  */
-final class Reaper {
+final class Reaper implements IntConsumer {
     /** pidfd -> its child, from {@link #watch} until {@link #forget}. */
     private static final ConcurrentHashMap<Integer, Child> CHILDREN = new ConcurrentHashMap<>();
-    private static final FdWatcher PIDFDS = new FdWatcher("umh-reaper", new IntConsumer() { // after CHILDREN: it reads it
-        @Override
-        public void accept(int pidfd) { // a class, not a method reference: see ColdStartTest
-            ready(pidfd);
-        }
-    });
+    private static final FdWatcher PIDFDS = new FdWatcher("umh-reaper", new Reaper()); // after CHILDREN: it reads it
 
     private Reaper() {}
+
+    /** The watcher's handler: this class, not a method reference or a class of its own (see ColdStartTest). */
+    @Override
+    public void accept(int pidfd) {
+        ready(pidfd);
+    }
 
     /** Starts watching {@code c}'s pidfd. Under the child's lock. */
     static void watch(Child c, int pidfd) throws IOException {

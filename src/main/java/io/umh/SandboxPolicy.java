@@ -120,8 +120,8 @@ public final class SandboxPolicy {
             }
         }
         ByteArrayOutputStream block = new ByteArrayOutputStream();
-        block.writeBytes(ForkOptions.nulTerminated(root));
-        mkdirs.forEach(d -> block.writeBytes(ForkOptions.nulTerminated(d)));
+        block.writeBytes(Load.nulTerminated(root));
+        mkdirs.forEach(d -> block.writeBytes(Load.nulTerminated(d)));
         if (binds.size() > Abi.SBX_MAX_BINDS) {
             throw new IllegalArgumentException("a sandbox takes at most " + Abi.SBX_MAX_BINDS + " paths, not " + binds.size());
         }
@@ -131,8 +131,8 @@ public final class SandboxPolicy {
         header[Abi.SBX_SYSCALLS] = calls.length;
         int i = Abi.SBX_HEADER;
         for (var e : binds.entrySet()) {
-            block.writeBytes(ForkOptions.nulTerminated(e.getKey().toString()));
-            block.writeBytes(ForkOptions.nulTerminated(root + e.getKey()));
+            block.writeBytes(Load.nulTerminated(e.getKey().toString()));
+            block.writeBytes(Load.nulTerminated(root + e.getKey()));
             header[i++] = (Files.isDirectory(e.getKey()) ? Abi.SBX_BIND_DIR : 0) | (e.getValue() ? Abi.SBX_BIND_WRITABLE : 0);
         }
         paths = block.toByteArray();

@@ -16,7 +16,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * would still SIGKILL every helper when the JVM dies (PR_SET_PDEATHSIG), but with no chance to
  * finish.
  */
-final class ShutdownHook {
+final class ShutdownHook implements Runnable {
     private static final Log LOG = Log.LOG;
     static final String PROPERTY = "umh.shutdown.grace";
     static final Duration DEFAULT_GRACE = Duration.ofSeconds(2);
@@ -25,12 +25,7 @@ final class ShutdownHook {
 
     static {
         try {
-            Thread hook = new Thread("umh-shutdown") { // a class, not a method reference: see ColdStartTest
-                @Override
-                public void run() {
-                    ShutdownHook.run();
-                }
-            };
+            Thread hook = new Thread(null, new ShutdownHook(), "umh-shutdown", 0, false); // not a lambda: see ColdStartTest
             hook.setContextClassLoader(null); // registered for the JVM's life: it must pin no one's loader
             Runtime.getRuntime().addShutdownHook(hook);
         } catch (IllegalStateException shuttingDown) {
@@ -39,6 +34,12 @@ final class ShutdownHook {
     }
 
     private ShutdownHook() {}
+
+    /** The hook's body: this class, not a method reference or a class of its own. */
+    @Override
+    public void run() {
+        stopAll();
+    }
 
     /** A helper that is running: the hook stops it. */
     static void add(UsermodeProcess p) {
@@ -55,7 +56,7 @@ final class ShutdownHook {
         return running;
     }
 
-    private static void run() {
+    private static void stopAll() {
         running = true;
         List<UsermodeProcess> live = List.copyOf(LIVE);
         Duration grace = grace(System.getProperty(PROPERTY));

@@ -26,6 +26,12 @@ final class Spawn {
 
     /** Clones a child from a loaded blob ({@code blob}: what it is; {@code name}: its name NUL-terminated, the default argv0). */
     static Spawned run(int memfd, BlobInfo blob, byte[] name, ForkOptions o) throws IOException {
+        // PR_SET_PDEATHSIG follows the cloning thread: with it, the clone is made on the spawner
+        // thread, which outlives every child; without it, on this one. Started first: a first
+        // spawner reaches its native loop while this thread prepares the spawn.
+        if (o.killOnParentDeath()) {
+            Spawner.ensureStarted();
+        }
         boolean script = blob.kind() == BlobInfo.Kind.SCRIPT;
         SandboxPolicy policy = o.sandbox().orElse(null);
         int[] sandbox = policy != null ? sandboxHeader(policy, script, o) : null;
@@ -54,11 +60,6 @@ final class Spawn {
         Fds fds = null;
         try {
             fds = new Fds(o);
-            // PR_SET_PDEATHSIG follows the cloning thread: with it, the clone is made on the
-            // spawner thread, which outlives every child; without it, right here.
-            if (o.killOnParentDeath()) {
-                Spawner.ensureStarted();
-            }
             rc = Native.spawn(memfd, flags, argv.bytes, argv.count, o.envp == null ? null : o.envp.bytes, o.envp == null ? 0 : o.envp.count, o.dir,
                     fds.plan, ids, o.rlimits, sandbox, sandboxPaths, out);
         } catch (IOException | RuntimeException e) {
@@ -154,7 +155,7 @@ final class Spawn {
         }
 
         private int open(String file, int how, String what) throws IOException {
-            int fd = Native.openRedirect(ForkOptions.nulTerminated(file), how, what);
+            int fd = Native.openRedirect(Load.nulTerminated(file), how, what);
             opened[nopened++] = fd;
             return fd;
         }

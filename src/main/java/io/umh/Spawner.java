@@ -21,11 +21,11 @@ import java.lang.System.Logger.Level;
  * {@code -Dumh.spawners} (default: the CPU count), each time a spawn is queued while every spawner
  * is busy. {@code -Dumh.spawners=1} keeps one.
  */
-final class Spawner {
+final class Spawner implements Runnable {
     static final String PROPERTY = "umh.spawners";
-    /** The most spawners the pool grows to. */
-    static final int LIMIT = limit(System.getProperty(PROPERTY), Runtime.getRuntime().availableProcessors());
     private static int started; // guarded by Spawner.class
+    /** The most spawners the pool grows to: read by the first grow(), on a spawner thread, not by a first fork. */
+    private static int limit;   // guarded by Spawner.class; 0 until read
 
     static {
         Native.ensureLoaded();
@@ -34,12 +34,10 @@ final class Spawner {
 
     private Spawner() {}
 
-    /** The thread's body: a class, not a lambda, as on every first-fork path (see ColdStartTest). */
-    private static final class Serve implements Runnable {
-        @Override
-        public void run() {
-            serve();
-        }
+    /** A spawner thread's body: this class, not a lambda or a class of its own, as on every first-fork path (see ColdStartTest). */
+    @Override
+    public void run() {
+        Native.serveSpawns(); // never returns: children depend on this thread staying alive
     }
 
     /**
@@ -49,11 +47,14 @@ final class Spawner {
     static void ensureStarted() {}
 
     /**
-     * One more spawner, unless the pool has {@link #LIMIT} (then none, and none is asked for
+     * One more spawner, unless the pool has {@code -Dumh.spawners} (then none, and none is asked for
      * again). Called by a spawner thread, between two clones, when a spawn found every spawner busy.
      */
     static synchronized void grow() {
-        if (started >= LIMIT) {
+        if (limit == 0) {
+            limit = limit(System.getProperty(PROPERTY), Runtime.getRuntime().availableProcessors());
+        }
+        if (started >= limit) {
             return;
         }
         try {
@@ -71,14 +72,10 @@ final class Spawner {
 
     private static synchronized void start() {
         started++;
-        Thread t = new Thread(null, new Serve(), started == 1 ? "umh-spawner" : "umh-spawner-" + started, 0, false);
+        Thread t = new Thread(null, new Spawner(), started == 1 ? "umh-spawner" : "umh-spawner-" + started, 0, false);
         t.setDaemon(true);
         t.setContextClassLoader(null); // a library thread: it must not pin the loader of whoever started it
         t.start();
-    }
-
-    private static void serve() {
-        Native.serveSpawns(); // never returns: children depend on this thread staying alive
     }
 
     /** The value of {@code -Dumh.spawners}: a number from 1 to {@link Abi#SPAWNERS_MAX}; otherwise cpus, with a warning. */

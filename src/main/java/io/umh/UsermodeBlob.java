@@ -45,7 +45,7 @@ public final class UsermodeBlob implements AutoCloseable {
         this.info = info;
         this.name = name;
         this.argv0 = argv0;
-        this.cleanable = UsermodeProcess.CLEANER.register(this, Native.closer(memfd));
+        this.cleanable = CleanerThread.CLEANER.register(this, Native.closer(memfd));
     }
 
     /** Forks a child running this blob with the default options. */

@@ -41,16 +41,6 @@ import java.util.concurrent.atomic.AtomicInteger;
  * release waits for that read to end and is done by that thread, never beside it.
  */
 public final class UsermodeProcess extends Process implements AutoCloseable {
-    static final Cleaner CLEANER = Cleaner.create(new java.util.concurrent.ThreadFactory() { // a class, not a lambda: see ColdStartTest
-        @Override
-        public Thread newThread(Runnable r) {
-            Thread t = new Thread(null, r, "umh-cleaner", 64 * 1024, false);
-            t.setDaemon(true);
-            t.setContextClassLoader(null);
-            return t;
-        }
-    });
-
     private final Child child;
     private final FileOutputStream toUmh;
     private final FileInputStream fromUmh;
@@ -103,14 +93,9 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
         this.toUmh = in >= 0 ? new FileOutputStream(Native.fileDescriptor(in)) : new NullStreams.Output();
         this.fromUmh = out >= 0 ? new PipeInputStream(Native.fileDescriptor(out)) : new NullStreams.Input();
         this.errorStream = err >= 0 ? new PipeInputStream(Native.fileDescriptor(err)) : new NullStreams.Input();
-        this.child = new Child(fds[Abi.OUT_PID], fds[Abi.OUT_PIDFD], new java.util.function.IntConsumer() {
-            @Override
-            public void accept(int status) { // a class, not a method reference: see ColdStartTest
-                exited(status);
-            }
-        });
+        this.child = new Child(fds[Abi.OUT_PID], fds[Abi.OUT_PIDFD], this);
         this.closeAll = new CloseAll(child.pid, toUmh, fromUmh, errorStream);
-        this.pipes = CLEANER.register(this, closeAll);
+        this.pipes = CleanerThread.CLEANER.register(this, closeAll);
         HOLDING.incrementAndGet();
     }
 
@@ -503,8 +488,8 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
         return child;
     }
 
-    /** The child's completion, published once by {@link Child#reap}: every fd but the pipes is released. */
-    private void exited(int s) {
+    /** The child's completion, published once by {@link Child#reap} (outside its lock): every fd but the pipes is released. */
+    void exited(int s) {
         publications.incrementAndGet();
         if (violation != null && s == 128 + Abi.SIGKILL) {
             s = 128 + 31; // what a seccomp kill leaves: umh stopped it for the same reason, by name

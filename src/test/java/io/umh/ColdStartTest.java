@@ -72,11 +72,18 @@ class ColdStartTest {
                 "java.util.concurrent.locks.ReentrantReadWriteLock", "java.util.concurrent.CompletableFuture",
                 "java.util.concurrent.ForkJoinPool", "java.io.BufferedReader", "java.io.InputStreamReader",
                 // umh's own, needed only to extract the shim, to sandbox, to stop a running child or to explain a failure
-                "io.umh.Mounts", "io.umh.SandboxSupport", "io.umh.Stopper", "io.umh.Step", "io.umh.Spawn$1", "io.umh.ExecFailure")) {
+                "io.umh.Mounts", "io.umh.SandboxSupport", "io.umh.Stopper", "io.umh.Step", "io.umh.Spawn$1", "io.umh.ExecFailure",
+                // anonymous or nested classes folded into their outer class: each is a class less to load
+                "io.umh.Spawner$Serve", "io.umh.Reaper$1", "io.umh.ShutdownHook$1", "io.umh.UsermodeProcess$1")) {
             // jdk.jfr.FlightRecorder itself is asked whether JFR was initialized: one class, nothing set up
             assertEquals(List.of(), loaded.stream().filter(c -> c.startsWith(prefix) && !c.equals("jdk.jfr.FlightRecorder"))
                     .collect(Collectors.toList()), prefix);
         }
+        // what the cleaner thread loads ahead of the caller is what the first fork loads (but for what the caller
+        // loads before that thread runs): no class left out, none stale
+        List<String> umh = loaded.stream().filter(c -> c.startsWith("io.umh.") && !List.of("io.umh.Umh", "io.umh.Load",
+                "io.umh.CleanerThread", "io.umh.BlobInfo", "io.umh.BlobInfo$Kind").contains(c)).sorted().collect(Collectors.toList());
+        assertEquals(umh, Stream.of(CleanerThread.FIRST_FORK).sorted().collect(Collectors.toList()), "CleanerThread.FIRST_FORK");
         // a fresh JVM's first lambda bootstraps LambdaMetafactory (tens of ms): umh's first fork makes none
         assertEquals(List.of(), loaded.stream().filter(c -> c.startsWith("io.umh.") && c.contains("$$Lambda"))
                 .collect(Collectors.toList()), "umh's lambdas");

@@ -1,0 +1,72 @@
+package io.umh;
+
+import java.lang.ref.Cleaner;
+import java.util.concurrent.ThreadFactory;
+
+/**
+ * umh's one {@link Cleaner} (blobs' memfds, helpers' pipes, policies' namespaces) and its daemon
+ * thread, "umh-cleaner", started by the first load ({@link #ensureStarted}) rather than by the
+ * first {@link UsermodeBlob}, so that it starts as early as it can: before it starts cleaning, it
+ * loads the shim (initialises {@link Native}) while the loading thread checks the blob, then loads
+ * the classes a first fork needs, {@link #FIRST_FORK}, while that thread copies the bytes and
+ * forks. In a fresh JVM each class of umh's jar costs 0.3-1 ms of interpreted class-loader code,
+ * most of a first fork's time; on a second core it overlaps with the rest. Those classes are
+ * loaded only, never initialised: no other static initialiser runs here (none can start a thread
+ * or wait on what the caller initialises), and a class the caller reaches first it loads itself,
+ * the other thread then finding it loaded. Native's initialiser records any failure, which the
+ * load's own {@code Native.ensureLoaded()} throws, as if it had run there. The cleaning waits
+ * meanwhile: nothing it could clean exists before the first load returns.
+ */
+final class CleanerThread implements ThreadFactory, Runnable {
+    static final Cleaner CLEANER = Cleaner.create(new CleanerThread());
+
+    /**
+     * What a first load + fork + waitFor + close of a static binary loads of umh's (ColdStartTest
+     * keeps the list complete), in about the order the caller needs them; but for BlobInfo and its
+     * Kind, which the caller is loading while this thread starts.
+     */
+    static final String[] FIRST_FORK = {
+        "io.umh.Native", "io.umh.Log", "io.umh.NativeLoader", "io.umh.internal.Platform", "io.umh.NativeLoader$Shim",
+        "io.umh.UsermodeBlob", "io.umh.Native$Closer", "io.umh.UsermodeProcess", "io.umh.NullStreams$Output",
+        "io.umh.PipeInputStream", "io.umh.NullStreams$Input", "io.umh.ForkOptions", "io.umh.ForkOptions$Builder",
+        "io.umh.ForkOptions$Lifetime", "io.umh.ForkOptions$Resource", "io.umh.ForkOptions$Block", "io.umh.Events",
+        "io.umh.Spawn", "io.umh.internal.PermanentForkFailure", "io.umh.Spawn$Fds", "io.umh.Spawner",
+        "io.umh.Spawn$Spawned", "io.umh.Child", "io.umh.Child$State",
+        "io.umh.UsermodeProcess$CloseAll", "io.umh.ShutdownHook", "io.umh.Reaper", "io.umh.FdWatcher",
+        "io.umh.internal.VirtualThreads", "io.umh.Child$Path",
+    };
+
+    private Runnable cleaning; // the Cleaner's own loop, run once the classes are loaded
+
+    private CleanerThread() {}
+
+    /** Makes sure the thread is started (once, by this class's initialisation). */
+    static void ensureStarted() {}
+
+    @Override
+    public Thread newThread(Runnable r) {
+        cleaning = r; // Cleaner.create asks for one thread, once; its start() publishes this to it
+        Thread t = new Thread(null, this, "umh-cleaner", 256 * 1024, false); // class loading's stack, not only a cleaning's
+        t.setDaemon(true);
+        t.setContextClassLoader(null); // a library thread: it must not pin the loader of whoever started it
+        return t;
+    }
+
+    @Override
+    public void run() {
+        try {
+            Native.ensureLoaded(); // the shim: the load needs it right after its checks of the blob
+        } catch (Throwable failed) {
+            // recorded by Native: the load's own ensureLoaded throws it
+        }
+        ClassLoader loader = CleanerThread.class.getClassLoader();
+        try {
+            for (String name : FIRST_FORK) {
+                Class.forName(name, false, loader);
+            }
+        } catch (Throwable warmUpOnly) {
+            // ClassNotFoundException, a LinkageError, no memory: the caller loads what it needs itself
+        }
+        cleaning.run();
+    }
+}
