@@ -96,36 +96,21 @@ class SpawnerPoolTest {
     @ExtendWith(NothingLeaked.class)
     void shortLivedThreadsForkingAtOnceEachGetTheirOwnHelper() throws Exception {
         try (UsermodeBlob cat = Umh.load(TestBlobs.bytes("cat"))) {
-            ConcurrentLinkedQueue<Throwable> failures = new ConcurrentLinkedQueue<>();
             AtomicInteger echoed = new AtomicInteger();
-            CountDownLatch go = new CountDownLatch(1);
-            List<Thread> threads = new ArrayList<>();
-            for (int t = 0; t < 16; t++) {
-                int thread = t;
-                threads.add(new Thread(() -> {
-                    try {
-                        go.await();
-                        for (int i = 0; i < 10; i++) {
-                            byte[] payload = ("thread " + thread + " fork " + i).getBytes(StandardCharsets.UTF_8);
-                            try (UsermodeProcess p = cat.fork()) {
-                                p.pipeToUmh().write(payload);
-                                p.pipeToUmh().close();
-                                assertArrayEquals(payload, p.pipeFromUmh().readAllBytes());
-                                assertEquals(0, p.waitFor());
-                                echoed.incrementAndGet();
-                            }
-                        }
-                    } catch (Throwable e) {
-                        failures.add(e);
+            AtomicInteger numbers = new AtomicInteger();
+            Pool.inThreads(16, () -> {
+                int thread = numbers.getAndIncrement();
+                for (int i = 0; i < 10; i++) {
+                    byte[] payload = ("thread " + thread + " fork " + i).getBytes(StandardCharsets.UTF_8);
+                    try (UsermodeProcess p = cat.fork()) {
+                        p.pipeToUmh().write(payload);
+                        p.pipeToUmh().close();
+                        assertArrayEquals(payload, p.pipeFromUmh().readAllBytes());
+                        assertEquals(0, p.waitFor());
+                        echoed.incrementAndGet();
                     }
-                }));
-            }
-            threads.forEach(Thread::start);
-            go.countDown();
-            for (Thread t : threads) {
-                t.join();
-            }
-            assertEquals(List.of(), List.copyOf(failures));
+                }
+            });
             assertEquals(160, echoed.get());
         }
     }

@@ -62,15 +62,30 @@ class ChannelTest {
     /** 8 threads, 200 calls each, one helper: every caller gets the reply to its own request. */
     @Test
     void eightThreadsEachGetTheirOwnReplies() throws Exception {
-        ExecutorService pool = Executors.newFixedThreadPool(8);
         try (UsermodeProcess p = framed(); UsermodeChannel ch = UsermodeChannel.open(p)) {
+            callFromThreads(8, 200, 40, (thread, request) -> ch.call(request));
+        }
+    }
+
+    /** One call of {@link #callFromThreads}: its thread's number and its request; the reply. */
+    interface Call {
+        byte[] call(int thread, byte[] request) throws Exception;
+    }
+
+    /**
+     * {@code threads} threads at once, {@code calls} calls each through {@code call}, each request
+     * its thread's own (its text repeated 1 to {@code repeats} times): every reply must be its request.
+     */
+    static void callFromThreads(int threads, int calls, int repeats, Call call) throws Exception {
+        ExecutorService pool = Executors.newFixedThreadPool(threads);
+        try {
             List<Future<?>> done = new ArrayList<>();
-            for (int t = 0; t < 8; t++) {
+            for (int t = 0; t < threads; t++) {
                 int thread = t;
                 done.add(pool.submit(() -> {
-                    for (int i = 0; i < 200; i++) {
-                        byte[] request = bytes(("thread " + thread + " call " + i + ";").repeat(1 + i % 40));
-                        assertArrayEquals(request, ch.call(request));
+                    for (int i = 0; i < calls; i++) {
+                        byte[] request = bytes(("thread " + thread + " call " + i + ";").repeat(1 + i % repeats));
+                        assertArrayEquals(request, call.call(thread, request));
                     }
                     return null;
                 }));

@@ -18,7 +18,6 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 
 import io.umh.ForkOptions;
@@ -193,24 +192,9 @@ class PipelineTest {
     /** 8 threads of sync calls and 8 of async ones on one helper, mixed: every caller gets its own replies. */
     @Test
     void syncAndAsyncCallersMixed() throws Exception {
-        ExecutorService pool = Executors.newFixedThreadPool(16);
         try (UsermodeProcess p = ChannelTest.framed(); UsermodeChannel ch = UsermodeChannel.open(p)) {
-            List<Future<?>> done = new ArrayList<>();
-            for (int t = 0; t < 16; t++) {
-                int thread = t;
-                done.add(pool.submit(() -> {
-                    for (int i = 0; i < 300; i++) {
-                        byte[] request = bytes(("thread " + thread + " call " + i + ";").repeat(1 + i % 50));
-                        assertArrayEquals(request, thread % 2 == 0 ? ch.call(request) : ch.callAsync(request).get());
-                    }
-                    return null;
-                }));
-            }
-            for (Future<?> f : done) {
-                f.get();
-            }
-        } finally {
-            pool.shutdown();
+            ChannelTest.callFromThreads(16, 300, 50,
+                    (thread, request) -> thread % 2 == 0 ? ch.call(request) : ch.callAsync(request).get());
         }
     }
 
