@@ -164,6 +164,7 @@ class ReleaseAtExitTest {
         assertEquals("drained", new String(p.pipeFromUmh().readNBytes(7), StandardCharsets.US_ASCII));
         java.nio.channels.FileChannel ch = p.pipeFromUmh().getChannel();
         assertSame(ch, p.pipeFromUmh().getChannel());
+        assertTrue(TestBlobs.fdTargets().contains("/memfd:umh-drained (deleted)"), TestBlobs.fdTargets().toString());
         java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(6);
         assertEquals(6, ch.read(b));
         assertEquals(", then", new String(b.array(), StandardCharsets.US_ASCII));
