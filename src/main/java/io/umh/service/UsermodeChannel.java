@@ -241,10 +241,19 @@ public final class UsermodeChannel implements AutoCloseable {
                 lock.lock();
                 try {
                     inWrite = false;
+                    if (p != null) {
+                        line.remove(p); // this call fails here, with e
+                    }
                 } finally {
                     lock.unlock();
                 }
-                throw fail(e, direct);
+                if (p == null) { // nothing else in flight: this thread was to read, and no one else will
+                    throw fail(e, direct);
+                }
+                // the calls in line before it may have their replies in the pipe already: whoever reads
+                // hands them over, and fails the rest at the helper's EOF; no later call is sent
+                close(e);
+                throw e;
             }
             lock.lock();
             try {

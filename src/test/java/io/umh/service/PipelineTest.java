@@ -81,6 +81,22 @@ class PipelineTest {
     /** The helper exits 3 on the 5th of 10 requests in flight: 4 replies, then 6 failures naming the status. */
     @Test
     void helperDeathMidPipelineFailsEveryCallInLine() throws Exception {
+        helperDeathMidPipeline();
+    }
+
+    /**
+     * Regression (a CI failure): a request written after the helper's exit (EPIPE) failed every call in
+     * line, even those whose replies the helper had written before it exited; they are the reader's to
+     * hand over. The same death, 200 times: every time 4 replies, then 6 failures.
+     */
+    @Test
+    void aWriteAfterTheHelpersDeathLeavesTheEarlierRepliesToTheirCalls() throws Exception {
+        for (int round = 0; round < 200; round++) {
+            helperDeathMidPipeline();
+        }
+    }
+
+    private static void helperDeathMidPipeline() throws Exception {
         try (UsermodeProcess p = ChannelTest.framed("-c", "5"); UsermodeChannel ch = UsermodeChannel.open(p)) {
             List<CompletableFuture<byte[]>> calls = new ArrayList<>();
             for (int i = 1; i <= 10; i++) {
