@@ -69,6 +69,20 @@ class SandboxTest {
         }
     }
 
+    /** The benchmarks' bare-exit: no libc, its first instruction its only call; runs sandboxed as it does without. */
+    @Test
+    void aProgramWithoutLibcRunsUnderStrict() throws Exception {
+        try (UsermodeBlob blob = Umh.load(TestBlobs.bytes("bare-exit"), "bare-exit")) {
+            assertTrue(blob.info().interpreter().isEmpty(), blob.info().toString());
+            for (ForkOptions o : new ForkOptions[] {ForkOptions.builder().build(), STRICT}) {
+                try (UsermodeProcess p = blob.fork(o)) {
+                    assertEquals(0, p.waitFor(), o.toString());
+                    assertTrue(p.violation().isEmpty());
+                }
+            }
+        }
+    }
+
     @Test
     void withoutAListenerTheKillStillStopsItUnnamed() throws Exception {
         String out = TestBlobs.run(TestBlobs.javaCommand(List.of(),

@@ -27,7 +27,12 @@ import java.util.stream.Collectors;
  * when the program it runs has exec'd (bwrap, before it makes its sandbox). The rest is the exec's end,
  * the program's run, its exit (the namespaces' teardown) and the wait.
  *
- * <p>Usage: {@code SandboxInterleaved ROUNDS OUT.json} (benchmarks/sandbox.sh). Prints the ratios and
+ * <p>The helper is {@code exit} (static glibc) unless HELPER names another of the jar's blobs:
+ * {@code bare-exit} has no libc and no start-up code, so every contender's time is its spawn, its
+ * sandbox and its wait alone (glibc's static start-up costs ~0.6 ms per start on a VM whose
+ * hypervisor traps CPUID, the same for every contender, which dilutes the ratios).
+ *
+ * <p>Usage: {@code SandboxInterleaved ROUNDS OUT.json [HELPER]} (benchmarks/sandbox.sh). Prints the ratios and
  * a summary; writes {"rounds": N, "support": Umh.sandboxSupport() as text, "strict_layers": what a
  * strict() child got, "contenders": {name: STATS}, "until_exec": {name: STATS}}, STATS as
  * Interleaved's (median_us, mean_us of the fastest 95%, p10_us, p90_us).
@@ -40,11 +45,13 @@ public final class SandboxInterleaved {
     private SandboxInterleaved() {}
 
     public static void main(String[] args) throws Exception {
-        if (args.length != 2) {
-            System.err.println("usage: SandboxInterleaved ROUNDS OUT.json");
+        if (args.length != 2 && args.length != 3) {
+            System.err.println("usage: SandboxInterleaved ROUNDS OUT.json [exit|bare-exit]");
             System.exit(2);
         }
         int rounds = Integer.parseInt(args[0]);
+        String helper = args.length == 3 ? args[2] : "exit";
+        byte[] bytes = Blobs.resource(helper);
         // what network(true) binds, bound read-only without it: strict_binds - strict is those binds'
         // cost, strict_host_network - strict_binds the net namespace's saving (less the network calls' rules)
         Path[] resolverFiles = List.of("/etc/resolv.conf", "/etc/hosts", "/etc/nsswitch.conf", "/etc/services", "/etc/gai.conf")
@@ -62,8 +69,8 @@ public final class SandboxInterleaved {
         long[][] ns;
         long[][] forkNs;
         Path dir = Files.createTempDirectory("umh-bench");
-        Path file = Blobs.writeExecutable(dir, "exit", Blobs.EXIT);
-        try (UsermodeBlob blob = Umh.load(Blobs.EXIT)) {
+        Path file = Blobs.writeExecutable(dir, helper, bytes);
+        try (UsermodeBlob blob = Umh.load(bytes)) {
             try (var p = blob.fork(strict)) {
                 layers = p.sandboxLayers().toString();
                 if (p.waitFor() != 0) {
@@ -98,7 +105,7 @@ public final class SandboxInterleaved {
         String stats = Interleaved.stats(NAMES, ns);
         System.out.println("until fork() (or start()) returned, the child exec'd:");
         String forkStats = Interleaved.stats(NAMES, forkNs);
-        Files.writeString(Path.of(args[1]), "{\"rounds\": " + rounds + ", \"support\": " + json(support)
+        Files.writeString(Path.of(args[1]), "{\"rounds\": " + rounds + ", \"helper\": " + json(helper) + ", \"support\": " + json(support)
                 + ", \"strict_layers\": " + json(layers) + ", \"contenders\": " + stats
                 + ", \"until_exec\": " + forkStats + "}\n");
     }
