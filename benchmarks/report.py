@@ -119,13 +119,17 @@ def sandbox_runs(results):
     """{started, kernel, bwrap, support, strict_layers, runs: [{rounds, contenders, until_exec}]} from
     benchmarks/sandbox.sh, in run order, or None."""
     d = os.path.join(results, "sandbox")
-    runs = []
-    for _, path in numbered(d, "run-{}.json"):
-        with open(path) as f:
-            runs.append(json.load(f))
+
+    def load(name):
+        out = []
+        for _, path in numbered(d, name):
+            with open(path) as f:
+                out.append(json.load(f))
+        return out
+
+    runs, bare = load("run-{}.json"), load("bare-{}.json")
     if not runs:
         return None
-    bare = [run for _, path in numbered(d, "bare-{}.json") for run in [json.load(open(path))]]
 
     def text(name):
         path = os.path.join(d, name)
@@ -353,7 +357,6 @@ def sandbox_section(sbx):
              "round to round, all of the same static exit program: umh's from its memfd (loaded once), ProcessBuilder's",
              "and bwrap's from the same bytes written once to a file; pipes on fd 0 and 1 for each, closed at the end.",
              "Each cell is a ratio of medians within one run; the range is over the runs, the median column the figure.",
-             "",
              ""]
 
     def head(rs):
@@ -367,7 +370,16 @@ def sandbox_section(sbx):
             lines.append(f"| {label} | " + " | ".join(fmt(x, 2) for x in rs) + f" | **{fmt(med, 2)}** | {spread(rs)} | "
                          + (f"{'>=' if higher else '<='} {target:.2f}x | {verdict(med, target, not higher)} |" if target else " | |"))
 
-    lines[-1:] = head(runs)
+    def medians_us(rs_runs, names, section, what):
+        for name, label in SANDBOX_US:
+            xs = [us(run, name, section) for run in rs_runs]
+            if name not in names or all(x is None for x in xs):
+                continue  # not asked for, or a contender these runs did not have (an older sandbox.sh)
+            lines.append(f"| {label}, {what}, median (us) | " + " | ".join(fmt(x) for x in xs)
+                         + f" | {fmt(median(xs))} | {fmt(min(x for x in xs if x is not None))}-"
+                         + f"{fmt(max(x for x in xs if x is not None))} | | |")
+
+    lines += head(runs)
     targets(runs, SANDBOX)
     for label, f in (
             ("the network namespace's share (joined, made once) of `strict()`'s extra time: (`strict()` - `strict()` with `network(true)`) / (`strict()` - unsandboxed)",
@@ -377,14 +389,9 @@ def sandbox_section(sbx):
              lambda run: share(run, "umh_strict", "umh_loaded", "umh_strict", "umh_loaded", "until_exec"))):
         rs = [f(run) for run in runs]
         lines.append(f"| {label} | " + " | ".join(fmt(x, 2) for x in rs) + f" | **{fmt(median(rs), 2)}** | {spread(rs)} | | |")
+    every = {name for name, _ in SANDBOX_US}
     for section, what in (("contenders", "spawn+wait"), ("until_exec", "until `fork()`/`start()` returned")):
-        for name, label in SANDBOX_US:
-            xs = [us(run, name, section) for run in runs]
-            if all(x is None for x in xs):
-                continue  # a contender these runs did not have (an older sandbox.sh)
-            lines.append(f"| {label}, {what}, median (us) | " + " | ".join(fmt(x) for x in xs)
-                         + f" | {fmt(median(xs))} | {fmt(min(x for x in xs if x is not None))}-"
-                         + f"{fmt(max(x for x in xs if x is not None))} | | |")
+        medians_us(runs, every, section, what)
     bare = sbx.get("bare_runs") or []
     if bare:
         lines += ["", "**The same contenders running `bare-exit`** (test-blobs/bare-exit.c: no libc, one `exit_group`), "
@@ -393,11 +400,8 @@ def sandbox_section(sbx):
                   "to this VM's hypervisor and add the same ~0.6-1.2 ms to every contender above (on bare metal "
                   "CPUID costs ~100 cycles, so these are the ratios the `exit` rows approach there).", ""]
         lines += head(bare)
-        targets(bare, SANDBOX[:2] + [r for r in SANDBOX if r[1] == "umh_strict_fresh" or r[2] == "umh_strict_fresh"])
-        for name, label in SANDBOX_US[:2] + SANDBOX_US[5:6]:
-            xs = [us(run, name) for run in bare]
-            lines.append(f"| {label}, spawn+wait, median (us) | " + " | ".join(fmt(x) for x in xs)
-                         + f" | {fmt(median(xs))} | {fmt(min(xs))}-{fmt(max(xs))} | | |")
+        targets(bare, SANDBOX[:2] + [r for r in SANDBOX if "umh_strict_fresh" in r[1:3]])
+        medians_us(bare, {"umh_loaded", "umh_strict", "bwrap"}, "contenders", "spawn+wait")
     if sbx.get("load_before"):
         lines += ["", f"Load before: `{sbx['load_before']}`; after: `{sbx.get('load_after')}`: the machine is shared,"
                   " and its load moves these ratios (bwrap's most), which an interleaved run cancels only in part.", ""]

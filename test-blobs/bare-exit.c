@@ -2,7 +2,7 @@
  * bare-exit: exits with status 0 and does nothing else: no libc, no start-up code, one system call
  * (built with -nostdlib, see CMakeLists.txt). The benchmarks run it beside `exit` (static glibc) to
  * measure a spawn without the program's own start-up: glibc's static start-up runs CPUID loops
- * (init_cacheinfo) that trap to a virtual machine's hypervisor, ~0.6 ms per start on the VM where
+ * (init_cacheinfo) that trap to a virtual machine's hypervisor, 0.6-1.2 ms per start on the VM where
  * umh's figures were taken, and the same for every contender.
  */
 void _start(void); /* the entry point: the ELF header names it, nothing calls it */

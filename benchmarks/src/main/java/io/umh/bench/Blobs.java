@@ -11,8 +11,6 @@ import java.nio.file.attribute.PosixFilePermissions;
 final class Blobs {
     /** A statically linked program that exits 0 at once. */
     static final byte[] EXIT = resource("exit");
-    /** The same without libc: one exit_group and no start-up code at all (test-blobs/bare-exit.c). */
-    static final byte[] BARE_EXIT = resource("bare-exit");
     /** A statically linked cat. */
     static final byte[] CAT = resource("cat");
     /** Says "ready", then with "-p" waits for a signal, whatever happens to its pipes. */
@@ -24,6 +22,7 @@ final class Blobs {
 
     private Blobs() {}
 
+    /** A helper of the jar's by name: {@code exit}, {@code bare-exit} (no libc: test-blobs/bare-exit.c), ... */
     static byte[] resource(String name) {
         try (InputStream in = Blobs.class.getResourceAsStream("/blobs/" + name)) {
             if (in == null) {

@@ -29,7 +29,7 @@ import java.util.stream.Collectors;
  *
  * <p>The helper is {@code exit} (static glibc) unless HELPER names another of the jar's blobs:
  * {@code bare-exit} has no libc and no start-up code, so every contender's time is its spawn, its
- * sandbox and its wait alone (glibc's static start-up costs ~0.6 ms per start on a VM whose
+ * sandbox and its wait alone (glibc's static start-up costs 0.6-1.2 ms per start on a VM whose
  * hypervisor traps CPUID, the same for every contender, which dilutes the ratios).
  *
  * <p>Usage: {@code SandboxInterleaved ROUNDS OUT.json [HELPER]} (benchmarks/sandbox.sh). Prints the ratios and
