@@ -64,6 +64,8 @@ enum umh_step {
     UMH_CGROUP_MKDIR,         /* the helper's cgroup under the delegated one: EACCES without delegation */
     /* loading a blob from a file (umh_memfd_load_file; the file's open is UMH_OPEN) */
     UMH_STATX, UMH_COPY_FILE_RANGE, UMH_SENDFILE, UMH_READ,
+    /* lifetime: the wake-up that takes the watcher threads out of epoll_wait at JVM exit */
+    UMH_EVENTFD,
     UMH_STEP_COUNT
 };
 
@@ -264,13 +266,20 @@ struct umh_handoff {
     struct umh_handoff *next; /* the spawners' queue */
 };
 /* The caller: queues h and sleeps until its clone is made and the child exec'd or exited (0) or
- * the clone failed (UMH_FAIL). Needs a thread in umh_spawner_serve(). */
+ * the clone failed (UMH_FAIL). Needs a thread in umh_spawner_serve(), or the spawners retired:
+ * then the caller makes the clone itself (and any other queued). */
 int umh_handoff(struct umh_handoff *h);
-/* A spawner thread's whole life: joins the pool, serves hand-offs, never returns. grow(ctx) is
- * called on this thread, between two hand-offs, when a hand-off was queued while every spawner
- * was busy: it starts one more thread in umh_spawner_serve, or none where the pool is complete
- * (then no spawner calls it again). NULL: this spawner never grows the pool. */
-void umh_spawner_serve(void (*grow)(void *ctx), void *ctx) __attribute__((noreturn));
+/* A spawner thread's life: joins the pool, serves hand-offs, and returns only once the spawners
+ * are retired (umh_spawners_retire) and nothing is queued. grow(ctx) is called on this thread,
+ * between two hand-offs, when a hand-off was queued while every spawner was busy: it starts one
+ * more thread in umh_spawner_serve, or none where the pool is complete (then no spawner calls it
+ * again). NULL: this spawner never grows the pool. */
+void umh_spawner_serve(void (*grow)(void *ctx), void *ctx);
+/* At the process's exit: every spawner leaves umh_spawner_serve once nothing is queued, and from
+ * here on each umh_handoff makes its clone on its caller's thread (whose exit then sends the
+ * child's PR_SET_PDEATHSIG). A JVM waits up to ~300 ms at exit for threads that are in native
+ * code: a spawner must not be one of them then. For good: there is no way back. */
+void umh_spawners_retire(void);
 /* umh_spawner_serve(NULL, NULL) as a pthread start routine, for C programs (the tests, the
  * floor) that start spawners themselves: pthread_create(&t, NULL, umh_spawner_thread, NULL). */
 void *umh_spawner_thread(void *unused);
@@ -334,7 +343,11 @@ int umh_signal(int pidfd, int pid, int sig);
 int umh_pidfd_open(int pid);
 int umh_epoll_create(void);
 int umh_epoll_ctl(int epfd, int add, int fd);
-int umh_epoll_wait(int epfd, int *fds, int max);
+/* Ready fds (at most max, 64) into fds, waiting up to timeout_ms (-1: no limit): how many (0 at the
+ * timeout), or UMH_FAIL. */
+int umh_epoll_wait(int epfd, int *fds, int max, int timeout_ms);
+/* A close-on-exec eventfd that is readable from the start (a count of 1), or UMH_FAIL(UMH_EVENTFD). */
+int umh_eventfd_ready(void);
 int umh_close(int fd);
 /* A close-on-exec duplicate of fd (3 or above), or UMH_FAIL. */
 int umh_dup(int fd);

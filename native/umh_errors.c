@@ -81,6 +81,7 @@ static const char *const step_names[UMH_STEP_COUNT] = {
     [UMH_COPY_FILE_RANGE] = "copy_file_range",
     [UMH_SENDFILE] = "sendfile",
     [UMH_READ] = "read",
+    [UMH_EVENTFD] = "eventfd",
 };
 
 const char *umh_step_name(int step)

@@ -138,6 +138,7 @@ SAME(STEP_STATX, UMH_STATX);
 SAME(STEP_COPY_FILE_RANGE, UMH_COPY_FILE_RANGE);
 SAME(STEP_SENDFILE, UMH_SENDFILE);
 SAME(STEP_READ, UMH_READ);
+SAME(STEP_EVENTFD, UMH_EVENTFD);
 SAME(MEMFD_NAME_MAX, UMH_MEMFD_NAME_MAX);
 SAME(STEP_COUNT, UMH_STEP_COUNT);
 SAME(SPAWN_CGROUP, UMH_SPAWN_CGROUP);
@@ -565,7 +566,7 @@ JNIEXPORT void JNICALL Java_io_umh_Native_serveSpawns0(JNIEnv *env, jclass cls)
     struct grow_ctx g = { env, cls, (*env)->GetStaticMethodID(env, cls, "growSpawners", "()V") };
     if (g.grow == NULL)
         (*env)->ExceptionClear(env); /* cannot be (the method is Native's own): a pool of one */
-    umh_spawner_serve(g.grow != NULL ? grow_spawners : NULL, &g);
+    umh_spawner_serve(g.grow != NULL ? grow_spawners : NULL, &g); /* returns once retired, at exit */
 }
 
 JNIEXPORT jint JNICALL Java_io_umh_Native_spawnerStats0(JNIEnv *env, jclass cls, jlongArray out)
@@ -637,15 +638,27 @@ JNIEXPORT jint JNICALL Java_io_umh_Native_epollCtl0(JNIEnv *env, jclass cls, jin
     return umh_epoll_ctl(epfd, add, fd);
 }
 
-JNIEXPORT jint JNICALL Java_io_umh_Native_epollWait0(JNIEnv *env, jclass cls, jint epfd, jintArray fds)
+JNIEXPORT jint JNICALL Java_io_umh_Native_epollWait0(JNIEnv *env, jclass cls, jint epfd, jintArray fds, jint timeout_ms)
 {
     (void)cls;
     jint buf[64];
     jsize max = (*env)->GetArrayLength(env, fds);
-    int n = umh_epoll_wait(epfd, buf, max < 64 ? max : 64);
+    int n = umh_epoll_wait(epfd, buf, max < 64 ? max : 64, timeout_ms);
     if (n > 0)
         (*env)->SetIntArrayRegion(env, fds, 0, n, buf);
     return n;
+}
+
+JNIEXPORT jint JNICALL Java_io_umh_Native_eventfdReady0(JNIEnv *env, jclass cls)
+{
+    (void)env, (void)cls;
+    return umh_eventfd_ready();
+}
+
+JNIEXPORT void JNICALL Java_io_umh_Native_retireSpawners0(JNIEnv *env, jclass cls)
+{
+    (void)env, (void)cls;
+    umh_spawners_retire();
 }
 
 JNIEXPORT jint JNICALL Java_io_umh_Native_close0(JNIEnv *env, jclass cls, jint fd)

@@ -9,6 +9,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -87,20 +88,26 @@ int umh_epoll_ctl(int epfd, int add, int fd)
     return 0;
 }
 
-int umh_epoll_wait(int epfd, int *fds, int max)
+int umh_epoll_wait(int epfd, int *fds, int max, int timeout_ms)
 {
     struct epoll_event evs[64];
     if (max > 64)
         max = 64;
     int n;
     do {
-        n = epoll_wait(epfd, evs, max, -1);
+        n = epoll_wait(epfd, evs, max, timeout_ms); /* EINTR: the whole timeout again, only ever 0 or -1 */
     } while (n < 0 && errno == EINTR);
     if (n < 0)
         return UMH_FAIL(UMH_EPOLL_WAIT, errno);
     for (int i = 0; i < n; i++)
         fds[i] = evs[i].data.fd;
     return n;
+}
+
+int umh_eventfd_ready(void)
+{
+    int fd = eventfd(1, EFD_CLOEXEC | EFD_NONBLOCK);
+    return fd < 0 ? UMH_FAIL(UMH_EVENTFD, errno) : fd;
 }
 
 int umh_close(int fd)

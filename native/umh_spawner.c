@@ -4,7 +4,17 @@
  * child cloned on a short-lived pool thread would be killed with that thread; cloned here, it
  * dies only with the process. A spawner therefore never exits: the pool grows, never shrinks. In
  * the JVM these threads are "umh-spawner", "umh-spawner-2", ... (Spawner.java), each of which
- * calls umh_spawner_serve() once and never returns; the C tests and the C floor start pthreads.
+ * calls umh_spawner_serve() once, which returns only at the process's exit (retirement, below);
+ * the C tests and the C floor start pthreads.
+ *
+ * Retirement, at exit: a JVM's exit waits up to ~300 ms for the threads that are in native code
+ * to leave it (HotSpot's VM_Exit::wait_for_threads_in_native_to_block, measured here: a JVM
+ * whose daemon thread sits in a native read exits 0.33 s later), and a spawner is in native code
+ * for its whole life. umh_spawners_retire (the JVM's shutdown hook) sets `retired`: each spawner
+ * serves what is queued and returns to Java, where it parks for good (its children stay its own),
+ * and every later hand-off is cloned by its caller, who serves the queue itself. Whoever reads
+ * `retired` set before a take that finds the queue empty may leave it: a push that take missed
+ * came after the store, so its caller reads `retired` set and serves it (every access seq_cst).
  *
  * Why a pool: a spawner is suspended in vfork from the clone until its child execs (130-250 us
  * measured on a 2-vCPU VM), so one spawner caps the process at ~4,000-7,000 spawns a second
@@ -35,6 +45,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <limits.h>
 #include <linux/futex.h>
 #include <sched.h>
 #include <signal.h>
@@ -66,6 +77,9 @@ static struct umh_handoff *queue_head;
  * whether a growth is under way: asked for, its spawner not joined yet (or the pool complete). */
 static atomic_int joined, free_spawners, starved, joining;
 
+/* Set once, at exit (umh_spawners_retire): spawners leave, callers clone for themselves. */
+static atomic_int retired;
+
 /* The kernel's answer to kernel_wakes_callers: -1 not asked yet, else 0 or 1. */
 static atomic_int kernel_wakes = -1;
 
@@ -82,9 +96,9 @@ static void futex_wait(atomic_int *word, int expected)
     syscall(SYS_futex, word, FUTEX_WAIT, expected, NULL, NULL, 0); /* EINTR, EAGAIN: callers loop */
 }
 
-static void futex_wake(atomic_int *word)
+static void futex_wake(atomic_int *word, int n)
 {
-    syscall(SYS_futex, word, FUTEX_WAKE, 1, NULL, NULL, 0);
+    syscall(SYS_futex, word, FUTEX_WAKE, n, NULL, NULL, 0);
 }
 
 static unsigned long long now_ns(void)
@@ -117,7 +131,7 @@ static void queue_lock_take(void)
 static void queue_lock_drop(void)
 {
     if (atomic_exchange(&queue_lock, 0) == 2)
-        futex_wake(&queue_lock);
+        futex_wake(&queue_lock, 1);
 }
 
 /* The pending hand-offs in the order they were queued. Every one of them is still its caller's
@@ -150,15 +164,16 @@ static struct umh_handoff *take_one(void)
     return h;
 }
 
-/* The next hand-off, sleeping while there is none. */
+/* The next hand-off, sleeping while there is none; NULL once retired and none is left. */
 static struct umh_handoff *next_handoff(void)
 {
     for (;;) {
         int seen = atomic_load(&pushes);
+        int leaving = atomic_load(&retired); /* before the take: see the retirement, above */
         struct umh_handoff *h = take_one();
-        if (h != NULL)
+        if (h != NULL || leaving)
             return h;
-        futex_wait(&pushes, seen); /* returns at once if a push came after `seen` */
+        futex_wait(&pushes, seen); /* returns at once if a push (or the retirement) came after `seen` */
     }
 }
 
@@ -166,7 +181,7 @@ static void complete(struct umh_handoff *h, int rc)
 {
     h->rc = rc;
     atomic_store(&h->word, 0); /* h may vanish from here on: the wake below only uses its address */
-    futex_wake(&h->word);
+    futex_wake(&h->word, 1);
 }
 
 static __attribute__((no_sanitize_address)) int exit_at_once(void *arg)
@@ -247,17 +262,37 @@ void umh_spawner_serve(void (*grow)(void *ctx), void *ctx)
     int wakes = kernel_wakes_callers();
     int id = join();
     struct spawner_slot *slot = id < UMH_SPAWNERS_MAX ? &slots[id] : NULL;
-    for (;;) {
-        serve_one(next_handoff(), wakes, slot);
+    for (struct umh_handoff *h; (h = next_handoff()) != NULL;) {
+        serve_one(h, wakes, slot);
         grow_if_starved(grow, ctx);
         atomic_fetch_add(&free_spawners, 1);
     }
+    atomic_fetch_sub(&free_spawners, 1); /* retired: gone for good */
 }
 
 void *umh_spawner_thread(void *unused)
 {
     (void)unused;
     umh_spawner_serve(NULL, NULL);
+    return NULL;
+}
+
+void umh_spawners_retire(void)
+{
+    atomic_store(&retired, 1);
+    atomic_fetch_add(&pushes, 1);
+    futex_wake(&pushes, INT_MAX); /* every idle spawner: each finds the queue empty and leaves */
+}
+
+/* After the retirement, on a caller's thread: makes every queued clone (its own, unless a leaving
+ * spawner or another caller has taken it) as a spawner would. */
+static void serve_queued(void)
+{
+    int wakes = kernel_wakes_callers();
+    for (struct umh_handoff *h; (h = take_one()) != NULL;) {
+        serve_one(h, wakes, NULL);
+        atomic_fetch_add(&free_spawners, 1);
+    }
 }
 
 int umh_spawner_stats(struct umh_spawner_stats *out, int max)
@@ -284,7 +319,9 @@ int umh_handoff(struct umh_handoff *h)
         h->next = head;
     } while (!atomic_compare_exchange_weak(&pending, &head, h));
     atomic_fetch_add(&pushes, 1);
-    futex_wake(&pushes);
+    futex_wake(&pushes, 1);
+    if (atomic_load(&retired))
+        serve_queued(); /* after the push: see the retirement, above */
     /* The kernel writes 0 before its wake and the spawner too, so a wake-up without a 0 (a
      * signal, a stale wake of an earlier hand-off at this address) only means: wait again. */
     while (atomic_load(&h->word) != 0)

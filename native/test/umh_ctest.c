@@ -1245,6 +1245,33 @@ static void probe_system(void)
     close(memfd);
 }
 
+/* Retirement, as the JVM's shutdown hook does it (Spawner.java): every spawner leaves
+ * umh_spawner_serve, and spawns still work, each cloned by its caller, also from many threads at
+ * once (each caller serves the queue, its own hand-off or another's). Last: there is no way back. */
+static atomic_int spawners_started, spawners_left;
+
+static void test_spawners_retire(void)
+{
+    umh_spawners_retire();
+    for (int ms = 0; ms < 5000 && atomic_load(&spawners_left) < atomic_load(&spawners_started); ms++)
+        usleep(1000);
+    CHECK(atomic_load(&spawners_started) > 0);
+    CHECK(atomic_load(&spawners_left) == atomic_load(&spawners_started));
+    struct pool before = pool_now();
+    int memfd = load_file("exit");
+    pthread_t t[8];
+    for (int i = 0; i < 8; i++)
+        CHECK(pthread_create(&t[i], NULL, spawn_some, &memfd) == 0);
+    for (int i = 0; i < 8; i++) {
+        void *bad;
+        pthread_join(t[i], &bad);
+        CHECK(bad == NULL);
+    }
+    close(memfd);
+    struct pool after = pool_now();
+    CHECK(after.spawns == before.spawns); /* not one served by a spawner */
+}
+
 static const struct test tests[] = {
     { "seals", test_seals, ANYWHERE },
     { "load_file", test_load_file, ANYWHERE },
@@ -1277,13 +1304,12 @@ static const struct test tests[] = {
     { "signal_steps", test_signal_steps, ANYWHERE },
     /* only where the child shares the caller's memory (an emulator's vfork is a fork) */
     { "user_keeps_caller_dumpable", test_user_keeps_caller_dumpable, NEEDS_SHARED_VFORK },
+    { "spawners_retire", test_spawners_retire, NEEDS_SHARED_VFORK }, /* last: for good */
 };
 
 /* The spawner pool, as Spawner.java runs it in the JVM: one spawner, grown by one up to
  * TEST_SPAWNERS when a hand-off finds every spawner busy. */
-static atomic_int spawners_started;
-
-static void *spawner_main(void *unused);
+static __attribute__((noreturn)) void *spawner_main(void *unused);
 
 static int start_spawner(void)
 {
@@ -1299,10 +1325,13 @@ static void grow_pool(void *unused)
         atomic_fetch_sub(&spawners_started, 1);
 }
 
-static void *spawner_main(void *unused)
+static __attribute__((noreturn)) void *spawner_main(void *unused)
 {
     (void)unused;
-    umh_spawner_serve(grow_pool, NULL);
+    umh_spawner_serve(grow_pool, NULL); /* returns once retired */
+    atomic_fetch_add(&spawners_left, 1);
+    for (;;)
+        pause(); /* as in the JVM: the thread stays, or its children would get their PR_SET_PDEATHSIG */
 }
 
 int main(int argc, char **argv)

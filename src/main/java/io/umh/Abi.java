@@ -196,7 +196,8 @@ final class Abi {
     @Native static final int STEP_COPY_FILE_RANGE = 70;
     @Native static final int STEP_SENDFILE = 71;
     @Native static final int STEP_READ = 72;
-    @Native static final int STEP_COUNT = 73;
+    @Native static final int STEP_EVENTFD = 73;
+    @Native static final int STEP_COUNT = 74;
 
     // ---- Native.spawn's int[] sandbox header (then one SBX_BIND_* word per bind, then the allowed
     // calls' numbers), and the namespaces

@@ -52,6 +52,7 @@ final class Cgroup {
             if (rc >= 0) {
                 c = new Cgroup(p, rc);
                 LIVE.add(p);
+                ShutdownHook.cgroupMade();
             } else if (Native.errno(rc) != Abi.EEXIST || i == 15) {
                 throw Native.error("fork", rc, ": cgroup " + p + cause(rc));
             }

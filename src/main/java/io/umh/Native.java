@@ -178,11 +178,23 @@ final class Native {
     }
 
     /**
-     * A spawner thread's whole life (umh_spawner_serve): clones the spawns with SPAWN_PDEATHSIG,
-     * and calls {@link #growSpawners} when a spawn found every spawner busy. Never returns.
+     * A spawner thread's life (umh_spawner_serve): clones the spawns with SPAWN_PDEATHSIG, and
+     * calls {@link #growSpawners} when a spawn found every spawner busy. Returns only once
+     * {@link #retireSpawners} has been called.
      */
     static void serveSpawns() {
         serveSpawns0();
+    }
+
+    /**
+     * At JVM exit, once the shutdown hook has stopped the helpers: every spawner returns from
+     * {@link #serveSpawns}, out of native code, where the JVM's exit would wait ~300 ms for it
+     * (HotSpot waits for the threads in native code before it exits). From here on, for good, a
+     * spawn (another shutdown hook's) is cloned on its caller's thread: its helper is killed when
+     * that thread ends, or with the JVM.
+     */
+    static void retireSpawners() {
+        retireSpawners0();
     }
 
     /** Called from native code only, on a spawner thread: one more spawner, up to the pool's limit. */
@@ -246,9 +258,14 @@ final class Native {
         epollCtl0(epfd, false, fd);
     }
 
-    /** Ready fds into {@code fds}: how many. Fails only on a broken epoll fd. */
-    static int epollWait(int epfd, int[] fds) throws IOException {
-        return check(epollWait0(epfd, fds), "reaper");
+    /** Ready fds into {@code fds}, waiting up to timeoutMs (-1: no limit): how many. Fails only on a broken epoll fd. */
+    static int epollWait(int epfd, int[] fds, int timeoutMs) throws IOException {
+        return check(epollWait0(epfd, fds, timeoutMs), "reaper");
+    }
+
+    /** A close-on-exec eventfd, readable from the start: the watcher's wake-up. */
+    static int eventfdReady() throws IOException {
+        return check(eventfdReady0(), "reaper");
     }
 
     /** Closes fd; its only failures (EBADF, EINTR, EIO from a pipe, memfd or pidfd) are nothing to act on, and close is never retried. */
@@ -414,6 +431,8 @@ final class Native {
                                      byte[] sandboxPaths, int[] out);
 
     private static native void serveSpawns0();
+    private static native void retireSpawners0();
+    private static native int eventfdReady0();
 
     private static native int spawnerStats0(long[] out);
 
@@ -431,7 +450,7 @@ final class Native {
 
     private static native int epollCtl0(int epfd, boolean add, int fd);
 
-    private static native int epollWait0(int epfd, int[] fds);
+    private static native int epollWait0(int epfd, int[] fds, int timeoutMs);
 
     private static native int close0(int fd);
 

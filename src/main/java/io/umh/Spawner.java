@@ -13,7 +13,7 @@ import java.lang.System.Logger.Level;
  * thread that forked it" both true. So the pool never shrinks: a spawner that exited would take
  * its children along.
  *
- * <p>Each spawner spends its life in native code ({@code umh_spawner_serve} in umh_spawner.c):
+ * <p>Each spawner spends its life, until JVM exit ({@link Native#retireSpawners}), in native code ({@code umh_spawner_serve} in umh_spawner.c):
  * {@link Native#spawn} with {@link Native#SPAWN_PDEATHSIG} queues the clone there and sleeps until
  * the kernel wakes it at the child's exec, without a hand-back through a spawner. A spawner is
  * suspended in vfork until its child execs (130-250 us), so one spawner caps the JVM's spawns a
@@ -34,11 +34,20 @@ final class Spawner implements Runnable {
 
     private Spawner() {}
 
-    /** A spawner thread's body: this class, not a lambda or a class of its own, as on every first-fork path (see ColdStartTest). */
+    /**
+     * A spawner thread's body: this class, not a lambda or a class of its own, as on every
+     * first-fork path (see ColdStartTest). In native code until JVM exit, where the shutdown
+     * hook retires the spawners ({@link Native#retireSpawners}); then parked for good: its children's
+     * PR_SET_PDEATHSIG fires when this thread ends, so it never does.
+     */
     @Override
     public void run() {
-        Native.serveSpawns(); // never returns: children depend on this thread staying alive
+        Native.serveSpawns();
+        while (true) {
+            java.util.concurrent.locks.LockSupport.park();
+        }
     }
+
 
     /**
      * Makes sure the first spawner thread is started (once, by this class's initialisation). A

@@ -79,7 +79,8 @@ enum Step {
     STATX(Abi.STEP_STATX),
     COPY_FILE_RANGE(Abi.STEP_COPY_FILE_RANGE),
     SENDFILE(Abi.STEP_SENDFILE),
-    READ(Abi.STEP_READ);
+    READ(Abi.STEP_READ),
+    EVENTFD(Abi.STEP_EVENTFD);
 
     private static final Step[] BY_CODE = new Step[Abi.STEP_COUNT];
 

@@ -93,6 +93,76 @@ class ShutdownTest {
         assertFalse(rest.contains("restarting"), rest);
     }
 
+    /**
+     * The hook's last step ({@link ShutdownHook#retireThreads}): the spawners and the reaper leave
+     * native code, where the JVM's exit would wait ~300 ms for them (see benchmarks/coldstart.sh's
+     * whole-JVM figure). The spawners park, the reaper sleeps between polls, and umh still works: a
+     * helper running across it is seen to exit by the reaper, a fork after it runs, and one forked
+     * then from a thread that ends dies with that thread (its clone was made there).
+     */
+    @Test
+    void theHookTakesUmhsThreadsOutOfNativeCodeAndForksStillWork() throws Exception {
+        Process jvm = new ProcessBuilder(TestBlobs.javaCommand(List.of(), List.of(), Retired.class))
+                .redirectErrorStream(true).start();
+        String out = new String(jvm.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(0, jvm.waitFor(), out);
+        assertEquals("spawners WAITING\nreaper TIMED_WAITING\nrunning across it 0\nforked after it 3\n"
+                + "forked after it by a thread that ended " + (128 + 9) + "\n", out);
+    }
+
+    /** Main of the JVM of {@link #theHookTakesUmhsThreadsOutOfNativeCodeAndForksStillWork}. */
+    public static final class Retired {
+        public static void main(String[] args) throws Exception {
+            try (UsermodeBlob exit = Umh.load(TestBlobs.bytes("exit")); UsermodeBlob cat = Umh.load(TestBlobs.bytes("cat"))) {
+                UsermodeProcess across = cat.fork();
+                ShutdownHook.retireThreads();
+                System.out.println("spawners " + await("umh-spawner", Thread.State.WAITING));
+                System.out.println("reaper " + await("umh-reaper", Thread.State.TIMED_WAITING));
+                across.pipeToUmh().close();
+                System.out.println("running across it " + across.onExit().get(30, TimeUnit.SECONDS).exitValue());
+                try (UsermodeProcess p = exit.fork(ForkOptions.builder().args("3").build())) {
+                    System.out.println("forked after it " + p.waitFor());
+                }
+                UsermodeProcess[] orphan = new UsermodeProcess[1];
+                Thread t = new Thread(() -> {
+                    try {
+                        orphan[0] = cat.fork();
+                    } catch (java.io.IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    }
+                });
+                t.start();
+                t.join();
+                System.out.println("forked after it by a thread that ended " + orphan[0].waitFor());
+                orphan[0].close();
+                across.close();
+            }
+        }
+
+        /** The state every thread named prefix* reaches within 10 s (all of them), or what they were in. */
+        private static String await(String prefix, Thread.State want) throws InterruptedException {
+            String seen = "no thread " + prefix;
+            for (long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10); System.nanoTime() < end; Thread.sleep(1)) {
+                StringBuilder b = new StringBuilder();
+                boolean all = true;
+                int n = 0;
+                for (java.util.Map.Entry<Thread, StackTraceElement[]> e : Thread.getAllStackTraces().entrySet()) {
+                    if (e.getKey().getName().startsWith(prefix)) {
+                        n++;
+                        all &= e.getKey().getState() == want;
+                        b.append(e.getKey().getName()).append(' ').append(e.getKey().getState()).append(" at ")
+                                .append(e.getValue().length > 0 ? e.getValue()[0] : "?").append("; ");
+                    }
+                }
+                if (n > 0 && all) {
+                    return want.toString();
+                }
+                seen = b.toString();
+            }
+            return seen;
+        }
+    }
+
     @Test
     void graceIsADurationOrMilliseconds() {
         assertEquals(Duration.ofMillis(1500), ShutdownHook.grace("PT1.5S"));
