@@ -2,7 +2,7 @@ package io.umh;
 
 import java.io.IOException;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import io.umh.internal.VirtualThreads;
 
@@ -46,7 +46,8 @@ final class Child {
 
     final int pid;
     private final UsermodeProcess process; // told the status once released: a class less than an IntConsumer of its own
-    private final AtomicBoolean directWaiter = new AtomicBoolean();
+    /** 1 while a waitFor waits on the pidfd itself. Not an AtomicBoolean: its VarHandle costs a fresh JVM ~0.7 ms of a first fork. */
+    private final AtomicInteger directWaiter = new AtomicInteger();
     private State state = State.RUNNING; // guarded by this
     private int pidfd;                   // guarded by this: -1 once released, or without pidfds
     private boolean watched;             // guarded by this: the pidfd is in the reaper's epoll
@@ -208,7 +209,7 @@ final class Child {
      * 10 ms for interrupts.
      */
     void waitDirectly(long nanos) throws InterruptedException {
-        if (nanos <= 0 || VirtualThreads.current() || !directWaiter.compareAndSet(false, true)) {
+        if (nanos <= 0 || VirtualThreads.current() || !directWaiter.compareAndSet(0, 1)) {
             return;
         }
         int fd = -1;
@@ -243,7 +244,7 @@ final class Child {
             if (paused) {
                 rewatch();
             }
-            directWaiter.set(false);
+            directWaiter.set(0);
         }
     }
 

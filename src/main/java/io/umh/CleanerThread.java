@@ -2,15 +2,17 @@ package io.umh;
 
 import java.lang.ref.Cleaner;
 import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * umh's one {@link Cleaner} (blobs' memfds, helpers' pipes, policies' namespaces) and its daemon
  * thread, "umh-cleaner", started by the first load ({@link #ensureStarted}) rather than by the
  * first {@link UsermodeBlob}, so that it starts as early as it can: before it starts cleaning, it
- * loads the shim (initialises {@link Native}) while the loading thread checks the blob, then loads
- * the classes a first fork needs, {@link #FIRST_FORK}, while that thread copies the bytes and
- * forks. In a fresh JVM each class of umh's jar costs 0.3-1 ms of interpreted class-loader code,
- * most of a first fork's time; on a second core it overlaps with the rest. Those classes are
+ * loads the shim (initialises {@link Native}) while the loading thread checks the blob and then
+ * loads the classes a first fork needs, {@link #FIRST_FORK} ({@link #whileTheShimLoads}), which
+ * this thread then shares with it while that one copies the bytes and forks. In a fresh JVM each
+ * class of umh's jar costs 0.3-1 ms of interpreted class-loader code, most of a first fork's
+ * time; on a second core it overlaps with the rest. Those classes are
  * loaded only, never initialised: no other static initialiser runs here (none can start a thread
  * or wait on what the caller initialises), and a class the caller reaches first it loads itself,
  * the other thread then finding it loaded. Native's initialiser records any failure, which the
@@ -36,12 +38,44 @@ final class CleanerThread implements ThreadFactory, Runnable {
         "io.umh.internal.VirtualThreads", "io.umh.Child$Path",
     };
 
+    /** The next of FIRST_FORK to load, for whichever thread takes it: this one, and a first load's caller while it waits for the shim. */
+    private static final AtomicInteger NEXT = new AtomicInteger();
+    private static volatile boolean shimLoaded;
+
     private Runnable cleaning; // the Cleaner's own loop, run once the classes are loaded
 
     private CleanerThread() {}
 
     /** Makes sure the thread is started (once, by this class's initialisation). */
     static void ensureStarted() {}
+
+    /**
+     * On a load's thread, right before it needs the shim: while this thread is still loading it,
+     * loads first-fork classes rather than wait idle (in a fresh JVM the shim takes 8-12 ms, most
+     * of which this thread would wait): the two threads share {@link #FIRST_FORK}, each taking the
+     * next class. Returns at
+     * once when the shim is loaded, and at once where the list is done.
+     */
+    static void whileTheShimLoads() {
+        ClassLoader loader = CleanerThread.class.getClassLoader();
+        while (!shimLoaded && loadNext(loader)) {
+            // one class each time round
+        }
+    }
+
+    /** Loads (never initialises) the next class of FIRST_FORK: false once none is left. */
+    private static boolean loadNext(ClassLoader loader) {
+        int i = NEXT.getAndIncrement();
+        if (i >= FIRST_FORK.length) {
+            return false;
+        }
+        try {
+            Class.forName(FIRST_FORK[i], false, loader);
+        } catch (Throwable warmUpOnly) {
+            // ClassNotFoundException, a LinkageError, no memory: whoever needs it loads it itself
+        }
+        return true;
+    }
 
     @Override
     public Thread newThread(Runnable r) {
@@ -59,13 +93,10 @@ final class CleanerThread implements ThreadFactory, Runnable {
         } catch (Throwable failed) {
             // recorded by Native: the load's own ensureLoaded throws it
         }
+        shimLoaded = true;
         ClassLoader loader = CleanerThread.class.getClassLoader();
-        try {
-            for (String name : FIRST_FORK) {
-                Class.forName(name, false, loader);
-            }
-        } catch (Throwable warmUpOnly) {
-            // ClassNotFoundException, a LinkageError, no memory: the caller loads what it needs itself
+        while (loadNext(loader)) {
+            // one class each time round
         }
         cleaning.run();
     }

@@ -32,9 +32,15 @@ final class Load {
         }
         CleanerThread.ensureStarted(); // first: it loads the fork's classes while this one works
         BlobInfo info = BlobInfo.checked(BlobInfo.of(blob)); // a truncated ELF is refused before a memfd exists
-        Native.ensureLoaded();
+        shim();
         int fd = Native.load(blob, z);
         return new UsermodeBlob(fd, blob.length, info, name, z);
+    }
+
+    /** The shim, loaded: the cleaner thread loads it (CleanerThread), this one loads fork classes meanwhile. */
+    private static void shim() {
+        CleanerThread.whileTheShimLoads();
+        Native.ensureLoaded();
     }
 
     /** Copies {@code in} to its end (closing is the caller's); {@code what} names it in messages. */
@@ -42,7 +48,7 @@ final class Load {
         Objects.requireNonNull(in, "in");
         byte[] z = name(name);
         CleanerThread.ensureStarted();
-        Native.ensureLoaded();
+        shim();
         int fd = Native.memfdCreate(z);
         try {
             byte[] buf = new byte[CHUNK];
@@ -79,7 +85,7 @@ final class Load {
         CleanerThread.ensureStarted();
         String file = path.toString();
         byte[] p = nulTerminated(file); // a Path holds no NUL
-        Native.ensureLoaded();
+        shim();
         long[] out = new long[Abi.LOADED_LENGTH];
         int fd = Native.loadFile(p, z, out, file);
         if (out[Abi.LOADED_SIZE] == 0) {

@@ -6,7 +6,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.net.URISyntaxException;
 import java.net.URL;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -353,22 +352,45 @@ final class NativeLoader {
     }
 
     /**
-     * The uid files we create belong to: /proc/self/status's "Uid:\treal\teffective\t...", read as
-     * bytes (a BufferedReader and its charset decoder are classes outside the JDK's CDS archive).
+     * The uid files we create belong to: /proc/self/status's "Uid:\treal\teffective\t...", read
+     * as bytes through a FileInputStream (Files.readAllBytes costs a fresh JVM ~25 NIO channel
+     * classes, a String and its charset's set-up, on the way to the shim).
      */
     private static int effectiveUid() throws IOException {
-        String status = new String(Files.readAllBytes(Paths.get("/proc/self/status")), StandardCharsets.ISO_8859_1);
-        int line = status.indexOf("\nUid:");
-        if (line < 0) {
-            throw new IOException("no Uid: line in /proc/self/status");
+        byte[] status;
+        try (FileInputStream in = new FileInputStream("/proc/self/status")) {
+            status = in.readAllBytes();
         }
-        int real = status.indexOf('\t', line + 1);
-        int effective = status.indexOf('\t', real + 1) + 1;
-        int end = effective;
-        while (end < status.length() && status.charAt(end) >= '0' && status.charAt(end) <= '9') {
-            end++;
+        int line = indexOf(status, UID_LINE);
+        int field = 0; // the tab-separated field of the Uid: line: 2 is the effective uid
+        for (int i = line + UID_LINE.length; line >= 0 && i < status.length && status[i] != '\n'; i++) {
+            if (status[i] == '\t') {
+                field++;
+            } else if (field == 2) {
+                int uid = 0;
+                for (; i < status.length && status[i] >= '0' && status[i] <= '9'; i++) {
+                    uid = uid * 10 + status[i] - '0';
+                }
+                return uid;
+            }
         }
-        return Integer.parseInt(status.substring(effective, end));
+        throw new IOException("no Uid: line in /proc/self/status");
+    }
+
+    private static final byte[] UID_LINE = {'\n', 'U', 'i', 'd', ':'};
+
+    /** Where {@code what} starts in {@code bytes}, or -1. */
+    private static int indexOf(byte[] bytes, byte[] what) {
+        outer:
+        for (int i = 0; i + what.length <= bytes.length; i++) {
+            for (int j = 0; j < what.length; j++) {
+                if (bytes[i + j] != what[j]) {
+                    continue outer;
+                }
+            }
+            return i;
+        }
+        return -1;
     }
 
     /** An exception's message without its class, and the path once: "Read-only file system". */

@@ -12,7 +12,6 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -56,7 +55,8 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
      * (two dozen classes, ~9 of them outside the JDK's CDS archive).
      */
     private CompletableFuture<Integer> exit;
-    private final AtomicBoolean closed = new AtomicBoolean();
+    // flags as AtomicIntegers (0, 1), not AtomicBooleans: AtomicBoolean's VarHandle costs a fresh JVM ~0.7 ms of its first fork
+    private final AtomicInteger closed = new AtomicInteger();
     private final AtomicInteger publications = new AtomicInteger(); // 1 once exited: the race tests check it
     private volatile int status;
     private final java.util.Map<SandboxSupport.Layer, SandboxSupport.Status> sandboxLayers;
@@ -67,7 +67,7 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
     private final Cgroup cgroup;        // the helper's own, or null; removed once reaped
     private final long started = System.nanoTime();
     private final java.time.Duration closeGrace; // in nanoseconds (Stopper) only when close() must wait
-    private final AtomicBoolean holding = new AtomicBoolean(true); // counted in HOLDING until exit or close
+    private final AtomicInteger holding = new AtomicInteger(1); // counted in HOLDING until exit or close
     /** Helpers forked and neither exited nor closed: they hold pipes, named by an EMFILE. */
     private static final AtomicInteger HOLDING = new AtomicInteger();
     /** How long close() waits for a child it has SIGKILLed (one stuck in the kernel) before it leaves it to the reaper. */
@@ -346,7 +346,7 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
      */
     @Override
     public void close() {
-        if (!closed.compareAndSet(false, true)) {
+        if (!closed.compareAndSet(0, 1)) {
             return;
         }
         if (closeGrace.isZero()) {
@@ -391,7 +391,7 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
 
     /** Counted no more among the helpers that hold pipes; once. */
     private void unhold() {
-        if (holding.compareAndSet(true, false)) {
+        if (holding.compareAndSet(1, 0)) {
             HOLDING.decrementAndGet();
         }
     }
@@ -519,7 +519,7 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
     /** The Cleaner's action: must not reference the process. */
     private static final class CloseAll implements Runnable {
         static final Log LOG = Log.LOG;
-        private static final AtomicBoolean WARNED = new AtomicBoolean(); // once a WARNING, then DEBUG
+        private static final AtomicInteger WARNED = new AtomicInteger(); // 1 once a WARNING: then DEBUG
         private final int pid;
         private final Closeable[] closeables;
         volatile boolean byClose; // set by close(): no warning
@@ -553,7 +553,7 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
         @Override
         public void run() {
             if (!byClose && holdsPipes()) {
-                Level level = WARNED.compareAndSet(false, true) ? Level.WARNING : Level.DEBUG;
+                Level level = WARNED.compareAndSet(0, 1) ? Level.WARNING : Level.DEBUG;
                 LOG.log(level, "umh: closing the pipes of helper pid " + pid + ", which nobody closed; close each"
                         + " UsermodeProcess (try-with-resources) to release them at once (later ones are logged at DEBUG)");
             }

@@ -83,6 +83,8 @@ class NativeLoaderTest {
             List<String> names = files.map(p -> p.getFileName().toString()).collect(Collectors.toList());
             assertEquals(1, names.size(), names.toString());
             assertTrue(names.get(0).matches("libumh-[0-9a-f]{8}-[0-9]+-[0-9]+\\.so"), names.toString());
+            // the name's uid is the effective uid /proc/self/status gave: the one the file was made with
+            assertTrue(names.get(0).endsWith("-" + Files.getAttribute(dir.resolve(names.get(0)), "unix:uid") + ".so"), names.toString());
         }
     }
 
