@@ -60,6 +60,19 @@ static int spawn_here(int memfd, char **argv, struct umh_spawn_res *res)
     return umh_spawn(&req, res);
 }
 
+/* n threads running fn(memfd) at once, each of which must return NULL (no failure). */
+static void in_threads(int n, void *(*fn)(void *), int *memfd)
+{
+    pthread_t t[16];
+    for (int i = 0; i < n && i < 16; i++)
+        CHECK(pthread_create(&t[i], NULL, fn, memfd) == 0);
+    for (int i = 0; i < n && i < 16; i++) {
+        void *bad;
+        pthread_join(t[i], &bad);
+        CHECK(bad == NULL);
+    }
+}
+
 static void close_res(struct umh_spawn_res *res)
 {
     close(res->stdin_w);
@@ -262,14 +275,7 @@ static void test_user_keeps_caller_dumpable(void)
         }
         umh_fallbacks = 0;
     }
-    pthread_t t[3];
-    for (int i = 0; i < 3; i++)
-        CHECK(pthread_create(&t[i], NULL, spawn_some_as_nobody, &memfd) == 0);
-    for (int i = 0; i < 3; i++) {
-        void *bad;
-        pthread_join(t[i], &bad);
-        CHECK(bad == NULL);
-    }
+    in_threads(3, spawn_some_as_nobody, &memfd);
     CHECK(prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) == 1);
     close(memfd);
 }
@@ -784,14 +790,7 @@ static void test_spawner_concurrent(void)
     int memfd = load_file("exit");
     int before = count_fds();
     struct pool start = pool_settled();
-    pthread_t t[8];
-    for (int i = 0; i < 8; i++)
-        CHECK(pthread_create(&t[i], NULL, spawn_some, &memfd) == 0);
-    for (int i = 0; i < 8; i++) {
-        void *bad;
-        pthread_join(t[i], &bad);
-        CHECK(bad == NULL);
-    }
+    in_threads(8, spawn_some, &memfd);
     /* a caller wakes at its child's exec, its spawner a moment later: let the last ones count */
     struct pool end = pool_now();
     for (int ms = 0; ms < 2000 && end.spawns - start.spawns < 8 * 25; ms++) {
@@ -1259,14 +1258,7 @@ static void test_spawners_retire(void)
     CHECK(atomic_load(&spawners_left) == atomic_load(&spawners_started));
     struct pool before = pool_now();
     int memfd = load_file("exit");
-    pthread_t t[8];
-    for (int i = 0; i < 8; i++)
-        CHECK(pthread_create(&t[i], NULL, spawn_some, &memfd) == 0);
-    for (int i = 0; i < 8; i++) {
-        void *bad;
-        pthread_join(t[i], &bad);
-        CHECK(bad == NULL);
-    }
+    in_threads(8, spawn_some, &memfd);
     close(memfd);
     struct pool after = pool_now();
     CHECK(after.spawns == before.spawns); /* not one served by a spawner */
