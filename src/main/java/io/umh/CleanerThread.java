@@ -11,11 +11,11 @@ import java.util.concurrent.atomic.AtomicInteger;
  * loads the shim (initialises {@link Native}) while the loading thread checks the blob and then
  * loads the classes a first fork needs, {@link #FIRST_FORK} ({@link #whileTheShimLoads}), which
  * this thread then shares with it while that one copies the bytes and forks. In a fresh JVM each
- * class of umh's jar costs 0.3-1 ms of interpreted class-loader code, most of a first fork's
- * time; on a second core it overlaps with the rest. Those classes are
- * loaded only, never initialised: no other static initialiser runs here (none can start a thread
- * or wait on what the caller initialises), and a class the caller reaches first it loads itself,
- * the other thread then finding it loaded. Native's initialiser records any failure, which the
+ * class of umh's jar costs 0.3-1 ms of interpreted class-loader code (an AppCDS archive of every
+ * class saves ~6 ms of a ~35 ms first fork: benchmarks/analysis.md, twelfth session); on a second
+ * core it overlaps with the rest. Those classes are loaded only, never initialised: no other
+ * static initialiser runs here (none can start a thread or wait on what the caller initialises),
+ * and a class the caller reaches first it loads itself, the other thread then finding it loaded. Native's initialiser records any failure, which the
  * load's own {@code Native.ensureLoaded()} throws, as if it had run there. The cleaning waits
  * meanwhile: nothing it could clean exists before the first load returns.
  */
@@ -53,8 +53,7 @@ final class CleanerThread implements ThreadFactory, Runnable {
      * On a load's thread, right before it needs the shim: while this thread is still loading it,
      * loads first-fork classes rather than wait idle (in a fresh JVM the shim takes 8-12 ms, most
      * of which this thread would wait): the two threads share {@link #FIRST_FORK}, each taking the
-     * next class. Returns at
-     * once when the shim is loaded, and at once where the list is done.
+     * next class. Returns once the shim is loaded, or the list is done.
      */
     static void whileTheShimLoads() {
         ClassLoader loader = CleanerThread.class.getClassLoader();

@@ -59,12 +59,20 @@ final class FdWatcher implements Runnable {
     }
 
     private void retire() {
+        if (retired) {
+            return;
+        }
         retired = true;
+        int fd = -1;
         try {
-            int fd = Native.eventfdReady();
+            fd = Native.eventfdReady();
             wakeFd = fd; // before the epoll can report it: the thread must know it for what it is
             Native.epollAdd(epfd, fd);
-        } catch (IOException e) { // no fd left (EMFILE): the thread sees retired at its next wake-up
+        } catch (IOException e) { // no fd left (EMFILE), no memory: the thread sees retired at its next wake-up
+            if (fd >= 0) {
+                wakeFd = -1;
+                Native.closeQuietly(fd);
+            }
             Log.LOG.log(System.Logger.Level.DEBUG, "umh: could not wake the fd watcher at exit: " + e.getMessage());
         }
     }

@@ -102,24 +102,61 @@ class ShutdownTest {
      */
     @Test
     void theHookTakesUmhsThreadsOutOfNativeCodeAndForksStillWork() throws Exception {
-        Process jvm = new ProcessBuilder(TestBlobs.javaCommand(List.of(), List.of(), Retired.class))
+        assertEquals("spawners WAITING\nreaper TIMED_WAITING\nrunning across it 0\nforked after it 3\n"
+                + "forked after it by a thread that ended " + (128 + 9) + "\n", retired(List.of()));
+    }
+
+    /**
+     * The same with no fd left for the reaper's wake-up (EMFILE at the eventfd, RLIMIT_NOFILE 512 and
+     * every fd taken): the spawners still leave, the reaper stays in epoll_wait until its next
+     * event, the helper's exit, and polls from then on; nothing else changes.
+     */
+    @Test
+    void withoutAnFdForTheWakeUpTheReaperRetiresAtItsNextEvent() throws Exception {
+        assertEquals("spawners WAITING\nreaper in io.umh.Native.epollWait0\nrunning across it 0\nreaper TIMED_WAITING\nforked after it 3\n"
+                + "forked after it by a thread that ended " + (128 + 9) + "\n", retired(List.of("emfile")));
+    }
+
+    /** What a {@link Retired} JVM printed, once it has exited 0. */
+    private static String retired(List<String> args) throws Exception {
+        List<String> prefix = args.isEmpty() ? List.of() : List.of("prlimit", "--nofile=512:512");
+        Process jvm = new ProcessBuilder(TestBlobs.javaCommand(prefix, List.of(), Retired.class, args.toArray(new String[0])))
                 .redirectErrorStream(true).start();
         String out = new String(jvm.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertEquals(0, jvm.waitFor(), out);
-        assertEquals("spawners WAITING\nreaper TIMED_WAITING\nrunning across it 0\nforked after it 3\n"
-                + "forked after it by a thread that ended " + (128 + 9) + "\n", out);
+        return out;
     }
 
-    /** Main of the JVM of {@link #theHookTakesUmhsThreadsOutOfNativeCodeAndForksStillWork}. */
+    /** Main of the JVMs of {@link #theHookTakesUmhsThreadsOutOfNativeCodeAndForksStillWork}; {@code emfile}: no fd left at the retirement. */
     public static final class Retired {
         public static void main(String[] args) throws Exception {
+            boolean emfile = args.length > 0 && args[0].equals("emfile");
             try (UsermodeBlob exit = Umh.load(TestBlobs.bytes("exit")); UsermodeBlob cat = Umh.load(TestBlobs.bytes("cat"))) {
                 UsermodeProcess across = cat.fork();
+                List<java.io.FileInputStream> taken = new ArrayList<>();
+                try {
+                    while (emfile) {
+                        taken.add(new java.io.FileInputStream("/dev/null"));
+                    }
+                } catch (java.io.FileNotFoundException noFdLeft) {
+                    // EMFILE: every fd taken
+                }
                 ShutdownHook.retireThreads();
+                for (java.io.FileInputStream f : taken) {
+                    f.close();
+                }
                 System.out.println("spawners " + await("umh-spawner", Thread.State.WAITING));
-                System.out.println("reaper " + await("umh-reaper", Thread.State.TIMED_WAITING));
+                if (emfile) { // not woken: still in epoll_wait, with nothing to wake it but the exit below
+                    Thread.sleep(100);
+                    System.out.println("reaper in " + inMethod("umh-reaper"));
+                } else {
+                    System.out.println("reaper " + await("umh-reaper", Thread.State.TIMED_WAITING));
+                }
                 across.pipeToUmh().close();
                 System.out.println("running across it " + across.onExit().get(30, TimeUnit.SECONDS).exitValue());
+                if (emfile) {
+                    System.out.println("reaper " + await("umh-reaper", Thread.State.TIMED_WAITING));
+                }
                 try (UsermodeProcess p = exit.fork(ForkOptions.builder().args("3").build())) {
                     System.out.println("forked after it " + p.waitFor());
                 }
@@ -137,6 +174,16 @@ class ShutdownTest {
                 orphan[0].close();
                 across.close();
             }
+        }
+
+        /** The method the thread named {@code name} is in. */
+        private static String inMethod(String name) {
+            for (java.util.Map.Entry<Thread, StackTraceElement[]> e : Thread.getAllStackTraces().entrySet()) {
+                if (e.getKey().getName().equals(name) && e.getValue().length > 0) {
+                    return e.getValue()[0].getClassName() + "." + e.getValue()[0].getMethodName();
+                }
+            }
+            return "no thread " + name;
         }
 
         /** The state every thread named prefix* reaches within 10 s (all of them), or what they were in. */
