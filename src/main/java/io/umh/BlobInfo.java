@@ -35,7 +35,10 @@ public final class BlobInfo {
     /** The kernel reads this much of a file for its {@code #!} line (BINPRM_BUF_SIZE). */
     private static final int SHEBANG_MAX = 256;
     private static final int PT_LOAD = 1;
+    private static final int PT_DYNAMIC = 2;
     private static final int PT_INTERP = 3;
+    /** d_tag values (elf.h DT_*): the end, the string table's address, and the two library search paths. */
+    private static final int DT_NULL = 0, DT_STRTAB = 5, DT_RPATH = 15, DT_RUNPATH = 29;
     /** e_machine numbers (elf.h EM_*) and the names uname -m gives them. */
     private static final Map<Integer, String> MACHINES = Map.ofEntries(Map.entry(2, "sparc"), Map.entry(3, "i386"),
             Map.entry(8, "mips"), Map.entry(20, "ppc"), Map.entry(21, "ppc64"), Map.entry(22, "s390x"),
@@ -51,10 +54,11 @@ public final class BlobInfo {
     private final String interpreter; // ELF: PT_INTERP; script: the #! interpreter; else null
     private final String argument; // script: the #! line's optional argument, else null
     private final String truncation; // ELF: why it cannot be whole, else null
+    private final String runpath; // a dynamic ELF: DT_RUNPATH, else DT_RPATH, where it could be read; else null
     private final byte[] start; // the first bytes, for messages
 
     private BlobInfo(Kind kind, long size, int bits, boolean bigEndian, int machine, int type, String interpreter,
-                     String argument, String truncation, byte[] start) {
+                     String argument, String truncation, String runpath, byte[] start) {
         this.kind = kind;
         this.size = size;
         this.bits = bits;
@@ -64,6 +68,7 @@ public final class BlobInfo {
         this.interpreter = interpreter;
         this.argument = argument;
         this.truncation = truncation;
+        this.runpath = runpath;
         this.start = start;
     }
 
@@ -104,7 +109,7 @@ public final class BlobInfo {
         if (start.length >= 2 && start[0] == '#' && start[1] == '!') {
             return script(size, start);
         }
-        return new BlobInfo(Kind.OTHER, size, 0, false, 0, 0, null, null, null, start);
+        return new BlobInfo(Kind.OTHER, size, 0, false, 0, 0, null, null, null, null, start);
     }
 
     private static BlobInfo elf(ByteBuffer b, long size, FileChannel rest, byte[] start) throws IOException {
@@ -115,7 +120,7 @@ public final class BlobInfo {
             // shorter than the smallest header (52 bytes) whatever its class byte says
             String truncation = size < headerSize && (bits != 0 || size < 52)
                     ? "its " + (bits == 0 ? "" : headerSize + "-byte ") + "ELF header is cut short at " + size + " bytes" : null;
-            return new BlobInfo(Kind.ELF, size, bits, bigEndian, 0, 0, null, null, truncation, start);
+            return new BlobInfo(Kind.ELF, size, bits, bigEndian, 0, 0, null, null, truncation, null, start);
         }
         b.order(bigEndian ? ByteOrder.BIG_ENDIAN : ByteOrder.LITTLE_ENDIAN);
         int type = b.getShort(16) & 0xffff;
@@ -125,6 +130,9 @@ public final class BlobInfo {
         int phnum = b.getShort(bits == 64 ? 56 : 44) & 0xffff;
         String interpreter = null;
         String truncation = null;
+        long[] loads = new long[3 * 16]; // the first 16 PT_LOADs' file offset, address and file size (programs have 2-5)
+        int nloads = 0;
+        long dynamic = -1, dynamicSize = 0;
         long phend = phoff + (long) phentsize * phnum;
         if (phnum > 0 && (phoff < 0 || phoff > size || phend > size)) {
             truncation = "its program headers end at byte " + phend + ", beyond its end";
@@ -140,9 +148,52 @@ public final class BlobInfo {
                 } else if (ptype == PT_INTERP && offset >= 0 && offset <= size && filesz > 0 && filesz <= Math.min(4096, size - offset)) {
                     interpreter = cString(read(b, rest, offset, (int) filesz));
                 }
+                if (ptype == PT_LOAD && nloads < loads.length) {
+                    loads[nloads++] = offset;
+                    loads[nloads++] = bits == 64 ? ph.getLong(at + 16) : ph.getInt(at + 8) & 0xffffffffL;
+                    loads[nloads++] = filesz;
+                } else if (ptype == PT_DYNAMIC && offset >= 0 && filesz > 0 && filesz <= Math.min(65536, size - offset)) {
+                    dynamic = offset;
+                    dynamicSize = filesz;
+                }
             }
         }
-        return new BlobInfo(Kind.ELF, size, bits, bigEndian, machine, type, interpreter, null, truncation, start);
+        String runpath = interpreter != null && truncation == null && dynamic >= 0
+                ? runpath(b, rest, bits, size, dynamic, (int) dynamicSize, loads, nloads) : null;
+        return new BlobInfo(Kind.ELF, size, bits, bigEndian, machine, type, interpreter, null, truncation, runpath, start);
+    }
+
+    /**
+     * DT_RUNPATH, else DT_RPATH, of the dynamic section at {@code dynamic}: its string table's
+     * address mapped to a file offset through the PT_LOAD segments ({@code loads}: offset, address,
+     * size each). Null where there is none, or what it needs lies beyond what can be read.
+     */
+    private static String runpath(ByteBuffer b, FileChannel rest, int bits, long size, long dynamic, int dynamicSize,
+                                  long[] loads, int nloads) throws IOException {
+        ByteBuffer d = read(b, rest, dynamic, dynamicSize);
+        int entry = bits == 64 ? 16 : 8;
+        long strtab = -1, rpath = -1, runpath = -1;
+        for (int at = 0; d != null && at + entry <= dynamicSize; at += entry) {
+            long tag = bits == 64 ? d.getLong(at) : d.getInt(at);
+            long value = bits == 64 ? d.getLong(at + 8) : d.getInt(at + 4) & 0xffffffffL;
+            if (tag == DT_NULL) {
+                break;
+            } else if (tag == DT_STRTAB) {
+                strtab = value;
+            } else if (tag == DT_RPATH) {
+                rpath = value;
+            } else if (tag == DT_RUNPATH) {
+                runpath = value;
+            }
+        }
+        long name = runpath >= 0 ? runpath : rpath;
+        for (int i = 0; name >= 0 && strtab >= 0 && i < nloads; i += 3) {
+            long offset = loads[i] + strtab - loads[i + 1]; // the table's file offset, if this segment holds it
+            if (strtab >= loads[i + 1] && strtab - loads[i + 1] < loads[i + 2] && offset + name < size) {
+                return cString(read(b, rest, offset + name, (int) Math.min(4096, size - offset - name)));
+            }
+        }
+        return null;
     }
 
     /** {@code length} bytes at {@code offset}: from head, else from rest; null if neither has them. */
@@ -197,7 +248,7 @@ public final class BlobInfo {
         }
         String interpreter = name < sep ? new String(start, name, sep - name, Load.JNU) : null;
         String argument = arg < end && start[sep] != 0 ? new String(start, arg, end - arg, Load.JNU) : null;
-        return new BlobInfo(Kind.SCRIPT, size, 0, false, 0, 0, interpreter, argument, null, start);
+        return new BlobInfo(Kind.SCRIPT, size, 0, false, 0, 0, interpreter, argument, null, null, start);
     }
 
     /** {@code info}, unless it is a truncated ELF: the IOException {@link Umh#load} refuses it with. */
@@ -236,6 +287,34 @@ public final class BlobInfo {
     /** A dynamic ELF's loader ({@code PT_INTERP}) or a script's {@code #!} interpreter, as the kernel looks it up. */
     public Optional<String> interpreter() {
         return Optional.ofNullable(interpreter);
+    }
+
+    /**
+     * The library search path a dynamic ELF names for its loader (DT_RUNPATH, else DT_RPATH), as
+     * written, e.g. {@code $ORIGIN:$ORIGIN/../lib} for the JDK's {@code java}. {@code $ORIGIN}
+     * stands for the directory of the program's file, which a memfd is in none of: such a
+     * program's libraries are not found there (the loader says "cannot open shared object
+     * file" and the child exits 127) unless the child's {@code LD_LIBRARY_PATH} names their
+     * directories ({@link #originNote}). Empty for others, and where the dynamic section lies
+     * beyond what was read (a streamed load reads the first {@value #HEAD} bytes).
+     */
+    public Optional<String> runpath() {
+        return Optional.ofNullable(runpath);
+    }
+
+    /**
+     * For a dynamic ELF whose library search path uses {@code $ORIGIN}: what that means run from a
+     * memfd, and the {@code LD_LIBRARY_PATH} that stands in for it, with {@code $ORIGIN} as
+     * {@code dir} (the directory the program's file was in; null: unknown). Empty otherwise.
+     */
+    public Optional<String> originNote(Path dir) {
+        if (runpath == null || !runpath.contains("$ORIGIN") && !runpath.contains("${ORIGIN}")) {
+            return Optional.empty();
+        }
+        String path = dir == null ? "its directories" : runpath.replace("${ORIGIN}", dir.toString()).replace("$ORIGIN", dir.toString());
+        return Optional.of("its libraries are looked for next to its own file ($ORIGIN in its library path \"" + runpath
+                + "\"), and a memfd is in no directory: give the child LD_LIBRARY_PATH=" + path
+                + " (else its loader fails with \"cannot open shared object file\", exit status 127)");
     }
 
     /** Why an ELF cannot be whole (its headers or a segment lie beyond its end), as {@link Umh#load} refuses it. */
@@ -354,7 +433,8 @@ public final class BlobInfo {
                 }
                 return "ELF " + bits + "-bit " + (bigEndian ? "MSB" : "LSB") + " " + machineName(machine) + " " + typeName()
                         + (type == 2 || type == 3 ? (interpreter != null ? ", dynamically linked, loader " + interpreter
-                        : ", statically linked") : "") + (truncation != null ? ", truncated: " + truncation : "");
+                        : ", statically linked") : "") + (runpath != null ? ", library path " + runpath : "")
+                        + (truncation != null ? ", truncated: " + truncation : "");
             case SCRIPT:
                 return interpreter == null ? "#! script naming no interpreter"
                         : "#! script" + (interpreter.endsWith("\r") ? " with CRLF line endings" : "") + ", interpreter "

@@ -200,6 +200,42 @@ class ExecErrorTest {
         assertTrue(message.contains("over the kernel's limit of " + getconf + " bytes here"), message + " vs " + getconf);
     }
 
+    /**
+     * A program that finds its libraries next to itself ($ORIGIN in its RPATH or RUNPATH): the JDK's
+     * own {@code java}, whose libjli.so is in ../lib. From a memfd its loader finds nothing there
+     * (exit 127, the library named); BlobInfo names the path and what stands in for it, and with
+     * that LD_LIBRARY_PATH the same bytes run.
+     */
+    @Test
+    void aProgramThatFindsItsLibrariesNextToItselfIsNamedAndRunsWithLdLibraryPath() throws Exception {
+        Path java = Path.of(System.getProperty("java.home"), "bin", "java").toRealPath();
+        BlobInfo info = BlobInfo.of(java);
+        String runpath = info.runpath().orElseThrow();
+        assertTrue(runpath.contains("$ORIGIN"), info.toString());
+        assertTrue(info.toString().endsWith(", library path " + runpath), info.toString());
+        assertEquals(info.runpath(), BlobInfo.of(Files.readAllBytes(java)).runpath(), "read from the bytes as from the file");
+        String libraryPath = runpath.replace("$ORIGIN", java.getParent().toString());
+        String note = info.originNote(java.getParent()).orElseThrow();
+        assertTrue(note.contains("LD_LIBRARY_PATH=" + libraryPath), note);
+        assertTrue(BlobInfo.of(TestBlobs.bytes("exit")).runpath().isEmpty());
+        assertTrue(BlobInfo.of(TestBlobs.bytes("exit")).originNote(null).isEmpty());
+        try (UsermodeBlob blob = Umh.load(java)) {
+            try (UsermodeProcess p = blob.fork(ForkOptions.builder().args("-version").redirectErrorStream(true).build())) {
+                String out = new String(p.pipeFromUmh().readAllBytes(), StandardCharsets.UTF_8);
+                assertEquals(127, p.waitFor(), out);
+                assertTrue(out.contains("libjli.so") && out.contains("cannot open shared object file"), out);
+            }
+            Map<String, String> env = new java.util.HashMap<>(System.getenv());
+            env.put("LD_LIBRARY_PATH", libraryPath);
+            try (UsermodeProcess p = blob.fork(ForkOptions.builder().args("-version").environment(env)
+                    .redirectErrorStream(true).build())) {
+                String out = new String(p.pipeFromUmh().readAllBytes(), StandardCharsets.UTF_8);
+                assertEquals(0, p.waitFor(), out);
+                assertTrue(out.contains(System.getProperty("java.vm.name")), out);
+            }
+        }
+    }
+
     @Test
     void infoSaysWhatTheBytesAre() throws Exception {
         BlobInfo exit = BlobInfo.of(TestBlobs.bytes("exit"));

@@ -186,6 +186,27 @@ class CliIT {
         assertEquals(new Run(127, "", "umh: /nonexistent: no such file\n"), run("", "inspect", "/nonexistent"));
     }
 
+    /**
+     * The JDK's own java finds libjli.so through $ORIGIN: inspect says so and what stands in for it;
+     * run fails as the loader fails (127) and says the same; run with that LD_LIBRARY_PATH works.
+     */
+    @Test
+    void aProgramThatFindsItsLibrariesNextToItselfIsExplained() throws Exception {
+        java.nio.file.Path java = Paths.get(System.getProperty("java.home"), "bin", "java").toRealPath();
+        String libraryPath = "LD_LIBRARY_PATH=" + java.getParent() + ":" + java.getParent() + "/../lib";
+        Run inspect = run("", "inspect", java.toString());
+        assertEquals(0, inspect.status(), inspect.toString());
+        assertTrue(inspect.out().contains(", library path $ORIGIN:$ORIGIN/../lib\n  note: its libraries are looked for next to"
+                + " its own file") && inspect.out().contains(libraryPath), inspect.toString());
+        Run fails = run("", "run", java.toString(), "-version");
+        assertEquals(127, fails.status(), fails.toString());
+        assertTrue(fails.err().contains("libjli.so") && fails.err().contains("umh: " + java + ": its libraries are looked for")
+                && fails.err().contains(libraryPath), fails.toString());
+        Run works = run("", "run", "--env", libraryPath, java.toString(), "-version");
+        assertEquals(0, works.status(), works.toString());
+        assertTrue(works.err().contains(System.getProperty("java.vm.name")), works.toString());
+    }
+
     @Test
     void demoRunsTheHelperInsideTheJar() throws Exception {
         Run r = run("", "demo");
