@@ -12,9 +12,11 @@
  * whose daemon thread sits in a native read exits 0.33 s later), and a spawner is in native code
  * for its whole life. umh_spawners_retire (the JVM's shutdown hook) sets `retired`: each spawner
  * serves what is queued and returns to Java, where it parks for good (its children stay its own),
- * and every later hand-off is cloned by its caller, who serves the queue itself. Whoever reads
- * `retired` set before a take that finds the queue empty may leave it: a push that take missed
- * came after the store, so its caller reads `retired` set and serves it (every access seq_cst).
+ * and every later hand-off is cloned by its own caller, never by another (whose thread's end
+ * would send the child its PR_SET_PDEATHSIG). A spawner that read `retired` set before a take
+ * that found the queue empty may leave: a push that take missed came after the store, so its
+ * caller reads `retired` set after its push and takes its hand-off back, unless a spawner has
+ * taken it (every access seq_cst).
  *
  * Why a pool: a spawner is suspended in vfork from the clone until its child execs (130-250 us
  * measured on a 2-vCPU VM), so one spawner caps the process at ~4,000-7,000 spawns a second
@@ -284,15 +286,22 @@ void umh_spawners_retire(void)
     futex_wake(&pushes, INT_MAX); /* every idle spawner: each finds the queue empty and leaves */
 }
 
-/* After the retirement, on a caller's thread: makes every queued clone (its own, unless a leaving
- * spawner or another caller has taken it) as a spawner would. */
-static void serve_queued(void)
+/* After the retirement, a caller's own hand-off out of the queue: 1 if it was still there (no
+ * spawner took it), 0 if a spawner has it. What is pending joins the queue's end, in order. */
+static int take_back(struct umh_handoff *h)
 {
-    int wakes = kernel_wakes_callers();
-    for (struct umh_handoff *h; (h = take_one()) != NULL;) {
-        serve_one(h, wakes, NULL);
-        atomic_fetch_add(&free_spawners, 1);
-    }
+    queue_lock_take();
+    struct umh_handoff **link = &queue_head;
+    while (*link != NULL)
+        link = &(*link)->next;
+    *link = take_pending();
+    for (link = &queue_head; *link != NULL && *link != h;)
+        link = &(*link)->next;
+    int found = *link == h;
+    if (found)
+        *link = h->next;
+    queue_lock_drop();
+    return found;
 }
 
 int umh_spawner_stats(struct umh_spawner_stats *out, int max)
@@ -306,22 +315,30 @@ int umh_spawner_stats(struct umh_spawner_stats *out, int max)
     return n;
 }
 
-int umh_handoff(struct umh_handoff *h)
+/* Queues h for the spawners and wakes one. */
+static void push(struct umh_handoff *h)
 {
-    h->rc = 0;
-    atomic_store(&h->word, 1);
     /* every spawner busy (and one there to be busy: the first may not have joined yet): grow */
     if (atomic_load(&free_spawners) <= 0 && atomic_load(&joined) > 0)
         atomic_store(&starved, 1);
-    h->queued_ns = now_ns();
     struct umh_handoff *head = atomic_load(&pending);
     do {
         h->next = head;
     } while (!atomic_compare_exchange_weak(&pending, &head, h));
     atomic_fetch_add(&pushes, 1);
     futex_wake(&pushes, 1);
-    if (atomic_load(&retired))
-        serve_queued(); /* after the push: see the retirement, above */
+}
+
+int umh_handoff(struct umh_handoff *h)
+{
+    h->rc = 0;
+    h->queued_ns = now_ns();
+    atomic_store(&h->word, 1);
+    /* retired: cloned here, on the caller's thread; `retired` read again after the push, see above */
+    if (atomic_load(&retired) || (push(h), atomic_load(&retired) && take_back(h))) {
+        serve_one(h, kernel_wakes_callers(), NULL);
+        return h->rc;
+    }
     /* The kernel writes 0 before its wake and the spawner too, so a wake-up without a 0 (a
      * signal, a stale wake of an earlier hand-off at this address) only means: wait again. */
     while (atomic_load(&h->word) != 0)

@@ -1245,23 +1245,37 @@ static void probe_system(void)
 }
 
 /* Retirement, as the JVM's shutdown hook does it (Spawner.java): every spawner leaves
- * umh_spawner_serve, and spawns still work, each cloned by its caller, also from many threads at
- * once (each caller serves the queue, its own hand-off or another's). Last: there is no way back. */
+ * umh_spawner_serve, and spawns still work, each cloned by its own caller, also from many threads
+ * at once: a child cloned by another thread would get its PR_SET_PDEATHSIG (a 137, not its exit
+ * code) when that thread ends, which these threads do in turn. Last: there is no way back. */
 static atomic_int spawners_started, spawners_left;
 
 static void test_spawners_retire(void)
 {
+    /* retired while 8 threads spawn: hand-offs queued around it are served by a spawner or taken
+     * back by their callers, each once (spawn_some checks every exit code) */
+    int memfd = load_file("exit");
+    struct pool start = pool_settled();
+    pthread_t t[8];
+    for (int i = 0; i < 8; i++)
+        CHECK(pthread_create(&t[i], NULL, spawn_some, &memfd) == 0);
+    for (int ms = 0; ms < 5000 && pool_now().spawns < start.spawns + 40; ms++)
+        usleep(1000);
     umh_spawners_retire();
+    for (int i = 0; i < 8; i++) {
+        void *bad;
+        pthread_join(t[i], &bad);
+        CHECK(bad == NULL);
+    }
     for (int ms = 0; ms < 5000 && atomic_load(&spawners_left) < atomic_load(&spawners_started); ms++)
         usleep(1000);
     CHECK(atomic_load(&spawners_started) > 0);
     CHECK(atomic_load(&spawners_left) == atomic_load(&spawners_started));
-    struct pool before = pool_now();
-    int memfd = load_file("exit");
+    /* and after it: not one served by a spawner */
+    struct pool before = pool_settled();
     in_threads(8, spawn_some, &memfd);
     close(memfd);
-    struct pool after = pool_now();
-    CHECK(after.spawns == before.spawns); /* not one served by a spawner */
+    CHECK(pool_settled().spawns == before.spawns);
 }
 
 static const struct test tests[] = {
