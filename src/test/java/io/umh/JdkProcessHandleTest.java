@@ -11,6 +11,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -137,6 +138,60 @@ class JdkProcessHandleTest {
             assertTrue(remaining.stream().noneMatch(spawned::contains), "Subprocess(es) should have exited: " + remaining);
         } finally {
             spawned.forEach(ProcessHandle::destroyForcibly);
+        }
+    }
+
+    // TreeTest.test3 again with a real JavaChild: the JDK's own java, forked from a memfd (its
+    // libjli.so found through LD_LIBRARY_PATH, as BlobInfo.originNote says), whose main starts three
+    // children with its own ProcessBuilder and prints their pids. Each is alive, listed by the Java
+    // child's descendants() with the Java child as its parent, destroyed forcibly; then the Java
+    // child is destroyed, and none of them is left among this JVM's descendants.
+    @Test
+    void descendantsOfARealJavaChildAndTheirDestroy() throws Exception {
+        java.nio.file.Path launcher = java.nio.file.Path.of(TestBlobs.javaExecutable()).toRealPath();
+        Map<String, String> env = new java.util.HashMap<>(System.getenv());
+        env.put("LD_LIBRARY_PATH", launcher.getParent().resolve("../lib").normalize().toString());
+        List<ProcessHandle> spawned = new java.util.ArrayList<>();
+        try (UsermodeBlob jvm = Umh.load(launcher, "java");
+             UsermodeProcess p1 = jvm.fork(ForkOptions.builder().environment(env).args("-XX:-UsePerfData", "-cp",
+                     System.getProperty("java.class.path"), JavaChild.class.getName(), "3").build())) {
+            java.io.BufferedReader out = p1.inputReader();
+            for (int i = 0; i < 3; i++) {
+                String line = out.readLine();
+                assertTrue(line != null && line.matches("[0-9]+"), "the Java child said " + line);
+                spawned.add(ProcessHandle.of(Long.parseLong(line)).orElseThrow());
+            }
+            List<ProcessHandle> descendants = p1.toHandle().descendants().collect(Collectors.toList());
+            assertEquals(3, descendants.size(), "extra processes in descendants: " + descendants);
+            for (ProcessHandle h : spawned) {
+                assertTrue(h.isAlive(), "Child should be alive: " + h);
+                assertTrue(descendants.contains(h), "Spawned child should be listed in descendants: " + h);
+                assertEquals(Optional.of(p1.pid()), h.parent().map(ProcessHandle::pid));
+                h.destroyForcibly();
+            }
+            for (ProcessHandle h : spawned) {
+                Await.until("pid " + h.pid() + " to exit", () -> !h.isAlive());
+            }
+            p1.destroyForcibly();
+            assertEquals(128 + 9, p1.waitFor());
+            List<ProcessHandle> remaining = ProcessHandle.current().descendants().collect(Collectors.toList());
+            assertFalse(remaining.stream().anyMatch(h -> h.pid() == p1.pid()), "Child p1 should have exited");
+            assertTrue(remaining.stream().noneMatch(spawned::contains), "Subprocess(es) should have exited: " + remaining);
+        } finally {
+            spawned.forEach(ProcessHandle::destroyForcibly);
+        }
+    }
+
+    /** The JDK tests' JavaChild, the part TreeTest uses: "spawn N": N children (sleeps) by ProcessBuilder, their pids printed, then wait. */
+    public static final class JavaChild {
+        public static void main(String[] args) throws Exception {
+            List<Process> children = new java.util.ArrayList<>();
+            for (int i = 0; i < Integer.parseInt(args[0]); i++) {
+                children.add(new ProcessBuilder("sleep", "60").start());
+                System.out.println(children.get(i).pid());
+            }
+            System.out.flush();
+            Thread.sleep(60_000);
         }
     }
 
