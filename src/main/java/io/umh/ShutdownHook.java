@@ -40,8 +40,11 @@ final class ShutdownHook implements Runnable {
     /** The hook's body: this class, not a method reference or a class of its own. */
     @Override
     public void run() {
-        stopAll();
-        retireThreads();
+        try {
+            stopAll();
+        } finally {
+            retireThreads(); // also after a stop that failed: the exit's wait is the same
+        }
     }
 
     /**
