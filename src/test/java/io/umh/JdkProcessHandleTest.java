@@ -148,13 +148,8 @@ class JdkProcessHandleTest {
     // child is destroyed, and none of them is left among this JVM's descendants.
     @Test
     void descendantsOfARealJavaChildAndTheirDestroy() throws Exception {
-        java.nio.file.Path launcher = java.nio.file.Path.of(TestBlobs.javaExecutable()).toRealPath();
-        Map<String, String> env = new java.util.HashMap<>(System.getenv());
-        env.put("LD_LIBRARY_PATH", launcher.getParent().resolve("../lib").normalize().toString());
         List<ProcessHandle> spawned = new java.util.ArrayList<>();
-        try (UsermodeBlob jvm = Umh.load(launcher, "java");
-             UsermodeProcess p1 = jvm.fork(ForkOptions.builder().environment(env).args("-XX:-UsePerfData", "-cp",
-                     System.getProperty("java.class.path"), JavaChild.class.getName(), "3").build())) {
+        try (UsermodeProcess p1 = javaChild("3")) {
             java.io.BufferedReader out = p1.inputReader();
             for (int i = 0; i < 3; i++) {
                 String line = out.readLine();
@@ -179,6 +174,40 @@ class JdkProcessHandleTest {
             assertTrue(remaining.stream().noneMatch(spawned::contains), "Subprocess(es) should have exited: " + remaining);
         } finally {
             spawned.forEach(ProcessHandle::destroyForcibly);
+        }
+    }
+
+    /** JavaChild's arguments: as a JVM started this way gets them. */
+    private static List<String> javaChildArguments(String... args) {
+        List<String> a = new java.util.ArrayList<>(List.of("-XX:-UsePerfData", "-cp", System.getProperty("java.class.path"),
+                JavaChild.class.getName()));
+        a.addAll(List.of(args));
+        return a;
+    }
+
+    /** The JDK's own java running {@link JavaChild} {@code args}, forked by umh from the launcher's bytes, named "java". */
+    private static UsermodeProcess javaChild(String... args) throws IOException {
+        java.nio.file.Path launcher = java.nio.file.Path.of(TestBlobs.javaExecutable()).toRealPath();
+        Map<String, String> env = new java.util.HashMap<>(System.getenv());
+        env.put("LD_LIBRARY_PATH", launcher.getParent().resolve("../lib").normalize().toString());
+        try (UsermodeBlob jvm = Umh.load(launcher, "java")) {
+            return jvm.fork(ForkOptions.builder().environment(env).args(javaChildArguments(args)).build());
+        }
+    }
+
+    // InfoTest.test1 with a real JavaChild: arguments() are exactly the ones it was started with,
+    // user() this JVM's, startInstant() and totalCpuDuration() present; command() is the memfd the
+    // launcher's bytes ran from, named after it (where the JDK's test expects a path ending "java").
+    @Test
+    void infoOfARealJavaChild() throws Exception {
+        try (UsermodeProcess p = javaChild("0")) {
+            ProcessHandle.Info info = p.info();
+            assertEquals(javaChildArguments("0"), Arrays.asList(info.arguments().orElseThrow()), info.toString());
+            assertEquals(ProcessHandle.current().info().user(), info.user());
+            assertTrue(info.startInstant().isPresent() && info.totalCpuDuration().isPresent(), info.toString());
+            assertEquals("/memfd:java (deleted)", info.command().orElseThrow());
+            p.destroyForcibly();
+            assertEquals(128 + 9, p.waitFor());
         }
     }
 
