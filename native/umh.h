@@ -267,7 +267,7 @@ struct umh_handoff {
 };
 /* The caller: queues h and sleeps until its clone is made and the child exec'd or exited (0) or
  * the clone failed (UMH_FAIL). Needs a thread in umh_spawner_serve(), or the spawners retired:
- * then the caller makes the clone itself (and any other queued). */
+ * then the caller makes its own clone itself (never another caller's). */
 int umh_handoff(struct umh_handoff *h);
 /* A spawner thread's life: joins the pool, serves hand-offs, and returns only once the spawners
  * are retired (umh_spawners_retire) and nothing is queued. grow(ctx) is called on this thread,

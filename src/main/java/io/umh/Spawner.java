@@ -13,8 +13,8 @@ import java.lang.System.Logger.Level;
  * thread that forked it" both true. So the pool never shrinks: a spawner that exited would take
  * its children along.
  *
- * <p>Each spawner spends its life, until JVM exit ({@link Native#retireSpawners}), in native code ({@code umh_spawner_serve} in umh_spawner.c):
- * {@link Native#spawn} with {@link Native#SPAWN_PDEATHSIG} queues the clone there and sleeps until
+ * <p>Each spawner spends its life, until JVM exit ({@link Native#retireSpawners}), in native code
+ * ({@code umh_spawner_serve} in umh_spawner.c): {@link Native#spawn} with {@link Native#SPAWN_PDEATHSIG} queues the clone there and sleeps until
  * the kernel wakes it at the child's exec, without a hand-back through a spawner. A spawner is
  * suspended in vfork until its child execs (130-250 us), so one spawner caps the JVM's spawns a
  * second whatever its cores: the pool starts with one and grows by one, up to

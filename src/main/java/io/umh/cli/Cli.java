@@ -198,7 +198,7 @@ final class Cli {
     private static int inspect(String file) throws IOException {
         BlobInfo info = BlobInfo.of(Paths.get(file));
         System.out.println(file + ": " + info);
-        info.originNote(directory(file)).ifPresent(note -> System.out.println("  note: " + note));
+        info.originNote(directory(Paths.get(file))).ifPresent(note -> System.out.println("  note: " + note));
         return info.problemHere().map(why -> {
             System.out.println("  cannot run here: " + why);
             return 1;
@@ -220,7 +220,7 @@ final class Cli {
             int status = p.waitFor();
             input.interrupt(); // out of its read of our stdin: see copyInBackground
             if (status == 127) { // the loader's "cannot open shared object file", most likely
-                blob.info().originNote(directory(path.toString())).ifPresent(note -> System.err.println("umh: " + file + ": " + note));
+                blob.info().originNote(directory(path)).ifPresent(note -> System.err.println("umh: " + file + ": " + note));
             }
             p.violation().ifPresent(v -> System.err.println("umh: " + file + ": stopped by the sandbox: " + v.syscall()
                     + " (" + v.detail() + ")"));
@@ -245,9 +245,9 @@ final class Cli {
     }
 
     /** The real directory {@code file} is in ($ORIGIN for its loader, were it run from there), or null. */
-    private static Path directory(String file) {
+    private static Path directory(Path file) {
         try {
-            return Paths.get(file).toRealPath().getParent();
+            return file.toRealPath().getParent();
         } catch (IOException e) {
             return null;
         }
