@@ -13,6 +13,7 @@
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -94,15 +95,17 @@ static const char *const signal_calls[] = {
 static const char *const exit_calls[] = { "exit", "exit_group", NULL };
 /* What a static glibc 2.36 program calls before main (strace of test-blobs/exit): TLS, the robust
  * futex list, the stack limit, /proc/self/exe, the malloc/stack-guard randomness, RELRO. rseq is
- * on the ENOSYS list instead (see there). uname: older glibcs check the kernel's version. */
+ * on the ENOSYS list instead (see there). uname: older glibcs check the kernel's version.
+ * getcwd: what a program that resolves a relative name asks first (jq at its start); in the
+ * sandbox's empty root it is "/". */
 static const char *const startup_static_calls[] = {
     X86_64("arch_prctl") "set_tid_address", "set_robust_list", "prlimit64", "readlinkat",
-    X86_64("readlink") "getrandom", "uname", "brk", "mprotect", NULL
+    X86_64("readlink") "getrandom", "uname", "brk", "mprotect", "getcwd", NULL
 };
 /* ... and what ld.so adds: finding, reading and mapping the libraries (strace of /bin/true) */
 static const char *const startup_dynamic_calls[] = {
     X86_64("arch_prctl") "set_tid_address", "set_robust_list", "prlimit64", "readlinkat",
-    X86_64("readlink") "getrandom", "uname", "brk", "mprotect",
+    X86_64("readlink") "getrandom", "uname", "brk", "mprotect", "getcwd",
     "openat", "read", "mmap", "munmap", "pread64", "close", X86_64("access") "faccessat",
     "newfstatat", "fstat", NULL
 };
@@ -115,7 +118,9 @@ static const char *const thread_calls[] = {
 static const char *const file_calls[] = {
     "openat", X86_64("open") "close", "read", "getdents64", "lseek", "newfstatat", "fstat",
     X86_64("stat") X86_64("lstat") "statx", "statfs", "fstatfs", "faccessat", "faccessat2",
-    X86_64("access") "readlinkat", X86_64("readlink") "getcwd", "chdir", "fchdir", NULL
+    X86_64("access") "readlinkat", X86_64("readlink") "getcwd", "chdir", "fchdir",
+    /* ls -l asks each file for its ACL and security label */
+    "getxattr", "lgetxattr", "fgetxattr", "listxattr", "llistxattr", "flistxattr", NULL
 };
 static const char *const file_write_calls[] = {
     "write", "mkdirat", "unlinkat", "renameat", "renameat2", "linkat", "symlinkat", "truncate",
@@ -159,10 +164,13 @@ static const struct {
  *   close_range: glibc's closefrom falls back to a close loop;
  *   statx, faccessat2, openat2: stat, faccessat with flags and path resolution fall back to
  *     newfstatat, the emulation in glibc, openat;
- *   copy_file_range, preadv2, pwritev2: coreutils and glibc (flags 0) fall back to read/write. */
+ *   copy_file_range, preadv2, pwritev2: coreutils and glibc (flags 0) fall back to read/write;
+ *   sysinfo: glibc's sysconf(_SC_PHYS_PAGES) (qsort's and GNU sort's memory sizing, CPython's
+ *     start) says -1 and its callers assume enough memory; allowed, it would tell the host's
+ *     memory, load, uptime and process count, which no namespace hides. */
 static const char *const enosys_calls[] = {
     "clone3", "rseq", "close_range", "statx", "faccessat2", "openat2", "copy_file_range",
-    "preadv2", "pwritev2", NULL
+    "preadv2", "pwritev2", "sysinfo", NULL
 };
 
 /* Refused in every filter, even when asked for: other processes' memory and fds, kernel
@@ -280,6 +288,21 @@ enum rule_kind {
     RULE_EXECVEAT, /* the one exec: exec_fd, AT_EMPTY_PATH, exec_path */
     RULE_CLONE,    /* threads only, no namespaces */
     RULE_SENDMSG,  /* on notify_fd_sock only */
+    RULE_IOCTL,    /* the queries of tty_queries only */
+    RULE_SOCKET,   /* not allowed: AF_UNIX refused (EAFNOSUPPORT), any other family the default */
+};
+
+/* termios2's size on x86_64 and aarch64 alike (4 tcflag_t, c_line, 19 c_cc, 2 speed_t): the
+ * kernel's header defines TCGETS2 with a struct that clashes with glibc's termios */
+#define UMH_TCGETS2 _IOR('T', 0x2A, char[44])
+
+/* The ioctls every filter lets through (unless ioctl is allowed outright): what isatty(), a
+ * terminal's size, the foreground group, the bytes waiting and an fd's O_NONBLOCK and
+ * close-on-exec flags ask, the queries of nearly every program's start (ls, python3, sqlite3,
+ * jq, getent all call TCGETS on fds 0-2). Each reads or sets a flag of the helper's own fd;
+ * none writes to a terminal (TIOCSTI, which types into the JVM's terminal, is not among them). */
+static const unsigned tty_queries[] = {
+    TCGETS, UMH_TCGETS2, TIOCGWINSZ, TIOCGPGRP, FIONREAD, FIONBIO, FIOCLEX, FIONCLEX,
 };
 struct rule {
     int nr;
@@ -296,6 +319,10 @@ static enum rule_kind classify(const struct umh_seccomp_spec *spec, const unsign
         return allowed[nr] ? RULE_CLONE : RULE_DEFAULT;
     if (nr == SYS_clone3)
         return RULE_ENOSYS; /* even when allowed: its flags are beyond the filter's reach */
+    if (nr == SYS_ioctl)
+        return allowed[nr] ? RULE_ALLOW : RULE_IOCTL;
+    if (nr == SYS_socket && !allowed[nr])
+        return RULE_SOCKET;
     if (allowed[nr] || nr == SYS_exit || nr == SYS_exit_group)
         return RULE_ALLOW;
     if (nr == SYS_sendmsg && spec->notify_fd_sock >= 0)
@@ -452,6 +479,18 @@ static void emit_block(struct prog *p, struct block *b)
     emit_ret(p, p->deflt);
 }
 
+/* ioctl(fd, request, ...): request (an unsigned int: the kernel reads the low half) one of
+ * tty_queries, each a jump to "ret allow" past the others and "ret default" */
+static void emit_ioctl(struct prog *p)
+{
+    int n = (int)(sizeof tty_queries / sizeof tty_queries[0]);
+    emit_load(p, arg_lo(1));
+    for (int i = 0; i < n; i++)
+        emit_jump(p, BPF_JEQ, tty_queries[i], n - i, 0);
+    emit_ret(p, p->deflt);
+    emit_ret(p, SECCOMP_RET_ALLOW);
+}
+
 /* What a matched number does: one return, or an argument check. Ends in a return, always. */
 static void emit_body(struct prog *p, enum rule_kind kind)
 {
@@ -479,6 +518,15 @@ static void emit_body(struct prog *p, enum rule_kind kind)
     case RULE_SENDMSG: /* sendmsg(fd, msg, flags) */
         block_require_arg32(&b, 0, (unsigned)spec->notify_fd_sock);
         break;
+    case RULE_IOCTL:
+        emit_ioctl(p);
+        return;
+    case RULE_SOCKET: /* socket(domain, ...): an int, the low half */
+        emit_load(p, arg_lo(0));
+        emit_jump(p, BPF_JEQ, AF_UNIX, 0, 1);
+        emit_ret(p, SECCOMP_RET_ERRNO | (EAFNOSUPPORT & SECCOMP_RET_DATA));
+        emit_ret(p, p->deflt);
+        return;
     case RULE_DEFAULT:
         emit_ret(p, p->deflt);
         return;

@@ -15,7 +15,11 @@
  *   4. clone: when allowed, only with CLONE_THREAD and without any CLONE_NEW* flag (threads, not
  *      processes or namespaces); clone3 always ENOSYS (its flags are in memory the filter cannot
  *      read, and glibc falls back to clone);
- *   5. the allowed calls; sendmsg only on notify_fd_sock when it is not allowed outright;
+ *   5. the allowed calls; sendmsg only on notify_fd_sock when it is not allowed outright; ioctl,
+ *      unless allowed outright, only with a request (its low 32 bits) among TCGETS, TCGETS2,
+ *      TIOCGWINSZ, TIOCGPGRP, FIONREAD, FIONBIO, FIOCLEX, FIONCLEX (isatty() and the like);
+ *      socket, unless allowed: AF_UNIX refused with EAFNOSUPPORT (glibc's probe of nscd in every
+ *      getpwuid(), syslog()'s /dev/log: each falls back), every other family the default action;
  *   6. the ENOSYS list (umh_seccomp_enosys) unless allowed; exit and exit_group always allowed (the
  *      child's own failure path after a failed exec, and any program may end);
  *   7. everything else: the default action, SECCOMP_RET_KILL_PROCESS (the parent sees SIGSYS, status

@@ -24,6 +24,10 @@
  *   bpf                  a 1-entry array map, closed     perf        a disabled task-clock counter on itself
  *   userfaultfd          user-mode-only, closed          io_uring    a 1-entry ring, closed
  *   keyctl               KEYCTL_GET_KEYRING_ID of the user keyring (no create)
+ *   tiocsti              TIOCSTI of a space on fd 0: typing into a terminal (where fd 0 is one;
+ *                        umh gives it a pipe, which says ENOTTY)
+ *   isatty               TCGETS on fd 1 (a pipe: "refused ENOTTY" means the call reached the kernel)
+ *   unix-socket          socket(AF_UNIX, SOCK_STREAM), as glibc's nscd probe does
  *   ok                   nothing: the control
  * and, not an attempt, the listener for "abstract":
  *   listen-abstract NAME listens on "\0NAME", prints "listen-abstract ok", accepts (and closes)
@@ -45,6 +49,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <dirent.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
@@ -55,6 +60,7 @@
 #include <sys/un.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -68,7 +74,7 @@ static const struct { int err; const char *name; } errnames[] = {
     { EBUSY, "EBUSY" }, { EEXIST, "EEXIST" }, { EXDEV, "EXDEV" }, { ENODEV, "ENODEV" },
     { ENOTDIR, "ENOTDIR" }, { EISDIR, "EISDIR" }, { EINVAL, "EINVAL" }, { EMFILE, "EMFILE" },
     { ENOSPC, "ENOSPC" }, { EROFS, "EROFS" }, { ENOSYS, "ENOSYS" }, { ELOOP, "ELOOP" },
-    { ENOTSOCK, "ENOTSOCK" }, { EPROTONOSUPPORT, "EPROTONOSUPPORT" }, { EOPNOTSUPP, "EOPNOTSUPP" },
+    { ENOTTY, "ENOTTY" }, { ENOTSOCK, "ENOTSOCK" }, { EPROTONOSUPPORT, "EPROTONOSUPPORT" }, { EOPNOTSUPP, "EOPNOTSUPP" },
     { EAFNOSUPPORT, "EAFNOSUPPORT" }, { EADDRNOTAVAIL, "EADDRNOTAVAIL" }, { ENETDOWN, "ENETDOWN" },
     { ENETUNREACH, "ENETUNREACH" }, { ECONNRESET, "ECONNRESET" }, { ETIMEDOUT, "ETIMEDOUT" },
     { ECONNREFUSED, "ECONNREFUSED" }, { EHOSTUNREACH, "EHOSTUNREACH" }, { ENOKEY, "ENOKEY" },
@@ -491,6 +497,20 @@ static int attempt_keyctl(void)
     return id < 0 ? refused(errno) : ok(NULL);
 }
 
+static int attempt_ioctl(int fd, unsigned long request, void *arg)
+{
+    return ioctl(fd, request, arg) < 0 ? refused(errno) : ok(NULL);
+}
+
+static int attempt_unix_socket(void)
+{
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return refused(errno);
+    close(fd);
+    return ok(NULL);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2)
@@ -553,6 +573,16 @@ int main(int argc, char **argv)
         return attempt_io_uring();
     if (IS("keyctl", 0))
         return attempt_keyctl();
+    if (IS("tiocsti", 0)) {
+        char space = ' ';
+        return attempt_ioctl(0, TIOCSTI, &space);
+    }
+    if (IS("isatty", 0)) {
+        struct termios t;
+        return attempt_ioctl(1, TCGETS, &t);
+    }
+    if (IS("unix-socket", 0))
+        return attempt_unix_socket();
 #undef IS
     return usage("unknown attempt");
 }

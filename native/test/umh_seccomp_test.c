@@ -25,11 +25,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysinfo.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -49,6 +51,11 @@
                        | CLONE_NEWPID | CLONE_NEWNET)
 #define RET_ENOSYS (SECCOMP_RET_ERRNO | ENOSYS)
 #define STATUS_SIGSYS (128 + SIGSYS) /* 159: what the JDK reports for a seccomp kill */
+/* ioctl's requests every filter lets through, as umh_seccomp.h lists them (TCGETS2: _IOR('T',
+ * 0x2A, struct termios2), 44 bytes on x86_64 and aarch64) */
+static const unsigned tty_queries[] = {
+    TCGETS, _IOR('T', 0x2A, char[44]), TIOCGWINSZ, TIOCGPGRP, FIONREAD, FIONBIO, FIOCLEX, FIONCLEX,
+};
 
 static int exit_memfd = -1, cat_memfd = -1;
 /* the child's "" for execveat, whose address the filter can require; and another one */
@@ -294,13 +301,21 @@ static unsigned model(const struct policy *p, const struct seccomp_data *d)
         return SECCOMP_RET_ALLOW;
     if (nr == SYS_sendmsg && s->notify_fd_sock >= 0)
         return d->args[0] == (uint64_t)s->notify_fd_sock ? SECCOMP_RET_ALLOW : deflt;
+    if (nr == SYS_socket && !allowed)
+        return (uint32_t)d->args[0] == AF_UNIX ? (SECCOMP_RET_ERRNO | EAFNOSUPPORT) : deflt;
+    if (nr == SYS_ioctl) {
+        for (size_t i = 0; i < sizeof tty_queries / sizeof tty_queries[0]; i++)
+            if ((uint32_t)d->args[1] == tty_queries[i])
+                return SECCOMP_RET_ALLOW;
+        return deflt;
+    }
     int enosys[UMH_SECCOMP_MAX_NRS];
     int n = umh_seccomp_enosys(enosys, UMH_SECCOMP_MAX_NRS);
     return contains(enosys, n, nr) ? RET_ENOSYS : deflt;
 }
 
 /* argument sets that straddle each argument check: the fds, their high halves, AT_EMPTY_PATH,
- * the path's pointer, clone's flags */
+ * the path's pointer, clone's flags, ioctl's requests (the high half ignored, as the kernel does) */
 static void arg_variants(const struct policy *p, uint64_t v[][3], int *n)
 {
     uint64_t fd = (uint64_t)(p->spec.exec_fd >= 0 ? p->spec.exec_fd : 3);
@@ -314,6 +329,9 @@ static void arg_variants(const struct policy *p, uint64_t v[][3], int *n)
         { fd, path, AT_EMPTY_PATH | (1ull << 40) }, { sock, 0, 0 }, { sock | (1ull << 32), 0, 0 },
         { sock + 1, 0, 0 }, { thread, 0, 0 }, { thread | CLONE_NEWUSER, 0, 0 }, { SIGCHLD, 0, 0 },
         { CLONE_NEWNET | SIGCHLD, 0, 0 }, { thread | (1ull << 33), 0, 0 }, { thread & ~(uint64_t)CLONE_THREAD, 0, 0 },
+        { 1, TCGETS, 0 }, { 1, TCGETS | (1ull << 32), 0 }, { 1, TCGETS + 1, 0 }, { 0, TIOCSTI, 0 },
+        { 1, TIOCGWINSZ, 0 }, { 1, FIONCLEX, 0 }, { 1, TIOCSWINSZ, 0 }, { 1, TCSETS, 0 },
+        { AF_UNIX | (1ull << 32), SOCK_STREAM, 0 }, { AF_INET, SOCK_STREAM, 0 }, { AF_NETLINK, SOCK_RAW, 0 },
     };
     *n = (int)(sizeof sets / sizeof sets[0]);
     memcpy(v, sets, sizeof sets);
@@ -489,7 +507,31 @@ static int call_getppid(int unused)
 static int call_socket(int unused)
 {
     (void)unused;
-    syscall(SYS_socket, (long)AF_UNIX, (long)SOCK_STREAM, 0L);
+    syscall(SYS_socket, (long)AF_INET, (long)SOCK_STREAM, 0L);
+    return 0;
+}
+
+/* a unix socket (glibc's nscd probe): refused, and the program goes on */
+static int call_unix_socket(int unused)
+{
+    (void)unused;
+    return syscall(SYS_socket, (long)AF_UNIX, (long)(SOCK_STREAM | SOCK_CLOEXEC), 0L) == -1 && errno == EAFNOSUPPORT ? 0 : 1;
+}
+
+/* isatty() of a file that is no terminal: the call reaches the kernel, which says ENOTTY */
+static int call_isatty(int unused)
+{
+    (void)unused;
+    struct winsize ws;
+    return isatty((int)devnull) == 0 && errno == ENOTTY && ioctl(devnull, TIOCGWINSZ, &ws) == -1 && errno == ENOTTY ? 0 : 1;
+}
+
+/* typing into a terminal: the filter's kill, whatever the fd is */
+static int call_tiocsti(int unused)
+{
+    (void)unused;
+    char c = ' ';
+    syscall(SYS_ioctl, (long)devnull, (long)TIOCSTI, &c);
     return 0;
 }
 
@@ -507,6 +549,8 @@ static int call_enosys_list(int unused)
     ok &= enosys(syscall(SYS_statx, (long)AT_FDCWD, "/", 0L, 0L, NULL));
     ok &= enosys(syscall(SYS_openat2, (long)AT_FDCWD, "/", NULL, 0L));
     ok &= enosys(syscall(SYS_rseq, NULL, 0L, 0L, 0L));
+    struct sysinfo si;
+    ok &= enosys(syscall(SYS_sysinfo, &si));
     return ok ? 0 : 1;
 }
 
@@ -570,6 +614,9 @@ static void test_kernel_basics(void)
     CHECK(run_body(call_getppid) == STATUS_SIGSYS);
     CHECK(run_body(call_socket) == STATUS_SIGSYS);
     CHECK(run_body(call_enosys_list) == 0);
+    CHECK(run_body(call_isatty) == 0);
+    CHECK(run_body(call_unix_socket) == 0);
+    CHECK(run_body(call_tiocsti) == STATUS_SIGSYS);
 }
 
 /* the one exec: the static blob really starts under strict()'s groups (glibc 2.36's startup
@@ -807,7 +854,7 @@ static int notify_then_socket(int listener)
     if (send_fd(sv[1], listener, cloexec ? 'C' : 'N') != 1)
         return 1;
     syscall(SYS_close, (long)listener);
-    syscall(SYS_socket, (long)AF_UNIX, (long)SOCK_STREAM, 0L);
+    syscall(SYS_socket, (long)AF_INET, (long)SOCK_STREAM, 0L);
     return 98; /* the parent answered instead of stopping it */
 }
 

@@ -52,6 +52,9 @@ public final class SandboxReport {
             attempts.add(new String[] {"userfaultfd"});
             attempts.add(new String[] {"io_uring"});
             attempts.add(new String[] {"keyctl"});
+            attempts.add(new String[] {"tiocsti"});
+            attempts.add(new String[] {"isatty"});
+            attempts.add(new String[] {"unix-socket"});
             System.out.println("| attempt | " + String.join(" | ", columns.keySet()) + " |");
             System.out.println("|---" + "|---".repeat(columns.size()) + "|");
             for (String[] a : attempts) {

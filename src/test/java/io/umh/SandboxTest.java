@@ -45,7 +45,7 @@ class SandboxTest {
     void aForbiddenCallIsNamedAndStopsTheHelperAs159() throws Exception {
         assumeTrue(Umh.sandboxSupport().isFull(SandboxSupport.Layer.VIOLATION_NAMES), Umh.sandboxSupport().toString());
         for (String[] a : new String[][] {{"socket", "socket"}, {"fork", "clone"}, {"bpf", "bpf"}, {"unshare", "unshare"},
-                {"read", "openat", "/etc/passwd"}}) { // attempt, the call it makes, its argument
+                {"read", "openat", "/etc/passwd"}, {"tiocsti", "ioctl"}}) { // attempt, the call it makes, its argument
             List<String> argv = a.length > 2 ? List.of(a[0], a[2]) : List.of(a[0]);
             try (UsermodeProcess p = Umh.forkUsermodeBlob(TestBlobs.bytes("escape"), STRICT.toBuilder().args(argv).build())) {
                 p.pipeToUmh().close();
@@ -201,6 +201,41 @@ class SandboxTest {
             assertEquals(127, p.waitFor()); // the kernel cannot find its loader in an empty root
         } catch (IOException refused) {
             assertTrue(refused.getMessage().contains("execveat"), refused.getMessage());
+        }
+    }
+
+    /**
+     * What nearly every program asks at its start gets the kernel's answer, not a kill: isatty()
+     * (ls, python3, sqlite3, jq, getent: TCGETS on fds 0-2), and glibc's probe of nscd in every
+     * getpwuid(), a unix socket, refused so that it falls back. Typing into a terminal still stops it.
+     */
+    @Test
+    void theQueriesOfEveryProgramsStartAreAnsweredNotKilled() throws Exception {
+        assertEquals("ENOTTY", strict("isatty").refusal().orElseThrow(), "TCGETS of a pipe reached the kernel");
+        assertEquals("ENOTTY", EscapeTargets.attempt("tiocsti").refusal().orElseThrow(), "unsandboxed, TIOCSTI reaches the kernel");
+        EscapeTargets.Attempt sti = strict("tiocsti");
+        assertTrue(sti.killedBySeccomp(), sti.toString());
+        assertEquals("EAFNOSUPPORT", strict("unix-socket").refusal().orElseThrow());
+        assertTrue(EscapeTargets.attempt(ForkOptions.builder().sandbox(EscapeTargets.policy().network(true).build()).build(), "unix-socket").succeeded(),
+                "with the network, a unix socket is made");
+    }
+
+    /** Coreutils' ls -l, nobody's test program: a terminal query, statfs, each file's xattrs, the owner's name (nscd first). */
+    @Test
+    void lsLongListsWhatItMayRead(@TempDir Path dir) throws Exception {
+        Files.writeString(dir.resolve("one"), "1");
+        Files.createDirectory(dir.resolve("two"));
+        ForkOptions o = ForkOptions.builder().argv0("ls").args("-l", dir.toString()).environment(java.util.Map.of("LANG", "C"))
+                .redirectError(ProcessBuilder.Redirect.PIPE)
+                .sandbox(EscapeTargets.policy().readOnly(dir).allowDynamicLinking().build()).build();
+        try (UsermodeProcess p = Umh.forkUsermodeBlob(Files.readAllBytes(Path.of("/bin/ls")), o)) {
+            p.pipeToUmh().close();
+            List<String> lines = new String(p.pipeFromUmh().readAllBytes(), StandardCharsets.UTF_8).lines().collect(java.util.stream.Collectors.toList());
+            String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertEquals(0, p.waitFor(), p + " " + err + " " + lines);
+            assertEquals(3, lines.size(), lines.toString()); // total, then one line each
+            assertTrue(lines.get(1).startsWith("-") && lines.get(1).endsWith(" one"), lines.toString());
+            assertTrue(lines.get(2).startsWith("d") && lines.get(2).endsWith(" two"), lines.toString());
         }
     }
 
