@@ -13,6 +13,7 @@
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -81,7 +82,8 @@ const char *umh_syscall_cpu(void)
 static const char *const stdio_calls[] = {
     "read", "write", "readv", "writev", "pread64", "pwrite64", "preadv", "pwritev", "close",
     "fstat", "newfstatat", /* glibc 2.33+ makes fstat a newfstatat(fd, "", AT_EMPTY_PATH) */
-    "lseek", "fcntl", "dup", "dup3", "ppoll", X86_64("dup2") X86_64("poll") NULL
+    "lseek", "fcntl", "dup", "dup3", "ppoll", X86_64("dup2") X86_64("poll")
+    "pipe2", X86_64("pipe") /* a pipe of its own: xz's and any event loop's self-pipe */ NULL
 };
 static const char *const memory_calls[] = {
     "brk", "mmap", "munmap", "mprotect", "mremap", "madvise", NULL
@@ -107,7 +109,8 @@ static const char *const startup_dynamic_calls[] = {
     X86_64("arch_prctl") "set_tid_address", "set_robust_list", "prlimit64", "readlinkat",
     X86_64("readlink") "getrandom", "uname", "brk", "mprotect", "getcwd",
     "openat", "read", "mmap", "munmap", "pread64", "close", X86_64("access") "faccessat",
-    "newfstatat", "fstat", NULL
+    "newfstatat", "fstat",
+    "statfs", "fstatfs", /* libselinux's constructor, in coreutils' id, ls, cp... */ NULL
 };
 /* pthread_create and join, with "memory" and "signals": clone only with CLONE_THREAD (the filter
  * checks its flags), clone3 gets ENOSYS and glibc falls back to clone. */
@@ -289,6 +292,7 @@ enum rule_kind {
     RULE_CLONE,    /* threads only, no namespaces */
     RULE_SENDMSG,  /* on notify_fd_sock only */
     RULE_IOCTL,    /* the queries of tty_queries only */
+    RULE_PRCTL,    /* the options of prctl_queries only */
     RULE_SOCKET,   /* not allowed: AF_UNIX refused (EAFNOSUPPORT), any other family the default */
 };
 
@@ -303,6 +307,14 @@ enum rule_kind {
  * none writes to a terminal (TIOCSTI, which types into the JVM's terminal, is not among them). */
 static const unsigned tty_queries[] = {
     TCGETS, UMH_TCGETS2, TIOCGWINSZ, TIOCGPGRP, FIONREAD, FIONBIO, FIOCLEX, FIONCLEX,
+};
+
+/* The prctl options every filter lets through (unless prctl is allowed outright): a thread's own
+ * name, and questions about itself. libcap's constructor asks PR_CAPBSET_READ in every program
+ * linked with it (curl); none changes a credential, a memory map or another process. */
+static const unsigned prctl_queries[] = {
+    PR_SET_NAME, PR_GET_NAME, PR_CAPBSET_READ, PR_GET_DUMPABLE, PR_GET_SECCOMP, PR_GET_NO_NEW_PRIVS,
+    PR_GET_KEEPCAPS,
 };
 struct rule {
     int nr;
@@ -321,6 +333,8 @@ static enum rule_kind classify(const struct umh_seccomp_spec *spec, const unsign
         return RULE_ENOSYS; /* even when allowed: its flags are beyond the filter's reach */
     if (nr == SYS_ioctl)
         return allowed[nr] ? RULE_ALLOW : RULE_IOCTL;
+    if (nr == SYS_prctl)
+        return allowed[nr] ? RULE_ALLOW : RULE_PRCTL;
     if (nr == SYS_socket && !allowed[nr])
         return RULE_SOCKET;
     if (allowed[nr] || nr == SYS_exit || nr == SYS_exit_group)
@@ -479,17 +493,18 @@ static void emit_block(struct prog *p, struct block *b)
     emit_ret(p, p->deflt);
 }
 
-/* ioctl(fd, request, ...): request (an unsigned int: the kernel reads the low half) one of
- * tty_queries, each a jump to "ret allow" past the others and "ret default" */
-static void emit_ioctl(struct prog *p)
+/* An argument (an int or unsigned int: the kernel reads the low half) one of values[n]: each a
+ * jump to "ret allow" past the others and "ret default". ioctl's request, prctl's option. */
+static void emit_one_of(struct prog *p, int arg, const unsigned *values, int n)
 {
-    int n = (int)(sizeof tty_queries / sizeof tty_queries[0]);
-    emit_load(p, arg_lo(1));
+    emit_load(p, arg_lo(arg));
     for (int i = 0; i < n; i++)
-        emit_jump(p, BPF_JEQ, tty_queries[i], n - i, 0);
+        emit_jump(p, BPF_JEQ, values[i], n - i, 0);
     emit_ret(p, p->deflt);
     emit_ret(p, SECCOMP_RET_ALLOW);
 }
+
+#define COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
 /* What a matched number does: one return, or an argument check. Ends in a return, always. */
 static void emit_body(struct prog *p, enum rule_kind kind)
@@ -518,8 +533,11 @@ static void emit_body(struct prog *p, enum rule_kind kind)
     case RULE_SENDMSG: /* sendmsg(fd, msg, flags) */
         block_require_arg32(&b, 0, (unsigned)spec->notify_fd_sock);
         break;
-    case RULE_IOCTL:
-        emit_ioctl(p);
+    case RULE_IOCTL: /* ioctl(fd, request, ...) */
+        emit_one_of(p, 1, tty_queries, COUNT(tty_queries));
+        return;
+    case RULE_PRCTL: /* prctl(option, ...) */
+        emit_one_of(p, 0, prctl_queries, COUNT(prctl_queries));
         return;
     case RULE_SOCKET: /* socket(domain, ...): an int, the low half */
         emit_load(p, arg_lo(0));

@@ -18,6 +18,8 @@
  *   5. the allowed calls; sendmsg only on notify_fd_sock when it is not allowed outright; ioctl,
  *      unless allowed outright, only with a request (its low 32 bits) among TCGETS, TCGETS2,
  *      TIOCGWINSZ, TIOCGPGRP, FIONREAD, FIONBIO, FIOCLEX, FIONCLEX (isatty() and the like);
+ *      prctl, unless allowed outright, only as PR_SET_NAME, PR_GET_NAME, PR_CAPBSET_READ,
+ *      PR_GET_DUMPABLE, PR_GET_SECCOMP, PR_GET_NO_NEW_PRIVS, PR_GET_KEEPCAPS (libcap's start);
  *      socket, unless allowed: AF_UNIX refused with EAFNOSUPPORT (glibc's probe of nscd in every
  *      getpwuid(), syslog()'s /dev/log: each falls back), every other family the default action;
  *   6. the ENOSYS list (umh_seccomp_enosys) unless allowed; exit and exit_group always allowed (the

@@ -28,6 +28,7 @@
  *                        umh gives it a pipe, which says ENOTTY)
  *   isatty               TCGETS on fd 1 (a pipe: "refused ENOTTY" means the call reached the kernel)
  *   unix-socket          socket(AF_UNIX, SOCK_STREAM), as glibc's nscd probe does
+ *   thread               pthread_create a thread that returns, join it
  *   ok                   nothing: the control
  * and, not an attempt, the listener for "abstract":
  *   listen-abstract NAME listens on "\0NAME", prints "listen-abstract ok", accepts (and closes)
@@ -43,6 +44,7 @@
 #include <linux/userfaultfd.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -353,6 +355,26 @@ static int attempt_fork(void)
     return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? ok(NULL) : refused(ECHILD);
 }
 
+static void *thread_body(void *arg)
+{
+    return arg;
+}
+
+/* a thread, not a process: glibc's clone3 (ENOSYS under a filter) then clone(CLONE_THREAD|...) */
+static int attempt_thread(void)
+{
+    static int token;
+    pthread_t t;
+    void *back = NULL;
+    int err = pthread_create(&t, NULL, thread_body, &token);
+    if (err != 0)
+        return refused(err);
+    err = pthread_join(t, &back);
+    if (err != 0)
+        return refused(err);
+    return back == &token ? ok(NULL) : refused(EINVAL);
+}
+
 /* prints nothing itself on success: the shell prints "exec ok" */
 static int attempt_exec(const char *path)
 {
@@ -547,6 +569,8 @@ int main(int argc, char **argv)
         return attempt_socket();
     if (IS("fork", 0))
         return attempt_fork();
+    if (IS("thread", 0))
+        return attempt_thread();
     if (IS("exec", 1))
         return attempt_exec(a1);
     if (IS("memfd-exec", 0))

@@ -56,6 +56,18 @@
 static const unsigned tty_queries[] = {
     TCGETS, _IOR('T', 0x2A, char[44]), TIOCGWINSZ, TIOCGPGRP, FIONREAD, FIONBIO, FIOCLEX, FIONCLEX,
 };
+/* and prctl's options */
+static const unsigned prctl_queries[] = {
+    PR_SET_NAME, PR_GET_NAME, PR_CAPBSET_READ, PR_GET_DUMPABLE, PR_GET_SECCOMP, PR_GET_NO_NEW_PRIVS, PR_GET_KEEPCAPS,
+};
+
+static int one_of(uint64_t arg, const unsigned *values, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if ((uint32_t)arg == values[i])
+            return 1;
+    return 0;
+}
 
 static int exit_memfd = -1, cat_memfd = -1;
 /* the child's "" for execveat, whose address the filter can require; and another one */
@@ -303,12 +315,10 @@ static unsigned model(const struct policy *p, const struct seccomp_data *d)
         return d->args[0] == (uint64_t)s->notify_fd_sock ? SECCOMP_RET_ALLOW : deflt;
     if (nr == SYS_socket && !allowed)
         return (uint32_t)d->args[0] == AF_UNIX ? (SECCOMP_RET_ERRNO | EAFNOSUPPORT) : deflt;
-    if (nr == SYS_ioctl) {
-        for (size_t i = 0; i < sizeof tty_queries / sizeof tty_queries[0]; i++)
-            if ((uint32_t)d->args[1] == tty_queries[i])
-                return SECCOMP_RET_ALLOW;
-        return deflt;
-    }
+    if (nr == SYS_ioctl)
+        return one_of(d->args[1], tty_queries, sizeof tty_queries / sizeof tty_queries[0]) ? SECCOMP_RET_ALLOW : deflt;
+    if (nr == SYS_prctl)
+        return one_of(d->args[0], prctl_queries, sizeof prctl_queries / sizeof prctl_queries[0]) ? SECCOMP_RET_ALLOW : deflt;
     int enosys[UMH_SECCOMP_MAX_NRS];
     int n = umh_seccomp_enosys(enosys, UMH_SECCOMP_MAX_NRS);
     return contains(enosys, n, nr) ? RET_ENOSYS : deflt;
@@ -332,6 +342,8 @@ static void arg_variants(const struct policy *p, uint64_t v[][3], int *n)
         { 1, TCGETS, 0 }, { 1, TCGETS | (1ull << 32), 0 }, { 1, TCGETS + 1, 0 }, { 0, TIOCSTI, 0 },
         { 1, TIOCGWINSZ, 0 }, { 1, FIONCLEX, 0 }, { 1, TIOCSWINSZ, 0 }, { 1, TCSETS, 0 },
         { AF_UNIX | (1ull << 32), SOCK_STREAM, 0 }, { AF_INET, SOCK_STREAM, 0 }, { AF_NETLINK, SOCK_RAW, 0 },
+        { PR_CAPBSET_READ, 0, 0 }, { PR_SET_NAME | (1ull << 32), 0, 0 }, { PR_SET_DUMPABLE, 0, 0 },
+        { PR_SET_SECCOMP, 0, 0 }, { PR_SET_MM, 0, 0 },
     };
     *n = (int)(sizeof sets / sizeof sets[0]);
     memcpy(v, sets, sizeof sets);
@@ -340,7 +352,7 @@ static void arg_variants(const struct policy *p, uint64_t v[][3], int *n)
 /* the program against the model: every number a little past the table, the x32 bit, wrong arches */
 static void check_program(const struct policy *p)
 {
-    uint64_t v[32][3];
+    uint64_t v[48][3];
     int nv, bad = 0, mismatches = 0;
     arg_variants(p, v, &nv);
     static const unsigned extra[] = { 0x40000000u, 0x40000000u + SYS_read, 0x7fffffffu, 0xffffffffu };
@@ -526,6 +538,27 @@ static int call_isatty(int unused)
     return isatty((int)devnull) == 0 && errno == ENOTTY && ioctl(devnull, TIOCGWINSZ, &ws) == -1 && errno == ENOTTY ? 0 : 1;
 }
 
+/* libcap's start, a thread naming itself, a self-pipe: allowed; the dumpable flag: a kill */
+static int call_prctl_query(int unused)
+{
+    (void)unused;
+    char name[16];
+    int fds[2];
+    if (syscall(SYS_prctl, (long)PR_CAPBSET_READ, 7L /* CAP_SETUID */) < 0 || syscall(SYS_prctl, (long)PR_GET_NAME, name) != 0
+        || syscall(SYS_pipe2, fds, 0L) != 0)
+        return 1;
+    syscall(SYS_close, (long)fds[0]);
+    syscall(SYS_close, (long)fds[1]);
+    return 0;
+}
+
+static int call_prctl_set_dumpable(int unused)
+{
+    (void)unused;
+    syscall(SYS_prctl, (long)PR_SET_DUMPABLE, 1L);
+    return 0;
+}
+
 /* typing into a terminal: the filter's kill, whatever the fd is */
 static int call_tiocsti(int unused)
 {
@@ -616,6 +649,8 @@ static void test_kernel_basics(void)
     CHECK(run_body(call_enosys_list) == 0);
     CHECK(run_body(call_isatty) == 0);
     CHECK(run_body(call_unix_socket) == 0);
+    CHECK(run_body(call_prctl_query) == 0);
+    CHECK(run_body(call_prctl_set_dumpable) == STATUS_SIGSYS);
     CHECK(run_body(call_tiocsti) == STATUS_SIGSYS);
 }
 

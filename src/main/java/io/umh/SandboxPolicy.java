@@ -45,7 +45,8 @@ public final class SandboxPolicy {
      * Those this CPU lacks (pause on aarch64) are left out.
      */
     private static final List<String> BASE = List.of("getpid", "gettid", "getppid", "getuid", "geteuid", "getgid",
-            "getegid", "sched_yield", "sched_getaffinity", "getrusage", "times", "pause", "futex", "fadvise64");
+            "getegid", "getgroups", "getresuid", "getresgid", "getpgrp", "getpgid", "getsid", "sched_yield",
+            "sched_getaffinity", "getrusage", "times", "pause", "futex", "fadvise64");
     /** Where the new root's tmpfs is mounted (in the child's mount namespace only): the first that exists. */
     private static final List<String> ROOT_MOUNT_POINTS = List.of("/mnt", "/media", "/srv", "/opt", "/tmp", "/boot", "/home");
     private static final SandboxPolicy STRICT = new Builder().build(); // after the lists it reads
@@ -53,6 +54,7 @@ public final class SandboxPolicy {
     private final List<Path> readOnly;
     private final List<Path> readWrite;
     private final boolean dynamicLinking;
+    private final boolean threads;
     private final boolean network;
     private final List<String> syscalls;
     private final Enforcement enforcement;
@@ -82,6 +84,7 @@ public final class SandboxPolicy {
         this.readOnly = List.copyOf(b.readOnly);
         this.readWrite = List.copyOf(b.readWrite);
         this.dynamicLinking = b.dynamicLinking;
+        this.threads = b.threads;
         this.network = b.network;
         this.syscalls = List.copyOf(b.syscalls);
         this.enforcement = b.enforcement;
@@ -232,6 +235,9 @@ public final class SandboxPolicy {
         if (dynamicLinking) {
             groups.add("startup-dynamic");
         }
+        if (threads) {
+            groups.add("threads");
+        }
         if (files) {
             groups.add("files");
         }
@@ -272,6 +278,11 @@ public final class SandboxPolicy {
 
     public boolean dynamicLinking() {
         return dynamicLinking;
+    }
+
+    /** Whether the helper may start threads ({@link Builder#allowThreads()}). */
+    public boolean threads() {
+        return threads;
     }
 
     public boolean network() {
@@ -397,7 +408,7 @@ public final class SandboxPolicy {
     @Override
     public String toString() {
         return "SandboxPolicy[readOnly=" + readOnly + ", readWrite=" + readWrite + ", dynamicLinking=" + dynamicLinking
-                + ", network=" + network + ", syscalls=" + syscalls
+                + (threads ? ", threads" : "") + ", network=" + network + ", syscalls=" + syscalls
                 + (cgroup == null ? "" : ", cgroup=" + cgroup + Cgroup.files(memoryMax, pidsMax,
                         cpuQuota == null ? 0 : micros(cpuQuota), cpuPeriod == null ? 0 : micros(cpuPeriod)))
                 + ", " + enforcement + "]";
@@ -408,6 +419,7 @@ public final class SandboxPolicy {
         private final List<Path> readOnly = new ArrayList<>();
         private final List<Path> readWrite = new ArrayList<>();
         private boolean dynamicLinking;
+        private boolean threads;
         private boolean network;
         private final List<String> syscalls = new ArrayList<>();
         private Enforcement enforcement = Enforcement.REQUIRED;
@@ -438,6 +450,17 @@ public final class SandboxPolicy {
         /** A dynamically linked helper can start: the loader and the system's library directories, read-only. */
         public Builder allowDynamicLinking() {
             this.dynamicLinking = true;
+            return this;
+        }
+
+        /**
+         * The helper may start threads (pthread_create; Go's runtime, zstd, a thread pool): clone
+         * with CLONE_THREAD and without any namespace flag only, so it still cannot make a process
+         * (fork stays a violation named "clone"); futex, robust lists, madvise and sched_yield
+         * with it. Thread or process, a helper stays in its pids.max ({@link #pidsMax}).
+         */
+        public Builder allowThreads() {
+            this.threads = true;
             return this;
         }
 

@@ -55,6 +55,7 @@ public final class SandboxReport {
             attempts.add(new String[] {"tiocsti"});
             attempts.add(new String[] {"isatty"});
             attempts.add(new String[] {"unix-socket"});
+            attempts.add(new String[] {"thread"});
             System.out.println("| attempt | " + String.join(" | ", columns.keySet()) + " |");
             System.out.println("|---" + "|---".repeat(columns.size()) + "|");
             for (String[] a : attempts) {

@@ -220,6 +220,20 @@ class SandboxTest {
                 "with the network, a unix socket is made");
     }
 
+    /** allowThreads: a thread is made, a process still is not (the same clone, without CLONE_THREAD). */
+    @Test
+    void threadsMayStartButAProcessStillMayNot() throws Exception {
+        EscapeTargets.Attempt strict = strict("thread");
+        assertTrue(strict.killedBySeccomp(), "strict made a thread: " + strict);
+        ForkOptions threads = ForkOptions.builder().sandbox(EscapeTargets.policy().allowThreads().build()).build();
+        assertTrue(threads.sandbox().orElseThrow().threads());
+        assertTrue(threads.sandbox().orElseThrow().toString().contains(", threads"), threads.sandbox().orElseThrow().toString());
+        EscapeTargets.Attempt thread = EscapeTargets.attempt(threads, "thread");
+        assertTrue(thread.succeeded(), thread.toString());
+        EscapeTargets.Attempt fork = EscapeTargets.attempt(threads, "fork");
+        assertTrue(fork.killedBySeccomp(), "allowThreads let a fork through: " + fork);
+    }
+
     /** Coreutils' ls -l, nobody's test program: a terminal query, statfs, each file's xattrs, the owner's name (nscd first). */
     @Test
     void lsLongListsWhatItMayRead(@TempDir Path dir) throws Exception {
@@ -236,6 +250,18 @@ class SandboxTest {
             assertEquals(3, lines.size(), lines.toString()); // total, then one line each
             assertTrue(lines.get(1).startsWith("-") && lines.get(1).endsWith(" one"), lines.toString());
             assertTrue(lines.get(2).startsWith("d") && lines.get(2).endsWith(" two"), lines.toString());
+        }
+    }
+
+    /** Coreutils' id: getgroups and getresuid are queries of its own identity, answered, not a violation. */
+    @Test
+    void idSaysWhoItIs() throws Exception {
+        ForkOptions o = ForkOptions.builder().argv0("id").sandbox(EscapeTargets.policy().allowDynamicLinking().build()).build();
+        try (UsermodeProcess p = Umh.forkUsermodeBlob(Files.readAllBytes(Path.of("/usr/bin/id")), o)) {
+            p.pipeToUmh().close();
+            String out = new String(p.pipeFromUmh().readAllBytes(), StandardCharsets.UTF_8);
+            assertEquals(0, p.waitFor(), p + " " + out);
+            assertTrue(out.startsWith("uid=") && out.contains(" groups="), out);
         }
     }
 

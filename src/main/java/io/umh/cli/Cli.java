@@ -48,6 +48,7 @@ final class Cli {
             "    --read-only PATH  (with --sandbox) it may read PATH; repeatable",
             "    --read-write PATH (with --sandbox) it may read and write PATH; repeatable",
             "    --dynamic         (with --sandbox) a dynamically linked FILE can start",
+            "    --threads         (with --sandbox) it may start threads (still no second process)",
             "    --network         (with --sandbox) the host's network",
             "  inspect FILE        what FILE's bytes are: ELF machine and class, static or dynamic and its loader,",
             "                      or the #! interpreter; and why it cannot run here, if that is known (exit status 1)",
@@ -144,11 +145,13 @@ final class Cli {
                     sandbox = SandboxPolicy.builder();
                     break;
                 default:
-                    if (sandbox == null && List.of("--read-only", "--read-write", "--dynamic", "--network").contains(option)) {
+                    if (sandbox == null && List.of("--read-only", "--read-write", "--dynamic", "--threads", "--network").contains(option)) {
                         usage("umh: " + option + " needs --sandbox before it");
                         return -1;
                     } else if (option.equals("--dynamic")) {
                         sandbox.allowDynamicLinking();
+                    } else if (option.equals("--threads")) {
+                        sandbox.allowThreads();
                     } else if (option.equals("--network")) {
                         sandbox.network(true);
                     } else if (option.equals("--read-only")) {

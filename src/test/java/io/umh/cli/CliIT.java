@@ -132,7 +132,7 @@ class CliIT {
     @Test
     void badUsageGoesToStderrAndExits2() throws Exception {
         for (String[] args : List.of(new String[0], new String[] {"run"}, new String[] {"frob"},
-                new String[] {"run", "--read-only", "/", "x"}, new String[] {"run", "--sandbox", "--frob", "x"},
+                new String[] {"run", "--read-only", "/", "x"}, new String[] {"run", "--threads", "x"}, new String[] {"run", "--sandbox", "--frob", "x"},
                 new String[] {"run", "--sandbox", "--read-only", "relative/nonexistent", "x"}, new String[] {"run", "--env"},
                 new String[] {"run", "--env", "novalue", "x"}, new String[] {"run", "--cwd", "/"}, new String[] {"inspect"})) {
             Run r = run("", args);
@@ -224,5 +224,13 @@ class CliIT {
                 strict.toString());
         assertEquals(new Run(0, "read ok\n", ""), run("", "run", "--sandbox", "--read-only", "/etc/passwd", blob("escape"),
                 "read", "/etc/passwd"));
+    }
+
+    @Test
+    void threadsOnlyWithTheOption() throws Exception {
+        assertEquals(new Run(0, "thread ok\n", ""), run("", "run", "--sandbox", "--threads", blob("escape"), "thread"));
+        Run strict = run("", "run", "--sandbox", blob("escape"), "thread");
+        assertEquals(159, strict.status(), strict.toString());
+        assertTrue(strict.err().contains(": stopped by the sandbox: clone ("), strict.toString());
     }
 }
