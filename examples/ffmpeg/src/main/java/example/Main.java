@@ -1,6 +1,7 @@
 package example;
 
 import io.umh.ForkOptions;
+import io.umh.SandboxPolicy;
 import io.umh.Umh;
 import io.umh.UsermodeBlob;
 import io.umh.UsermodeProcess;
@@ -23,12 +24,22 @@ import java.util.List;
  * extracts it to /tmp and chmods it, which fails where /tmp is noexec), run straight from the
  * artifact's jar: {@code Umh.loadResource} streams the 77 MB entry into a sealed memfd, and no file
  * is written. A generated tone goes through ffmpeg's pipes twice: raw PCM to FLAC, FLAC back to WAV,
- * and the WAV's samples must be the tone's, bit for bit.
+ * and the WAV's samples must be the tone's, bit for bit. A codec fed untrusted input is what a
+ * service most wants out of its address space, so ffmpeg runs sandboxed: its own namespaces, an
+ * empty root, Landlock and seccomp; it may start threads, read the CPU list that sizes its thread
+ * pool, and nothing else of the host (a third run asks it to read /etc/passwd, and it cannot).
  */
 public final class Main {
     /** The one resource of jave-nativebin-linux64 3.5.0. */
     static final String FFMPEG = "/ws/schild/jave/nativebin/ffmpeg-amd64";
     static final int RATE = 8000;
+    /**
+     * What ffmpeg 4.4's start needs beyond stdio: threads (its codecs' pool), and file lookups,
+     * which the empty root answers (it stats /etc/gnutls/config: ENOENT), with the one directory
+     * whose "online" file glibc reads for the number of CPUs.
+     */
+    static final SandboxPolicy POLICY = SandboxPolicy.builder().allowThreads()
+            .readOnly(Path.of("/sys/devices/system/cpu")).build();
 
     public static void main(String[] args) throws Exception {
         byte[] tone = tone(440, RATE);
@@ -43,6 +54,9 @@ public final class Main {
             byte[] wav = run(ffmpeg, flac, "-f", "flac", "-i", "pipe:0", "-f", "wav", "-c:a", "pcm_s16le", "pipe:1");
             byte[] samples = wavSamples(wav);
             check(Arrays.equals(samples, tone), "the WAV's " + samples.length + " bytes of samples are the tone's " + tone.length);
+            String denied = fail(ffmpeg, "-f", "data", "-i", "/etc/passwd", "-f", "data", "pipe:1");
+            check(denied.contains("/etc/passwd: No such file or directory"), "the sandboxed ffmpeg cannot read /etc/passwd: " + denied);
+            System.out.println("sandboxed, it cannot read /etc/passwd: " + denied.strip());
         }
         System.out.println("ok: " + RATE + " samples of a 440 Hz tone through FLAC and back, unchanged");
     }
@@ -61,10 +75,7 @@ public final class Main {
      * reads its stdout: what it wrote, once it exited 0.
      */
     static byte[] run(UsermodeBlob ffmpeg, byte[] input, String... args) throws Exception {
-        List<String> argv = new ArrayList<>(List.of("-hide_banner", "-nostdin", "-loglevel", "error"));
-        argv.addAll(List.of(args));
-        ForkOptions o = ForkOptions.builder().args(argv).redirectError(Redirect.PIPE).build();
-        try (UsermodeProcess p = ffmpeg.fork(o)) {
+        try (UsermodeProcess p = ffmpeg.fork(options(args))) {
             Path exe = Files.readSymbolicLink(Path.of("/proc/" + p.pid() + "/exe"));
             System.out.printf("ffmpeg pid %d runs %s (argv[0] %s)%n", p.pid(), exe, ffmpeg.name());
             Thread writer = new Thread(() -> {
@@ -79,9 +90,28 @@ public final class Main {
             String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
             writer.join();
             int status = p.waitFor();
-            check(status == 0, "ffmpeg " + String.join(" ", args) + " exited " + status + ": " + err);
+            check(status == 0, "ffmpeg " + String.join(" ", args) + " exited " + status + ": " + err
+                    + p.violation().map(v -> " (stopped by the sandbox: " + v + ")").orElse(""));
             return out;
         }
+    }
+
+    /** Runs ffmpeg with {@code args} and no input: its stderr, once it failed by itself (not stopped by the sandbox). */
+    static String fail(UsermodeBlob ffmpeg, String... args) throws Exception {
+        try (UsermodeProcess p = ffmpeg.fork(options(args))) {
+            p.pipeToUmh().close();
+            p.pipeFromUmh().readAllBytes();
+            String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+            int status = p.waitFor();
+            check(status == 1 && p.violation().isEmpty(), "ffmpeg " + String.join(" ", args) + " exited " + status + ": " + err);
+            return err;
+        }
+    }
+
+    static ForkOptions options(String... args) {
+        List<String> argv = new ArrayList<>(List.of("-hide_banner", "-nostdin", "-loglevel", "error"));
+        argv.addAll(List.of(args));
+        return ForkOptions.builder().args(argv).redirectError(Redirect.PIPE).sandbox(POLICY).build();
     }
 
     /**
