@@ -179,6 +179,7 @@ struct umh_bind {
     const char *target;      /* where it goes: the host path under the new root's mount point */
     int is_dir;              /* the target to create is a directory (else an empty file) */
     int writable;            /* bound read-write; else read-only */
+    int device;              /* one of the standard character devices (/dev/null...): bound without nodev */
 };
 struct umh_sandbox {
     unsigned long long ns_flags; /* CLONE_NEW*; CLONE_NEWUSER: the child writes the maps below */
@@ -209,7 +210,7 @@ struct umh_sandbox {
 };
 
 /* umh_sandbox.c: the policy as Java flattens it (io.umh.SandboxPolicy; io.umh.Abi's SBX_*) */
-enum { UMH_SBX_BIND_DIR = 1, UMH_SBX_BIND_WRITABLE = 2, UMH_SBX_MAX_BINDS = 64 };
+enum { UMH_SBX_BIND_DIR = 1, UMH_SBX_BIND_WRITABLE = 2, UMH_SBX_BIND_DEVICE = 4, UMH_SBX_MAX_BINDS = 64 };
 struct umh_sandbox_spec {
     unsigned long long ns_flags;
     int new_root, no_caps, network, landlock, seccomp, notify;

@@ -515,7 +515,8 @@ static CHILD int child_setattr(const char *path, unsigned long long set, unsigne
 }
 
 /* One bind: its target (a directory, or an empty file for a file), the bind itself, then
- * read-only (unless writable), nosuid and nodev, recursively. mount_setattr only adds flags, so
+ * read-only (unless writable), nosuid and nodev (but for the standard devices Java names: a
+ * /dev/null on a nodev mount cannot be opened), recursively. mount_setattr only adds flags, so
  * the ones a user namespace locks on the source mount stay as they are. */
 static CHILD void child_bind(struct child *c, const struct umh_bind *b)
 {
@@ -531,7 +532,8 @@ static CHILD void child_bind(struct child *c, const struct umh_bind *b)
     }
     if (syscall(SYS_mount, b->source, b->target, NULL, MS_BIND | MS_REC, NULL) < 0)
         child_fail(c, UMH_CHILD_MOUNT_BIND, errno);
-    unsigned long long attrs = UMH_MOUNT_ATTR_NOSUID | UMH_MOUNT_ATTR_NODEV | (b->writable ? 0 : UMH_MOUNT_ATTR_RDONLY);
+    unsigned long long attrs = UMH_MOUNT_ATTR_NOSUID | (b->device ? 0 : UMH_MOUNT_ATTR_NODEV)
+                               | (b->writable ? 0 : UMH_MOUNT_ATTR_RDONLY);
     if (child_setattr(b->target, attrs, UMH_AT_RECURSIVE) < 0)
         child_fail(c, UMH_CHILD_MOUNT_SETATTR, errno);
 }

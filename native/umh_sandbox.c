@@ -205,6 +205,7 @@ int umh_sandbox_prepare(const struct umh_sandbox_spec *spec, struct umh_sandbox 
         binds[i].target = next_path(&cursor, end);
         binds[i].is_dir = (spec->bind_flags[i] & UMH_SBX_BIND_DIR) != 0;
         binds[i].writable = (spec->bind_flags[i] & UMH_SBX_BIND_WRITABLE) != 0;
+        binds[i].device = (spec->bind_flags[i] & UMH_SBX_BIND_DEVICE) != 0;
         binds[i].source = host;
         short_block |= host == NULL || binds[i].target == NULL;
     }

@@ -123,7 +123,9 @@ static const char *const file_calls[] = {
     X86_64("stat") X86_64("lstat") "statx", "statfs", "fstatfs", "faccessat", "faccessat2",
     X86_64("access") "readlinkat", X86_64("readlink") "getcwd", "chdir", "fchdir",
     /* ls -l asks each file for its ACL and security label */
-    "getxattr", "lgetxattr", "fgetxattr", "listxattr", "llistxattr", "flistxattr", NULL
+    "getxattr", "lgetxattr", "fgetxattr", "listxattr", "llistxattr", "flistxattr",
+    /* its own creation mask (libmagic sets one before its temporary file): nothing outside it */
+    "umask", NULL
 };
 static const char *const file_write_calls[] = {
     "write", "mkdirat", "unlinkat", "renameat", "renameat2", "linkat", "symlinkat", "truncate",

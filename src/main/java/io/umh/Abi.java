@@ -218,6 +218,7 @@ final class Abi {
     @Native static final int SBX_MAX_BINDS = 64;
     @Native static final int SBX_BIND_DIR = 1;
     @Native static final int SBX_BIND_WRITABLE = 2;
+    @Native static final int SBX_BIND_DEVICE = 4;
     @Native static final int CLONE_NEWNS = 0x00020000;
     @Native static final int CLONE_NEWUTS = 0x04000000;
     @Native static final int CLONE_NEWIPC = 0x08000000;

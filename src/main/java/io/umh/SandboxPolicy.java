@@ -3,6 +3,7 @@ package io.umh;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -36,6 +37,14 @@ public final class SandboxPolicy {
     /** What a dynamically linked helper needs to start: the loader, the libraries and their cache. */
     private static final List<Path> DYNAMIC_LINKING = List.of(Path.of("/lib"), Path.of("/lib64"), Path.of("/usr/lib"),
             Path.of("/usr/lib64"), Path.of("/etc/ld.so.cache"));
+    /**
+     * The standard character devices, in every policy that shows the helper any path (as bwrap's
+     * --dev and systemd's PrivateDevices give them): null, zero and full read-write (a shell's
+     * 2>/dev/null, perl's -e), random and urandom read-only. They reach no state of the host.
+     */
+    private static final int S_IFMT = 0170000, S_IFCHR = 0020000;
+    private static final Map<Path, Boolean> DEVICES = Map.of(Path.of("/dev/null"), true, Path.of("/dev/zero"), true,
+            Path.of("/dev/full"), true, Path.of("/dev/random"), false, Path.of("/dev/urandom"), false);
     /** What a resolver reads, with the network. */
     private static final List<Path> NETWORK_FILES = List.of(Path.of("/etc/resolv.conf"), Path.of("/etc/hosts"),
             Path.of("/etc/nsswitch.conf"), Path.of("/etc/services"), Path.of("/etc/gai.conf"));
@@ -110,6 +119,13 @@ public final class SandboxPolicy {
         }
         ro.forEach(p -> binds.putIfAbsent(p.normalize(), false));
         readWrite.forEach(p -> binds.put(p.normalize(), true));
+        if (!binds.isEmpty()) {
+            DEVICES.forEach((p, rw) -> {
+                if (isDevice(p)) {
+                    binds.putIfAbsent(p, rw);
+                }
+            });
+        }
         // the new root's tmpfs hides what is below its mount point (in the child's mount namespace):
         // one that is no bind's ancestor, so that the child still finds every bind's source
         String root = ROOT_MOUNT_POINTS.stream().filter(d -> Files.isDirectory(Path.of(d)))
@@ -136,7 +152,8 @@ public final class SandboxPolicy {
         for (var e : binds.entrySet()) {
             block.writeBytes(Load.nulTerminated(e.getKey().toString()));
             block.writeBytes(Load.nulTerminated(root + e.getKey()));
-            header[i++] = (Files.isDirectory(e.getKey()) ? Abi.SBX_BIND_DIR : 0) | (e.getValue() ? Abi.SBX_BIND_WRITABLE : 0);
+            header[i++] = (Files.isDirectory(e.getKey()) ? Abi.SBX_BIND_DIR : 0) | (e.getValue() ? Abi.SBX_BIND_WRITABLE : 0)
+                    | (DEVICES.containsKey(e.getKey()) && isDevice(e.getKey()) ? Abi.SBX_BIND_DEVICE : 0);
         }
         paths = block.toByteArray();
         header[Abi.SBX_BINDS] = binds.size();
@@ -151,6 +168,15 @@ public final class SandboxPolicy {
         cgroupLimits = java.util.Collections.unmodifiableMap(enforceable);
         enforced = enforced(support, cg);
         missing = missing(enforced, required(support));
+    }
+
+    /** A character device (not a file or link a container put there instead): only these are bound without nodev. */
+    private static boolean isDevice(Path p) {
+        try {
+            return ((Integer) Files.getAttribute(p, "unix:mode", LinkOption.NOFOLLOW_LINKS) & S_IFMT) == S_IFCHR;
+        } catch (IOException | UnsupportedOperationException e) {
+            return false;
+        }
     }
 
     /** The layers of {@code asked} that are not FULL in {@code enforced}, with why: one line each. */

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
+import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -263,6 +264,54 @@ class SandboxTest {
             assertEquals(0, p.waitFor(), p + " " + out);
             assertTrue(out.startsWith("uid=") && out.contains(" groups="), out);
         }
+    }
+
+    /**
+     * file(1), a parser of untrusted input: libmagic copies a pipe to a temporary file in /tmp
+     * (umask first, then mkstemp, pread, unlink) and names an ELF from the magic it may read.
+     */
+    @Test
+    void fileNamesWhatComesThroughItsPipe() throws Exception {
+        Path file = Path.of("/usr/bin/file");
+        assumeTrue(Files.isExecutable(file) && Files.isDirectory(Path.of("/usr/lib/file")), "no file(1) here");
+        ForkOptions o = ForkOptions.builder().argv0("file").args("-").redirectError(ProcessBuilder.Redirect.PIPE)
+                .sandbox(EscapeTargets.policy().allowDynamicLinking().readOnly(Path.of("/usr/lib/file"), Path.of("/usr/share/misc"))
+                        .readWrite(Path.of("/tmp")).build()).build();
+        try (UsermodeProcess p = Umh.forkUsermodeBlob(Files.readAllBytes(file), o)) {
+            try (OutputStream in = p.pipeToUmh()) {
+                in.write(TestBlobs.bytes("exit"));
+            }
+            String out = new String(p.pipeFromUmh().readAllBytes(), StandardCharsets.UTF_8);
+            String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertEquals(0, p.waitFor(), p + " " + out + err);
+            assertTrue(out.startsWith("/dev/stdin: ELF 64-bit LSB executable") && out.contains("statically linked"), out);
+        }
+    }
+
+    /**
+     * The standard devices in every policy with a file view, as bwrap --dev gives them: null,
+     * zero and full usable, random and urandom read-only, and no other device (dash's builtins only:
+     * its exec of anything else is a violation).
+     */
+    @Test
+    void theStandardDevicesAreThereAndNoOther() throws Exception {
+        Path dash = Path.of("/bin/dash");
+        assumeTrue(Files.isExecutable(dash), "no dash here");
+        String script = "echo a > /dev/null && echo null; echo b 2>/dev/null > /dev/full || echo full;"
+                + " exec 3</dev/zero && echo zero; exec 4</dev/urandom && echo urandom; echo c 2>/dev/null > /dev/urandom || echo urandom-ro;"
+                + " for d in /dev/sda /dev/vda /dev/mem /dev/kmsg /dev/tty /dev/console; do [ -e $d ] && echo $d; done; echo end";
+        ForkOptions o = ForkOptions.builder().argv0("dash").args("-c", script)
+                .sandbox(EscapeTargets.policy().allowDynamicLinking().build()).build();
+        try (UsermodeProcess p = Umh.forkUsermodeBlob(Files.readAllBytes(dash), o)) {
+            p.pipeToUmh().close();
+            String out = new String(p.pipeFromUmh().readAllBytes(), StandardCharsets.UTF_8);
+            assertEquals(0, p.waitFor(), p + " " + out);
+            assertEquals("null\nfull\nzero\nurandom\nurandom-ro\nend\n", out);
+        }
+        assertTrue(strict("read", "/dev/zero").killedBySeccomp(), "strict() has no file system, devices included");
+        EscapeTargets.Attempt zero = EscapeTargets.attempt(ForkOptions.builder()
+                .sandbox(EscapeTargets.policy().readOnly(Path.of("/etc/hostname")).build()).build(), "read", "/dev/zero");
+        assertTrue(zero.succeeded(), zero.toString());
     }
 
     /** Regression: a file bound inside a directory bound read-only (dynamic linking's /etc/ld.so.cache in /etc) was EROFS. */
