@@ -86,7 +86,10 @@ static const char *const stdio_calls[] = {
     "pipe2", X86_64("pipe") /* a pipe of its own: xz's and any event loop's self-pipe */ NULL
 };
 static const char *const memory_calls[] = {
-    "brk", "mmap", "munmap", "mprotect", "mremap", "madvise", NULL
+    "brk", "mmap", "munmap", "mprotect", "mremap", "madvise",
+    /* its own pages kept in RAM (gpg's secure memory), within its RLIMIT_MEMLOCK: it has no
+     * CAP_IPC_LOCK after the exec */
+    "mlock", "mlock2", "munlock", "mlockall", "munlockall", NULL
 };
 static const char *const time_calls[] = {
     "clock_gettime", "clock_getres", "clock_nanosleep", "nanosleep", "gettimeofday", X86_64("time") NULL

@@ -552,6 +552,14 @@ static int call_prctl_query(int unused)
     return 0;
 }
 
+/* gpg's secure memory: one page of its own locked in RAM and unlocked (within RLIMIT_MEMLOCK) */
+static int call_mlock(int unused)
+{
+    (void)unused;
+    static char page[4096] __attribute__((aligned(4096)));
+    return syscall(SYS_mlock, page, sizeof page) == 0 && syscall(SYS_munlock, page, sizeof page) == 0 ? 0 : 1;
+}
+
 static int call_prctl_set_dumpable(int unused)
 {
     (void)unused;
@@ -650,6 +658,7 @@ static void test_kernel_basics(void)
     CHECK(run_body(call_isatty) == 0);
     CHECK(run_body(call_unix_socket) == 0);
     CHECK(run_body(call_prctl_query) == 0);
+    CHECK(run_body(call_mlock) == 0);
     CHECK(run_body(call_prctl_set_dumpable) == STATUS_SIGSYS);
     CHECK(run_body(call_tiocsti) == STATUS_SIGSYS);
 }
