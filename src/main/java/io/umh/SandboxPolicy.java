@@ -39,12 +39,13 @@ public final class SandboxPolicy {
             Path.of("/usr/lib64"), Path.of("/etc/ld.so.cache"));
     /**
      * The standard character devices, in every policy that shows the helper any path (as bwrap's
-     * --dev and systemd's PrivateDevices give them): null, zero and full read-write (a shell's
-     * 2>/dev/null, perl's -e), random and urandom read-only. They reach no state of the host.
+     * --dev and systemd's PrivateDevices give them), read-write as the host's modes allow anyone (a
+     * shell's 2>/dev/null, perl's -e): a read-only bind would not stop a write to a device, and
+     * what reaches the host (a write to urandom stirs its pool, credited nothing) any user may do.
      */
     private static final int S_IFMT = 0170000, S_IFCHR = 0020000;
-    private static final Map<Path, Boolean> DEVICES = Map.of(Path.of("/dev/null"), true, Path.of("/dev/zero"), true,
-            Path.of("/dev/full"), true, Path.of("/dev/random"), false, Path.of("/dev/urandom"), false);
+    private static final List<Path> DEVICES = List.of(Path.of("/dev/null"), Path.of("/dev/zero"), Path.of("/dev/full"),
+            Path.of("/dev/random"), Path.of("/dev/urandom"));
     /** What a resolver reads, with the network. */
     private static final List<Path> NETWORK_FILES = List.of(Path.of("/etc/resolv.conf"), Path.of("/etc/hosts"),
             Path.of("/etc/nsswitch.conf"), Path.of("/etc/services"), Path.of("/etc/gai.conf"));
@@ -120,11 +121,7 @@ public final class SandboxPolicy {
         ro.forEach(p -> binds.putIfAbsent(p.normalize(), false));
         readWrite.forEach(p -> binds.put(p.normalize(), true));
         if (!binds.isEmpty()) {
-            DEVICES.forEach((p, rw) -> {
-                if (isDevice(p)) {
-                    binds.putIfAbsent(p, rw);
-                }
-            });
+            DEVICES.stream().filter(SandboxPolicy::isDevice).forEach(p -> binds.putIfAbsent(p, true));
         }
         // the new root's tmpfs hides what is below its mount point (in the child's mount namespace):
         // one that is no bind's ancestor, so that the child still finds every bind's source
@@ -153,7 +150,7 @@ public final class SandboxPolicy {
             block.writeBytes(Load.nulTerminated(e.getKey().toString()));
             block.writeBytes(Load.nulTerminated(root + e.getKey()));
             header[i++] = (Files.isDirectory(e.getKey()) ? Abi.SBX_BIND_DIR : 0) | (e.getValue() ? Abi.SBX_BIND_WRITABLE : 0)
-                    | (DEVICES.containsKey(e.getKey()) && isDevice(e.getKey()) ? Abi.SBX_BIND_DEVICE : 0);
+                    | (DEVICES.contains(e.getKey()) && isDevice(e.getKey()) ? Abi.SBX_BIND_DEVICE : 0);
         }
         paths = block.toByteArray();
         header[Abi.SBX_BINDS] = binds.size();
