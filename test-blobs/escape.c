@@ -332,9 +332,10 @@ static int listen_abstract(const char *name)
     }
 }
 
-static int attempt_socket(void)
+/* socket (AF_INET) and unix-socket (AF_UNIX): made and closed */
+static int attempt_socket(int family)
 {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return refused(errno);
     close(fd);
@@ -524,15 +525,6 @@ static int attempt_ioctl(int fd, unsigned long request, void *arg)
     return ioctl(fd, request, arg) < 0 ? refused(errno) : ok(NULL);
 }
 
-static int attempt_unix_socket(void)
-{
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return refused(errno);
-    close(fd);
-    return ok(NULL);
-}
-
 int main(int argc, char **argv)
 {
     if (argc < 2)
@@ -566,7 +558,7 @@ int main(int argc, char **argv)
     if (IS("listen-abstract", 1))
         return listen_abstract(a1);
     if (IS("socket", 0))
-        return attempt_socket();
+        return attempt_socket(AF_INET);
     if (IS("fork", 0))
         return attempt_fork();
     if (IS("thread", 0))
@@ -606,7 +598,7 @@ int main(int argc, char **argv)
         return attempt_ioctl(1, TCGETS, &t);
     }
     if (IS("unix-socket", 0))
-        return attempt_unix_socket();
+        return attempt_socket(AF_UNIX);
 #undef IS
     return usage("unknown attempt");
 }
