@@ -134,7 +134,10 @@ static const char *const file_write_calls[] = {
     "write", "mkdirat", "unlinkat", "renameat", "renameat2", "linkat", "symlinkat", "truncate",
     "ftruncate", "fallocate", "fsync", "fdatasync", "fchmod", "fchmodat", "utimensat",
     X86_64("mkdir") X86_64("rmdir") X86_64("unlink") X86_64("rename") X86_64("creat")
-    X86_64("link") X86_64("symlink") X86_64("chmod") NULL
+    X86_64("link") X86_64("symlink") X86_64("chmod")
+    /* sqlite, as root, gives its journal the database's owner: without CAP_CHOWN after the exec
+     * an owner can only be set to what it already is */
+    "fchown", "fchownat", X86_64("chown") X86_64("lchown") NULL
 };
 /* sockets of any family; glibc's resolver sends its queries with sendmmsg */
 static const char *const network_calls[] = {

@@ -11,6 +11,7 @@
  * own in the test's directory and unlinked, a tmpfs on the test's empty directory detached at once,
  * the hostname set to its current value, ptrace seized without stopping the tracee. Attempts:
  *   read FILE            open + read 1 byte              write DIR   create DIR/escape-PID, unlink
+ *   chown DIR            create DIR/escape-PID, fchown it to uid 12345, unlink
  *   procmem PID [ADDR]   open /proc/PID/mem O_RDWR (+ pread 8 bytes at hex ADDR; writes nothing)
  *   vmread PID ADDR      process_vm_readv 8 bytes        ptrace PID  PTRACE_SEIZE, no stop
  *   kill PID             kill(PID, 0)                    tcp PORT    connect 127.0.0.1:PORT, close
@@ -186,6 +187,23 @@ static int attempt_write(const char *dir)
     close(fd);
     unlink(path);
     return n != 1 ? refused(err) : ok(NULL);
+}
+
+/* gives a file of its own in DIR another owner (uid 12345): only CAP_CHOWN may */
+static int attempt_chown(const char *dir)
+{
+    char path[PATH_MAX];
+    if (dir[0] != '/')
+        return usage("DIR must be absolute");
+    snprintf(path, sizeof path, "%s/escape-%d", dir, (int)getpid());
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return refused(errno);
+    int rc = fchown(fd, 12345, (gid_t)-1);
+    int err = errno;
+    close(fd);
+    unlink(path);
+    return rc != 0 ? refused(err) : ok(NULL);
 }
 
 static int attempt_procmem(const char *pidarg, const char *addrarg)
@@ -543,6 +561,8 @@ int main(int argc, char **argv)
         return attempt_read(a1);
     if (IS("write", 1))
         return attempt_write(a1);
+    if (IS("chown", 1))
+        return attempt_chown(a1);
     if (strcmp(attempt, "procmem") == 0 && (args == 1 || args == 2))
         return attempt_procmem(a1, a2);
     if (IS("vmread", 2))

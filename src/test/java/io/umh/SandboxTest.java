@@ -321,6 +321,37 @@ class SandboxTest {
         assertTrue(zero.succeeded(), zero.toString());
     }
 
+    /**
+     * sqlite3 as root gives its journal the database's owner (fchown): answered, since without
+     * CAP_CHOWN an owner can only be set to what it is; another owner is refused.
+     */
+    @Test
+    void sqliteWritesItsDatabaseAndCannotGiveAFileAway(@TempDir Path dir) throws Exception {
+        Path sqlite = Path.of("/usr/bin/sqlite3");
+        assumeTrue(Files.isExecutable(sqlite), "no sqlite3 here");
+        Path db = dir.resolve("t.db");
+        for (int i = 1; i <= 2; i++) {
+            ForkOptions o = ForkOptions.builder().argv0("sqlite3").environment(CLEAN_ENV).redirectError(ProcessBuilder.Redirect.PIPE)
+                    .args(db.toString(), "create table if not exists t(x); insert into t values(1); select count(*) from t;")
+                    .sandbox(EscapeTargets.policy().allowDynamicLinking().readWrite(dir).build()).build();
+            try (UsermodeProcess p = Umh.forkUsermodeBlob(Files.readAllBytes(sqlite), o)) {
+                p.pipeToUmh().close();
+                String out = new String(p.pipeFromUmh().readAllBytes(), StandardCharsets.UTF_8);
+                String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+                assertEquals(0, p.waitFor(), p + " " + out + err);
+                assertEquals(i + "\n", out);
+            }
+        }
+        EscapeTargets.assumeFull(SandboxSupport.Layer.NO_CAPABILITIES);
+        // EPERM without CAP_CHOWN; EINVAL where the uid is not mapped in its user namespace (as uid 65534)
+        String chown = EscapeTargets.attempt(ForkOptions.builder().sandbox(EscapeTargets.policy().readWrite(dir).build()).build(),
+                "chown", dir.toString()).refusal().orElseThrow();
+        assertTrue(chown.equals("EPERM") || chown.equals("EINVAL"), chown);
+        if (TestBlobs.root()) {
+            assertTrue(EscapeTargets.attempt("chown", dir.toString()).succeeded(), "unsandboxed, root gives a file away");
+        }
+    }
+
     /** Regression: a file bound inside a directory bound read-only (dynamic linking's /etc/ld.so.cache in /etc) was EROFS. */
     @Test
     void aFileInsideAReadOnlyDirectoryIsBoundToo() throws Exception {
