@@ -173,7 +173,9 @@ static int attempt_read(const char *file)
     return n < 0 ? refused(err) : ok(NULL);
 }
 
-static int attempt_write(const char *dir)
+/* write DIR and chown DIR: DIR/escape-PID, a file of its own, created, then written one byte or
+ * given another owner (uid 12345: only CAP_CHOWN may), closed and unlinked */
+static int attempt_own_file(const char *dir, int give_away)
 {
     char path[PATH_MAX];
     if (dir[0] != '/')
@@ -182,24 +184,7 @@ static int attempt_write(const char *dir)
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0)
         return refused(errno);
-    ssize_t n = write(fd, "x", 1);
-    int err = errno;
-    close(fd);
-    unlink(path);
-    return n != 1 ? refused(err) : ok(NULL);
-}
-
-/* gives a file of its own in DIR another owner (uid 12345): only CAP_CHOWN may */
-static int attempt_chown(const char *dir)
-{
-    char path[PATH_MAX];
-    if (dir[0] != '/')
-        return usage("DIR must be absolute");
-    snprintf(path, sizeof path, "%s/escape-%d", dir, (int)getpid());
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return refused(errno);
-    int rc = fchown(fd, 12345, (gid_t)-1);
+    int rc = give_away ? fchown(fd, 12345, (gid_t)-1) : (write(fd, "x", 1) == 1 ? 0 : -1);
     int err = errno;
     close(fd);
     unlink(path);
@@ -560,9 +545,9 @@ int main(int argc, char **argv)
     if (IS("read", 1))
         return attempt_read(a1);
     if (IS("write", 1))
-        return attempt_write(a1);
+        return attempt_own_file(a1, 0);
     if (IS("chown", 1))
-        return attempt_chown(a1);
+        return attempt_own_file(a1, 1);
     if (strcmp(attempt, "procmem") == 0 && (args == 1 || args == 2))
         return attempt_procmem(a1, a2);
     if (IS("vmread", 2))
