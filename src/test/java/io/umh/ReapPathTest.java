@@ -68,8 +68,17 @@ class ReapPathTest {
     void waitForOnAShortHelperUsuallyTakesTheDirectPath() throws Exception {
         int direct = 0;
         for (int i = 0; i < 20; i++) {
-            try (UsermodeProcess p = Umh.forkUsermodeBlob(TestBlobs.bytes("exit"))) {
-                p.waitFor();
+            // a helper that ends 5 ms after its fork: one that exits at once (~170 us on a fast VM)
+            // is reaped before waitFor starts, every time
+            try (UsermodeProcess p = cat()) {
+                CompletableFuture.runAsync(() -> {
+                    try {
+                        p.pipeToUmh().close();
+                    } catch (java.io.IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    }
+                }, CompletableFuture.delayedExecutor(5, TimeUnit.MILLISECONDS));
+                assertEquals(0, p.waitFor());
                 if (p.child().completedBy() == Child.Path.DIRECT_WAIT) {
                     direct++;
                 }
