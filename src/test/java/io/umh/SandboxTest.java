@@ -635,8 +635,11 @@ class SandboxTest {
                 String comm;
                 try {
                     comm = Files.readString(t.resolve("comm")).trim();
-                } catch (java.nio.file.NoSuchFileException gone) {
-                    continue; // a thread that ended while listed (spawners never do)
+                } catch (IOException e) {
+                    if (Files.exists(t)) {
+                        throw e;
+                    }
+                    continue; // a thread that ended while listed: ENOENT or ESRCH (spawners never end)
                 }
                 if (comm.startsWith("umh-spawner")) {
                     masks.put(comm, sigBlk(t));
