@@ -120,9 +120,10 @@ public final class SandboxPolicy {
         }
         ro.forEach(p -> binds.putIfAbsent(p.normalize(), false));
         readWrite.forEach(p -> binds.put(p.normalize(), true));
-        if (!binds.isEmpty()) {
-            DEVICES.stream().filter(SandboxPolicy::isDevice).forEach(p -> binds.putIfAbsent(p, true));
-        }
+        // the devices found here, each looked at once: these binds (and only these) go without nodev
+        Set<Path> devices = binds.isEmpty() ? Set.of()
+                : DEVICES.stream().filter(SandboxPolicy::isDevice).collect(java.util.stream.Collectors.toSet());
+        devices.forEach(p -> binds.putIfAbsent(p, true));
         // the new root's tmpfs hides what is below its mount point (in the child's mount namespace):
         // one that is no bind's ancestor, so that the child still finds every bind's source
         String root = ROOT_MOUNT_POINTS.stream().filter(d -> Files.isDirectory(Path.of(d)))
@@ -150,7 +151,7 @@ public final class SandboxPolicy {
             block.writeBytes(Load.nulTerminated(e.getKey().toString()));
             block.writeBytes(Load.nulTerminated(root + e.getKey()));
             header[i++] = (Files.isDirectory(e.getKey()) ? Abi.SBX_BIND_DIR : 0) | (e.getValue() ? Abi.SBX_BIND_WRITABLE : 0)
-                    | (DEVICES.contains(e.getKey()) && isDevice(e.getKey()) ? Abi.SBX_BIND_DEVICE : 0);
+                    | (devices.contains(e.getKey()) ? Abi.SBX_BIND_DEVICE : 0);
         }
         paths = block.toByteArray();
         header[Abi.SBX_BINDS] = binds.size();
