@@ -227,6 +227,24 @@ class SandboxTest {
      */
     private static final java.util.Map<String, String> CLEAN_ENV = java.util.Map.of("LANG", "C", "PATH", "/usr/bin:/bin");
 
+    /**
+     * Runs a real program of this system sandboxed by {@code policy}, as {@code argv0} with {@code args}, in
+     * CLEAN_ENV: {@code input} on its stdin, then EOF; what it wrote to stdout, once it exited 0.
+     */
+    private static String runToEnd(Path program, SandboxPolicy policy, byte[] input, String argv0, String... args) throws Exception {
+        ForkOptions o = ForkOptions.builder().argv0(argv0).args(args).environment(CLEAN_ENV)
+                .redirectError(ProcessBuilder.Redirect.PIPE).sandbox(policy).build();
+        try (UsermodeProcess p = Umh.forkUsermodeBlob(Files.readAllBytes(program), o)) {
+            try (OutputStream in = p.pipeToUmh()) {
+                in.write(input);
+            }
+            String out = new String(p.pipeFromUmh().readAllBytes(), StandardCharsets.UTF_8);
+            String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertEquals(0, p.waitFor(), p + " " + out + err);
+            return out;
+        }
+    }
+
     /** allowThreads: a thread is made, a process still is not (the same clone, without CLONE_THREAD). */
     @Test
     void threadsMayStartButAProcessStillMayNot() throws Exception {
@@ -246,30 +264,18 @@ class SandboxTest {
     void lsLongListsWhatItMayRead(@TempDir Path dir) throws Exception {
         Files.writeString(dir.resolve("one"), "1");
         Files.createDirectory(dir.resolve("two"));
-        ForkOptions o = ForkOptions.builder().argv0("ls").args("-l", dir.toString()).environment(CLEAN_ENV)
-                .redirectError(ProcessBuilder.Redirect.PIPE)
-                .sandbox(EscapeTargets.policy().readOnly(dir).allowDynamicLinking().build()).build();
-        try (UsermodeProcess p = Umh.forkUsermodeBlob(Files.readAllBytes(Path.of("/bin/ls")), o)) {
-            p.pipeToUmh().close();
-            List<String> lines = new String(p.pipeFromUmh().readAllBytes(), StandardCharsets.UTF_8).lines().collect(java.util.stream.Collectors.toList());
-            String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
-            assertEquals(0, p.waitFor(), p + " " + err + " " + lines);
-            assertEquals(3, lines.size(), lines.toString()); // total, then one line each
-            assertTrue(lines.get(1).startsWith("-") && lines.get(1).endsWith(" one"), lines.toString());
-            assertTrue(lines.get(2).startsWith("d") && lines.get(2).endsWith(" two"), lines.toString());
-        }
+        List<String> lines = runToEnd(Path.of("/bin/ls"), EscapeTargets.policy().readOnly(dir).allowDynamicLinking().build(),
+                new byte[0], "ls", "-l", dir.toString()).lines().collect(java.util.stream.Collectors.toList());
+        assertEquals(3, lines.size(), lines.toString()); // total, then one line each
+        assertTrue(lines.get(1).startsWith("-") && lines.get(1).endsWith(" one"), lines.toString());
+        assertTrue(lines.get(2).startsWith("d") && lines.get(2).endsWith(" two"), lines.toString());
     }
 
     /** Coreutils' id: getgroups and getresuid are queries of its own identity, answered, not a violation. */
     @Test
     void idSaysWhoItIs() throws Exception {
-        ForkOptions o = ForkOptions.builder().argv0("id").environment(CLEAN_ENV).sandbox(EscapeTargets.policy().allowDynamicLinking().build()).build();
-        try (UsermodeProcess p = Umh.forkUsermodeBlob(Files.readAllBytes(Path.of("/usr/bin/id")), o)) {
-            p.pipeToUmh().close();
-            String out = new String(p.pipeFromUmh().readAllBytes(), StandardCharsets.UTF_8);
-            assertEquals(0, p.waitFor(), p + " " + out);
-            assertTrue(out.startsWith("uid=") && out.contains(" groups="), out);
-        }
+        String out = runToEnd(Path.of("/usr/bin/id"), EscapeTargets.policy().allowDynamicLinking().build(), new byte[0], "id");
+        assertTrue(out.startsWith("uid=") && out.contains(" groups="), out);
     }
 
     /**
@@ -280,18 +286,10 @@ class SandboxTest {
     void fileNamesWhatComesThroughItsPipe() throws Exception {
         Path file = Path.of("/usr/bin/file");
         assumeTrue(Files.isExecutable(file) && Files.isDirectory(Path.of("/usr/lib/file")), "no file(1) here");
-        ForkOptions o = ForkOptions.builder().argv0("file").args("-").environment(CLEAN_ENV).redirectError(ProcessBuilder.Redirect.PIPE)
-                .sandbox(EscapeTargets.policy().allowDynamicLinking().readOnly(Path.of("/usr/lib/file"), Path.of("/usr/share/misc"))
-                        .readWrite(Path.of("/tmp")).build()).build();
-        try (UsermodeProcess p = Umh.forkUsermodeBlob(Files.readAllBytes(file), o)) {
-            try (OutputStream in = p.pipeToUmh()) {
-                in.write(TestBlobs.bytes("exit"));
-            }
-            String out = new String(p.pipeFromUmh().readAllBytes(), StandardCharsets.UTF_8);
-            String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
-            assertEquals(0, p.waitFor(), p + " " + out + err);
-            assertTrue(out.startsWith("/dev/stdin: ELF 64-bit LSB executable") && out.contains("statically linked"), out);
-        }
+        SandboxPolicy policy = EscapeTargets.policy().allowDynamicLinking()
+                .readOnly(Path.of("/usr/lib/file"), Path.of("/usr/share/misc")).readWrite(Path.of("/tmp")).build();
+        String out = runToEnd(file, policy, TestBlobs.bytes("exit"), "file", "-");
+        assertTrue(out.startsWith("/dev/stdin: ELF 64-bit LSB executable") && out.contains("statically linked"), out);
     }
 
     /**
@@ -307,14 +305,8 @@ class SandboxTest {
         String script = "echo a > /dev/null && echo null; echo b 2>/dev/null > /dev/full || echo full;"
                 + " exec 3</dev/zero && echo zero; exec 4</dev/random && echo random; echo c > /dev/urandom && echo urandom;"
                 + " for d in /dev/sda /dev/vda /dev/mem /dev/kmsg /dev/tty /dev/console; do [ -e $d ] && echo $d; done; echo end";
-        ForkOptions o = ForkOptions.builder().argv0("dash").args("-c", script).environment(CLEAN_ENV)
-                .sandbox(EscapeTargets.policy().allowDynamicLinking().build()).build();
-        try (UsermodeProcess p = Umh.forkUsermodeBlob(Files.readAllBytes(dash), o)) {
-            p.pipeToUmh().close();
-            String out = new String(p.pipeFromUmh().readAllBytes(), StandardCharsets.UTF_8);
-            assertEquals(0, p.waitFor(), p + " " + out);
-            assertEquals("null\nfull\nzero\nrandom\nurandom\nend\n", out);
-        }
+        assertEquals("null\nfull\nzero\nrandom\nurandom\nend\n",
+                runToEnd(dash, EscapeTargets.policy().allowDynamicLinking().build(), new byte[0], "dash", "-c", script));
         assertTrue(strict("read", "/dev/zero").killedBySeccomp(), "strict() has no file system, devices included");
         EscapeTargets.Attempt zero = EscapeTargets.attempt(ForkOptions.builder()
                 .sandbox(EscapeTargets.policy().readOnly(Path.of("/etc/hostname")).build()).build(), "read", "/dev/zero");
@@ -331,16 +323,8 @@ class SandboxTest {
         assumeTrue(Files.isExecutable(sqlite), "no sqlite3 here");
         Path db = dir.resolve("t.db");
         for (int i = 1; i <= 2; i++) {
-            ForkOptions o = ForkOptions.builder().argv0("sqlite3").environment(CLEAN_ENV).redirectError(ProcessBuilder.Redirect.PIPE)
-                    .args(db.toString(), "create table if not exists t(x); insert into t values(1); select count(*) from t;")
-                    .sandbox(EscapeTargets.policy().allowDynamicLinking().readWrite(dir).build()).build();
-            try (UsermodeProcess p = Umh.forkUsermodeBlob(Files.readAllBytes(sqlite), o)) {
-                p.pipeToUmh().close();
-                String out = new String(p.pipeFromUmh().readAllBytes(), StandardCharsets.UTF_8);
-                String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
-                assertEquals(0, p.waitFor(), p + " " + out + err);
-                assertEquals(i + "\n", out);
-            }
+            assertEquals(i + "\n", runToEnd(sqlite, EscapeTargets.policy().allowDynamicLinking().readWrite(dir).build(), new byte[0],
+                    "sqlite3", db.toString(), "create table if not exists t(x); insert into t values(1); select count(*) from t;"));
         }
         EscapeTargets.assumeFull(SandboxSupport.Layer.NO_CAPABILITIES);
         // EPERM without CAP_CHOWN; EINVAL where the uid is not mapped in its user namespace (as uid 65534)
@@ -355,14 +339,8 @@ class SandboxTest {
     /** Regression: a file bound inside a directory bound read-only (dynamic linking's /etc/ld.so.cache in /etc) was EROFS. */
     @Test
     void aFileInsideAReadOnlyDirectoryIsBoundToo() throws Exception {
-        byte[] cat = Files.readAllBytes(Path.of("/bin/cat"));
-        ForkOptions o = ForkOptions.builder().args("/etc/hostname").environment(CLEAN_ENV)
-                .sandbox(EscapeTargets.policy().readOnly(Path.of("/etc")).allowDynamicLinking().build()).build();
-        try (UsermodeProcess p = Umh.forkUsermodeBlob(cat, o)) {
-            p.pipeToUmh().close();
-            assertEquals(Files.readString(Path.of("/etc/hostname")), new String(p.pipeFromUmh().readAllBytes(), StandardCharsets.UTF_8));
-            assertEquals(0, p.waitFor());
-        }
+        assertEquals(Files.readString(Path.of("/etc/hostname")), runToEnd(Path.of("/bin/cat"),
+                EscapeTargets.policy().readOnly(Path.of("/etc")).allowDynamicLinking().build(), new byte[0], "cat", "/etc/hostname"));
     }
 
     @Test
