@@ -6,7 +6,8 @@
 # (target <= 0.75), and writes them to $UMH_BENCH_RESULTS/coldstart (see results-dir.sh).
 # Also each whole JVM's wall time, launch to exit, as this script sees it: what a command-line
 # tool's user waits for, JVM start-up and shutdown (shutdown hooks, the exit's wait for threads in
-# native code) included.
+# native code) included. Both run with --enable-native-access=ALL-UNNAMED, as JDK 24+ needs for
+# umh's System.load without a warning (the platform jar's manifest says so under java -jar).
 #   benchmarks/coldstart.sh [N [JAVA_HOME]]   (default 30, Java 17)
 # Needs the benchmark jar (mvn -f benchmarks/pom.xml package).
 . "$(dirname "$0")/results-dir.sh" coldstart
@@ -18,7 +19,7 @@ uptime > "$out/load-before"
 for i in $(seq 1 "${1:-30}"); do
   for side in umh process_builder; do
     t0=$(date +%s%N)
-    "$java" -cp benchmarks/target/benchmarks.jar io.umh.bench.ColdStart "$side" "$file" >> "$out/$side.ns"
+    "$java" --enable-native-access=ALL-UNNAMED -cp benchmarks/target/benchmarks.jar io.umh.bench.ColdStart "$side" "$file" >> "$out/$side.ns"
     echo $(( $(date +%s%N) - t0 )) >> "$out/$side.jvm.ns"
   done
 done

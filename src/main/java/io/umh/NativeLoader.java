@@ -28,10 +28,8 @@ import java.util.zip.ZipFile;
  *
  * <ol>
  *   <li>{@code -Dumh.native.path=/path/libumh.so}: an installed library, and nothing else.
- *   <li>{@code META-INF/native/<classifier>/libumh.so} from the class path (the platform jar),
- *       loaded from a memfd: no file at all ({@link MemfdLoader}: JDK 22+ with native access
- *       enabled; skipped when {@code -Dumh.native.dir} asks for extraction).
- *   <li>The same resource extracted into {@code -Dumh.native.dir}, or else into the first of
+ *   <li>{@code META-INF/native/<classifier>/libumh.so} from the class path (the platform jar)
+ *       extracted into {@code -Dumh.native.dir}, or else into the first of
  *       java.io.tmpdir, {@code $XDG_RUNTIME_DIR}, {@code $XDG_CACHE_HOME/umh} (or
  *       {@code ~/.cache/umh}) and the jar's own directory where an existing copy is ours, or else
  *       that is not mounted noexec (read from /proc/self/mountinfo, as a CIS-hardened /tmp is) and
@@ -39,6 +37,11 @@ import java.util.zip.ZipFile;
  *       never see a partial file. An existing copy is reused if the same user owns it alone and
  *       its bytes are the resource's. A directory that fails is left as it was found (the file and
  *       a directory made for it removed).
+ *   <li>Where no directory takes it, the same resource loaded from a memfd: no file at all
+ *       ({@link MemfdLoader}: JDK 22+ with native access enabled; not when {@code -Dumh.native.dir}
+ *       asks for extraction). {@code -Dumh.native.memfd=true} tries it first. Not first by default:
+ *       the FFM API's first use costs a fresh JVM ~60-80 ms (JDK 25), five times ProcessBuilder's
+ *       whole first start, where reusing the extracted copy costs ~1 ms.
  * </ol>
  *
  * <p>The resource is looked for first in the jar (or class directory) that umh's own classes come
@@ -73,16 +76,11 @@ final class NativeLoader {
         }
         List<String> tried = new ArrayList<>();
         String dir = System.getProperty("umh.native.dir");
-        if (dir == null) {
-            int jdk = Runtime.version().feature(); // before 22 MemfdLoader, and its reflection, is not even loaded
-            String whyNot = jdk < 22 ? "needs JDK 22+ (the FFM API), this is JDK " + jdk : MemfdLoader.load(shim);
-            if (whyNot == null) {
-                if (Log.LOG.debug()) {
-                    Log.LOG.log(System.Logger.Level.DEBUG, "umh: loaded native library " + shim + " (from a memfd: no file written)");
-                }
-                return;
-            }
-            tried.add("a memfd: " + whyNot);
+        // the memfd writes no file but costs a fresh JVM the FFM API's first use (~60-80 ms): last,
+        // where no directory takes the copy, unless -Dumh.native.memfd=true puts it first
+        boolean memfdFirst = dir == null && Boolean.getBoolean(MEMFD_PROPERTY);
+        if (memfdFirst && loadFromMemfd(shim, tried)) {
+            return;
         }
         Path first = Paths.get(dir != null ? dir : System.getProperty("java.io.tmpdir"));
         if (extractAndLoad(shim, first, tried, "/" + resource + " extracted into " + first)) {
@@ -95,7 +93,27 @@ final class NativeLoader {
                 }
             }
         }
+        if (dir == null && !memfdFirst && loadFromMemfd(shim, tried)) {
+            return;
+        }
         throw failure(tried, "Set -Dumh.native.dir to a writable directory not mounted noexec, or -Dumh.native.path");
+    }
+
+    /** -Dumh.native.memfd=true: load the shim from a memfd before any extraction (no file written, a slower first load). */
+    static final String MEMFD_PROPERTY = "umh.native.memfd";
+
+    /** The shim loaded from a memfd (JDK 22+ with native access); else false, and why not added to {@code tried}. */
+    private static boolean loadFromMemfd(Shim shim, List<String> tried) {
+        int jdk = Runtime.version().feature(); // before 22 MemfdLoader, and its reflection, is not even loaded
+        String whyNot = jdk < 22 ? "needs JDK 22+ (the FFM API), this is JDK " + jdk : MemfdLoader.load(shim);
+        if (whyNot != null) {
+            tried.add("a memfd: " + whyNot);
+            return false;
+        }
+        if (Log.LOG.debug()) {
+            Log.LOG.log(System.Logger.Level.DEBUG, "umh: loaded native library " + shim + " (from a memfd: no file written)");
+        }
+        return true;
     }
 
     /**

@@ -208,12 +208,13 @@ class NativeLoaderTest {
     @Test
     void nowhereToExtractSaysWhereItLookedAndLeavesNothing(@TempDir Path tmp) throws Exception {
         assumeTrue(canUnshareMounts(), "needs root to make a mount namespace");
-        String memfd = Runtime.version().feature() < 22 ? "a memfd: needs JDK 22+ (the FFM API), this is JDK "
-                : "a memfd: native access is not enabled for the class path (--enable-native-access=ALL-UNNAMED); ";
+        int jdk = Runtime.version().feature();
+        String memfd = jdk < 22 ? "a memfd: needs JDK 22+ (the FFM API), this is JDK " + jdk
+                : "a memfd: native access is not enabled for the class path (--enable-native-access=ALL-UNNAMED)";
         String out = TestBlobs.run(withoutNativeAccess(TestBlobs.javaCommand(noXdg(noexecMountOver(tmp)),
                 List.of("-Djava.io.tmpdir=" + tmp, "-Duser.home=" + tmp + "/home"), ForkOnce.class))).trim();
-        assertTrue(out.startsWith("java.lang.UnsatisfiedLinkError: umh: cannot load its native library; tried " + memfd), out);
-        assertTrue(out.contains("; " + tmp + ": mounted noexec (on " + tmp + "); " + tmp + "/home/.cache/umh: mounted noexec (on " + tmp + "). "
+        assertTrue(out.startsWith("java.lang.UnsatisfiedLinkError: umh: cannot load its native library; tried " + tmp + ": mounted noexec (on "
+                + tmp + "); " + tmp + "/home/.cache/umh: mounted noexec (on " + tmp + "); " + memfd + ". "
                 + "Set -Dumh.native.dir to a writable directory not mounted noexec, or -Dumh.native.path"), out);
         List<String> readOnlyRoot = List.of("unshare", "-m", "sh", "-c", "mount --make-rprivate / && mount -o remount,bind,ro / && "
                 + "mount -t tmpfs -o noexec umh-noexec '" + tmp + "' && exec \"$0\" \"$@\"");
@@ -240,14 +241,39 @@ class NativeLoaderTest {
         return c;
     }
 
-    /** JDK 22+ with native access: a noexec java.io.tmpdir does not matter, no file is written, and no warning printed. */
+    /**
+     * JDK 22+ with native access and -Dumh.native.memfd=true: the memfd first, though java.io.tmpdir
+     * would take a copy: no file is written, and no warning printed.
+     */
     @Test
-    void loadsFromAMemfdOnJdk22(@TempDir Path tmp) throws Exception {
+    void loadsFromAMemfdFirstWhenAsked(@TempDir Path tmp) throws Exception {
         assumeTrue(Runtime.version().feature() >= 22, "the FFM API is final in JDK 22");
-        assumeTrue(canUnshareMounts(), "needs root to make a mount namespace");
-        String out = TestBlobs.run(TestBlobs.javaCommand(noexecMountOver(tmp), List.of("-Djava.io.tmpdir=" + tmp),
+        String out = TestBlobs.run(TestBlobs.javaCommand(List.of(), List.of("-Djava.io.tmpdir=" + tmp, "-Dumh.native.memfd=true"),
                 ForkAndShowShim.class)).trim();
         assertEquals("forked 0\n/memfd:libumh.so (deleted)\ntmpdir: []", out);
+    }
+
+    /**
+     * JDK 22+ with native access, nowhere to extract (a noexec tmpdir, the home's cache inside it):
+     * the memfd as the last resort, nothing left in the directories tried, no warning printed.
+     */
+    @Test
+    void aMemfdIsTheLastResortOnJdk22(@TempDir Path tmp) throws Exception {
+        assumeTrue(Runtime.version().feature() >= 22, "the FFM API is final in JDK 22");
+        assumeTrue(canUnshareMounts(), "needs root to make a mount namespace");
+        String out = TestBlobs.run(TestBlobs.javaCommand(noXdg(noexecMountOver(tmp)),
+                List.of("-Djava.io.tmpdir=" + tmp, "-Duser.home=" + tmp + "/home"), ForkAndShowShim.class)).trim();
+        assertEquals("forked 0\n/memfd:libumh.so (deleted)\ntmpdir: []", out);
+    }
+
+    /**
+     * By default, on every JDK and with native access, the copy in java.io.tmpdir: a fresh JVM's
+     * first load does without the FFM API's ~60-80 ms (benchmarks/coldstart.sh).
+     */
+    @Test
+    void extractsFirstByDefault(@TempDir Path tmp) throws Exception {
+        String out = TestBlobs.run(TestBlobs.javaCommand(List.of(), List.of("-Djava.io.tmpdir=" + tmp), ForkAndShowShim.class)).trim();
+        assertTrue(out.matches("forked 0\n" + Pattern.quote(tmp.toString()) + "/libumh-[0-9a-f]{8}-[0-9]+-[0-9]+\\.so\ntmpdir: \\[libumh-.*\\.so\\]"), out);
     }
 
     /** -Dumh.native.dir asks for extraction: no memfd then, whatever the JDK. */
