@@ -109,12 +109,12 @@ final class Spawn {
             plan = new int[Abi.FDS_PASSED + o.passed.size() * Abi.PASS_FIELDS];
             opened = new int[3 + o.passed.size()];
             try {
-                stdio(0, o.redirectInput(), "redirectInput");
-                stdio(1, o.redirectOutput(), "redirectOutput");
+                stdio(0, o.redirect(0), "redirectInput");
+                stdio(1, o.redirect(1), "redirectOutput");
                 if (o.redirectErrorStream()) {
                     plan[2 * Abi.FDS_FIELDS + Abi.FDS_HOW] = Abi.STDIO_AS_STDOUT;
                 } else {
-                    stdio(2, o.redirectError(), "redirectError");
+                    stdio(2, o.redirect(2), "redirectError");
                 }
                 int i = Abi.FDS_PASSED;
                 for (Map.Entry<Integer, Object> e : o.passed.entrySet()) {
@@ -128,8 +128,13 @@ final class Spawn {
             }
         }
 
+        /** Child fd {@code fd}'s plan from its redirect, null for the default: a pipe for 0 and 1, the JVM's fd 2 for 2. */
         private void stdio(int fd, Redirect r, String option) throws IOException {
             int at = fd * Abi.FDS_FIELDS;
+            if (r == null) {
+                plan[at + Abi.FDS_HOW] = fd == 2 ? Abi.STDIO_INHERIT : Abi.STDIO_PIPE;
+                return;
+            }
             Redirect.Type type = r.type(); // no switch: its map (Spawn$1) would initialise Step's too, on every first fork
             if (type == Redirect.Type.PIPE) {
                 plan[at + Abi.FDS_HOW] = Abi.STDIO_PIPE;

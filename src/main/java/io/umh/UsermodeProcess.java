@@ -44,7 +44,7 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
     private final FileOutputStream toUmh;
     private final FileInputStream fromUmh;
     private final InputStream errorStream;
-    private final java.lang.ProcessBuilder.Redirect stdin;  // PIPE, or the redirect that replaced the pipe
+    private final java.lang.ProcessBuilder.Redirect stdin;  // null or PIPE, or the redirect that replaced the pipe
     private final java.lang.ProcessBuilder.Redirect stdout;
     private final CloseAll closeAll;
     private final Cleaner.Cleanable pipes;
@@ -84,8 +84,8 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
         this.seccomp = !sandboxLayers.isEmpty() && full(sandboxLayers.get(SandboxSupport.Layer.SECCOMP));
         this.pidNamespace = !sandboxLayers.isEmpty() && full(sandboxLayers.get(SandboxSupport.Layer.NAMESPACES));
         this.listener = fds[Abi.OUT_LISTENER];
-        this.stdin = o.redirectInput();
-        this.stdout = o.redirectOutput();
+        this.stdin = o.redirect(0);
+        this.stdout = o.redirect(1);
         int in = fds[Abi.OUT_STDIN_W];
         int out = fds[Abi.OUT_STDOUT_R];
         this.closeGrace = o.closeGrace(); // validated by ForkOptions: not negative
@@ -144,7 +144,7 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
      *         other than PIPE): there is no such stream; {@link #getOutputStream()} is a null stream
      */
     public FileOutputStream pipeToUmh() {
-        if (stdin.type() != java.lang.ProcessBuilder.Redirect.Type.PIPE) {
+        if (stdin != null && stdin.type() != java.lang.ProcessBuilder.Redirect.Type.PIPE) {
             throw new IllegalStateException("pipeToUmh: the helper's fd 0 is not a pipe: redirectInput " + stdin);
         }
         return toUmh;
@@ -157,7 +157,7 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
      *         other than PIPE): there is no such stream; {@link #getInputStream()} is a null stream
      */
     public FileInputStream pipeFromUmh() {
-        if (stdout.type() != java.lang.ProcessBuilder.Redirect.Type.PIPE) {
+        if (stdout != null && stdout.type() != java.lang.ProcessBuilder.Redirect.Type.PIPE) {
             throw new IllegalStateException("pipeFromUmh: the helper's fd 1 is not a pipe: redirectOutput " + stdout);
         }
         return fromUmh;
