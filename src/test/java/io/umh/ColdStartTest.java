@@ -71,6 +71,8 @@ class ColdStartTest {
                 "java.lang.foreign.", "jdk.internal.foreign.", "io.umh.MemfdLoader",
                 // the default redirects as null: Redirect's initialiser costs JDK 25 ~6 ms (OperatingSystem's Enum.valueOf)
                 "java.lang.ProcessBuilder$Redirect", "jdk.internal.util.OperatingSystem",
+                // a method handle invoked spins LambdaForm classes (~4.7 ms on JDK 25: VirtualThreads' isVirtual() was one)
+                "java.lang.invoke.LambdaForm$",
                 // each of these is a class (or a dozen) outside the JDK's CDS archive that a first fork did without
                 "java.lang.ProcessEnvironment", "java.net.URLConnection", "java.net.JarURLConnection", "sun.net.www.",
                 "java.util.concurrent.locks.ReentrantReadWriteLock", "java.util.concurrent.CompletableFuture",

@@ -26,6 +26,27 @@ class VirtualThreadTest {
         assertEquals("other virtual thread ran while one waited; helper exit 0", out);
     }
 
+    /** umh's own test for a virtual thread (no method handle) answers as Thread.isVirtual(), in and out of one. */
+    @Test
+    void virtualThreadsAreToldAsTheJdkTellsThem() throws Exception {
+        assumeTrue(Runtime.version().feature() >= 21, "virtual threads need Java 21+");
+        Method isVirtual = Thread.class.getMethod("isVirtual");
+        Thread platform = new Thread(() -> { });
+        assertEquals(false, isVirtual.invoke(platform));
+        assertEquals(false, io.umh.internal.VirtualThreads.is(platform));
+        assertEquals(false, io.umh.internal.VirtualThreads.current());
+        boolean[] inside = new boolean[2];
+        Thread virtual = (Thread) Thread.class.getMethod("startVirtualThread", Runnable.class).invoke(null, (Runnable) () -> {
+            inside[0] = io.umh.internal.VirtualThreads.current();
+            inside[1] = io.umh.internal.VirtualThreads.is(Thread.currentThread());
+        });
+        virtual.join();
+        assertEquals(true, isVirtual.invoke(virtual));
+        assertEquals(true, io.umh.internal.VirtualThreads.is(virtual));
+        assertEquals(true, inside[0], "current() inside a virtual thread");
+        assertEquals(true, inside[1]);
+    }
+
     /** Main of the second JVM (one carrier thread). Compiled for 17: virtual threads through reflection. */
     public static final class OneCarrier {
         public static void main(String[] args) throws Exception {
