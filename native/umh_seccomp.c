@@ -581,47 +581,116 @@ static void body_lengths(struct prog *p)
     }
 }
 
-/* a leaf: "nr == k? then its body", one after the other, then the default */
-#define LEAF_RULES 4
+/* The numbers as intervals, each [start, next one's start) with one kind: runs of consecutive
+ * calls of a one-return kind (allowed, ENOSYS) merged, each argument-checked call an interval of
+ * its own, the gaps the default. A binary search over their starts needs no "nr == k" test at a
+ * leaf, and a leaf whose body is one return jumps to a return shared by all (at the program's
+ * end): ~35% fewer instructions than a search over the calls one by one, and the kernel's JIT and
+ * its action cache (which runs the program for every number at attach) cost per instruction. */
+struct interval {
+    unsigned start;
+    enum rule_kind kind;
+};
 
-/* The length emit_rules gives rules[0..n), counted from the body lengths, not emitted: a dry
- * emission at every node made the build O(n^1.6) bodies, ~28 us of every strict() spawn. */
-static int rules_length(const struct prog *p, const struct rule *rules, int n)
+static int one_return(enum rule_kind kind)
 {
-    if (n <= LEAF_RULES) {
-        int len = 1; /* the default's return */
-        for (int i = 0; i < n; i++)
-            len += 1 + p->body_len[rules[i].kind];
-        return len;
-    }
-    int mid = n / 2;
-    int left = rules_length(p, rules, mid);
-    return (left <= 255 ? 1 : 2) + left + rules_length(p, rules + mid, n - mid);
+    return kind == RULE_ALLOW || kind == RULE_ENOSYS || kind == RULE_DEFAULT;
 }
 
-/* A binary search over the sorted rules: each node "nr >= middle? right : left", the left subtree
- * right after it. A jump's offset has 8 bits: a left subtree longer than 255 instructions is
- * skipped through a BPF_JA (32-bit offset) instead. */
-static void emit_rules(struct prog *p, const struct rule *rules, int n)
+/* rules (sorted, distinct numbers) into iv (room for 2n + 1): how many */
+static int make_intervals(const struct rule *rules, int n, struct interval *iv)
 {
-    if (n <= LEAF_RULES) {
-        for (int i = 0; i < n; i++) {
-            emit_jump(p, BPF_JEQ, (unsigned)rules[i].nr, 0, p->body_len[rules[i].kind]);
-            emit_body(p, rules[i].kind);
-        }
-        emit_ret(p, p->deflt);
+    int m = 0;
+    unsigned next = 0; /* the first number no interval covers yet */
+    for (int i = 0; i < n; i++) {
+        unsigned nr = (unsigned)rules[i].nr;
+        enum rule_kind kind = rules[i].kind;
+        if (nr > next)
+            iv[m++] = (struct interval){ next, RULE_DEFAULT };
+        if (m == 0 || iv[m - 1].kind != kind || !one_return(kind)) /* else it extends the one before */
+            iv[m++] = (struct interval){ nr, kind };
+        next = nr + 1;
+    }
+    iv[m++] = (struct interval){ next, RULE_DEFAULT }; /* to the end of the numbers */
+    return m;
+}
+
+/* The shared returns' order at the program's end */
+static int shared_slot(enum rule_kind kind)
+{
+    return kind == RULE_ALLOW ? 0 : kind == RULE_ENOSYS ? 1 : 2;
+}
+#define SHARED_RETURNS 3
+
+/* The search's layout: per node (indexed by its split, the start of its right half) whether its
+ * "then" needs a BPF_JA (further than 8 bits); per leaf whether it is emitted in place rather
+ * than sharing a return too far away. Set while laying out, never cleared: the layout only grows,
+ * so laying out again until nothing changes ends. */
+struct layout {
+    const struct interval *iv;
+    unsigned char wide[2 * UMH_SYSCALL_COUNT + 1];
+    unsigned char in_place[2 * UMH_SYSCALL_COUNT + 1];
+    int shared;  /* where the shared returns begin, as the last pass found */
+    int check;   /* whether this pass may trust shared (not the first) */
+    int changed; /* a flag was set in this pass */
+};
+
+static int shares(const struct layout *l, int lo, int hi)
+{
+    return hi - lo == 1 && one_return(l->iv[lo].kind) && !l->in_place[lo];
+}
+
+static int tree_length(const struct prog *p, const struct layout *l, int lo, int hi)
+{
+    if (hi - lo == 1)
+        return shares(l, lo, hi) ? 0 : p->body_len[l->iv[lo].kind];
+    int mid = (lo + hi) / 2;
+    return (l->wide[mid] ? 2 : 1) + tree_length(p, l, lo, mid) + tree_length(p, l, mid, hi);
+}
+
+/* an offset the layout found too far is clamped in that pass (which is laid out again) */
+static int offset(struct layout *l, int from, int to, unsigned char *flag)
+{
+    int off = to - from - 1;
+    if (off > 255 && l->check) {
+        *flag = 1;
+        l->changed = 1;
+    }
+    return off > 255 || off < 0 ? 0 : off;
+}
+
+/* intervals [lo, hi): "nr >= start of mid? right : left", the left half right after the node
+ * unless it shares a return; a leaf in place is its body (the top, or one too far to share) */
+static void emit_tree(struct prog *p, struct layout *l, int lo, int hi)
+{
+    if (hi - lo == 1) {
+        emit_body(p, l->iv[lo].kind);
         return;
     }
-    int mid = n / 2;
-    int left = rules_length(p, rules, mid);
-    if (left <= 255) {
-        emit_jump(p, BPF_JGE, (unsigned)rules[mid].nr, left, 0);
+    int mid = (lo + hi) / 2, at = p->len, node = l->wide[mid] ? 2 : 1;
+    int left_shares = shares(l, lo, mid), right_shares = shares(l, mid, hi);
+    int left_to = left_shares ? l->shared + shared_slot(l->iv[lo].kind) : at + node;
+    int right_to = right_shares ? l->shared + shared_slot(l->iv[mid].kind)
+                                : at + node + tree_length(p, l, lo, mid);
+    unsigned char unused = 0;
+    int jf = offset(l, at, left_to, left_shares ? &l->in_place[lo] : &unused);
+    if (!l->wide[mid]) {
+        emit_jump(p, BPF_JGE, l->iv[mid].start, offset(l, at, right_to, &l->wide[mid]), jf);
     } else {
-        emit_jump(p, BPF_JGE, (unsigned)rules[mid].nr, 0, 1);
-        emit(p, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JA, (unsigned)left, 0, 0));
+        emit_jump(p, BPF_JGE, l->iv[mid].start, 0, jf);
+        emit(p, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JA, (unsigned)(right_to - at - 2), 0, 0));
     }
-    emit_rules(p, rules, mid);
-    emit_rules(p, rules + mid, n - mid);
+    if (!left_shares)
+        emit_tree(p, l, lo, mid);
+    if (!right_shares)
+        emit_tree(p, l, mid, hi);
+}
+
+static void emit_shared_returns(struct prog *p)
+{
+    emit_ret(p, SECCOMP_RET_ALLOW);
+    emit_ret(p, SECCOMP_RET_ERRNO | (ENOSYS & SECCOMP_RET_DATA));
+    emit_ret(p, p->deflt);
 }
 
 /* the arch check, x32's refusal, then the number in the accumulator */
@@ -657,10 +726,31 @@ int umh_seccomp_build(const struct umh_seccomp_spec *spec, struct sock_filter *o
     int n = make_rules(spec, rules);
     if (n < 0)
         return n;
-    struct prog p = { .out = out, .max = max, .deflt = spec->default_action, .spec = spec };
+    struct layout l; /* with iv and rules ~13 KB of stack: a JVM thread's, never the vfork child's */
+    struct interval iv[2 * UMH_SYSCALL_COUNT + 1];
+    int m = make_intervals(rules, n, iv);
+    memset(&l, 0, sizeof l);
+    l.iv = iv;
+    struct prog p = { .max = max, .deflt = spec->default_action, .spec = spec };
     body_lengths(&p);
+    /* laid out until the shared returns stay where the pass before found them, and no jump grew */
+    for (int pass = 0;; pass++) {
+        struct prog dry = p;
+        l.changed = 0;
+        l.check = pass > 0;
+        emit_prologue(&dry);
+        emit_tree(&dry, &l, 0, m);
+        if (l.check && !l.changed && dry.len == l.shared)
+            break;
+        if (pass > 4 * m + 4)
+            return UMH_FAIL(UMH_SECCOMP_BUILD, EOVERFLOW); /* cannot happen: each pass sets a flag or settles */
+        l.shared = dry.len;
+    }
+    p.out = out;
+    l.check = 0;
     emit_prologue(&p);
-    emit_rules(&p, rules, n);
+    emit_tree(&p, &l, 0, m);
+    emit_shared_returns(&p);
     if (p.overflow)
         return UMH_FAIL(UMH_SECCOMP_BUILD, EOVERFLOW);
     if (p.len > max || p.len > BPF_MAXINSNS)
