@@ -201,10 +201,13 @@ struct umh_sandbox {
     int notify_recv;         /* the parent's end */
     int join_mnt_fd;         /* -1, or a mount namespace made once (its root ready) for the child to join */
     int join_net_fd;         /* -1, or a network namespace made once for the child to join */
+    int join_ipc_fd;         /* -1, or an ipc namespace made once with it, for a child whose filter
+                              * refuses every SysV and POSIX-mqueue call (nothing there can tell it
+                              * from one of its own) */
     int join_user_fd;        /* -1, or a user namespace made once (an unprivileged JVM's): the child
                               * joins it first, then the mount and network namespaces, and clones the
                               * helper from there with ns_flags (umh_child_relay, umh_child.c) */
-    int join_owned;          /* bit 0: join_mnt_fd, bit 1: join_net_fd, bit 2: join_user_fd is this spawn's copy above
+    int join_owned;          /* bit 0: join_mnt_fd, bit 1: join_net_fd, bit 2: join_user_fd, bit 3: join_ipc_fd is this spawn's copy above
                               * fd_floor (umh_sandbox_prepare), which release closes */
     void *mem;               /* the parent's: what umh_sandbox_release frees */
 };
@@ -216,7 +219,7 @@ struct umh_sandbox_spec {
     int new_root, no_caps, network, landlock, seccomp, notify;
     int memfd;               /* the blob's: the one exec the seccomp filter allows (above fd_floor) */
     int fd_floor;            /* umh_fd_floor of the spawn: the sandbox's own fds go above it */
-    int join_mnt_fd, join_net_fd, join_user_fd; /* -1, or namespaces from umh_sandbox_namespaces to join (> 2;
+    int join_mnt_fd, join_net_fd, join_user_fd, join_ipc_fd; /* -1, or namespaces from umh_sandbox_namespaces to join (> 2;
                               * at or below fd_floor, prepare joins through copies above it) */
     const int *syscalls;     /* the calls the filter allows, by this CPU's numbers */
     int nsyscalls;
@@ -236,12 +239,12 @@ void umh_sandbox_release(struct umh_sandbox *s);
 /* Makes, once, the namespaces spawns join (struct umh_sandbox's join_*_fd) instead of making
  * their own: with spec->new_root, the mount namespace of its root (its tmpfs, directories and
  * binds, as a child would make them), inside spec->join_user_fd's user namespace if there is one;
- * without, unless spec->network, an empty network namespace, and with CLONE_NEWUSER in
- * spec->ns_flags a user namespace (the caller's ids mapped to themselves) owning it. A short-lived
- * clone does it and exits; the nsfs fds (close-on-exec, the caller's) keep them alive. 0 and
- * fds[0] (mount), fds[1] (network), fds[2] (user), each -1 if not made; or UMH_FAIL with nothing
- * left open or running. */
-int umh_sandbox_namespaces(const struct umh_sandbox_spec *spec, int fds[3]);
+ * without, unless spec->network, an empty network namespace and an ipc namespace, and with
+ * CLONE_NEWUSER in spec->ns_flags a user namespace (the caller's ids mapped to themselves) owning
+ * them. A short-lived clone does it and exits; the nsfs fds (close-on-exec, the caller's) keep them
+ * alive. 0 and fds[0] (mount), fds[1] (network), fds[2] (user), fds[3] (ipc), each -1 if not made;
+ * or UMH_FAIL with nothing left open or running. */
+int umh_sandbox_namespaces(const struct umh_sandbox_spec *spec, int fds[4]);
 
 struct umh_spawn_res {
     int stdin_w;             /* parent's end of the child's fd 0, or -1 (not UMH_STDIO_PIPE) */

@@ -592,6 +592,8 @@ static CHILD void child_join(struct child *c, const struct umh_sandbox *s)
         child_fail(c, UMH_CHILD_SETNS, errno);
     if (s->join_net_fd >= 0 && syscall(SYS_setns, s->join_net_fd, CLONE_NEWNET) < 0)
         child_fail(c, UMH_CHILD_SETNS, errno);
+    if (s->join_ipc_fd >= 0 && syscall(SYS_setns, s->join_ipc_fd, CLONE_NEWIPC) < 0)
+        child_fail(c, UMH_CHILD_SETNS, errno);
 }
 
 /* Everything of the sandbox but seccomp, which goes last: after it only the exec may run. */
@@ -632,7 +634,7 @@ CHILD int umh_child_ns_holder(void *arg)
     }
     if (h->sandbox != NULL && h->sandbox->root != NULL && (h->mnt_fd = child_open_ns("/proc/self/ns/mnt")) < 0)
         child_fail(&h->c, UMH_SANDBOX_NAMESPACES, errno);
-    if (h->net && (h->net_fd = child_open_ns("/proc/self/ns/net")) < 0)
+    if (h->net && ((h->net_fd = child_open_ns("/proc/self/ns/net")) < 0 || (h->ipc_fd = child_open_ns("/proc/self/ns/ipc")) < 0))
         child_fail(&h->c, UMH_SANDBOX_NAMESPACES, errno);
     if (h->sandbox != NULL && h->sandbox->root != NULL)
         child_new_root(&h->c, h->sandbox);

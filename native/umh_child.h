@@ -59,15 +59,15 @@ struct umh_ns_holder {
     struct child c;                    /* only c.fail: UMH_FAIL, or 0 */
     const struct umh_sandbox *sandbox; /* NULL, or the root, directories and binds to make; and,
                                         * with CLONE_NEWUSER in its ns_flags, the id maps to write */
-    int net;                           /* open the network namespace too */
+    int net;                           /* open the network namespace too, and the ipc one */
     int user;                          /* a new user namespace (the clone's): write its maps, open it */
     int join_user;                     /* -1, or a user namespace to join first, then unshare a mount namespace */
-    int mnt_fd, net_fd, user_fd;       /* written by the holder: -1, or its opened nsfs fds */
+    int mnt_fd, net_fd, user_fd, ipc_fd; /* written by the holder: -1, or its opened nsfs fds */
 };
 int umh_child_ns_holder(void *arg) __attribute__((noreturn));
 
 /* A child whose sandbox joins a user namespace made once (join_user_fd): it joins that, the
- * mount and the network namespace, then clones the helper with CLONE_PARENT (so it is still the
+ * mount, the network (and the ipc) namespace, then clones the helper with CLONE_PARENT (so it is still the
  * JVM's child) and the sandbox's ns_flags (its own pid, ipc and uts namespaces), and exits at
  * once, without waiting for the helper's exec: the caller waits for that on helper_word. The
  * helper runs umh_child_main. */

@@ -435,6 +435,7 @@ static int with_spec(JNIEnv *env, jint memfd, int fd_floor, jintArray header, jb
             .join_mnt_fd = h[ABI(SBX_JOIN_MNT)],
             .join_net_fd = h[ABI(SBX_JOIN_NET)],
             .join_user_fd = h[ABI(SBX_JOIN_USER)],
+            .join_ipc_fd = h[ABI(SBX_JOIN_IPC)],
             .syscalls = (const int *)h + ABI(SBX_HEADER) + nbinds,
             .nsyscalls = nsys,
             .nmkdirs = h[ABI(SBX_MKDIRS)],
@@ -462,15 +463,15 @@ static int namespaces(const struct umh_sandbox_spec *spec, void *fds)
 }
 
 /* The namespaces of a policy's root (and an empty network, unless it has the host's), made
- * once: 0 and out = {mount fd or -1, network fd or -1}, the caller's to close; or UMH_FAIL. */
+ * once: 0 and out = {mount fd, network fd, user fd, ipc fd; each -1 if not made}, the caller's to close; or UMH_FAIL. */
 JNIEXPORT jint JNICALL Java_io_umh_Native_sandboxNamespaces0(JNIEnv *env, jclass cls, jintArray header,
                                                             jbyteArray paths, jintArray out)
 {
     (void)cls;
-    int fds[3];
+    int fds[4];
     int rc = with_spec(env, -1, 2, header, paths, namespaces, fds);
     if (rc == 0)
-        (*env)->SetIntArrayRegion(env, out, 0, 3, fds);
+        (*env)->SetIntArrayRegion(env, out, 0, 4, fds);
     return rc;
 }
 
@@ -481,7 +482,7 @@ static int spawn_copied(JNIEnv *env, struct umh_spawn_req *req, jbyteArray argv,
 {
     int rc;
     struct umh_sandbox s = { .landlock_fd = -1, .notify_sock = -1, .notify_recv = -1,
-                             .join_mnt_fd = -1, .join_net_fd = -1, .join_user_fd = -1 };
+                             .join_mnt_fd = -1, .join_net_fd = -1, .join_user_fd = -1, .join_ipc_fd = -1 };
     if (sandbox != NULL) {
         if ((rc = with_spec(env, req->memfd, umh_fd_floor(req), sandbox, sandbox_paths, prepare, &s)) < 0)
             return rc;

@@ -159,15 +159,16 @@ int umh_sandbox_prepare(const struct umh_sandbox_spec *spec, struct umh_sandbox 
     if (spec->nbinds > UMH_SBX_MAX_BINDS)
         return UMH_FAIL(UMH_SANDBOX_OPEN, E2BIG);
     memset(s, 0, sizeof *s);
-    s->landlock_fd = s->notify_sock = s->notify_recv = s->join_mnt_fd = s->join_net_fd = s->join_user_fd = -1;
+    s->landlock_fd = s->notify_sock = s->notify_recv = s->join_mnt_fd = s->join_net_fd = s->join_user_fd = s->join_ipc_fd = -1;
     /* the child's fd plan writes 0-2 and the passed fds (up to fd_floor) before it joins: a
      * namespace fd there would be overwritten (and is not ours to move), so the child joins
      * through this spawn's copy above fd_floor, which release closes */
     s->join_mnt_fd = spec->join_mnt_fd;
     s->join_net_fd = spec->join_net_fd;
     s->join_user_fd = spec->join_user_fd;
-    int *join[3] = { &s->join_mnt_fd, &s->join_net_fd, &s->join_user_fd };
-    for (int i = 0; i < 3; i++) {
+    s->join_ipc_fd = spec->join_ipc_fd;
+    int *join[4] = { &s->join_mnt_fd, &s->join_net_fd, &s->join_user_fd, &s->join_ipc_fd };
+    for (int i = 0; i < 4; i++) {
         if (*join[i] >= 0 && *join[i] <= fd_floor(spec)) {
             int copy = umh_dup_above(*join[i], fd_floor(spec));
             if (copy < 0) {
@@ -261,29 +262,30 @@ static int run_holder(struct umh_ns_holder *h, int flags)
     return rc;
 }
 
-int umh_sandbox_namespaces(const struct umh_sandbox_spec *spec, int fds[3])
+int umh_sandbox_namespaces(const struct umh_sandbox_spec *spec, int fds[4])
 {
-    fds[0] = fds[1] = fds[2] = -1;
+    fds[0] = fds[1] = fds[2] = fds[3] = -1;
     struct umh_sandbox_spec root = *spec; /* the root alone: the spawns apply the rest */
     root.landlock = root.seccomp = root.notify = 0;
-    root.join_mnt_fd = root.join_net_fd = root.join_user_fd = -1;
+    root.join_mnt_fd = root.join_net_fd = root.join_user_fd = root.join_ipc_fd = -1;
     struct umh_sandbox s;
     int rc = umh_sandbox_prepare(&root, &s);
     if (rc < 0)
         return rc;
     int mount = spec->new_root, user = !mount && (spec->ns_flags & CLONE_NEWUSER) != 0;
     struct umh_ns_holder h = { .sandbox = &s, .net = !mount && !spec->network, .user = user,
-                               .join_user = mount ? spec->join_user_fd : -1, .mnt_fd = -1, .net_fd = -1, .user_fd = -1 };
+                               .join_user = mount ? spec->join_user_fd : -1, .mnt_fd = -1, .net_fd = -1, .user_fd = -1,
+                               .ipc_fd = -1 };
     /* a root under a user namespace made once: the holder joins it and unshares its mount namespace */
-    int flags = (mount && h.join_user < 0 ? CLONE_NEWNS : 0) | (h.net ? CLONE_NEWNET : 0) | (user ? CLONE_NEWUSER : 0);
+    int flags = (mount && h.join_user < 0 ? CLONE_NEWNS : 0) | (h.net ? CLONE_NEWNET | CLONE_NEWIPC : 0) | (user ? CLONE_NEWUSER : 0);
     rc = !mount && !h.net && !user ? UMH_FAIL(UMH_SANDBOX_NAMESPACES, EINVAL) : run_holder(&h, flags);
     umh_sandbox_release(&s);
-    int *made[3] = { &h.mnt_fd, &h.net_fd, &h.user_fd };
-    for (int i = 0; i < 3; i++)
+    int *made[4] = { &h.mnt_fd, &h.net_fd, &h.user_fd, &h.ipc_fd };
+    for (int i = 0; i < 4; i++)
         *made[i] = above_stdio(*made[i]);
-    if (rc == 0 && ((mount && h.mnt_fd < 0) || (h.net && h.net_fd < 0) || (user && h.user_fd < 0)))
+    if (rc == 0 && ((mount && h.mnt_fd < 0) || (h.net && (h.net_fd < 0 || h.ipc_fd < 0)) || (user && h.user_fd < 0)))
         rc = UMH_FAIL(UMH_SANDBOX_NAMESPACES, EMFILE);
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 4; i++) {
         if (rc < 0 && *made[i] >= 0)
             close(*made[i]);
         fds[i] = rc < 0 ? -1 : *made[i];
@@ -294,11 +296,12 @@ int umh_sandbox_namespaces(const struct umh_sandbox_spec *spec, int fds[3])
 void umh_sandbox_release(struct umh_sandbox *s)
 {
     int fds[] = { s->landlock_fd, s->notify_sock, s->notify_recv, s->join_owned & 1 ? s->join_mnt_fd : -1,
-                  s->join_owned & 2 ? s->join_net_fd : -1, s->join_owned & 4 ? s->join_user_fd : -1 };
+                  s->join_owned & 2 ? s->join_net_fd : -1, s->join_owned & 4 ? s->join_user_fd : -1,
+                  s->join_owned & 8 ? s->join_ipc_fd : -1 };
     for (size_t i = 0; i < sizeof fds / sizeof fds[0]; i++)
         if (fds[i] >= 0)
             close(fds[i]); /* never retried */
     free(s->mem);
     memset(s, 0, sizeof *s);
-    s->landlock_fd = s->notify_sock = s->notify_recv = s->join_mnt_fd = s->join_net_fd = s->join_user_fd = -1;
+    s->landlock_fd = s->notify_sock = s->notify_recv = s->join_mnt_fd = s->join_net_fd = s->join_user_fd = s->join_ipc_fd = -1;
 }

@@ -142,6 +142,7 @@ static int plan_valid(const struct umh_spawn_req *req, int floor)
     const struct umh_sandbox *s = req->sandbox;
     return s == NULL || ((s->notify_sock < 0 || s->notify_sock > floor) && (s->landlock_fd < 0 || s->landlock_fd > floor) &&
                          (s->join_mnt_fd < 0 || s->join_mnt_fd > floor) && (s->join_net_fd < 0 || s->join_net_fd > floor) &&
+                         (s->join_ipc_fd < 0 || s->join_ipc_fd > floor) && (s->join_user_fd < 0 || s->join_user_fd > floor) &&
                          (s->filter == NULL || req->memfd > floor));
 }
 

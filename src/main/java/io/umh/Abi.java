@@ -214,7 +214,8 @@ final class Abi {
     @Native static final int SBX_JOIN_MNT = 10;
     @Native static final int SBX_JOIN_NET = 11;
     @Native static final int SBX_JOIN_USER = 12;
-    @Native static final int SBX_HEADER = 13;
+    @Native static final int SBX_JOIN_IPC = 13;
+    @Native static final int SBX_HEADER = 14;
     @Native static final int SBX_MAX_BINDS = 64;
     @Native static final int SBX_BIND_DIR = 1;
     @Native static final int SBX_BIND_WRITABLE = 2;

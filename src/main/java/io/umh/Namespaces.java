@@ -13,7 +13,8 @@ import java.io.IOException;
  * grace periods of unmounting it and of freeing the namespace at the child's exit.
  *
  * <p>A root JVM's child joins the mount and network namespaces and gets pid, ipc and uts ones
- * from its own clone. An unprivileged JVM's child cannot make those in a clone that joins
+ * from its own clone (or joins the ipc namespace made with the network one, where its filter
+ * refuses every IPC call: a fresh one's set-up and deferred teardown cost ~15-20 us a spawn). An unprivileged JVM's child cannot make those in a clone that joins
  * nothing (CAP_SYS_ADMIN in the JVM's user namespace), and a fresh user namespace in that clone
  * would own nothing made before it; so it joins the user namespace made once (where it has every
  * capability), the mount and network namespaces, and clones the helper from there with
@@ -22,8 +23,13 @@ import java.io.IOException;
 final class Namespaces {
     private Namespaces() {}
 
-    /** The JVM's one empty network namespace, and for an unprivileged JVM its user namespace: made at the first use, kept until the JVM exits. */
+    /**
+     * The JVM's one empty network namespace, the ipc namespace made with it (for the policies whose
+     * filters refuse every IPC call: SandboxPolicy.sharesIpc), and for an unprivileged JVM its user
+     * namespace: made at the first use, kept until the JVM exits.
+     */
     private static int network = -1;
+    private static int ipc = -1;
     private static int user = -1;
 
     /**
@@ -41,19 +47,24 @@ final class Namespaces {
         return fd;
     }
 
-    /** A root JVM's empty network namespace's fd, made at the first call. */
-    static synchronized int network(int[] header, byte[] paths) throws IOException {
+    /** A root JVM's empty network namespace and its ipc namespace: {network fd, -1, ipc fd}, made at the first call. */
+    static synchronized int[] network(int[] header, byte[] paths) throws IOException {
         if (network < 0) {
             int[] h = header.clone();
             h[Abi.SBX_NEW_ROOT] = 0;
             h[Abi.SBX_NETWORK] = 0;
             h[Abi.SBX_NS_FLAGS] &= ~Abi.CLONE_NEWUSER;
-            network = make(h, paths)[1];
+            int[] fds = make(h, paths);
+            network = fds[1];
+            ipc = fds[3];
         }
-        return network;
+        return new int[] {network, -1, ipc};
     }
 
-    /** An unprivileged JVM's user namespace and the empty network namespace it owns: {network fd, user fd}, made at the first call. */
+    /**
+     * An unprivileged JVM's user namespace and the empty network and ipc namespaces it owns:
+     * {network fd, user fd, ipc fd}, made at the first call.
+     */
     static synchronized int[] userAndNetwork(int[] header, byte[] paths) throws IOException {
         if (user < 0) {
             int[] h = header.clone();
@@ -63,12 +74,13 @@ final class Namespaces {
             int[] fds = make(h, paths);
             network = fds[1];
             user = fds[2];
+            ipc = fds[3];
         }
-        return new int[] {network, user};
+        return new int[] {network, user, ipc};
     }
 
     private static int[] make(int[] header, byte[] paths) throws IOException {
-        int[] fds = {-1, -1, -1};
+        int[] fds = {-1, -1, -1, -1};
         int rc = Native.sandboxNamespaces(header, paths, fds);
         if (rc < 0) {
             throw Native.error("fork: the sandbox's namespaces", rc, "");

@@ -82,6 +82,8 @@ public final class SandboxPolicy {
     final byte[] paths;
     /** Spawns join namespaces made once (a root JVM's): then {@link #spawnHeader()} names them. */
     private final boolean joins;
+    /** And the ipc namespace made with the empty network's: see {@link #sharesIpc}. */
+    private final boolean sharesIpc;
     private volatile int[] joinedHeader;
     /** Per layer, what a fork with this policy gets in this JVM ({@link UsermodeProcess#sandboxLayers()}). */
     final java.util.Map<SandboxSupport.Layer, SandboxSupport.Status> enforced;
@@ -159,6 +161,7 @@ public final class SandboxPolicy {
         header[Abi.SBX_NETWORK] = network ? 1 : 0;
         SandboxSupport support = SandboxSupport.Probed.SUPPORT;
         joins = joins(support);
+        sharesIpc = sharesIpc(joins, network, support, syscalls);
         withLayers(header, support);
         Map<String, String> enforceable = new LinkedHashMap<>();
         SandboxSupport.Status cg = cgroup == null ? null
@@ -209,6 +212,32 @@ public final class SandboxPolicy {
         return base && (support.root || relays(support));
     }
 
+    /**
+     * The SysV and POSIX-mqueue calls: the whole of what an ipc namespace holds. A helper whose
+     * seccomp filter refuses all of them cannot tell a shared ipc namespace from one of its own.
+     */
+    private static final Set<String> IPC_CALLS = Set.of("msgget", "msgsnd", "msgrcv", "msgctl", "semget", "semop",
+            "semtimedop", "semctl", "shmget", "shmat", "shmdt", "shmctl", "mq_open", "mq_unlink", "mq_timedsend",
+            "mq_timedreceive", "mq_notify", "mq_getsetattr", "ipc");
+
+    /**
+     * Whether spawns join the ipc namespace made once with the JVM's empty network (instead of a
+     * fresh one per spawn, whose set-up and deferred teardown cost ~15-20 us of each): where they
+     * join that network, and seccomp refuses every IPC call (no group allows one; a policy that
+     * allows one by name gets an ipc namespace of its own per spawn).
+     */
+    private static boolean sharesIpc(boolean joins, boolean network, SandboxSupport support, List<String> syscalls) {
+        if (!joins || network || !support.isFull(SandboxSupport.Layer.SECCOMP)) {
+            return false;
+        }
+        for (String call : syscalls) {
+            if (IPC_CALLS.contains(call)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     /** An unprivileged JVM's children relay the clone of the helper (umh_child_relay). */
     private static boolean relays(SandboxSupport support) {
         return !support.root && support.isFull(SandboxSupport.Layer.USER_NAMESPACE) && support.clone3Refusal == null
@@ -231,14 +260,19 @@ public final class SandboxPolicy {
             synchronized (this) {
                 if ((h = joinedHeader) == null) {
                     h = header.clone();
+                    int[] made; // {network, user, ipc}
                     if (SandboxSupport.Probed.SUPPORT.root) {
+                        made = network ? null : Namespaces.network(header, paths);
                         h[Abi.SBX_JOIN_MNT] = Namespaces.mount(this, header, -1);
-                        h[Abi.SBX_JOIN_NET] = network ? -1 : Namespaces.network(header, paths);
                     } else {
-                        int[] userNet = Namespaces.userAndNetwork(header, paths);
-                        h[Abi.SBX_JOIN_USER] = userNet[1];
-                        h[Abi.SBX_JOIN_MNT] = Namespaces.mount(this, header, userNet[1]);
-                        h[Abi.SBX_JOIN_NET] = network ? -1 : userNet[0];
+                        made = Namespaces.userAndNetwork(header, paths);
+                        h[Abi.SBX_JOIN_USER] = made[1];
+                        h[Abi.SBX_JOIN_MNT] = Namespaces.mount(this, header, made[1]);
+                    }
+                    h[Abi.SBX_JOIN_NET] = network ? -1 : made[0];
+                    if (sharesIpc) {
+                        h[Abi.SBX_JOIN_IPC] = made[2];
+                        h[Abi.SBX_NS_FLAGS] &= ~Abi.CLONE_NEWIPC;
                     }
                     joinedHeader = h;
                 }
@@ -395,7 +429,8 @@ public final class SandboxPolicy {
         }
         if (joins) {
             m.put(SandboxSupport.Layer.NAMESPACES, new SandboxSupport.Status(SandboxSupport.Level.FULL,
-                    "pid, ipc, uts its own; mount (this policy's root) and " + (network ? "the host's network"
+                    (sharesIpc ? "pid, uts its own; mount (this policy's root), an ipc namespace (no IPC call allowed) and "
+                    : "pid, ipc, uts its own; mount (this policy's root) and ") + (network ? "the host's network"
                     : "an empty network (loopback down)") + " made once, shared by this JVM's helpers of the policy"));
         }
         return java.util.Collections.unmodifiableMap(m);
@@ -423,6 +458,7 @@ public final class SandboxPolicy {
         h[Abi.SBX_JOIN_MNT] = -1;
         h[Abi.SBX_JOIN_NET] = -1;
         h[Abi.SBX_JOIN_USER] = -1;
+        h[Abi.SBX_JOIN_IPC] = -1;
         h[Abi.SBX_SECCOMP] = support.isFull(SandboxSupport.Layer.SECCOMP) ? 1 : 0;
         h[Abi.SBX_NOTIFY] = h[Abi.SBX_SECCOMP] == 1 && support.isFull(SandboxSupport.Layer.VIOLATION_NAMES) ? 1 : 0;
         h[Abi.SBX_LANDLOCK] = support.status(SandboxSupport.Layer.LANDLOCK_FILESYSTEM).level() != SandboxSupport.Level.NONE ? 1 : 0;

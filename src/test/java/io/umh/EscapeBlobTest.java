@@ -70,7 +70,7 @@ class EscapeBlobTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"ok", "socket", "fork", "memfd-exec", "unshare", "perf", "userfaultfd", "io_uring",
-        "keyctl", "unix-socket"})
+        "keyctl", "unix-socket", "shm"})
     void withoutArguments(String attempt) throws Exception {
         succeeds(attempt);
     }

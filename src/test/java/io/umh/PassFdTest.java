@@ -198,7 +198,7 @@ class PassFdTest {
         // mount namespace closes when that policy is collected, at any time)
         int[] header = EscapeTargets.strict().spawnHeader();
         Map<Integer, String> ns = new TreeMap<>();
-        for (int slot : new int[] {Abi.SBX_JOIN_MNT, Abi.SBX_JOIN_NET, Abi.SBX_JOIN_USER}) {
+        for (int slot : new int[] {Abi.SBX_JOIN_MNT, Abi.SBX_JOIN_NET, Abi.SBX_JOIN_USER, Abi.SBX_JOIN_IPC}) {
             if (header[slot] >= 0) {
                 ns.put(header[slot], Files.readSymbolicLink(Paths.get("/proc/self/fd/" + header[slot])).toString());
             }

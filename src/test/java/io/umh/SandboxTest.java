@@ -45,7 +45,7 @@ class SandboxTest {
     @Test
     void aForbiddenCallIsNamedAndStopsTheHelperAs159() throws Exception {
         assumeTrue(Umh.sandboxSupport().isFull(SandboxSupport.Layer.VIOLATION_NAMES), Umh.sandboxSupport().toString());
-        for (String[] a : new String[][] {{"socket", "socket"}, {"fork", "clone"}, {"bpf", "bpf"}, {"unshare", "unshare"},
+        for (String[] a : new String[][] {{"socket", "socket"}, {"fork", "clone"}, {"bpf", "bpf"}, {"unshare", "unshare"}, {"shm", "shmget"},
                 {"read", "openat", "/etc/passwd"}, {"tiocsti", "ioctl"}}) { // attempt, the call it makes, its argument
             List<String> argv = a.length > 2 ? List.of(a[0], a[2]) : List.of(a[0]);
             try (UsermodeProcess p = Umh.forkUsermodeBlob(TestBlobs.bytes("escape"), STRICT.toBuilder().args(argv).build())) {

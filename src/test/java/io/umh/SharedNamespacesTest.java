@@ -20,8 +20,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A root JVM's sandboxed helpers join a mount namespace made once per policy (its root) and one
- * empty network namespace made once per JVM (io.umh.Namespaces), and still get pid, ipc and uts
- * namespaces of their own: read from /proc/PID/ns of running helpers, as the kernel reports them.
+ * empty network namespace made once per JVM with an ipc namespace (io.umh.Namespaces), and still
+ * get pid and uts namespaces of their own (and an ipc one where the policy allows an IPC call):
+ * read from /proc/PID/ns of running helpers, as the kernel reports them.
  */
 @Timeout(120)
 class SharedNamespacesTest {
@@ -55,18 +56,32 @@ class SharedNamespacesTest {
     }
 
     @Test
-    void helpersOfAPolicyShareItsRootAndTheEmptyNetworkButNotTheirPidIpcUts(@TempDir Path dir) throws Exception {
-        EscapeTargets.assumeFull(SandboxSupport.Layer.NAMESPACES, SandboxSupport.Layer.EMPTY_ROOT);
+    void helpersShareTheirPolicysRootTheEmptyNetworkAndItsIpcButNotTheirPidUts(@TempDir Path dir) throws Exception {
+        EscapeTargets.assumeFull(SandboxSupport.Layer.NAMESPACES, SandboxSupport.Layer.EMPTY_ROOT, SandboxSupport.Layer.SECCOMP);
         Map<String, String> jvm = namespaces(ProcessHandle.current().pid());
         SandboxPolicy other = EscapeTargets.policy().readOnly(dir).build();
         SandboxPolicy hostNetwork = EscapeTargets.policy().network(true).build();
+        SandboxPolicy sysv = EscapeTargets.policy().allowSyscalls("shmget").build();
         try (UsermodeProcess a = sleeper(EscapeTargets.strict()); UsermodeProcess b = sleeper(EscapeTargets.strict());
-             UsermodeProcess c = sleeper(other); UsermodeProcess d = sleeper(hostNetwork)) {
+             UsermodeProcess c = sleeper(other); UsermodeProcess d = sleeper(hostNetwork); UsermodeProcess e = sleeper(sysv)) {
             Map<String, String> na = namespaces(a.pid()), nb = namespaces(b.pid()), nc = namespaces(c.pid()), nd = namespaces(d.pid());
-            for (String k : List.of("pid", "ipc", "uts")) {
+            Map<String, String> ne = namespaces(e.pid());
+            for (String k : List.of("pid", "uts")) {
                 assertNotEquals(jvm.get(k), na.get(k), k);
                 assertNotEquals(na.get(k), nb.get(k), k + ": each helper's own");
             }
+            assertNotEquals(jvm.get("ipc"), na.get("ipc"));
+            assertEquals(na.get("ipc"), nb.get("ipc"), "the ipc namespace made with the empty network: no IPC call allowed");
+            assertEquals(na.get("ipc"), nc.get("ipc"), "another policy without IPC calls: the same");
+            for (Map<String, String> own : List.of(nd, ne)) { // the host's network; a policy that allows shmget
+                assertNotEquals(na.get("ipc"), own.get("ipc"), "an ipc namespace of its own");
+                assertNotEquals(jvm.get("ipc"), own.get("ipc"));
+            }
+            assertEquals(na.get("net"), ne.get("net"));
+            assertTrue(a.sandboxLayers().get(SandboxSupport.Layer.NAMESPACES).reason().contains("an ipc namespace (no IPC call allowed)"),
+                    a.sandboxLayers().toString());
+            assertTrue(e.sandboxLayers().get(SandboxSupport.Layer.NAMESPACES).reason().startsWith("pid, ipc, uts its own"),
+                    e.sandboxLayers().toString());
             assertNotEquals(jvm.get("mnt"), na.get("mnt"));
             assertEquals(na.get("mnt"), nb.get("mnt"), "strict()'s root, made once");
             assertNotEquals(na.get("mnt"), nc.get("mnt"), "another policy, another root");
@@ -77,12 +92,18 @@ class SharedNamespacesTest {
             assertTrue(Files.readAllLines(Path.of("/proc/" + a.pid() + "/status")).contains("CapEff:\t0000000000000000"));
             assertTrue(a.sandboxLayers().get(SandboxSupport.Layer.NAMESPACES).reason().contains("made once"),
                     a.sandboxLayers().toString());
-            for (UsermodeProcess p : List.of(a, b, c, d)) {
+            for (UsermodeProcess p : List.of(a, b, c, d, e)) {
                 p.destroyForcibly();
                 assertEquals(137, p.waitFor());
             }
         }
         assertEquals(jvm, namespaces(ProcessHandle.current().pid()), "the JVM's own namespaces, unchanged");
+        // what makes the shared one safe: no IPC call gets through strict(); where one is allowed, it works, in its own
+        EscapeTargets.Attempt refused = EscapeTargets.attempt(ForkOptions.builder().sandbox(EscapeTargets.strict()).build(), "shm");
+        assertTrue(refused.killedBySeccomp(), refused.toString());
+        SandboxPolicy shm = EscapeTargets.policy().allowSyscalls("shmget", "shmctl").build();
+        EscapeTargets.Attempt allowed = EscapeTargets.attempt(ForkOptions.builder().sandbox(shm).build(), "shm");
+        assertTrue(allowed.succeeded(), allowed.toString());
     }
 
     @Test
@@ -140,15 +161,15 @@ class SharedNamespacesTest {
 
     /**
      * An unprivileged JVM's helpers join a user namespace made once (which owns the root and the
-     * network made once) through a relay child that clones each with CLONE_PARENT: each is still the
-     * JVM's child, pid 1 of its own pid namespace, with its own ipc and uts; a failed exec through the
+     * network and ipc made once) through a relay child that clones each with CLONE_PARENT: each is still the
+     * JVM's child, pid 1 of its own pid namespace, with its own uts; a failed exec through the
      * relay leaves no zombie (the relay and the helper are both reaped).
      */
     @Test
     void anUnprivilegedJvmsHelpersJoinItsUserNamespaceThroughARelayAndAreItsChildren() throws Exception {
         EscapeTargets.assumeWhole();
         String out = TestBlobs.runAsNobody(Unprivileged.class, "sleeper");
-        assertEquals("user mnt net shared, not the JVM's\npid ipc uts each its own\nparent: the JVM\nstatus 137 137\n"
+        assertEquals("user mnt net ipc shared, not the JVM's\npid uts each its own\nparent: the JVM\nstatus 137 137\n"
                 + "ENOEXEC, no zombie\nUSER_NAMESPACE FULL\n", out);
     }
 
@@ -164,14 +185,14 @@ class SharedNamespacesTest {
                 b.pipeFromUmh().readNBytes(5);
                 Map<String, String> na = namespaces(a.pid()), nb = namespaces(b.pid());
                 boolean shared = true, ownEach = true;
-                for (String k : List.of("user", "mnt", "net")) {
+                for (String k : List.of("user", "mnt", "net", "ipc")) {
                     shared &= na.get(k).equals(nb.get(k)) && !na.get(k).equals(own.get(k));
                 }
-                for (String k : List.of("pid", "ipc", "uts")) {
+                for (String k : List.of("pid", "uts")) {
                     ownEach &= !na.get(k).equals(nb.get(k)) && !na.get(k).equals(own.get(k));
                 }
-                System.out.println(shared ? "user mnt net shared, not the JVM's" : "not shared: " + na + " " + nb + " " + own);
-                System.out.println(ownEach ? "pid ipc uts each its own" : "not their own: " + na + " " + nb);
+                System.out.println(shared ? "user mnt net ipc shared, not the JVM's" : "not shared: " + na + " " + nb + " " + own);
+                System.out.println(ownEach ? "pid uts each its own" : "not their own: " + na + " " + nb);
                 long pa = ProcessHandle.of(a.pid()).flatMap(ProcessHandle::parent).map(ProcessHandle::pid).orElse(-1L);
                 System.out.println(pa == jvm ? "parent: the JVM" : "parent " + pa + ", the JVM is " + jvm);
                 a.destroyForcibly();
