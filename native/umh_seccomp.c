@@ -632,6 +632,7 @@ struct layout {
     unsigned char in_place[2 * UMH_SYSCALL_COUNT + 1];
     int shared;  /* where the shared returns begin, as the last pass found */
     int check;   /* whether this pass may trust shared (not the first) */
+    int emitting; /* the last pass, into the program */
     int changed; /* a flag was set in this pass */
 };
 
@@ -648,10 +649,14 @@ static int tree_length(const struct prog *p, const struct layout *l, int lo, int
     return (l->wide[mid] ? 2 : 1) + tree_length(p, l, lo, mid) + tree_length(p, l, mid, hi);
 }
 
-/* an offset the layout found too far is clamped in that pass (which is laid out again) */
+/* A jump's offset from `from` to `to`. A layout pass flags one beyond 8 bits (and clamps it: that
+ * pass is laid out again); the emitting pass (l->emitting) returns it as it is, so that one out of
+ * range there fails the build in emit_jump (EOVERFLOW) rather than jumping anywhere else. */
 static int offset(struct layout *l, int from, int to, unsigned char *flag)
 {
     int off = to - from - 1;
+    if (l->emitting)
+        return off;
     if (off > 255 && l->check) {
         *flag = 1;
         l->changed = 1;
@@ -678,6 +683,8 @@ static void emit_tree(struct prog *p, struct layout *l, int lo, int hi)
         emit_jump(p, BPF_JGE, l->iv[mid].start, offset(l, at, right_to, &l->wide[mid]), jf);
     } else {
         emit_jump(p, BPF_JGE, l->iv[mid].start, 0, jf);
+        if (l->emitting && right_to - at - 2 < 0)
+            p->overflow = 1; /* cannot happen: the right half comes after the node */
         emit(p, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JA, (unsigned)(right_to - at - 2), 0, 0));
     }
     if (!left_shares)
@@ -748,6 +755,7 @@ int umh_seccomp_build(const struct umh_seccomp_spec *spec, struct sock_filter *o
     }
     p.out = out;
     l.check = 0;
+    l.emitting = 1;
     emit_prologue(&p);
     emit_tree(&p, &l, 0, m);
     emit_shared_returns(&p);
