@@ -161,7 +161,7 @@ public final class SandboxPolicy {
         header[Abi.SBX_NETWORK] = network ? 1 : 0;
         SandboxSupport support = SandboxSupport.Probed.SUPPORT;
         joins = joins(support);
-        sharesIpc = sharesIpc(joins, network, support, syscalls);
+        sharesIpc = sharesIpc(joins, support, syscalls);
         withLayers(header, support);
         Map<String, String> enforceable = new LinkedHashMap<>();
         SandboxSupport.Status cg = cgroup == null ? null
@@ -223,11 +223,12 @@ public final class SandboxPolicy {
     /**
      * Whether spawns join the ipc namespace made once with the JVM's empty network (instead of a
      * fresh one per spawn, whose set-up and deferred teardown cost ~15-20 us of each): where they
-     * join that network, and seccomp refuses every IPC call (no group allows one; a policy that
-     * allows one by name gets an ipc namespace of its own per spawn).
+     * join namespaces made once, and seccomp refuses every IPC call (no group allows one; a policy
+     * that allows one by name gets an ipc namespace of its own per spawn). With the host's network
+     * too: the ipc namespace is the empty network's companion only in how it is made.
      */
-    private static boolean sharesIpc(boolean joins, boolean network, SandboxSupport support, List<String> syscalls) {
-        if (!joins || network || !support.isFull(SandboxSupport.Layer.SECCOMP)) {
+    private static boolean sharesIpc(boolean joins, SandboxSupport support, List<String> syscalls) {
+        if (!joins || !support.isFull(SandboxSupport.Layer.SECCOMP)) {
             return false;
         }
         for (String call : syscalls) {
@@ -262,7 +263,7 @@ public final class SandboxPolicy {
                     h = header.clone();
                     int[] made; // {network, user, ipc}
                     if (SandboxSupport.Probed.SUPPORT.root) {
-                        made = network ? null : Namespaces.network(header, paths);
+                        made = network && !sharesIpc ? null : Namespaces.network(header, paths);
                         h[Abi.SBX_JOIN_MNT] = Namespaces.mount(this, header, -1);
                     } else {
                         made = Namespaces.userAndNetwork(header, paths);
@@ -429,9 +430,9 @@ public final class SandboxPolicy {
         }
         if (joins) {
             m.put(SandboxSupport.Layer.NAMESPACES, new SandboxSupport.Status(SandboxSupport.Level.FULL,
-                    (sharesIpc ? "pid, uts its own; mount (this policy's root), an ipc namespace (no IPC call allowed) and "
-                    : "pid, ipc, uts its own; mount (this policy's root) and ") + (network ? "the host's network"
-                    : "an empty network (loopback down)") + " made once, shared by this JVM's helpers of the policy"));
+                    (sharesIpc ? "pid, uts its own; " : "pid, ipc, uts its own; ") + "mount (this policy's root)"
+                    + (sharesIpc ? ", an ipc namespace (no IPC call allowed)" : "") + (network ? "" : ", an empty network (loopback down)")
+                    + " made once, shared by this JVM's helpers (the root by the policy's)" + (network ? "; the host's network" : "")));
         }
         return java.util.Collections.unmodifiableMap(m);
     }
