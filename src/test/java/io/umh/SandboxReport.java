@@ -44,6 +44,7 @@ public final class SandboxReport {
             attempts.add(new String[] {"exec", "/bin/sh"});
             attempts.add(new String[] {"memfd-exec"});
             attempts.add(new String[] {"unshare"});
+            attempts.add(new String[] {"shm"});
             attempts.add(new String[] {"mount", dir.toString()});
             attempts.add(new String[] {"chroot", "/"});
             attempts.add(new String[] {"hostname"});
