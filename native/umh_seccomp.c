@@ -615,12 +615,11 @@ static int make_intervals(const struct rule *rules, int n, struct interval *iv)
     return m;
 }
 
-/* The shared returns' order at the program's end */
+/* The shared returns' order at the program's end (emit_shared_returns) */
 static int shared_slot(enum rule_kind kind)
 {
     return kind == RULE_ALLOW ? 0 : kind == RULE_ENOSYS ? 1 : 2;
 }
-#define SHARED_RETURNS 3
 
 /* The search's layout: per node (indexed by its split, the start of its right half) whether its
  * "then" needs a BPF_JA (further than 8 bits); per leaf whether it is emitted in place rather
