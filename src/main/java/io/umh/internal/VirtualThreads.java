@@ -15,15 +15,14 @@ import java.lang.invoke.MethodType;
  * fresh JDK 25's first fork. A JDK without that class gets the method handle.
  */
 public final class VirtualThreads {
-    private static final Class<?> BASE = base();
-    private static final MethodHandle IS_VIRTUAL = BASE == null ? find() : null;
+    /** Before 21 no virtual threads, and no lookup at all (a failed one throws, on a first fork). */
+    private static final boolean VIRTUAL_THREADS = Runtime.version().feature() >= 21;
+    private static final Class<?> BASE = VIRTUAL_THREADS ? base() : null;
+    private static final MethodHandle IS_VIRTUAL = VIRTUAL_THREADS && BASE == null ? find() : null;
 
     private VirtualThreads() {}
 
     private static Class<?> base() {
-        if (Runtime.version().feature() < 21) {
-            return null; // no virtual threads; and no failed lookup (an exception) on a first fork
-        }
         try {
             Class<?> c = Class.forName("java.lang.BaseVirtualThread", false, null);
             return Thread.class.isAssignableFrom(c) ? c : null;
@@ -33,9 +32,6 @@ public final class VirtualThreads {
     }
 
     private static MethodHandle find() {
-        if (Runtime.version().feature() < 21) {
-            return null;
-        }
         try {
             return MethodHandles.publicLookup().findVirtual(Thread.class, "isVirtual", MethodType.methodType(boolean.class));
         } catch (NoSuchMethodException | IllegalAccessException e) {
