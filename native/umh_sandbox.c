@@ -81,7 +81,8 @@ static int landlock(const struct umh_sandbox_spec *spec, struct umh_sandbox *s)
 }
 
 /* The seccomp program for this spawn: the policy's calls, the one execveat of this memfd with
- * the child's own "" (umh_child_empty_path), everything else killed. Into s->filter, which lives
+ * the child's own "" (umh_child_empty_path), everything else killed; a copy of the policy's
+ * program built once, this spawn's fds patched in (umh_seccomp_build_cached). Into s->filter, which lives
  * in s->mem. A memfd at or below fd_floor (0-2, or a passed fd's number) would be moved by the
  * child, which the filter cannot know: refused (the JVM's caller moves it above first). */
 static int build_filter(const struct umh_sandbox_spec *spec, int notify_sock, unsigned action, struct sock_filter *out)
@@ -94,7 +95,7 @@ static int build_filter(const struct umh_sandbox_spec *spec, int notify_sock, un
         .notify_fd_sock = notify_sock,
         .default_action = action,
     };
-    return umh_seccomp_build(&sc, out, UMH_SECCOMP_MAX_INSNS);
+    return umh_seccomp_build_cached(&sc, out, UMH_SECCOMP_MAX_INSNS);
 }
 
 /* The socket the child hands the listener over: the child's end above fd_floor (the child's fd

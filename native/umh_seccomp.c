@@ -413,6 +413,7 @@ struct prog {
     unsigned deflt;           /* the default action */
     const struct umh_seccomp_spec *spec;
     int body_len[RULE_KINDS]; /* each kind's body, measured once per build (body_lengths) */
+    struct umh_seccomp_slots *slots; /* where exec_fd and notify_fd_sock land, or NULL */
 };
 
 static void emit(struct prog *p, struct sock_filter insn)
@@ -460,6 +461,8 @@ static unsigned arg_hi(int i)
 struct block {
     struct sock_filter insn[16];
     int n;
+    int fd_at;     /* the insn whose k is the fd of fd_slot, or -1 */
+    int *fd_slot;  /* the umh_seccomp_slots field that records where it lands */
 };
 #define REFUSE 0xff /* a placeholder offset: "to the block's refusal" */
 
@@ -498,6 +501,14 @@ static void block_require_arg64(struct block *b, int arg, uint64_t k)
     block_require_eq(b, (unsigned)(k >> 32));
 }
 
+/* b's fd check (block_require_arg32's first test, just made) lands where *slot records, in the
+ * emitting pass only (the dry ones write nothing) */
+static void block_fd_slot(struct block *b, const struct prog *p, int *slot)
+{
+    b->fd_at = b->n - 3;
+    b->fd_slot = p->out != NULL ? slot : NULL;
+}
+
 static void emit_block(struct prog *p, struct block *b)
 {
     int refuse = b->n + 1; /* after "ret allow" */
@@ -506,6 +517,8 @@ static void emit_block(struct prog *p, struct block *b)
             b->insn[i].jt = (unsigned char)(refuse - i - 1);
         if (b->insn[i].jf == REFUSE)
             b->insn[i].jf = (unsigned char)(refuse - i - 1);
+        if (i == b->fd_at && b->fd_slot != NULL) /* a second body of the kind: no single place to patch */
+            *b->fd_slot = *b->fd_slot == -1 ? p->len : -2;
         emit(p, b->insn[i]);
     }
     emit_ret(p, SECCOMP_RET_ALLOW);
@@ -529,7 +542,7 @@ static void emit_one_of(struct prog *p, int arg, const unsigned *values, int n)
 static void emit_body(struct prog *p, enum rule_kind kind)
 {
     const struct umh_seccomp_spec *spec = p->spec;
-    struct block b = { .n = 0 };
+    struct block b = { .n = 0, .fd_at = -1 };
     switch (kind) {
     case RULE_ALLOW:
         emit_ret(p, SECCOMP_RET_ALLOW);
@@ -539,6 +552,7 @@ static void emit_body(struct prog *p, enum rule_kind kind)
         return;
     case RULE_EXECVEAT: /* execveat(dirfd, path, argv, envp, flags) */
         block_require_arg32(&b, 0, (unsigned)spec->exec_fd);
+        block_fd_slot(&b, p, p->slots != NULL ? &p->slots->exec_fd_at : NULL);
         block_load(&b, arg_lo(4)); /* flags is an int: the kernel ignores the high half */
         block_require_bits(&b, AT_EMPTY_PATH, 1);
         if (spec->exec_path != NULL)
@@ -551,6 +565,7 @@ static void emit_body(struct prog *p, enum rule_kind kind)
         break;
     case RULE_SENDMSG: /* sendmsg(fd, msg, flags) */
         block_require_arg32(&b, 0, (unsigned)spec->notify_fd_sock);
+        block_fd_slot(&b, p, p->slots != NULL ? &p->slots->notify_fd_sock_at : NULL);
         break;
     case RULE_IOCTL: /* ioctl(fd, request, ...) */
         emit_one_of(p, 1, tty_queries, COUNT(tty_queries));
@@ -723,6 +738,14 @@ static int check_spec(const struct umh_seccomp_spec *spec, const struct sock_fil
 
 int umh_seccomp_build(const struct umh_seccomp_spec *spec, struct sock_filter *out, int max)
 {
+    return umh_seccomp_build_slots(spec, out, max, NULL);
+}
+
+int umh_seccomp_build_slots(const struct umh_seccomp_spec *spec, struct sock_filter *out, int max,
+                            struct umh_seccomp_slots *slots)
+{
+    if (slots != NULL)
+        slots->exec_fd_at = slots->notify_fd_sock_at = -1;
     int rc = check_spec(spec, out, max);
     if (rc == 0)
         rc = check_lists();
@@ -739,6 +762,7 @@ int umh_seccomp_build(const struct umh_seccomp_spec *spec, struct sock_filter *o
     l.iv = iv;
     struct prog p = { .max = max, .deflt = spec->default_action, .spec = spec };
     body_lengths(&p);
+    p.slots = slots;
     /* laid out until the shared returns stay where the pass before found them, and no jump grew */
     for (int pass = 0;; pass++) {
         struct prog dry = p;
@@ -763,6 +787,107 @@ int umh_seccomp_build(const struct umh_seccomp_spec *spec, struct sock_filter *o
     if (p.len > max || p.len > BPF_MAXINSNS)
         return UMH_FAIL(UMH_SECCOMP_BUILD, ENOSPC);
     return p.len;
+}
+
+int umh_seccomp_patch(struct sock_filter *prog, const struct umh_seccomp_slots *slots, int exec_fd, int notify_fd_sock)
+{
+    const int at[2] = { slots->exec_fd_at, slots->notify_fd_sock_at }, fd[2] = { exec_fd, notify_fd_sock };
+    for (int i = 0; i < 2; i++) {
+        if (at[i] == -2 || (at[i] >= 0 && fd[i] < 0))
+            return UMH_FAIL(UMH_SECCOMP_BUILD, EINVAL); /* no single place, or no fd for its check */
+        if (at[i] >= 0)
+            prog[at[i]].k = (unsigned)fd[i];
+    }
+    return 0;
+}
+
+/* The programs built so far, each under what it is built from but its two fds: a policy's spawns
+ * share one build (~30 us of a strict() spawn, two programs each: perf of the sixteenth session),
+ * each spawn a copy with its own fds patched in. A few, replaced in turn; a spin lock as above,
+ * held for a compare and a copy. Parent side only (malloc), never the vfork child's. */
+#define BUILT_CACHED 8
+struct built {
+    int *allowed;
+    int nallowed;
+    unsigned action;
+    const void *exec_path;
+    int has_exec, has_notify;
+    struct sock_filter *prog;
+    int len;
+    struct umh_seccomp_slots slots;
+};
+static struct built built_cache[BUILT_CACHED];
+static int built_next;
+static atomic_flag built_lock = ATOMIC_FLAG_INIT;
+
+static int built_matches(const struct built *b, const struct umh_seccomp_spec *spec)
+{
+    return b->prog != NULL && b->action == spec->default_action && b->exec_path == spec->exec_path
+           && b->has_exec == (spec->exec_fd >= 0) && b->has_notify == (spec->notify_fd_sock >= 0)
+           && b->nallowed == spec->nallowed
+           && (spec->nallowed == 0 || memcmp(b->allowed, spec->allowed, (size_t)spec->nallowed * sizeof(int)) == 0);
+}
+
+/* A copy of the cached program for spec into out: its length, or 0 where none is cached. */
+static int built_find(const struct umh_seccomp_spec *spec, struct sock_filter *out, int max,
+                      struct umh_seccomp_slots *slots)
+{
+    int len = 0;
+    while (atomic_flag_test_and_set_explicit(&built_lock, memory_order_acquire)) {
+    }
+    for (int i = 0; i < BUILT_CACHED && len == 0; i++)
+        if (built_matches(&built_cache[i], spec) && built_cache[i].len <= max) {
+            memcpy(out, built_cache[i].prog, (size_t)built_cache[i].len * sizeof *out);
+            *slots = built_cache[i].slots;
+            len = built_cache[i].len;
+        }
+    atomic_flag_clear_explicit(&built_lock, memory_order_release);
+    return len;
+}
+
+/* Keeps a copy of a program just built (nothing where memory is short: the next spawn builds again). */
+static void built_keep(const struct umh_seccomp_spec *spec, const struct sock_filter *prog, int len,
+                       const struct umh_seccomp_slots *slots)
+{
+    struct built b = { .nallowed = spec->nallowed, .action = spec->default_action, .exec_path = spec->exec_path,
+                       .has_exec = spec->exec_fd >= 0, .has_notify = spec->notify_fd_sock >= 0, .len = len,
+                       .slots = *slots };
+    b.allowed = malloc((size_t)spec->nallowed * sizeof(int) + 1);
+    b.prog = malloc((size_t)len * sizeof *prog);
+    if (b.allowed == NULL || b.prog == NULL) {
+        free(b.allowed);
+        free(b.prog);
+        return;
+    }
+    if (spec->nallowed > 0)
+        memcpy(b.allowed, spec->allowed, (size_t)spec->nallowed * sizeof(int));
+    memcpy(b.prog, prog, (size_t)len * sizeof *prog);
+    while (atomic_flag_test_and_set_explicit(&built_lock, memory_order_acquire)) {
+    }
+    struct built old = built_cache[built_next];
+    built_cache[built_next] = b;
+    built_next = (built_next + 1) % BUILT_CACHED;
+    atomic_flag_clear_explicit(&built_lock, memory_order_release);
+    free(old.allowed);
+    free(old.prog);
+}
+
+int umh_seccomp_build_cached(const struct umh_seccomp_spec *spec, struct sock_filter *out, int max)
+{
+    struct umh_seccomp_slots slots;
+    int rc = check_spec(spec, out, max);
+    if (rc < 0)
+        return rc;
+    int len = built_find(spec, out, max, &slots);
+    if (len == 0) {
+        if ((len = umh_seccomp_build_slots(spec, out, max, &slots)) < 0)
+            return len;
+        if (slots.exec_fd_at == -2 || slots.notify_fd_sock_at == -2)
+            return len; /* its fds in more than one place: built per spawn */
+        built_keep(spec, out, len, &slots);
+    }
+    rc = umh_seccomp_patch(out, &slots, spec->exec_fd, spec->notify_fd_sock);
+    return rc < 0 ? rc : len;
 }
 
 /* ---- the listener, on the JVM's side */

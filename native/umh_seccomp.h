@@ -80,6 +80,23 @@ struct umh_seccomp_spec {
 /* The program into out (room for max instructions; UMH_SECCOMP_MAX_INSNS always suffices): its
  * length, or UMH_FAIL(UMH_SECCOMP_BUILD, ...). */
 int umh_seccomp_build(const struct umh_seccomp_spec *spec, struct sock_filter *out, int max);
+/* The same, and where the program compares exec_fd and notify_fd_sock (each an index into out,
+ * -1 where the program has no such check, -2 where it has more than one). Only those two k's
+ * depend on the fds: the same spec with other fds is the same program with them patched in. */
+struct umh_seccomp_slots {
+    int exec_fd_at;
+    int notify_fd_sock_at;
+};
+int umh_seccomp_build_slots(const struct umh_seccomp_spec *spec, struct sock_filter *out, int max,
+                            struct umh_seccomp_slots *slots);
+/* Writes the fds (each -1 for none) into a program that build_slots made with slots (a program
+ * without a check needs no fd for it: an allowed sendmsg is not checked): 0, or
+ * UMH_FAIL(UMH_SECCOMP_BUILD, EINVAL) where it cannot take them (no fd for a check it has, or a
+ * check in more than one place). */
+int umh_seccomp_patch(struct sock_filter *prog, const struct umh_seccomp_slots *slots, int exec_fd, int notify_fd_sock);
+/* umh_seccomp_build's program, from a copy of the one built for the same spec but its fds where
+ * there is one (a few are kept, process-wide; thread-safe): what a spawn uses. */
+int umh_seccomp_build_cached(const struct umh_seccomp_spec *spec, struct sock_filter *out, int max);
 
 /* For the JVM thread that handles violations. */
 /* 1 if this kernel has SECCOMP_RET_USER_NOTIF listeners, else UMH_FAIL with the refusal's errno

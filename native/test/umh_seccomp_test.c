@@ -438,6 +438,59 @@ static void test_programs(void)
     CHECK(p.len > 255 && long_jumps(&p) > 0 && in_place > 5);
 }
 
+/* umh_seccomp_build_cached with fds a, b: the same program as a fresh build with them. */
+static void check_cached_as_built(struct policy *p, int exec_fd, int notify)
+{
+    static struct sock_filter cached[UMH_SECCOMP_MAX_INSNS];
+    p->spec.exec_fd = exec_fd;
+    p->spec.notify_fd_sock = notify;
+    build(p);
+    int n = umh_seccomp_build_cached(&p->spec, cached, UMH_SECCOMP_MAX_INSNS);
+    CHECK(n == p->len && memcmp(cached, p->prog, (size_t)n * sizeof cached[0]) == 0);
+}
+
+/* A spawn's program from the one built for its policy, its fds patched in: each the same as a
+ * fresh build, for a first use (built, kept), later ones with other fds (copied, patched), and
+ * policies in turn; the slots name the two k's that hold the fds, and nothing else differs. */
+static void test_cached(void)
+{
+    static struct policy p;
+    static struct policy other;
+    strict_policy(&p, 3, SECCOMP_RET_KILL_PROCESS);
+    everything_policy(&other, SECCOMP_RET_USER_NOTIF, 0);
+    for (int round = 0; round < 3; round++) {
+        p.spec.default_action = SECCOMP_RET_KILL_PROCESS;
+        check_cached_as_built(&p, 3 + round, -1);
+        p.spec.default_action = SECCOMP_RET_USER_NOTIF;
+        check_cached_as_built(&p, 7 + round, 20 + round);
+        check_cached_as_built(&other, 5 + round, 9 - round);
+        check_cached_as_built(&other, 5 + round, -1); /* without the sendmsg check: another program */
+    }
+    struct umh_seccomp_slots slots;
+    p.spec.exec_fd = 11;
+    p.spec.notify_fd_sock = 12;
+    int n = umh_seccomp_build_slots(&p.spec, p.prog, UMH_SECCOMP_MAX_INSNS, &slots);
+    CHECK(n > 0 && slots.exec_fd_at > 0 && slots.notify_fd_sock_at > 0 && slots.exec_fd_at != slots.notify_fd_sock_at);
+    CHECK(p.prog[slots.exec_fd_at].k == 11 && p.prog[slots.notify_fd_sock_at].k == 12);
+    static struct sock_filter before[UMH_SECCOMP_MAX_INSNS];
+    memcpy(before, p.prog, (size_t)n * sizeof before[0]);
+    CHECK(umh_seccomp_patch(p.prog, &slots, 4, 5) == 0);
+    int differ = 0;
+    for (int i = 0; i < n; i++)
+        differ += memcmp(&before[i], &p.prog[i], sizeof before[0]) != 0;
+    CHECK(differ == 2 && p.prog[slots.exec_fd_at].k == 4 && p.prog[slots.notify_fd_sock_at].k == 5);
+    /* a program with the sendmsg check needs the listener's socket; one without it has nothing to patch */
+    CHECK(umh_seccomp_patch(p.prog, &slots, 4, -1) == UMH_FAIL(UMH_SECCOMP_BUILD, EINVAL));
+    add_call(&p, "sendmsg"); /* allowed: not checked */
+    n = umh_seccomp_build_slots(&p.spec, p.prog, UMH_SECCOMP_MAX_INSNS, &slots);
+    CHECK(n > 0 && slots.notify_fd_sock_at == -1 && slots.exec_fd_at > 0);
+    memcpy(before, p.prog, (size_t)n * sizeof before[0]);
+    CHECK(umh_seccomp_patch(p.prog, &slots, 11, 5) == 0 && memcmp(before, p.prog, (size_t)n * sizeof before[0]) == 0);
+    slots.exec_fd_at = -2;
+    CHECK(umh_seccomp_patch(p.prog, &slots, 11, 5) == UMH_FAIL(UMH_SECCOMP_BUILD, EINVAL));
+    CHECK(umh_seccomp_build_cached(NULL, p.prog, UMH_SECCOMP_MAX_INSNS) == UMH_FAIL(UMH_SECCOMP_BUILD, EINVAL));
+}
+
 /* Every size of allow-list from 1 call to every other one of the table, so that the search's
  * jumps pass the 8-bit limit at every depth, checked for each call number (arguments 0). */
 static void test_tree_sizes(void)
@@ -1061,6 +1114,7 @@ static const struct test tests[] = {
     { "bad_specs", test_bad_specs, ANYWHERE },
     { "programs", test_programs, ANYWHERE },
     { "tree_sizes", test_tree_sizes, ANYWHERE },
+    { "cached", test_cached, ANYWHERE },
     { "kernel_basics", test_kernel_basics, NEEDS_FILTERS },
     { "kernel_exec", test_kernel_exec, NEEDS_FILTERS },
     { "kernel_cat", test_kernel_cat, NEEDS_FILTERS },
