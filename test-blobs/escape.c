@@ -30,6 +30,11 @@
  *   isatty               TCGETS on fd 1 (a pipe: "refused ENOTTY" means the call reached the kernel)
  *   unix-socket          socket(AF_UNIX, SOCK_STREAM), as glibc's nscd probe does
  *   thread               pthread_create a thread that returns, join it
+ * and the resources a cgroup limits (a helper's bombs, harmless in a cgroup of its own):
+ *   memory MIB           map MIB MiB and write every page, unmap (past memory.max: OOM-killed, 137)
+ *   threads N            N threads at once, each waiting until all are up, joined ("refused EAGAIN"
+ *                        past pids.max, the ones started joined first)
+ *   spin MS              MS ms of CPU time on one thread: "spin ok WALL", the wall ms it took
  *   ok                   nothing: the control
  * and, not an attempt, the listener for "abstract":
  *   listen-abstract NAME listens on "\0NAME", prints "listen-abstract ok", accepts (and closes)
@@ -55,6 +60,7 @@
 #include <sys/ioctl.h>
 #include <sys/ipc.h>
 #include <sys/shm.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
@@ -66,6 +72,7 @@
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -381,6 +388,72 @@ static int attempt_thread(void)
     return back == &token ? ok(NULL) : refused(EINVAL);
 }
 
+static int attempt_memory(const char *mib)
+{
+    char *end;
+    long n = strtol(mib, &end, 10);
+    if (*end != '\0' || n <= 0 || n > 4096)
+        return usage("MIB is 1 to 4096");
+    size_t len = (size_t)n << 20;
+    char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return refused(errno);
+    for (size_t i = 0; i < len; i += 4096)
+        p[i] = 1; /* each page faulted in, charged to the cgroup */
+    munmap(p, len);
+    return ok(NULL);
+}
+
+static int gate[2]; /* the threads' gate: each blocks reading it until it closes */
+
+static void *gated_body(void *arg)
+{
+    char c;
+    while (read(gate[0], &c, 1) < 0 && errno == EINTR)
+        ;
+    return arg;
+}
+
+static int attempt_threads(const char *count)
+{
+    char *end;
+    long n = strtol(count, &end, 10);
+    if (*end != '\0' || n <= 0 || n > 256)
+        return usage("N is 1 to 256");
+    pthread_t t[256];
+    if (pipe(gate) < 0)
+        return refused(errno);
+    int started = 0, err = 0;
+    while (started < n && (err = pthread_create(&t[started], NULL, gated_body, NULL)) == 0)
+        started++;
+    close(gate[1]); /* all that could start are up: let them end */
+    for (int i = 0; i < started; i++)
+        pthread_join(t[i], NULL);
+    close(gate[0]);
+    return started == n ? ok(NULL) : refused(err);
+}
+
+static long long now_ns(clockid_t clock)
+{
+    struct timespec ts;
+    clock_gettime(clock, &ts);
+    return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static int attempt_spin(const char *ms)
+{
+    char *end;
+    long n = strtol(ms, &end, 10);
+    if (*end != '\0' || n <= 0 || n > 60000)
+        return usage("MS is 1 to 60000");
+    long long wall = now_ns(CLOCK_MONOTONIC), cpu = now_ns(CLOCK_THREAD_CPUTIME_ID);
+    while (now_ns(CLOCK_THREAD_CPUTIME_ID) - cpu < n * 1000000LL)
+        ;
+    char took[24];
+    snprintf(took, sizeof took, "%lld", (now_ns(CLOCK_MONOTONIC) - wall) / 1000000);
+    return ok(took);
+}
+
 /* prints nothing itself on success: the shell prints "exec ok" */
 static int attempt_exec(const char *path)
 {
@@ -582,6 +655,12 @@ int main(int argc, char **argv)
         return attempt_fork();
     if (IS("thread", 0))
         return attempt_thread();
+    if (IS("memory", 1))
+        return attempt_memory(a1);
+    if (IS("threads", 1))
+        return attempt_threads(a1);
+    if (IS("spin", 1))
+        return attempt_spin(a1);
     if (IS("exec", 1))
         return attempt_exec(a1);
     if (IS("memfd-exec", 0))

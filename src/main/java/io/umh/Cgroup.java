@@ -144,6 +144,20 @@ final class Cgroup {
         }
     }
 
+    /**
+     * How often the kernel's OOM killer killed in this cgroup ({@code oom_kill} in memory.events),
+     * 0 without a memory controller there: asked only of a helper that died by SIGKILL, before
+     * {@link #remove}.
+     */
+    long oomKills() {
+        for (String line : lines(path.resolve("memory.events"))) {
+            if (line.startsWith("oom_kill ")) {
+                return Long.parseLong(line.substring(9).trim());
+            }
+        }
+        return 0;
+    }
+
     // ---- what this JVM's cgroups allow, probed once (SandboxSupport)
 
     /** Where cgroup v2 is mounted here (its mount's root), or null. */

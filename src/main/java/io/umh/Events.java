@@ -55,6 +55,10 @@ final class Events {
         @Label("Sandbox Violation")
         @Description("The system call the sandbox stopped the helper for, or null")
         String violation;
+
+        @Label("OOM Killed")
+        @Description("Killed by the OOM killer in its own cgroup, past its sandbox's memoryMax")
+        boolean oomKilled;
     }
 
     /** Whether an event could be on: the jdk.jfr module is there, and Flight Recorder was initialized. */
@@ -85,7 +89,7 @@ final class Events {
         }
     }
 
-    static void exit(long pid, int status, long lifetimeNanos, String violation) {
+    static void exit(long pid, int status, long lifetimeNanos, String violation, boolean oomKilled) {
         if (recording()) {
             Exit e = new Exit();
             if (e.isEnabled()) {
@@ -93,6 +97,7 @@ final class Events {
                 e.exitStatus = status;
                 e.lifetime = lifetimeNanos;
                 e.violation = violation;
+                e.oomKilled = oomKilled;
                 e.commit();
             }
         }

@@ -64,6 +64,7 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
     private final boolean pidNamespace; // pid 1 of a pid namespace of its own
     private final int listener;         // the seccomp listener, or -1; closed once reaped
     private volatile SandboxViolation violation; // named by the listener's thread
+    private volatile boolean oomKilled; // by the OOM killer in its own cgroup, read before its removal
     private final Cgroup cgroup;        // the helper's own, or null; removed once reaped
     private final long started = System.nanoTime();
     private final java.time.Duration closeGrace; // in nanoseconds (Stopper) only when close() must wait
@@ -448,10 +449,20 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
         return java.util.Optional.ofNullable(cgroup).map(c -> c.path);
     }
 
-    /** As the JDK's Process: {@code UsermodeProcess[pid=N, exitValue="not exited"]}, or the status (and a violation). */
+    /**
+     * True once the helper has exited killed by the kernel's OOM killer in its own cgroup: past its
+     * {@link SandboxPolicy.Builder#memoryMax} (exit status 137, counted in the cgroup's
+     * memory.events before umh removed it). False while it runs, and for any other end, a
+     * {@code kill -9} by someone else included.
+     */
+    public boolean oomKilled() {
+        return oomKilled && !isAlive();
+    }
+
+    /** As the JDK's Process: {@code UsermodeProcess[pid=N, exitValue="not exited"]}, or the status (and a violation, an OOM kill). */
     @Override
     public String toString() {
-        String v = violation().map(x -> ", violation=" + x.syscall()).orElse("");
+        String v = violation().map(x -> ", violation=" + x.syscall()).orElse(oomKilled() ? ", oomKilled=true" : "");
         return "UsermodeProcess[pid=" + child.pid + ", exitValue=" + (isAlive() ? "\"not exited\"" : status) + v + "]";
     }
 
@@ -499,11 +510,12 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
             Native.closeQuietly(listener);
         }
         if (cgroup != null) {
+            oomKilled = s == 128 + Abi.SIGKILL && cgroup.oomKills() > 0; // an OOM kill is a SIGKILL
             cgroup.remove(); // before anyone waiting learns of the exit
         }
         status = s;
         SandboxViolation v = violationFor(s).orElse(null);
-        Events.exit(child.pid, s, System.nanoTime() - started, v == null ? null : v.syscall());
+        Events.exit(child.pid, s, System.nanoTime() - started, v == null ? null : v.syscall(), oomKilled);
         ShutdownHook.remove(this);
         releaseAtExit(); // before waitFor returns: whoever waited sees the fds released
         exited.countDown();

@@ -30,6 +30,9 @@ import org.junit.jupiter.api.Timeout;
 @Timeout(120)
 class CgroupTest {
     private static Path parent;
+    /** A second parent with every controller it is offered enabled for its children (none where the host binds them to cgroup v1). */
+    private static Path limited;
+    private static List<String> limitedEnables = List.of();
 
     @BeforeAll
     static void makeParent() throws Exception {
@@ -42,15 +45,31 @@ class CgroupTest {
         assumeTrue(st.level() != SandboxSupport.Level.NONE, "no cgroup placement here: " + st);
         parent = Umh.sandboxSupport().cgroup().orElseThrow().resolve("umh-test-" + ProcessHandle.current().pid());
         Files.createDirectory(parent);
+        limited = Files.createDirectory(parent.getParent().resolve("umh-test-limited-" + ProcessHandle.current().pid()));
+        List<String> offered = words(limited.resolve("cgroup.controllers"));
+        List<String> want = Cgroup.CONTROLLERS.stream().filter(offered::contains).collect(Collectors.toList());
+        if (!want.isEmpty()) {
+            Files.writeString(limited.resolve("cgroup.subtree_control"),
+                    want.stream().map(c -> "+" + c).collect(Collectors.joining(" ")));
+        }
+        limitedEnables = words(limited.resolve("cgroup.subtree_control"));
+    }
+
+    private static List<String> words(Path file) throws IOException {
+        String s = Files.readString(file).trim();
+        return s.isEmpty() ? List.of() : List.of(s.split("\\s+"));
     }
 
     @AfterAll
     static void removeParent() throws IOException {
-        if (parent != null) {
-            List<Path> left = children(parent);
-            removeEmpty(parent);
-            assertEquals(List.of(), left, "cgroups left behind");
+        List<Path> left = new java.util.ArrayList<>();
+        for (Path p : new Path[] {parent, limited}) {
+            if (p != null) {
+                left.addAll(children(p));
+                removeEmpty(p);
+            }
         }
+        assertEquals(List.of(), left, "cgroups left behind");
     }
 
     private static List<Path> children(Path dir) throws IOException {
@@ -221,6 +240,104 @@ class CgroupTest {
         assertTrue(Umh.sandboxSupport().toString().contains("CGROUP"), Umh.sandboxSupport().toString());
         assertEquals(SandboxSupport.Level.NONE, SandboxPolicy.strict().enforced.get(SandboxSupport.Layer.CGROUP).level(),
                 "strict() asks for no cgroup");
+    }
+
+    // ---- the limits, where the parent enables their controllers (a cgroup v2 host; CI's KVM guest)
+
+    private static void assumeEnabled(String controller) {
+        assumeTrue(limitedEnables.contains(controller), "the " + controller + " controller cannot be enabled here: "
+                + Umh.sandboxSupport().status(SandboxSupport.Layer.CGROUP));
+    }
+
+    /** escape ATTEMPT ARG under the policy: its line (empty if none), its exit status and an OOM kill, the cgroup gone after. */
+    private static String attempt(SandboxPolicy policy, String... args) throws Exception {
+        try (UsermodeProcess p = Umh.forkUsermodeBlob(TestBlobs.bytes("escape"), sandboxed(policy, args))) {
+            String line = new String(p.pipeFromUmh().readAllBytes(), StandardCharsets.US_ASCII).trim();
+            int status = p.waitFor();
+            assertEquals(SandboxSupport.Level.FULL, p.sandboxLayers().get(SandboxSupport.Layer.CGROUP).level(),
+                    p.sandboxLayers().toString());
+            assertFalse(Files.exists(p.cgroup().orElseThrow()), "removed by the time waitFor returns");
+            assertEquals(p.oomKilled(), p.toString().endsWith(", oomKilled=true]"), p.toString());
+            return line + " / " + status + (p.oomKilled() ? " oomKilled" : "");
+        }
+    }
+
+    /** The helper's own cgroup holds each limit, in the kernel's format, from before its first instruction. */
+    @Test
+    void eachLimitIsInTheHelpersCgroup() throws Exception {
+        assumeEnabled("memory");
+        assumeEnabled("pids");
+        assumeEnabled("cpu");
+        SandboxPolicy policy = SandboxPolicy.builder().cgroup(limited).memoryMax(48 << 20).pidsMax(7)
+                .cpuMax(Duration.ofMillis(20), Duration.ofMillis(100)).build();
+        try (UsermodeProcess p = Umh.forkUsermodeBlob(TestBlobs.bytes("sleeper"), sandboxed(policy))) {
+            p.pipeFromUmh().readNBytes(6);
+            Path cg = p.cgroup().orElseThrow();
+            assertEquals("50331648", Files.readString(cg.resolve("memory.max")).trim());
+            assertEquals("7", Files.readString(cg.resolve("pids.max")).trim());
+            assertEquals("20000 100000", Files.readString(cg.resolve("cpu.max")).trim());
+            assertEquals("1", Files.readString(cg.resolve("pids.current")).trim(), "the helper alone");
+            assertEquals(SandboxSupport.Level.FULL, p.sandboxLayers().get(SandboxSupport.Layer.CGROUP).level(),
+                    p.sandboxLayers().toString());
+            p.pipeToUmh().close();
+            assertEquals(0, p.waitFor());
+        }
+        assertEquals(List.of(), children(limited));
+    }
+
+    /**
+     * Past memory.max the kernel's OOM killer ends the helper (137, {@code oomKilled()}); below it,
+     * the same helper runs to its end. (A host with swap would page it out instead: CI's guest has none.)
+     */
+    @Test
+    void aHelperPastItsMemoryMaxIsOomKilled() throws Exception {
+        assumeEnabled("memory");
+        SandboxPolicy policy = SandboxPolicy.builder().cgroup(limited).memoryMax(32 << 20).build();
+        assertEquals("memory ok / 0", attempt(policy, "memory", "8"));
+        Path jfr = Files.createTempFile("umh-oom", ".jfr");
+        try (jdk.jfr.Recording r = new jdk.jfr.Recording()) {
+            r.enable("io.umh.Exit");
+            r.start();
+            assertEquals(" / 137 oomKilled", attempt(policy, "memory", "256"));
+            r.stop();
+            r.dump(jfr);
+            assertEquals(List.of(true), jdk.jfr.consumer.RecordingFile.readAllEvents(jfr).stream()
+                    .filter(e -> e.getEventType().getName().equals("io.umh.Exit")).map(e -> e.getBoolean("oomKilled"))
+                    .collect(Collectors.toList()), "the JFR Exit event says so");
+        } finally {
+            Files.delete(jfr);
+        }
+        try (UsermodeProcess p = Umh.forkUsermodeBlob(TestBlobs.bytes("sleeper"), sandboxed(policy, "-p"))) {
+            p.pipeFromUmh().readNBytes(6);
+            p.destroyForcibly();
+            assertEquals(137, p.waitFor());
+            assertFalse(p.oomKilled(), "a SIGKILL from someone else is no OOM kill");
+        }
+        assertEquals(List.of(), children(limited));
+    }
+
+    /** pids.max counts the helper's threads too: a fourth thread past pidsMax(4) is refused EAGAIN, three are not. */
+    @Test
+    void aThreadPastPidsMaxIsRefused() throws Exception {
+        assumeEnabled("pids");
+        SandboxPolicy policy = SandboxPolicy.builder().allowThreads().cgroup(limited).pidsMax(4).build();
+        assertEquals("threads ok / 0", attempt(policy, "threads", "3"));
+        assertEquals("threads refused EAGAIN / 0", attempt(policy, "threads", "4"));
+        assertEquals(List.of(), children(limited));
+    }
+
+    /**
+     * cpu.max holds a spinning helper to its quota: 200 ms of CPU at 10 ms per 100 ms period cannot
+     * take less than ~1.9 s of wall time (the bound is the kernel's; a slow machine only adds).
+     */
+    @Test
+    void aSpinningHelperIsHeldToItsCpuMax() throws Exception {
+        assumeEnabled("cpu");
+        SandboxPolicy policy = SandboxPolicy.builder().cgroup(limited).cpuMax(Duration.ofMillis(10), Duration.ofMillis(100)).build();
+        String out = attempt(policy, "spin", "200");
+        assertTrue(out.matches("spin ok [0-9]+ / 0"), out);
+        long wallMs = Long.parseLong(out.split(" ")[2]);
+        assertTrue(wallMs >= 1500, "200 ms of CPU at 10% took only " + wallMs + " ms of wall time");
     }
 
     @Test

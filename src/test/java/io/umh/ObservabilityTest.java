@@ -2,6 +2,7 @@ package io.umh;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.FileNotFoundException;
@@ -93,6 +94,7 @@ class ObservabilityTest {
                 && e.getLong("pid") == pid).findFirst().orElseThrow();
         assertEquals(7, exited.getInt("exitStatus"));
         assertEquals(null, exited.getString("violation"));
+        assertFalse(exited.getBoolean("oomKilled"));
         assertTrue(exited.getLong("lifetime") > 0);
         long v = violator;
         if (v > 0) {

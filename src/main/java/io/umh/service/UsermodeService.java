@@ -612,7 +612,7 @@ public final class UsermodeService implements AutoCloseable {
         IOException reason = stopped ? new IOException("umh service " + name + " was stopped")
                 : ended == null ? forkFailure
                 : new IOException("umh service " + name + ": helper pid " + p.pid() + " exited with status " + ended.status()
-                        + ended.violation().map(v -> " (stopped by its sandbox: " + v.syscall() + ")").orElse("")
+                        + ended.sandboxEnd()
                         + (ended.cause() == null ? "" : " (" + ended.cause().getMessage() + ")"), ended.cause());
         boolean failure = ended == null || ended.cause() != null || ended.status() != 0;
         State next;
@@ -663,6 +663,12 @@ public final class UsermodeService implements AutoCloseable {
         java.util.Optional<SandboxViolation> violation() {
             return process.violation();
         }
+
+        /** Why the sandbox ended it, for a message: " (stopped by its sandbox: CALL)", the OOM kill, or "". */
+        String sandboxEnd() {
+            return violation().map(v -> " (stopped by its sandbox: " + v.syscall() + ")")
+                    .orElse(process.oomKilled() ? " (killed by the OOM killer: past its sandbox's memoryMax)" : "");
+        }
     }
 
     /**
@@ -682,7 +688,7 @@ public final class UsermodeService implements AutoCloseable {
             // the process too, but never under a caller still reading its reply: the caller does it then
             ended.channel().closeWithProcess(new IOException("umh channel: helper pid " + ended.process().pid()
                     + " of service " + name + " has exited with status " + ended.status()
-                    + ended.violation().map(v -> " (stopped by its sandbox: " + v.syscall() + ")").orElse("")
+                    + ended.sandboxEnd()
                     + "; ask the service for the current channel"));
             ended.violation().ifPresent(v -> fire(l -> l.violated(ended.process(), v)));
             fire(l -> l.exited(ended.process(), ended.status(), ended.cause()));
