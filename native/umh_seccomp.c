@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "umh_seccomp.h"
+#include "umh_spin.h"
 #include "umh_syscalls.h" /* generated: cmake/umh_syscalls.cmake */
 
 #if defined(__x86_64__)
@@ -263,15 +264,14 @@ static atomic_flag listed_lock = ATOMIC_FLAG_INIT;
 
 static void listed_map_fill(void)
 {
-    while (atomic_flag_test_and_set_explicit(&listed_lock, memory_order_acquire)) {
-    }
+    umh_spin_lock(&listed_lock);
     if (!atomic_load_explicit(&listed_ready, memory_order_relaxed)) {
         for (int nr = 0; nr < LISTED_MAP_SIZE; nr++)
             listed_map[nr] = (unsigned char)((listed(always_denied_calls, nr) ? LISTED_DENIED : 0)
                                              | (listed(enosys_calls, nr) ? LISTED_ENOSYS : 0));
         atomic_store_explicit(&listed_ready, 1, memory_order_release);
     }
-    atomic_flag_clear_explicit(&listed_lock, memory_order_release);
+    umh_spin_unlock(&listed_lock);
 }
 
 /* Whether nr is in the list bit names (LISTED_DENIED or LISTED_ENOSYS). */
@@ -803,7 +803,7 @@ int umh_seccomp_patch(struct sock_filter *prog, const struct umh_seccomp_slots *
 
 /* The programs built so far, each under what it is built from but its two fds: a policy's spawns
  * share one build (~30 us of a strict() spawn, two programs each: perf of the sixteenth session),
- * each spawn a copy with its own fds patched in. A few, replaced in turn; a spin lock as above,
+ * each spawn a copy with its own fds patched in. A few, replaced in turn, under a spin lock
  * held for a compare and a copy. Parent side only (malloc), never the vfork child's. */
 #define BUILT_CACHED 8
 struct built {
@@ -833,15 +833,14 @@ static int built_find(const struct umh_seccomp_spec *spec, struct sock_filter *o
                       struct umh_seccomp_slots *slots)
 {
     int len = 0;
-    while (atomic_flag_test_and_set_explicit(&built_lock, memory_order_acquire)) {
-    }
+    umh_spin_lock(&built_lock);
     for (int i = 0; i < BUILT_CACHED && len == 0; i++)
         if (built_matches(&built_cache[i], spec) && built_cache[i].len <= max) {
             memcpy(out, built_cache[i].prog, (size_t)built_cache[i].len * sizeof *out);
             *slots = built_cache[i].slots;
             len = built_cache[i].len;
         }
-    atomic_flag_clear_explicit(&built_lock, memory_order_release);
+    umh_spin_unlock(&built_lock);
     return len;
 }
 
@@ -862,12 +861,11 @@ static void built_keep(const struct umh_seccomp_spec *spec, const struct sock_fi
     if (spec->nallowed > 0)
         memcpy(b.allowed, spec->allowed, (size_t)spec->nallowed * sizeof(int));
     memcpy(b.prog, prog, (size_t)len * sizeof *prog);
-    while (atomic_flag_test_and_set_explicit(&built_lock, memory_order_acquire)) {
-    }
+    umh_spin_lock(&built_lock);
     struct built old = built_cache[built_next];
     built_cache[built_next] = b;
     built_next = (built_next + 1) % BUILT_CACHED;
-    atomic_flag_clear_explicit(&built_lock, memory_order_release);
+    umh_spin_unlock(&built_lock);
     free(old.allowed);
     free(old.prog);
 }

@@ -24,6 +24,7 @@
 
 #include "umh.h"
 #include "umh_child.h"
+#include "umh_spin.h"
 
 #ifndef CLONE_PIDFD
 #define CLONE_PIDFD 0x00001000
@@ -379,23 +380,12 @@ static atomic_flag dumpable_lock = ATOMIC_FLAG_INIT; /* held for a prctl or two 
 static int dumpable_users;  /* spawns with UMH_SPAWN_USER whose child may share our mm */
 static int dumpable_saved;  /* PR_GET_DUMPABLE when the first of them began */
 
-static void dumpable_lock_take(void)
-{
-    while (atomic_flag_test_and_set_explicit(&dumpable_lock, memory_order_acquire))
-        sched_yield();
-}
-
-static void dumpable_lock_drop(void)
-{
-    atomic_flag_clear_explicit(&dumpable_lock, memory_order_release);
-}
-
 static void user_spawn_begin(void)
 {
-    dumpable_lock_take();
+    umh_spin_lock(&dumpable_lock);
     if (dumpable_users++ == 0)
         dumpable_saved = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
-    dumpable_lock_drop();
+    umh_spin_unlock(&dumpable_lock);
 }
 
 /* After the child's exec or exit (mm_r's EOF); mm_r is closed here. */
@@ -405,11 +395,11 @@ static void user_spawn_end(int *mm_r)
     while (read(*mm_r, &b, 1) < 0 && errno == EINTR) {
     }
     close_if_open(mm_r);
-    dumpable_lock_take();
+    umh_spin_lock(&dumpable_lock);
     if (--dumpable_users == 0 && (dumpable_saved == 0 || dumpable_saved == 1) &&
         prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) != dumpable_saved)
         prctl(PR_SET_DUMPABLE, dumpable_saved, 0, 0, 0);
-    dumpable_lock_drop();
+    umh_spin_unlock(&dumpable_lock);
 }
 
 /* The child's pid or UMH_FAIL. A child that must die with the process is cloned on the spawner

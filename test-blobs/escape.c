@@ -138,6 +138,15 @@ static int parse_pid(const char *s, pid_t *pid)
     return 0;
 }
 
+/* a decimal count from 1 to max */
+static int parse_count(const char *s, long max, long *v)
+{
+    char *end;
+    errno = 0;
+    *v = strtol(s, &end, 10);
+    return errno != 0 || *end != '\0' || end == s || *v < 1 || *v > max ? -1 : 0;
+}
+
 static int parse_hex(const char *s, unsigned long *v)
 {
     char *end;
@@ -390,9 +399,8 @@ static int attempt_thread(void)
 
 static int attempt_memory(const char *mib)
 {
-    char *end;
-    long n = strtol(mib, &end, 10);
-    if (*end != '\0' || n <= 0 || n > 4096)
+    long n;
+    if (parse_count(mib, 4096, &n) < 0)
         return usage("MIB is 1 to 4096");
     size_t len = (size_t)n << 20;
     char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -416,9 +424,8 @@ static void *gated_body(void *arg)
 
 static int attempt_threads(const char *count)
 {
-    char *end;
-    long n = strtol(count, &end, 10);
-    if (*end != '\0' || n <= 0 || n > 256)
+    long n;
+    if (parse_count(count, 256, &n) < 0)
         return usage("N is 1 to 256");
     pthread_t t[256];
     if (pipe(gate) < 0)
@@ -442,9 +449,8 @@ static long long now_ns(clockid_t clock)
 
 static int attempt_spin(const char *ms)
 {
-    char *end;
-    long n = strtol(ms, &end, 10);
-    if (*end != '\0' || n <= 0 || n > 60000)
+    long n;
+    if (parse_count(ms, 60000, &n) < 0)
         return usage("MS is 1 to 60000");
     long long wall = now_ns(CLOCK_MONOTONIC), cpu = now_ns(CLOCK_THREAD_CPUTIME_ID);
     while (now_ns(CLOCK_THREAD_CPUTIME_ID) - cpu < n * 1000000LL)

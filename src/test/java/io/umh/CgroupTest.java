@@ -55,6 +55,7 @@ class CgroupTest {
         limitedEnables = words(limited.resolve("cgroup.subtree_control"));
     }
 
+    /** The file's words, as cgroup.controllers and cgroup.subtree_control list them (none for an empty one). */
     private static List<String> words(Path file) throws IOException {
         String s = Files.readString(file).trim();
         return s.isEmpty() ? List.of() : List.of(s.split("\\s+"));
@@ -163,7 +164,7 @@ class CgroupTest {
     /** Each limit whose controller the parent does not enable: a REQUIRED fork names it; nothing is made. */
     @Test
     void aRequiredForkNamesTheControllerTheParentDoesNotEnable() throws Exception {
-        List<String> enabled = List.of(Files.readString(parent.resolve("cgroup.subtree_control")).trim().split("\\s+"));
+        List<String> enabled = words(parent.resolve("cgroup.subtree_control"));
         int tried = 0;
         for (SandboxPolicy.Builder b : List.of(SandboxPolicy.builder().memoryMax(64 << 20),
                 SandboxPolicy.builder().pidsMax(16),
@@ -187,7 +188,7 @@ class CgroupTest {
 
     @Test
     void aBestEffortForkIsPlacedAndSaysWhichLimitIsNotEnforced() throws Exception {
-        List<String> enabled = List.of(Files.readString(parent.resolve("cgroup.subtree_control")).trim().split("\\s+"));
+        List<String> enabled = words(parent.resolve("cgroup.subtree_control"));
         assumeTrue(!enabled.contains("pids"), "the parent enables pids");
         SandboxPolicy policy = SandboxPolicy.builder().cgroup(parent).pidsMax(16).enforcement(Enforcement.BEST_EFFORT).build();
         try (UsermodeProcess p = Umh.forkUsermodeBlob(TestBlobs.bytes("sleeper"), sandboxed(policy))) {
@@ -230,7 +231,7 @@ class CgroupTest {
     @Test
     void sandboxSupportSaysWhichControllersCgroupV2Lacks() throws Exception {
         SandboxSupport.Status st = Umh.sandboxSupport().status(SandboxSupport.Layer.CGROUP);
-        List<String> have = List.of(Files.readString(Cgroup.mount().resolve("cgroup.controllers")).trim().split("\\s+"));
+        List<String> have = words(Cgroup.mount().resolve("cgroup.controllers"));
         List<String> lacking = Cgroup.CONTROLLERS.stream().filter(c -> !have.contains(c)).collect(Collectors.toList());
         assertEquals(lacking.isEmpty() ? SandboxSupport.Level.FULL : SandboxSupport.Level.PARTIAL, st.level(), st.toString());
         assertTrue(st.reason().startsWith("cgroup v2 at " + Cgroup.mount()), st.reason());
