@@ -10,11 +10,12 @@ import io.umh.internal.VirtualThreads;
  * One child's kernel state, and its only owner: the pid, the pidfd and the exit status, with the
  * one method that completes the child and the only code that signals it.
  *
- * <p>States, under this object's lock:
+ * <p>States, under this object's lock ({@code released}: a boolean, not an enum, which would be a
+ * class more for a first fork to load and initialise):
  * <ul>
- *   <li>{@link State#RUNNING}: not reaped. The pid is the child's (a zombie keeps it), the pidfd is
+ *   <li>running: not reaped. The pid is the child's (a zombie keeps it), the pidfd is
  *       open (or -1 on kernels without pidfds); {@link #signal} sends.
- *   <li>{@link State#RELEASED}: reaped by {@link #reap}, which in the same critical section takes
+ *   <li>released: reaped by {@link #reap}, which in the same critical section takes
  *       the pidfd out of the reaper and closes it. Signals are refused from then on: the pid may
  *       already name another process.
  * </ul>
@@ -26,8 +27,6 @@ import io.umh.internal.VirtualThreads;
  * {@code WNOWAIT}) first and reap without blocking after.
  */
 final class Child {
-    enum State { RUNNING, RELEASED }
-
     /** Which path completed the child: tests prove which one ran, logs say it at TRACE. */
     enum Path {
         /** The reaper thread, woken by the epoll. */
@@ -48,7 +47,7 @@ final class Child {
     private final UsermodeProcess process; // told the status once released: a class less than an IntConsumer of its own
     /** 1 while a waitFor waits on the pidfd itself. Not an AtomicBoolean: its VarHandle costs a fresh JVM ~0.7 ms of a first fork. */
     private final AtomicInteger directWaiter = new AtomicInteger();
-    private State state = State.RUNNING; // guarded by this
+    private boolean released;            // guarded by this: reaped (see the states above)
     private int pidfd;                   // guarded by this: -1 once released, or without pidfds
     private boolean watched;             // guarded by this: the pidfd is in the reaper's epoll
     private int status;                  // guarded by this: set on release
@@ -79,7 +78,7 @@ final class Child {
 
     /** Sends {@code sig} unless the child has been reaped; true if it was sent. */
     synchronized boolean signal(int sig) {
-        return state == State.RUNNING && Native.trySignal(pidfd, pid, sig);
+        return !released && Native.trySignal(pidfd, pid, sig);
     }
 
     /**
@@ -88,7 +87,7 @@ final class Child {
      * nothing. Read from /proc/PID/status while the child is unreaped, so the pid is its.
      */
     synchronized boolean terminate(boolean pidNamespaceInit) {
-        if (state != State.RUNNING) {
+        if (released) {
             return false;
         }
         return signal(pidNamespaceInit && !catches(Abi.SIGTERM) ? Abi.SIGKILL : Abi.SIGTERM);
@@ -108,8 +107,8 @@ final class Child {
         return true;
     }
 
-    synchronized State state() {
-        return state;
+    synchronized boolean released() {
+        return released;
     }
 
     /** Whether the reaper's epoll is watching the pidfd (not while a waitFor polls it itself). */
@@ -130,7 +129,7 @@ final class Child {
     boolean reap(Path path) {
         int s;
         synchronized (this) {
-            if (state != State.RUNNING) {
+            if (released) {
                 return false;
             }
             try {
@@ -144,7 +143,7 @@ final class Child {
                 s = -1;
             }
             status = s;
-            state = State.RELEASED;
+            released = true;
             completedBy = path;
             if (pidfd >= 0) {
                 // forget it before its pidfd is closed: the number may come back for the next child
@@ -172,7 +171,7 @@ final class Child {
         try {
             boolean byPid;
             synchronized (this) {
-                if (state != State.RUNNING) {
+                if (released) {
                     return;
                 }
                 byPid = pidfd < 0;
@@ -216,7 +215,7 @@ final class Child {
         boolean paused = false;
         try {
             synchronized (this) {
-                if (state != State.RUNNING || pidfd < 0 || !watched) {
+                if (released || pidfd < 0 || !watched) {
                     return; // done, tracked by pid, or on a thread of its own
                 }
                 fd = Native.dup(pidfd);
@@ -251,7 +250,7 @@ final class Child {
     /** Gives a paused child back to the reaper; if the epoll refuses it (ENOMEM), to a thread of its own. */
     private void rewatch() {
         synchronized (this) {
-            if (state != State.RUNNING || watched) {
+            if (released || watched) {
                 return;
             }
             watched = Reaper.resume(pidfd);
@@ -264,6 +263,6 @@ final class Child {
 
     @Override
     public synchronized String toString() {
-        return "Child[pid=" + pid + ", " + state + (state == State.RUNNING ? "" : ", status=" + status + ", by " + completedBy) + "]";
+        return "Child[pid=" + pid + (released ? ", RELEASED, status=" + status + ", by " + completedBy : ", RUNNING") + "]";
     }
 }

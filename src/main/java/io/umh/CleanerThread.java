@@ -28,12 +28,11 @@ final class CleanerThread implements ThreadFactory, Runnable {
      * Kind, which the caller is loading while this thread starts.
      */
     static final String[] FIRST_FORK = {
-        "io.umh.Native", "io.umh.Log", "io.umh.NativeLoader", "io.umh.internal.Platform", "io.umh.NativeLoader$Shim",
-        "io.umh.UsermodeBlob", "io.umh.Native$Closer", "io.umh.UsermodeProcess", "io.umh.NullStreams$Output",
-        "io.umh.PipeInputStream", "io.umh.NullStreams$Input", "io.umh.ForkOptions", "io.umh.ForkOptions$Builder",
-        "io.umh.ForkOptions$Lifetime", "io.umh.ForkOptions$Resource", "io.umh.ForkOptions$Block", "io.umh.Events",
-        "io.umh.Spawn", "io.umh.internal.PermanentForkFailure", "io.umh.Spawn$Fds", "io.umh.Spawner",
-        "io.umh.Spawn$Spawned", "io.umh.Child", "io.umh.Child$State",
+        "io.umh.Native", "io.umh.Log", "io.umh.NativeLoader", "io.umh.internal.Platform",
+        "io.umh.UsermodeBlob", "io.umh.Native$Closer", "io.umh.UsermodeProcess",
+        "io.umh.PipeInputStream", "io.umh.ForkOptions", "io.umh.ForkOptions$Builder",
+        "io.umh.ForkOptions$Lifetime", "io.umh.ForkOptions$Block", "io.umh.Events",
+        "io.umh.Spawn", "io.umh.Spawner", "io.umh.Child",
         "io.umh.UsermodeProcess$CloseAll", "io.umh.ShutdownHook", "io.umh.Reaper", "io.umh.FdWatcher",
         "io.umh.internal.VirtualThreads", "io.umh.Child$Path",
     };

@@ -6,10 +6,13 @@ import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
+import io.umh.internal.PermanentForkFailure;
+
 /**
  * Why an exec failed, in words, from the blob's bytes ({@link BlobInfo}), the options and the
- * system: the detail {@link Spawn} appends to {@code "fork: execveat failed: ENOEXEC (...)"}.
- * Runs only after a failure, so it may read /proc and stat files.
+ * system: the detail {@link Spawn} appends to {@code "fork: execveat failed: ENOEXEC (...)"}, and
+ * the exception of any failed spawn ({@link #forkFailed}). Runs only after a failure, so it may read
+ * /proc and stat files.
  */
 final class ExecFailure {
     /** The floor of the kernel's limit on argv + envp (include/uapi/linux/limits.h ARG_MAX). */
@@ -20,6 +23,17 @@ final class ExecFailure {
     private static final long AT_PAGESZ = 6;
 
     private ExecFailure() {}
+
+    /**
+     * The exception for a spawn that failed with {@code rc}: a PermanentForkFailure where it would
+     * recur on every fork ({@link #permanent}), an IOException otherwise, its message naming the
+     * step, the errno and what of the options or the blob it concerns. Here, not in Spawn, so that
+     * a first fork that works loads neither this class nor PermanentForkFailure.
+     */
+    static IOException forkFailed(int rc, BlobInfo blob, ForkOptions o, ForkOptions.Block argv, Cgroup cgroup) {
+        String why = Native.message("fork", rc, failureDetail(rc, blob, o, argv, cgroup));
+        return permanent(rc) ? new PermanentForkFailure(why) : new IOException(why);
+    }
 
     /** ": why", or "" when nothing is known beyond the errno. */
     static String explain(int errno, BlobInfo blob, ForkOptions o, ForkOptions.Block argv) {
@@ -118,5 +132,39 @@ final class ExecFailure {
             // no /proc
         }
         return 4096;
+    }
+
+    /**
+     * Whether a failure would recur on every fork of this blob with these options: an exec that
+     * found no program (ENOEXEC), no interpreter or loader (ENOENT) or a memfd it may not run
+     * (EACCES). Whatever else failed (a resource, a limit, a directory) may be there next time.
+     */
+    private static boolean permanent(int rc) {
+        Step step = Native.step(rc);
+        int errno = Native.errno(rc);
+        return (step == Step.CHILD_EXECVEAT || step == Step.CHILD_EXECVE)
+                && (errno == Abi.ENOEXEC || errno == Abi.ENOENT || errno == Abi.EACCES);
+    }
+
+    /** What of the options (or, for an exec, of the blob and the system) a failed step concerns, for the exception's message. */
+    private static String failureDetail(int rc, BlobInfo blob, ForkOptions o, ForkOptions.Block argv, Cgroup cgroup) {
+        switch (Native.step(rc)) {
+            case CHILD_EXECVEAT:
+            case CHILD_EXECVE:
+                return ExecFailure.explain(Native.errno(rc), blob, o, argv);
+            case CLONE3:
+                return cgroup == null ? "" : ": starting the helper in cgroup " + cgroup.path + " (CLONE_INTO_CGROUP)";
+            case CHILD_CHDIR:
+                return ": directory " + o.directory().orElseThrow();
+            case SETPIPE_SZ:
+                return ": pipeSize " + o.pipeSize().orElseThrow();
+            case DUP:
+            case CHILD_MOVE_FD:
+            case CHILD_DUP3:
+            case CHILD_CLEAR_CLOEXEC:
+                return o.passed.isEmpty() ? "" : ": passFd " + o.passed.keySet();
+            default:
+                return "";
+        }
     }
 }

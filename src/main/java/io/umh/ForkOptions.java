@@ -125,7 +125,7 @@ public final class ForkOptions {
         this.redirectOutput = b.redirectOutput;
         this.redirectError = b.redirectError == null ? null : checkRedirect(b.redirectError);
         this.redirectErrorStream = b.redirectErrorStream;
-        this.passed = Collections.unmodifiableSortedMap(new TreeMap<>(b.passed));
+        this.passed = new TreeMap<>(b.passed); // never modified, never handed out (the getters copy): no wrapper class to load
         this.lifetime = b.lifetime;
         this.closeGrace = b.closeGrace;
         this.noNewPrivileges = b.noNewPrivileges;
@@ -135,7 +135,7 @@ public final class ForkOptions {
         this.umask = b.umask;
         this.pipeSize = b.pipeSize;
         this.limits = b.limits.isEmpty() ? Map.of() : Collections.unmodifiableMap(new EnumMap<>(b.limits));
-        long[] nofile = limits.get(Resource.OPEN_FILES);
+        long[] nofile = limits.isEmpty() ? null : limits.get(Resource.OPEN_FILES); // no limits: Resource not even loaded
         if (nofile != null && nofile[0] != UNLIMITED && !passed.isEmpty() && passed.lastKey() >= nofile[0]) {
             throw new IllegalArgumentException("passFd: child fd " + passed.lastKey() + " is not below resourceLimit(OPEN_FILES)"
                     + " soft " + nofile[0] + ", which the child gets first");

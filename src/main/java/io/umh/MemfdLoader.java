@@ -35,7 +35,7 @@ final class MemfdLoader {
     private MemfdLoader() {}
 
     /** Loads the shim from a memfd: null once loaded, else why it was not (for the loader's message). */
-    static String load(NativeLoader.Shim shim) {
+    static String load(NativeLoader shim) {
         int jdk = Runtime.version().feature();
         if (jdk < 22) {
             return "needs JDK 22+ (the FFM API), this is JDK " + jdk;

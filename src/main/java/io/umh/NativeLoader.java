@@ -56,8 +56,6 @@ import java.util.zip.ZipFile;
  * finds its copy in place writes nothing and reads no mountinfo.
  */
 final class NativeLoader {
-    private NativeLoader() {}
-
     static void load() {
         String explicit = System.getProperty("umh.native.path");
         if (explicit != null) {
@@ -69,7 +67,7 @@ final class NativeLoader {
         }
         String classifier = Platform.classifier();
         String resource = "META-INF/native/" + classifier + "/libumh.so";
-        Shim shim = Shim.find(resource);
+        NativeLoader shim = find(resource);
         if (shim == null) {
             throw new UnsatisfiedLinkError("umh: no /" + resource + " on the class path; add the platform jar"
                     + " io.umh:umh:<version>:" + classifier + " or set -Dumh.native.path");
@@ -103,7 +101,7 @@ final class NativeLoader {
     static final String MEMFD_PROPERTY = "umh.native.memfd";
 
     /** The shim loaded from a memfd (JDK 22+ with native access); else false, and why not added to {@code tried}. */
-    private static boolean loadFromMemfd(Shim shim, List<String> tried) {
+    private static boolean loadFromMemfd(NativeLoader shim, List<String> tried) {
         int jdk = Runtime.version().feature(); // before 22 MemfdLoader, and its reflection, is not even loaded
         String whyNot = jdk < 22 ? "needs JDK 22+ (the FFM API), this is JDK " + jdk : MemfdLoader.load(shim);
         if (whyNot != null) {
@@ -116,119 +114,116 @@ final class NativeLoader {
         return true;
     }
 
-    /**
-     * libumh.so's bytes, where they are: an entry of a jar, a file of a class directory, or a class
-     * path URL; their CRC-32 and length known before they are read where the jar's directory says.
-     */
-    static final class Shim {
-        private final Path jar;       // the jar whose entry it is, or null
-        private final String entry;   // the entry's name in the jar
-        private final URL url;        // where it is, for messages (and the jar's directory)
-        private byte[] bytes;         // once read
-        private long crc;             // -1 until known
-        private long size;            // -1 until known
+    // An instance is libumh.so's bytes, where they are: an entry of a jar, a file of a class directory,
+    // or a class path URL; their CRC-32 and length known before they are read where the jar's directory
+    // says. The loader itself, not a class of its own: one class less for a first fork (ColdStartTest).
+    private final Path jar;       // the jar whose entry it is, or null
+    private final String entry;   // the entry's name in the jar
+    private final URL url;        // where it is, for messages (and the jar's directory)
+    private byte[] bytes;         // once read
+    private long crc;             // -1 until known
+    private long size;            // -1 until known
 
-        private Shim(Path jar, String entry, URL url, byte[] bytes, long crc, long size) {
-            this.jar = jar;
-            this.entry = entry;
-            this.url = url;
-            this.bytes = bytes;
-            this.crc = crc;
-            this.size = size;
-        }
+    private NativeLoader(Path jar, String entry, URL url, byte[] bytes, long crc, long size) {
+        this.jar = jar;
+        this.entry = entry;
+        this.url = url;
+        this.bytes = bytes;
+        this.crc = crc;
+        this.size = size;
+    }
 
-        /** umh's own jar's or class directory's {@code resource}, else the class path's; null if neither has it. */
-        static Shim find(String resource) {
-            Path home = codeSource();
-            try {
-                if (home != null && Files.isDirectory(home)) {
-                    Path file = home.resolve(resource);
-                    if (Files.isRegularFile(file)) {
-                        return new Shim(null, null, file.toUri().toURL(), Files.readAllBytes(file), -1, -1);
-                    }
-                } else if (home != null) {
-                    try (ZipFile zip = new ZipFile(home.toFile())) { // the class loader's open jar: its directory is shared
-                        ZipEntry e = zip.getEntry(resource);
-                        if (e != null) {
-                            return new Shim(home, resource, new URL("jar:" + home.toUri() + "!/" + resource), null, e.getCrc(), e.getSize());
-                        }
-                    }
+    /** umh's own jar's or class directory's {@code resource}, else the class path's; null if neither has it. */
+    static NativeLoader find(String resource) {
+        Path home = codeSource();
+        try {
+            if (home != null && Files.isDirectory(home)) {
+                Path file = home.resolve(resource);
+                if (Files.isRegularFile(file)) {
+                    return new NativeLoader(null, null, file.toUri().toURL(), Files.readAllBytes(file), -1, -1);
                 }
-            } catch (IOException | RuntimeException e) {
-                // not readable as a plain jar or directory: the class path's URL below says for itself
-            }
-            URL url = NativeLoader.class.getResource("/" + resource);
-            return url == null ? null : new Shim(null, null, url, null, -1, -1);
-        }
-
-        /** The jar or directory NativeLoader was loaded from, if it is a file of the default file system. */
-        private static Path codeSource() {
-            try {
-                CodeSource cs = NativeLoader.class.getProtectionDomain().getCodeSource();
-                URL location = cs == null ? null : cs.getLocation();
-                return location == null || !"file".equals(location.getProtocol()) ? null : Paths.get(location.toURI());
-            } catch (URISyntaxException | RuntimeException e) { // a SecurityException, a URI no Path takes
-                return null;
-            }
-        }
-
-        byte[] bytes() throws IOException {
-            if (bytes == null) {
-                if (jar != null) {
-                    try (ZipFile zip = new ZipFile(jar.toFile()); InputStream in = zip.getInputStream(zip.getEntry(entry))) {
-                        bytes = in.readAllBytes();
-                    }
-                } else {
-                    try (InputStream in = url.openStream()) {
-                        bytes = in.readAllBytes();
+            } else if (home != null) {
+                try (ZipFile zip = new ZipFile(home.toFile())) { // the class loader's open jar: its directory is shared
+                    ZipEntry e = zip.getEntry(resource);
+                    if (e != null) {
+                        return new NativeLoader(home, resource, new URL("jar:" + home.toUri() + "!/" + resource), null, e.getCrc(), e.getSize());
                     }
                 }
             }
-            return bytes;
+        } catch (IOException | RuntimeException e) {
+            // not readable as a plain jar or directory: the class path's URL below says for itself
         }
+        URL url = NativeLoader.class.getResource("/" + resource);
+        return url == null ? null : new NativeLoader(null, null, url, null, -1, -1);
+    }
 
-        /** The bytes' CRC-32 (zlib's, native: CRC32C is Java code, slow in a fresh JVM's interpreter). */
-        long crc() throws IOException {
-            if (crc < 0) {
-                CRC32 c = new CRC32();
-                c.update(bytes());
-                crc = c.getValue();
-            }
-            return crc;
-        }
-
-        long size() throws IOException {
-            if (size < 0) {
-                size = bytes().length;
-            }
-            return size;
-        }
-
-        /** The jar's own directory, a place to extract to: null unless the resource is in a file: jar. */
-        Path jarDirectory() {
-            if (jar != null) {
-                return jar.getParent();
-            }
-            if ("jar".equals(url.getProtocol())) { // jar:file:/path/umh-x.jar!/META-INF/...
-                String spec = url.getPath();
-                try {
-                    return Paths.get(new java.net.URI(spec.substring(0, spec.indexOf("!/")))).getParent();
-                } catch (URISyntaxException | IllegalArgumentException | IndexOutOfBoundsException
-                         | java.nio.file.FileSystemNotFoundException e) {
-                    // not a file: jar (a nested or remote one): no directory of its own
-                }
-            }
+    /** The jar or directory NativeLoader was loaded from, if it is a file of the default file system. */
+    private static Path codeSource() {
+        try {
+            CodeSource cs = NativeLoader.class.getProtectionDomain().getCodeSource();
+            URL location = cs == null ? null : cs.getLocation();
+            return location == null || !"file".equals(location.getProtocol()) ? null : Paths.get(location.toURI());
+        } catch (URISyntaxException | RuntimeException e) { // a SecurityException, a URI no Path takes
             return null;
-        }
-
-        @Override
-        public String toString() {
-            return url.toString();
         }
     }
 
+    byte[] bytes() throws IOException {
+        if (bytes == null) {
+            if (jar != null) {
+                try (ZipFile zip = new ZipFile(jar.toFile()); InputStream in = zip.getInputStream(zip.getEntry(entry))) {
+                    bytes = in.readAllBytes();
+                }
+            } else {
+                try (InputStream in = url.openStream()) {
+                    bytes = in.readAllBytes();
+                }
+            }
+        }
+        return bytes;
+    }
+
+    /** The bytes' CRC-32 (zlib's, native: CRC32C is Java code, slow in a fresh JVM's interpreter). */
+    long crc() throws IOException {
+        if (crc < 0) {
+            CRC32 c = new CRC32();
+            c.update(bytes());
+            crc = c.getValue();
+        }
+        return crc;
+    }
+
+    long size() throws IOException {
+        if (size < 0) {
+            size = bytes().length;
+        }
+        return size;
+    }
+
+    /** The jar's own directory, a place to extract to: null unless the resource is in a file: jar. */
+    Path jarDirectory() {
+        if (jar != null) {
+            return jar.getParent();
+        }
+        if ("jar".equals(url.getProtocol())) { // jar:file:/path/umh-x.jar!/META-INF/...
+            String spec = url.getPath();
+            try {
+                return Paths.get(new java.net.URI(spec.substring(0, spec.indexOf("!/")))).getParent();
+            } catch (URISyntaxException | IllegalArgumentException | IndexOutOfBoundsException
+                     | java.nio.file.FileSystemNotFoundException e) {
+                // not a file: jar (a nested or remote one): no directory of its own
+            }
+        }
+        return null;
+    }
+
+    @Override
+    public String toString() {
+        return url.toString();
+    }
+
     /** Where to extract without -Dumh.native.dir after java.io.tmpdir, in order. */
-    private static Set<Path> candidates(Shim shim) {
+    private static Set<Path> candidates(NativeLoader shim) {
         Set<Path> dirs = new LinkedHashSet<>();
         String runtime = System.getenv("XDG_RUNTIME_DIR");
         if (runtime != null && !runtime.isEmpty()) {
@@ -247,7 +242,7 @@ final class NativeLoader {
      * Loads our copy in dir if there is one, else extracts into dir and loads; false (and why, in
      * tried) if dir is noexec, cannot take the file, or the load fails.
      */
-    private static boolean extractAndLoad(Shim shim, Path dir, List<String> tried, String how) {
+    private static boolean extractAndLoad(NativeLoader shim, Path dir, List<String> tried, String how) {
         Path made = null; // the directory we created, if any: removed again on failure
         Path target = null;
         boolean written = false;
@@ -309,7 +304,7 @@ final class NativeLoader {
     }
 
     /** The name carries a CRC-32 of the bytes, their length and the uid: each user's copy of each build. */
-    private static String name(Shim shim, int uid) throws IOException {
+    private static String name(NativeLoader shim, int uid) throws IOException {
         String hex = Long.toHexString(shim.crc() | 1L << 32).substring(1); // 8 digits (no Formatter: it parses by regex)
         return "libumh-" + hex + "-" + shim.size() + "-" + uid + ".so";
     }
@@ -327,7 +322,7 @@ final class NativeLoader {
      * zlib's native CRC-32, against the one the jar's directory gives without reading the resource.
      * One stat ("unix:" attributes: no user name looked up) first, and the bytes read only if it passes.
      */
-    private static boolean isOurs(Path file, Shim shim, int uid) throws IOException {
+    private static boolean isOurs(Path file, NativeLoader shim, int uid) throws IOException {
         Map<String, Object> a;
         try {
             a = Files.readAttributes(file, "unix:uid,mode,size", LinkOption.NOFOLLOW_LINKS);

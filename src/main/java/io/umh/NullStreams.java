@@ -16,8 +16,18 @@ import java.util.Objects;
 final class NullStreams {
     private NullStreams() {}
 
+    /** A new null input stream: typed FileInputStream, so that verifying a caller loads no class of these. */
+    static FileInputStream input() {
+        return new Input();
+    }
+
+    /** A new null output stream: typed FileOutputStream, as {@link #input()}. */
+    static FileOutputStream output() {
+        return new Output();
+    }
+
     /** Where a redirected stdout's {@code getInputStream()}, and a non-piped stderr, read from: always EOF. */
-    static final class Input extends FileInputStream {
+    private static final class Input extends FileInputStream {
         Input() {
             super(new FileDescriptor());
         }
@@ -75,7 +85,7 @@ final class NullStreams {
     }
 
     /** What a redirected stdin's {@code getOutputStream()} writes to: nothing, every write throws. */
-    static final class Output extends FileOutputStream {
+    private static final class Output extends FileOutputStream {
         Output() {
             super(new FileDescriptor());
         }

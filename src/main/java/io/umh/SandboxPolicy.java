@@ -20,6 +20,8 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 
+import io.umh.internal.PermanentForkFailure;
+
 /**
  * What a sandboxed helper may do: which paths it can name, whether it has a network, which system
  * calls reach the kernel. Immutable and thread-safe; validated and prepared once, at
@@ -247,6 +249,27 @@ public final class SandboxPolicy {
 
     /** -Dumh.sandbox.fresh=true: every namespace made per spawn (as before namespaces were made once; to compare). */
     static final String FRESH_PROPERTY = "umh.sandbox.fresh";
+
+    /**
+     * {@link #spawnHeader()} for a spawn of a script ({@code script}) with options {@code o}, after
+     * the checks a fork makes: options that cannot work together, and (REQUIRED) every layer this
+     * policy asks for that this JVM cannot give.
+     */
+    int[] spawnHeader(boolean script, ForkOptions o) throws IOException {
+        if (script) {
+            throw new PermanentForkFailure("fork: a #! script cannot run sandboxed: its interpreter is a file the sandbox's"
+                    + " empty root does not have; sandbox a binary, or run the interpreter with the script on stdin");
+        }
+        if (o.uid().isPresent()) {
+            throw new PermanentForkFailure("fork: user(uid, gid) and sandbox(...) cannot work together: a sandboxed helper"
+                    + " keeps the JVM's ids, each mapped to itself in a user namespace of its own");
+        }
+        if (!missing.isEmpty() && enforcement() == Enforcement.REQUIRED) {
+            throw new PermanentForkFailure("fork: the sandbox cannot be enforced here (Enforcement.REQUIRED): " + missing
+                    + "; see Umh.sandboxSupport(), or use Enforcement.BEST_EFFORT");
+        }
+        return spawnHeader(); // read only: the native side copies it
+    }
 
     /**
      * The native header for a spawn: {@link #header}, or where spawns join namespaces made once,

@@ -43,7 +43,8 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
     private final Child child;
     private final FileOutputStream toUmh;
     private final FileInputStream fromUmh;
-    private final InputStream errorStream;
+    private final InputStream errorStream; // the stderr pipe, or null: then getErrorStream() makes a null stream
+    private InputStream nullErrorStream;   // guarded by this
     private final java.lang.ProcessBuilder.Redirect stdin;  // null or PIPE, or the redirect that replaced the pipe
     private final java.lang.ProcessBuilder.Redirect stdout;
     private final CloseAll closeAll;
@@ -77,7 +78,7 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
     /** Which fork this is, in this JVM: orders two handles of children that had the same pid. */
     final long serial = SERIALS.incrementAndGet();
 
-    private UsermodeProcess(Spawn.Spawned spawned, ForkOptions o) {
+    private UsermodeProcess(Spawn spawned, ForkOptions o) {
         int[] fds = spawned.fds();
         this.cgroup = spawned.cgroup();
         this.sandboxLayers = spawned.layers();
@@ -91,9 +92,11 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
         int out = fds[Abi.OUT_STDOUT_R];
         this.closeGrace = o.closeGrace(); // validated by ForkOptions: not negative
         int err = fds[Abi.OUT_STDERR_R];
-        this.toUmh = in >= 0 ? new FileOutputStream(Native.fileDescriptor(in)) : new NullStreams.Output();
-        this.fromUmh = out >= 0 ? new PipeInputStream(Native.fileDescriptor(out)) : new NullStreams.Input();
-        this.errorStream = err >= 0 ? new PipeInputStream(Native.fileDescriptor(err)) : new NullStreams.Input();
+        // the null streams' classes loaded only where they are used: stderr, not piped by default, gets its
+        // own at the first getErrorStream()
+        this.toUmh = in >= 0 ? new FileOutputStream(Native.fileDescriptor(in)) : NullStreams.output();
+        this.fromUmh = out >= 0 ? new PipeInputStream(Native.fileDescriptor(out)) : NullStreams.input();
+        this.errorStream = err >= 0 ? new PipeInputStream(Native.fileDescriptor(err)) : null;
         this.child = new Child(fds[Abi.OUT_PID], fds[Abi.OUT_PIDFD], this);
         this.closeAll = new CloseAll(child.pid, toUmh, fromUmh, errorStream);
         this.pipes = CleanerThread.CLEANER.register(this, closeAll);
@@ -125,7 +128,7 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
     }
 
     /** Spawn.run; an EMFILE says how many helpers hold fds because nobody closed them. */
-    private static Spawn.Spawned spawnExplained(int memfd, BlobInfo blob, byte[] name, ForkOptions o) throws IOException {
+    private static Spawn spawnExplained(int memfd, BlobInfo blob, byte[] name, ForkOptions o) throws IOException {
         try {
             return Spawn.run(memfd, blob, name, o);
         } catch (IOException e) {
@@ -179,7 +182,15 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
     /** The child's stderr with {@code Redirect.PIPE}; otherwise (and with redirectErrorStream) a null stream that reads EOF, as ProcessBuilder gives. */
     @Override
     public InputStream getErrorStream() {
-        return errorStream;
+        if (errorStream != null) {
+            return errorStream;
+        }
+        synchronized (this) {
+            if (nullErrorStream == null) {
+                nullErrorStream = NullStreams.input();
+            }
+            return nullErrorStream;
+        }
     }
 
     @Override
@@ -541,11 +552,13 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
             this.closeables = closeables;
         }
 
-        /** close()'s first step: every stream closed, the Cleanable left for the end. */
+        /** close()'s first step: every stream closed (a null one is a stderr never piped), the Cleanable left for the end. */
         void closeStreams() {
             for (Closeable c : closeables) {
                 try {
-                    c.close();
+                    if (c != null) {
+                        c.close();
+                    }
                 } catch (IOException ignored) {
                     // closing a pipe end cannot fail in a way anyone could act on
                 }

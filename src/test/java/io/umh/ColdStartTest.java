@@ -80,7 +80,12 @@ class ColdStartTest {
                 // umh's own, needed only to extract the shim, to sandbox, to stop a running child or to explain a failure
                 "io.umh.Mounts", "io.umh.SandboxSupport", "io.umh.Stopper", "io.umh.Step", "io.umh.Spawn$1", "io.umh.ExecFailure",
                 // anonymous or nested classes folded into their outer class: each is a class less to load
-                "io.umh.Spawner$Serve", "io.umh.Reaper$1", "io.umh.ShutdownHook$1", "io.umh.UsermodeProcess$1")) {
+                "io.umh.Spawner$Serve", "io.umh.Reaper$1", "io.umh.ShutdownHook$1", "io.umh.UsermodeProcess$1",
+                "io.umh.NativeLoader$Shim", "io.umh.Spawn$Fds", "io.umh.Spawn$Spawned", "io.umh.Child$State",
+                // loaded only where used: a failure's exception, a redirected fd's null stream, a resource limit
+                "io.umh.internal.PermanentForkFailure", "io.umh.NullStreams", "io.umh.ForkOptions$Resource",
+                // JDK classes outside CDS that a first fork did without: an unmodifiable map's wrappers
+                "java.util.Collections$UnmodifiableSortedMap", "java.util.Collections$UnmodifiableMap$UnmodifiableEntrySet")) {
             // jdk.jfr.FlightRecorder itself is asked whether JFR was initialized: one class, nothing set up
             assertEquals(List.of(), loaded.stream().filter(c -> c.startsWith(prefix) && !c.equals("jdk.jfr.FlightRecorder"))
                     .collect(Collectors.toList()), prefix);
