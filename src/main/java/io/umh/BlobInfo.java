@@ -77,7 +77,9 @@ public final class BlobInfo {
         try {
             return of(ByteBuffer.wrap(blob), blob.length, null);
         } catch (IOException e) {
-            throw new AssertionError(e); // nothing is read beyond the array
+            // cannot happen: nothing is read beyond the array (not an AssertionError: a JDK class outside
+            // CDS that verifying this class would load on every first load; PipeInputStream loads this one)
+            throw new java.io.UncheckedIOException(e);
         }
     }
 

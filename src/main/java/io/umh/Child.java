@@ -27,17 +27,17 @@ import io.umh.internal.VirtualThreads;
  * {@code WNOWAIT}) first and reap without blocking after.
  */
 final class Child {
-    /** Which path completed the child: tests prove which one ran, logs say it at TRACE. */
-    enum Path {
-        /** The reaper thread, woken by the epoll. */
-        REAPER,
-        /** {@code waitFor} polling the pidfd itself. */
-        DIRECT_WAIT,
-        /** A waiting thread of the child's own (no pidfds, or the epoll refused the pidfd). */
-        OWN_THREAD,
-        /** The spawn, after watching the new child failed: killed and reaped there. */
-        SPAWN
-    }
+    // Which path completed the child: tests prove which one ran, logs say it at TRACE. Numbers, not
+    // an enum, which would be one more class for a first fork to load and initialise.
+    /** The reaper thread, woken by the epoll. */
+    static final int REAPER = 1;
+    /** {@code waitFor} polling the pidfd itself. */
+    static final int DIRECT_WAIT = 2;
+    /** A waiting thread of the child's own (no pidfds, or the epoll refused the pidfd). */
+    static final int OWN_THREAD = 3;
+    /** The spawn, after watching the new child failed: killed and reaped there. */
+    static final int SPAWN = 4;
+    private static final String[] PATHS = {"none", "REAPER", "DIRECT_WAIT", "OWN_THREAD", "SPAWN"};
 
     private static final Log LOG = Log.LOG;
     /** How long waitFor waits on the pidfd itself before it leaves the child to the reaper thread. */
@@ -51,7 +51,7 @@ final class Child {
     private int pidfd;                   // guarded by this: -1 once released, or without pidfds
     private boolean watched;             // guarded by this: the pidfd is in the reaper's epoll
     private int status;                  // guarded by this: set on release
-    private Path completedBy;            // guarded by this: set on release
+    private int completedBy;             // guarded by this: set on release (0 before)
 
     /** Owns {@code pidfd} from here on; {@code process} gets the status once the child is released. */
     Child(int pid, int pidfd, UsermodeProcess process) {
@@ -116,8 +116,8 @@ final class Child {
         return watched;
     }
 
-    /** The path that completed the child, or null while it runs. */
-    synchronized Path completedBy() {
+    /** The path that completed the child ({@link #REAPER}, ...), or 0 while it runs. */
+    synchronized int completedBy() {
         return completedBy;
     }
 
@@ -126,7 +126,7 @@ final class Child {
      * exactly once, takes it out of the reaper, closes the pidfd, and publishes the status. True if
      * this call completed it.
      */
-    boolean reap(Path path) {
+    boolean reap(int path) {
         int s;
         synchronized (this) {
             if (released) {
@@ -155,7 +155,7 @@ final class Child {
             s = status;
         }
         if (LOG.trace()) {
-            LOG.log(System.Logger.Level.TRACE, "umh: helper pid " + pid + " reaped, exit status " + s + " (by " + path + ")");
+            LOG.log(System.Logger.Level.TRACE, "umh: helper pid " + pid + " reaped, exit status " + s + " (by " + PATHS[path] + ")");
         }
         process.exited(s); // last: whoever waitFor()s sees every fd but the pipes released
         return true;
@@ -166,7 +166,7 @@ final class Child {
      * do. Waits on a duplicate of the pidfd (the pidfd itself may be closed meanwhile by another
      * completion, and its number reused), or without pidfds with {@code waitid(WNOWAIT)}.
      */
-    void awaitAndReap(Path path) {
+    void awaitAndReap(int path) {
         int fd = -1;
         try {
             boolean byPid;
@@ -229,7 +229,7 @@ final class Child {
                     throw new InterruptedException();
                 }
                 if (Native.pollIn(fd, (int) Math.min(10, TimeUnit.NANOSECONDS.toMillis(left) + 1))) {
-                    reap(Path.DIRECT_WAIT);
+                    reap(DIRECT_WAIT);
                     break;
                 }
             }
@@ -263,6 +263,6 @@ final class Child {
 
     @Override
     public synchronized String toString() {
-        return "Child[pid=" + pid + (released ? ", RELEASED, status=" + status + ", by " + completedBy : ", RUNNING") + "]";
+        return "Child[pid=" + pid + (released ? ", RELEASED, status=" + status + ", by " + PATHS[completedBy] : ", RUNNING") + "]";
     }
 }

@@ -31,10 +31,10 @@ final class CleanerThread implements ThreadFactory, Runnable {
         "io.umh.Native", "io.umh.Log", "io.umh.NativeLoader", "io.umh.internal.Platform",
         "io.umh.UsermodeBlob", "io.umh.Native$Closer", "io.umh.UsermodeProcess",
         "io.umh.PipeInputStream", "io.umh.ForkOptions", "io.umh.ForkOptions$Builder",
-        "io.umh.ForkOptions$Lifetime", "io.umh.ForkOptions$Block", "io.umh.Events",
+        "io.umh.ForkOptions$Block", "io.umh.Events",
         "io.umh.Spawn", "io.umh.Spawner", "io.umh.Child",
         "io.umh.UsermodeProcess$CloseAll", "io.umh.ShutdownHook", "io.umh.Reaper", "io.umh.FdWatcher",
-        "io.umh.internal.VirtualThreads", "io.umh.Child$Path",
+        "io.umh.internal.VirtualThreads",
     };
 
     /** The next of FIRST_FORK to load, for whichever thread takes it: this one, and a first load's caller while it waits for the shim. */

@@ -41,7 +41,7 @@ public final class ForkOptions {
     private final boolean redirectErrorStream;
     /** The child's fds above 2: each a FileDescriptor (the caller's) or a Path (opened read-only at each fork). */
     final SortedMap<Integer, Object> passed;
-    private final Lifetime lifetime;
+    private final Lifetime lifetime; // null for the default, DIES_WITH_JVM: a default fork loads no Lifetime
     private final Duration closeGrace;
     private final boolean noNewPrivileges;
     private final boolean newSession;
@@ -177,7 +177,7 @@ public final class ForkOptions {
 
     /** A builder that starts from these options. */
     public Builder toBuilder() {
-        Builder b = new Builder().args(args).redirectErrorStream(redirectErrorStream).lifetime(lifetime)
+        Builder b = new Builder().args(args).redirectErrorStream(redirectErrorStream).lifetime(lifetime())
                 .closeGrace(closeGrace).noNewPrivileges(noNewPrivileges).newSession(newSession);
         b.redirectInput = redirectInput;
         b.redirectOutput = redirectOutput;
@@ -276,12 +276,17 @@ public final class ForkOptions {
      * {@link Lifetime#DIES_WITH_JVM} (the default).
      */
     public boolean killOnParentDeath() {
-        return lifetime == Lifetime.DIES_WITH_JVM;
+        return lifetime == null || lifetime == Lifetime.DIES_WITH_JVM;
     }
 
     /** Who ends the helper when this JVM ends (default {@link Lifetime#DIES_WITH_JVM}). */
     public Lifetime lifetime() {
-        return lifetime;
+        return lifetime == null ? Lifetime.DIES_WITH_JVM : lifetime;
+    }
+
+    /** Whether the shutdown hook stops the helper at a normal end of the JVM: all but {@link Lifetime#OUTLIVES_JVM}. */
+    boolean stoppedAtShutdown() {
+        return lifetime == null || lifetime != Lifetime.OUTLIVES_JVM;
     }
 
     /** How long {@link UsermodeProcess#close()} waits for the helper to exit before it kills it (default 2 s). */
@@ -445,7 +450,7 @@ public final class ForkOptions {
         private Redirect redirectError;
         private boolean redirectErrorStream;
         private final SortedMap<Integer, Object> passed = new TreeMap<>();
-        private Lifetime lifetime = Lifetime.DIES_WITH_JVM;
+        private Lifetime lifetime; // null: DIES_WITH_JVM (see ForkOptions.lifetime)
         private Duration closeGrace = DEFAULT_CLOSE_GRACE;
         private boolean noNewPrivileges;
         private boolean newSession;

@@ -4,12 +4,10 @@ import io.umh.internal.Platform;
 import java.io.FileInputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.net.URISyntaxException;
+import java.net.URI;
 import java.net.URL;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.nio.file.StandardCopyOption;
@@ -162,8 +160,10 @@ final class NativeLoader {
         try {
             CodeSource cs = NativeLoader.class.getProtectionDomain().getCodeSource();
             URL location = cs == null ? null : cs.getLocation();
-            return location == null || !"file".equals(location.getProtocol()) ? null : Paths.get(location.toURI());
-        } catch (URISyntaxException | RuntimeException e) { // a SecurityException, a URI no Path takes
+            // URI.create, not URL.toURI: its checked URISyntaxException is a JDK class outside CDS that
+            // verifying this class would load on every first fork (so with each exception caught here)
+            return location == null || !"file".equals(location.getProtocol()) ? null : Paths.get(URI.create(location.toString()));
+        } catch (RuntimeException e) { // a SecurityException, a URI no Path takes
             return null;
         }
     }
@@ -208,9 +208,8 @@ final class NativeLoader {
         if ("jar".equals(url.getProtocol())) { // jar:file:/path/umh-x.jar!/META-INF/...
             String spec = url.getPath();
             try {
-                return Paths.get(new java.net.URI(spec.substring(0, spec.indexOf("!/")))).getParent();
-            } catch (URISyntaxException | IllegalArgumentException | IndexOutOfBoundsException
-                     | java.nio.file.FileSystemNotFoundException e) {
+                return Paths.get(URI.create(spec.substring(0, spec.indexOf("!/")))).getParent();
+            } catch (RuntimeException e) { // IllegalArgumentException, IndexOutOfBoundsException, FileSystemNotFoundException
                 // not a file: jar (a nested or remote one): no directory of its own
             }
         }
@@ -326,7 +325,7 @@ final class NativeLoader {
         Map<String, Object> a;
         try {
             a = Files.readAttributes(file, "unix:uid,mode,size", LinkOption.NOFOLLOW_LINKS);
-        } catch (NoSuchFileException e) {
+        } catch (IOException e) { // no such file (or none we may stat): no copy to trust; writing one says what is wrong
             return false;
         }
         int mode = (Integer) a.get("mode");
@@ -354,11 +353,8 @@ final class NativeLoader {
         Path tmp = Files.createTempFile(dir, "libumh-", ".tmp"); // ours, mode 0600
         try {
             Files.write(tmp, lib);
-            try {
-                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
-            }
+            // a rename within one directory: never EXDEV, the one case ATOMIC_MOVE cannot do
+            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } finally {
             Files.deleteIfExists(tmp);
         }

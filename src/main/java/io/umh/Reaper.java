@@ -44,7 +44,7 @@ final class Reaper implements IntConsumer {
     private static void ready(int pidfd) {
         Child c = CHILDREN.get(pidfd);
         if (c != null) { // a number's old child, completed meanwhile, and its new one: reap finds out
-            c.reap(Child.Path.REAPER);
+            c.reap(Child.REAPER);
         }
     }
 
@@ -73,7 +73,7 @@ final class Reaper implements IntConsumer {
 
     /** A small daemon thread of the child's own, "umh-wait-PID", waits for it and completes it. */
     static void onOwnThread(Child c) {
-        Thread t = new Thread(null, () -> c.awaitAndReap(Child.Path.OWN_THREAD), "umh-wait-" + c.pid, 64 * 1024, false);
+        Thread t = new Thread(null, () -> c.awaitAndReap(Child.OWN_THREAD), "umh-wait-" + c.pid, 64 * 1024, false);
         t.setDaemon(true);
         t.setContextClassLoader(null);
         t.start();

@@ -2,7 +2,6 @@ package io.umh;
 
 import java.lang.System.Logger.Level;
 import java.time.Duration;
-import java.time.format.DateTimeParseException;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -105,14 +104,9 @@ final class ShutdownHook implements Runnable {
         if (value == null || value.isBlank()) {
             return DEFAULT_GRACE;
         }
-        try {
-            Duration d = value.trim().matches("[0-9]+") ? Duration.ofMillis(Long.parseLong(value.trim()))
-                    : Duration.parse(value.trim());
-            if (!d.isNegative()) {
-                return d;
-            }
-        } catch (DateTimeParseException | NumberFormatException | ArithmeticException e) {
-            // fall through to the warning
+        Duration d = PropertyValues.duration(value);
+        if (d != null) {
+            return d;
         }
         LOG.log(Level.WARNING, "umh: ignoring -D" + PROPERTY + "=" + value
                 + ": neither an ISO-8601 duration (PT0.5S) nor milliseconds; using " + DEFAULT_GRACE);

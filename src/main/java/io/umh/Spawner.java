@@ -93,13 +93,9 @@ final class Spawner implements Runnable {
         if (value == null || value.isBlank()) {
             return fallback;
         }
-        try {
-            int n = Integer.parseInt(value.trim());
-            if (n >= 1 && n <= Abi.SPAWNERS_MAX) {
-                return n;
-            }
-        } catch (NumberFormatException e) {
-            // fall through to the warning
+        int n = PropertyValues.integer(value, 0);
+        if (n >= 1 && n <= Abi.SPAWNERS_MAX) {
+            return n;
         }
         Log.LOG.log(Level.WARNING, "umh: ignoring -D" + PROPERTY + "=" + value + ": not a number from 1 to "
                 + Abi.SPAWNERS_MAX + "; using " + fallback + " (the CPU count)");

@@ -110,7 +110,7 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
     /** Clones a child from a loaded blob (named {@code name}, NUL-terminated) and hands it to the reaper. */
     static UsermodeProcess spawn(int memfd, BlobInfo blob, byte[] name, ForkOptions o) throws IOException {
         UsermodeProcess p = new UsermodeProcess(spawnExplained(memfd, blob, name, o), o);
-        if (o.lifetime() != ForkOptions.Lifetime.OUTLIVES_JVM) {
+        if (o.stoppedAtShutdown()) {
             ShutdownHook.add(p); // before the reaper can see it exit
         }
         try {
@@ -120,7 +120,7 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
             p.child.watch();
         } catch (IOException e) {
             p.child.signal(Abi.SIGKILL);
-            p.child.awaitAndReap(Child.Path.SPAWN);
+            p.child.awaitAndReap(Child.SPAWN);
             p.close();
             throw e;
         }

@@ -81,11 +81,16 @@ class ColdStartTest {
                 "io.umh.Mounts", "io.umh.SandboxSupport", "io.umh.Stopper", "io.umh.Step", "io.umh.Spawn$1", "io.umh.ExecFailure",
                 // anonymous or nested classes folded into their outer class: each is a class less to load
                 "io.umh.Spawner$Serve", "io.umh.Reaper$1", "io.umh.ShutdownHook$1", "io.umh.UsermodeProcess$1",
-                "io.umh.NativeLoader$Shim", "io.umh.Spawn$Fds", "io.umh.Spawn$Spawned", "io.umh.Child$State",
+                "io.umh.NativeLoader$Shim", "io.umh.Spawn$Fds", "io.umh.Spawn$Spawned", "io.umh.Child$State", "io.umh.Child$Path",
                 // loaded only where used: a failure's exception, a redirected fd's null stream, a resource limit
                 "io.umh.internal.PermanentForkFailure", "io.umh.NullStreams", "io.umh.ForkOptions$Resource",
+                "io.umh.ForkOptions$Lifetime", "io.umh.PropertyValues", "io.umh.internal.VirtualThreads$ByMethodHandle",
                 // JDK classes outside CDS that a first fork did without: an unmodifiable map's wrappers
-                "java.util.Collections$UnmodifiableSortedMap", "java.util.Collections$UnmodifiableMap$UnmodifiableEntrySet")) {
+                "java.util.Collections$UnmodifiableSortedMap", "java.util.Collections$UnmodifiableMap$UnmodifiableEntrySet",
+                // ... and exceptions that verifying a first fork's classes loaded for their cold paths
+                "java.net.URISyntaxException", "java.nio.file.NoSuchFileException", "java.nio.file.AtomicMoveNotSupportedException",
+                "java.nio.file.FileSystemNotFoundException", "java.lang.NumberFormatException", "java.time.format.DateTimeParseException",
+                "java.lang.IllegalAccessException", "java.lang.AssertionError")) {
             // jdk.jfr.FlightRecorder itself is asked whether JFR was initialized: one class, nothing set up
             assertEquals(List.of(), loaded.stream().filter(c -> c.startsWith(prefix) && !c.equals("jdk.jfr.FlightRecorder"))
                     .collect(Collectors.toList()), prefix);

@@ -18,8 +18,8 @@ import org.junit.jupiter.api.Timeout;
 class ReapPathTest {
     private static final boolean BY_PID = "false".equals(System.getProperty("umh.pidfd"));
 
-    private static Child.Path expected(Child.Path withPidfds) {
-        return BY_PID ? Child.Path.OWN_THREAD : withPidfds;
+    private static int expected(int withPidfds) {
+        return BY_PID ? Child.OWN_THREAD : withPidfds;
     }
 
     /** cat, which exits when its stdin closes: nothing can complete it before the test lets it. */
@@ -47,7 +47,7 @@ class ReapPathTest {
         try (UsermodeProcess p = cat()) {
             p.pipeToUmh().close();
             assertEquals(0, p.onExit().get(10, TimeUnit.SECONDS).exitValue());
-            assertEquals(expected(Child.Path.REAPER), p.child().completedBy());
+            assertEquals(expected(Child.REAPER), p.child().completedBy());
         }
     }
 
@@ -60,7 +60,7 @@ class ReapPathTest {
             p.pipeToUmh().close();
             waiter.get(30, TimeUnit.SECONDS);
             assertEquals(0, p.waitFor());
-            assertEquals(expected(Child.Path.DIRECT_WAIT), p.child().completedBy());
+            assertEquals(expected(Child.DIRECT_WAIT), p.child().completedBy());
         }
     }
 
@@ -79,7 +79,7 @@ class ReapPathTest {
                     }
                 }, CompletableFuture.delayedExecutor(5, TimeUnit.MILLISECONDS));
                 assertEquals(0, p.waitFor());
-                if (p.child().completedBy() == Child.Path.DIRECT_WAIT) {
+                if (p.child().completedBy() == Child.DIRECT_WAIT) {
                     direct++;
                 }
             }
@@ -98,7 +98,7 @@ class ReapPathTest {
             p.pipeToUmh().close();
             first.get(30, TimeUnit.SECONDS);
             assertEquals(0, p.waitFor());
-            assertEquals(expected(Child.Path.DIRECT_WAIT), p.child().completedBy());
+            assertEquals(expected(Child.DIRECT_WAIT), p.child().completedBy());
         }
     }
 }

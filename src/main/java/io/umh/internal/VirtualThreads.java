@@ -18,7 +18,6 @@ public final class VirtualThreads {
     /** Before 21 no virtual threads, and no lookup at all (a failed one throws, on a first fork). */
     private static final boolean VIRTUAL_THREADS = Runtime.version().feature() >= 21;
     private static final Class<?> BASE = VIRTUAL_THREADS ? base() : null;
-    private static final MethodHandle IS_VIRTUAL = VIRTUAL_THREADS && BASE == null ? find() : null;
 
     private VirtualThreads() {}
 
@@ -27,14 +26,6 @@ public final class VirtualThreads {
             Class<?> c = Class.forName("java.lang.BaseVirtualThread", false, null);
             return Thread.class.isAssignableFrom(c) ? c : null;
         } catch (ClassNotFoundException | LinkageError e) {
-            return null;
-        }
-    }
-
-    private static MethodHandle find() {
-        try {
-            return MethodHandles.publicLookup().findVirtual(Thread.class, "isVirtual", MethodType.methodType(boolean.class));
-        } catch (NoSuchMethodException | IllegalAccessException e) {
             return null;
         }
     }
@@ -49,13 +40,33 @@ public final class VirtualThreads {
         if (BASE != null) {
             return BASE.isInstance(t);
         }
-        if (IS_VIRTUAL == null) {
-            return false;
+        return VIRTUAL_THREADS && ByMethodHandle.is(t);
+    }
+
+    /**
+     * The method handle, for a JDK 21+ without BaseVirtualThread: a class of its own, so that no
+     * other JDK verifies (and loads the exceptions of) this code on a first fork.
+     */
+    private static final class ByMethodHandle {
+        private static final MethodHandle IS_VIRTUAL = find();
+
+        private static MethodHandle find() {
+            try {
+                return MethodHandles.publicLookup().findVirtual(Thread.class, "isVirtual", MethodType.methodType(boolean.class));
+            } catch (NoSuchMethodException | IllegalAccessException e) {
+                return null;
+            }
         }
-        try {
-            return (boolean) IS_VIRTUAL.invokeExact(t);
-        } catch (Throwable e) {
-            throw new AssertionError(e); // Thread.isVirtual() throws nothing
+
+        static boolean is(Thread t) {
+            if (IS_VIRTUAL == null) {
+                return false;
+            }
+            try {
+                return (boolean) IS_VIRTUAL.invokeExact(t);
+            } catch (Throwable e) {
+                throw new AssertionError(e); // Thread.isVirtual() throws nothing
+            }
         }
     }
 }
