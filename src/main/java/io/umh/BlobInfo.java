@@ -45,7 +45,9 @@ public final class BlobInfo {
             Map.entry(40, "arm"), Map.entry(43, "sparc64"), Map.entry(62, "x86_64"), Map.entry(183, "aarch64"),
             Map.entry(243, "riscv"), Map.entry(258, "loongarch"));
 
-    private final Kind kind;
+    /** Kind's ordinal, a number: a load and fork that work load no enum (a class, and its initialiser, for a first fork). */
+    private final int kind;
+    private static final int ELF_KIND = 0, SCRIPT_KIND = 1, OTHER_KIND = 2;
     private final long size;
     private final int bits; // ELF: 32 or 64, 0 for an unknown class
     private final boolean bigEndian;
@@ -57,7 +59,7 @@ public final class BlobInfo {
     private final String runpath; // a dynamic ELF: DT_RUNPATH, else DT_RPATH, where it could be read; else null
     private final byte[] start; // the first bytes, for messages
 
-    private BlobInfo(Kind kind, long size, int bits, boolean bigEndian, int machine, int type, String interpreter,
+    private BlobInfo(int kind, long size, int bits, boolean bigEndian, int machine, int type, String interpreter,
                      String argument, String truncation, String runpath, byte[] start) {
         this.kind = kind;
         this.size = size;
@@ -111,7 +113,7 @@ public final class BlobInfo {
         if (start.length >= 2 && start[0] == '#' && start[1] == '!') {
             return script(size, start);
         }
-        return new BlobInfo(Kind.OTHER, size, 0, false, 0, 0, null, null, null, null, start);
+        return new BlobInfo(OTHER_KIND, size, 0, false, 0, 0, null, null, null, null, start);
     }
 
     private static BlobInfo elf(ByteBuffer b, long size, FileChannel rest, byte[] start) throws IOException {
@@ -122,7 +124,7 @@ public final class BlobInfo {
             // shorter than the smallest header (52 bytes) whatever its class byte says
             String truncation = size < headerSize && (bits != 0 || size < 52)
                     ? "its " + (bits == 0 ? "" : headerSize + "-byte ") + "ELF header is cut short at " + size + " bytes" : null;
-            return new BlobInfo(Kind.ELF, size, bits, bigEndian, 0, 0, null, null, truncation, null, start);
+            return new BlobInfo(ELF_KIND, size, bits, bigEndian, 0, 0, null, null, truncation, null, start);
         }
         b.order(bigEndian ? ByteOrder.BIG_ENDIAN : ByteOrder.LITTLE_ENDIAN);
         int type = b.getShort(16) & 0xffff;
@@ -162,7 +164,7 @@ public final class BlobInfo {
         }
         String runpath = interpreter != null && truncation == null && dynamic >= 0
                 ? runpath(b, rest, bits, size, dynamic, (int) dynamicSize, loads, nloads) : null;
-        return new BlobInfo(Kind.ELF, size, bits, bigEndian, machine, type, interpreter, null, truncation, runpath, start);
+        return new BlobInfo(ELF_KIND, size, bits, bigEndian, machine, type, interpreter, null, truncation, runpath, start);
     }
 
     /**
@@ -250,7 +252,7 @@ public final class BlobInfo {
         }
         String interpreter = name < sep ? new String(start, name, sep - name, Load.JNU) : null;
         String argument = arg < end && start[sep] != 0 ? new String(start, arg, end - arg, Load.JNU) : null;
-        return new BlobInfo(Kind.SCRIPT, size, 0, false, 0, 0, interpreter, argument, null, null, start);
+        return new BlobInfo(SCRIPT_KIND, size, 0, false, 0, 0, interpreter, argument, null, null, start);
     }
 
     /** {@code info}, unless it is a truncated ELF: the IOException {@link Umh#load} refuses it with. */
@@ -263,7 +265,12 @@ public final class BlobInfo {
 
     /** ELF, SCRIPT or OTHER. */
     public Kind kind() {
-        return kind;
+        return Kind.values()[kind];
+    }
+
+    /** Whether the blob is a {@code #!} script (kind() SCRIPT, without loading Kind). */
+    boolean isScript() {
+        return kind == SCRIPT_KIND;
     }
 
     /** The blob's length in bytes. */
@@ -273,7 +280,7 @@ public final class BlobInfo {
 
     /** An ELF's CPU as {@code uname -m} names it ({@code x86_64}, {@code aarch64}, ...; {@code "machine N"} for one not known here); empty for a script or other bytes. */
     public Optional<String> machine() {
-        return kind == Kind.ELF && type != 0 ? Optional.of(machineName(machine)) : Optional.empty();
+        return kind == ELF_KIND && type != 0 ? Optional.of(machineName(machine)) : Optional.empty();
     }
 
     /** An ELF's class: 32 or 64 (0 for a class the kernel does not know); 0 for a script or other bytes. */
@@ -283,7 +290,7 @@ public final class BlobInfo {
 
     /** Whether an ELF names a loader to run it ({@code PT_INTERP}); a static (or static-pie) one does not. */
     public boolean isDynamic() {
-        return kind == Kind.ELF && interpreter != null;
+        return kind == ELF_KIND && interpreter != null;
     }
 
     /** A dynamic ELF's loader ({@code PT_INTERP}) or a script's {@code #!} interpreter, as the kernel looks it up. */
@@ -351,7 +358,7 @@ public final class BlobInfo {
     /** For ENOEXEC: an ELF this CPU or kernel does not run, or null. */
     String foreignCpu() {
         String host = hostMachine();
-        if (kind != Kind.ELF) {
+        if (kind != ELF_KIND) {
             return null;
         }
         if (bits == 0) {
@@ -378,10 +385,10 @@ public final class BlobInfo {
 
     /** For ENOEXEC: bytes that are neither ELF nor #! (their first bytes, and what they look like), or null. */
     String notAProgram() {
-        if (kind == Kind.SCRIPT && interpreter == null) {
+        if (kind == SCRIPT_KIND && interpreter == null) {
             return "a #! line that names no interpreter";
         }
-        if (kind != Kind.OTHER) {
+        if (kind != OTHER_KIND) {
             return null;
         }
         String s = "neither an ELF nor a #! script: it starts with \"" + escape(start, 16) + "\"";
@@ -408,13 +415,13 @@ public final class BlobInfo {
         if (interpreter == null) {
             return null;
         }
-        if (kind == Kind.SCRIPT && interpreter.endsWith("\r")) {
+        if (kind == SCRIPT_KIND && interpreter.endsWith("\r")) {
             return "its #! line ends in CRLF (a Windows line ending), so the kernel looks for an interpreter named \""
                     + escape(interpreter.getBytes(Load.JNU), 64) + "\": convert the script to LF line endings";
         }
         Path p = dir == null ? Path.of(interpreter) : dir.resolve(interpreter);
         boolean here = Files.exists(p);
-        if (kind == Kind.SCRIPT) {
+        if (kind == SCRIPT_KIND) {
             return here ? null : "its #! interpreter " + interpreter + " does not exist";
         }
         if (here) {
@@ -429,7 +436,7 @@ public final class BlobInfo {
     @Override
     public String toString() {
         switch (kind) {
-            case ELF:
+            case ELF_KIND:
                 if (bits == 0 || type == 0) {
                     return "ELF of an unknown class" + (truncation != null ? ", truncated: " + truncation : "");
                 }
@@ -437,7 +444,7 @@ public final class BlobInfo {
                         + (type == 2 || type == 3 ? (interpreter != null ? ", dynamically linked, loader " + interpreter
                         : ", statically linked") : "") + (runpath != null ? ", library path " + runpath : "")
                         + (truncation != null ? ", truncated: " + truncation : "");
-            case SCRIPT:
+            case SCRIPT_KIND:
                 return interpreter == null ? "#! script naming no interpreter"
                         : "#! script" + (interpreter.endsWith("\r") ? " with CRLF line endings" : "") + ", interpreter "
                         + escape(interpreter.getBytes(Load.JNU), 64) + (argument != null ? ", argument "
@@ -505,7 +512,7 @@ public final class BlobInfo {
         return ByteOrder.nativeOrder() == ByteOrder.BIG_ENDIAN;
     }
 
-    /** The platform jars' name for a CPU (io.umh.internal.Platform's), {@code linux-<cpu>} for others. */
+    /** The platform jars' name for a CPU ({@link Umh#platform()}'s), {@code linux-<cpu>} for others. */
     private static String classifier(String machine) {
         return machine.equals("aarch64") ? "linux-aarch_64" : "linux-" + machine;
     }

@@ -24,11 +24,11 @@ final class CleanerThread implements ThreadFactory, Runnable {
 
     /**
      * What a first load + fork + waitFor + close of a static binary loads of umh's (ColdStartTest
-     * keeps the list complete), in about the order the caller needs them; but for BlobInfo and its
-     * Kind, which the caller is loading while this thread starts.
+     * keeps the list complete), in about the order the caller needs them; but for BlobInfo, which the
+     * caller is loading while this thread starts.
      */
     static final String[] FIRST_FORK = {
-        "io.umh.Native", "io.umh.Log", "io.umh.NativeLoader", "io.umh.internal.Platform",
+        "io.umh.Native", "io.umh.Log", "io.umh.NativeLoader",
         "io.umh.UsermodeBlob", "io.umh.Native$Closer", "io.umh.UsermodeProcess",
         "io.umh.PipeInputStream", "io.umh.ForkOptions", "io.umh.ForkOptions$Builder",
         "io.umh.ForkOptions$Block", "io.umh.Events",

@@ -1,6 +1,5 @@
 package io.umh;
 
-import io.umh.internal.Platform;
 import java.io.FileInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -15,6 +14,7 @@ import java.security.CodeSource;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.zip.CRC32;
@@ -63,7 +63,7 @@ final class NativeLoader {
             }
             return;
         }
-        String classifier = Platform.classifier();
+        String classifier = platform();
         String resource = "META-INF/native/" + classifier + "/libumh.so";
         NativeLoader shim = find(resource);
         if (shim == null) {
@@ -93,6 +93,23 @@ final class NativeLoader {
             return;
         }
         throw failure(tried, "Set -Dumh.native.dir to a writable directory not mounted noexec, or -Dumh.native.path");
+    }
+
+    /** {@link Umh#platform()}: the classifier under META-INF/native/ (here, not a class of its own: one class less for a first load). */
+    static String platform() {
+        String os = System.getProperty("os.name", "").toLowerCase(Locale.ROOT);
+        String arch = System.getProperty("os.arch", "").toLowerCase(Locale.ROOT);
+        if (!os.startsWith("linux")) {
+            throw new UnsatisfiedLinkError("umh runs on Linux only, not on " + os
+                    + ": it execs from a memfd with clone/execveat");
+        }
+        switch (arch) {
+            case "amd64": case "x86_64": return "linux-x86_64";
+            case "aarch64": case "arm64": return "linux-aarch_64";
+            default:
+                throw new UnsatisfiedLinkError("umh has no native library for CPU " + arch
+                        + "; supported: linux-x86_64, linux-aarch_64");
+        }
     }
 
     /** -Dumh.native.memfd=true: load the shim from a memfd before any extraction (no file written, a slower first load). */

@@ -33,7 +33,7 @@ final class Spawn implements AutoCloseable {
         if (o.killOnParentDeath()) {
             Spawner.ensureStarted();
         }
-        boolean script = blob.kind() == BlobInfo.Kind.SCRIPT;
+        boolean script = blob.isScript();
         SandboxPolicy policy = o.sandbox().orElse(null);
         int[] sandbox = policy != null ? policy.spawnHeader(script, o) : null;
         byte[] sandboxPaths = sandbox == null ? null : policy.paths;

@@ -138,6 +138,18 @@ public final class Umh {
         return Load.file(path, name);
     }
 
+    /**
+     * This JVM's platform as umh's platform jars name it, {@code linux-x86_64} or
+     * {@code linux-aarch_64}: the classifier of the umh jar it needs (its shim is under
+     * {@code META-INF/native/<platform>/}), and a name to pick a helper built for this CPU by
+     * (the error for a helper of another CPU says which one it needs).
+     *
+     * @throws UnsatisfiedLinkError anywhere else, saying what is supported
+     */
+    public static String platform() {
+        return NativeLoader.platform();
+    }
+
     /** What this kernel and this process allow of a sandbox, layer by layer, with the reason for each missing one. */
     public static SandboxSupport sandboxSupport() {
         return SandboxSupport.Probed.SUPPORT;

@@ -41,7 +41,7 @@ public final class UsermodeBlob implements AutoCloseable {
     UsermodeBlob(int memfd, long size, BlobInfo info, String name, byte[] argv0) {
         this.memfd = memfd;
         this.size = size;
-        this.script = info.kind() == BlobInfo.Kind.SCRIPT;
+        this.script = info.isScript();
         this.info = info;
         this.name = name;
         this.argv0 = argv0;

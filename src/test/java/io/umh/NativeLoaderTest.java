@@ -15,8 +15,6 @@ import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
-import io.umh.internal.Platform;
-
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -224,7 +222,7 @@ class NativeLoaderTest {
         try (Stream<Path> left = Files.list(tmp)) {
             assertEquals(List.of(), left.collect(Collectors.toList()), "nothing written where the mounts hid it either");
         }
-        Path lib = Paths.get("target/classes/META-INF/native/" + Platform.classifier() + "/libumh.so").toAbsolutePath();
+        Path lib = Paths.get("target/classes/META-INF/native/" + Umh.platform() + "/libumh.so").toAbsolutePath();
         assertEquals("forked 0", forkOnce(noexecMountOver(tmp), "-Djava.io.tmpdir=" + tmp, "-Dumh.native.path=" + lib));
     }
 

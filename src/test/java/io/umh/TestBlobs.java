@@ -224,7 +224,7 @@ public final class TestBlobs {
         if (explicit != null) {
             return explicit;
         }
-        return Paths.get(Umh.class.getResource("/META-INF/native/" + io.umh.internal.Platform.classifier() + "/libumh.so")
+        return Paths.get(Umh.class.getResource("/META-INF/native/" + Umh.platform() + "/libumh.so")
                 .toURI()).toString();
     }
 

@@ -13,7 +13,6 @@ import io.umh.SandboxPolicy;
 import io.umh.Umh;
 import io.umh.UsermodeBlob;
 import io.umh.UsermodeProcess;
-import io.umh.internal.Platform;
 import io.umh.service.UsermodeChannel;
 import io.umh.service.UsermodeService;
 
@@ -27,7 +26,7 @@ final class Demo {
 
     /** Runs the demo; no arguments. */
     public static void main(String[] args) throws Exception {
-        String resource = "/META-INF/native/" + Platform.classifier() + "/umh-demo-helper";
+        String resource = "/META-INF/native/" + Umh.platform() + "/umh-demo-helper";
         if (Demo.class.getResource(resource) == null) {
             throw new IllegalStateException("no " + resource + " on the class path: run the platform jar");
         }
