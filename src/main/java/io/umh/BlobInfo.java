@@ -226,7 +226,7 @@ public final class BlobInfo {
         }
         byte[] s = new byte[n];
         b.get(0, s);
-        return new String(s, Load.JNU);
+        return new String(s, Umh.JNU);
     }
 
     /** The #! line as the kernel reads it (binfmt_script.c): the interpreter to the first space or tab, one argument after. */
@@ -250,8 +250,8 @@ public final class BlobInfo {
         while (arg < end && (start[arg] == ' ' || start[arg] == '\t')) {
             arg++;
         }
-        String interpreter = name < sep ? new String(start, name, sep - name, Load.JNU) : null;
-        String argument = arg < end && start[sep] != 0 ? new String(start, arg, end - arg, Load.JNU) : null;
+        String interpreter = name < sep ? new String(start, name, sep - name, Umh.JNU) : null;
+        String argument = arg < end && start[sep] != 0 ? new String(start, arg, end - arg, Umh.JNU) : null;
         return new BlobInfo(SCRIPT_KIND, size, 0, false, 0, 0, interpreter, argument, null, null, start);
     }
 
@@ -417,7 +417,7 @@ public final class BlobInfo {
         }
         if (kind == SCRIPT_KIND && interpreter.endsWith("\r")) {
             return "its #! line ends in CRLF (a Windows line ending), so the kernel looks for an interpreter named \""
-                    + escape(interpreter.getBytes(Load.JNU), 64) + "\": convert the script to LF line endings";
+                    + escape(interpreter.getBytes(Umh.JNU), 64) + "\": convert the script to LF line endings";
         }
         Path p = dir == null ? Path.of(interpreter) : dir.resolve(interpreter);
         boolean here = Files.exists(p);
@@ -447,8 +447,8 @@ public final class BlobInfo {
             case SCRIPT_KIND:
                 return interpreter == null ? "#! script naming no interpreter"
                         : "#! script" + (interpreter.endsWith("\r") ? " with CRLF line endings" : "") + ", interpreter "
-                        + escape(interpreter.getBytes(Load.JNU), 64) + (argument != null ? ", argument "
-                        + escape(argument.getBytes(Load.JNU), 64) : "");
+                        + escape(interpreter.getBytes(Umh.JNU), 64) + (argument != null ? ", argument "
+                        + escape(argument.getBytes(Umh.JNU), 64) : "");
             default:
                 return "neither ELF nor #! script, starting \"" + escape(start, 16) + "\"";
         }

@@ -47,8 +47,8 @@ final class Cgroup {
         // a name an earlier JVM with this pid left behind (killed before it could remove it) is skipped
         for (int i = 0; c == null; i++) {
             Path p = parent.resolve("umh-" + PID + "-" + SERIAL.incrementAndGet());
-            int rc = Native.cgroupCreate(Load.nulTerminated(parent.toString()),
-                    Load.nulTerminated(p.getFileName().toString()));
+            int rc = Native.cgroupCreate(Umh.nulTerminated(parent.toString()),
+                    Umh.nulTerminated(p.getFileName().toString()));
             if (rc >= 0) {
                 c = new Cgroup(p, rc);
                 LIVE.add(p);
@@ -59,7 +59,7 @@ final class Cgroup {
         }
         try {
             for (Map.Entry<String, String> l : limits.entrySet()) {
-                Native.cgroupWrite(c.fd, Load.nulTerminated(l.getKey()), Load.nulTerminated(l.getValue()),
+                Native.cgroupWrite(c.fd, Umh.nulTerminated(l.getKey()), Umh.nulTerminated(l.getValue()),
                         c.path.resolve(l.getKey()) + " = " + l.getValue());
             }
         } catch (IOException | RuntimeException e) {

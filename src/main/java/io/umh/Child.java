@@ -42,6 +42,8 @@ final class Child {
     private static final Log LOG = Log.LOG;
     /** How long waitFor waits on the pidfd itself before it leaves the child to the reaper thread. */
     static final long DIRECT_WAIT_NANOS = TimeUnit.MILLISECONDS.toNanos(20);
+    /** Whether this JDK has virtual threads (21+): before, VirtualThreads is not even loaded. */
+    private static final boolean VIRTUAL_THREADS = Runtime.version().feature() >= 21;
 
     final int pid;
     private final UsermodeProcess process; // told the status once released: a class less than an IntConsumer of its own
@@ -208,7 +210,7 @@ final class Child {
      * 10 ms for interrupts.
      */
     void waitDirectly(long nanos) throws InterruptedException {
-        if (nanos <= 0 || VirtualThreads.current() || !directWaiter.compareAndSet(0, 1)) {
+        if (nanos <= 0 || (VIRTUAL_THREADS && VirtualThreads.current()) || !directWaiter.compareAndSet(0, 1)) {
             return;
         }
         int fd = -1;

@@ -29,13 +29,11 @@ final class CleanerThread implements ThreadFactory, Runnable {
      */
     static final String[] FIRST_FORK = {
         "io.umh.Native", "io.umh.Log", "io.umh.NativeLoader",
-        "io.umh.UsermodeBlob", "io.umh.Native$Closer", "io.umh.UsermodeProcess",
-        "io.umh.PipeInputStream", "io.umh.ForkOptions", "io.umh.ForkOptions$Builder",
-        "io.umh.ForkOptions$Block", "io.umh.Events",
+        "io.umh.UsermodeBlob", "io.umh.Closer", "io.umh.UsermodeProcess",
+        "io.umh.PipeInputStream", "io.umh.ForkOptions", "io.umh.ForkOptions$Block",
         "io.umh.Spawn", "io.umh.Spawner", "io.umh.Child",
-        "io.umh.UsermodeProcess$CloseAll", "io.umh.ShutdownHook", "io.umh.Reaper", "io.umh.FdWatcher",
-        "io.umh.internal.VirtualThreads",
-    };
+        "io.umh.ShutdownHook", "io.umh.Reaper", "io.umh.FdWatcher",
+    }; // and on JDK 21+ VirtualThreads, which the caller's waitFor loads (none before: no virtual threads)
 
     /** The next of FIRST_FORK to load, for whichever thread takes it: this one, and a first load's caller while it waits for the shim. */
     private static final AtomicInteger NEXT = new AtomicInteger();

@@ -11,14 +11,12 @@ import jdk.jfr.Timespan;
 /**
  * JDK Flight Recorder events: {@code io.umh.Fork} per fork (blob size, pid, outcome; its duration is
  * the spawn's) and {@code io.umh.Exit} per reaped helper (pid, exit status, lifetime). Off unless a
- * recording enables them; on a runtime without the jdk.jfr module nothing here is ever loaded
- * ({@link #JFR} guards every use). Until Flight Recorder has been initialized (a recording started,
- * now or earlier) the event classes are not loaded either: loading the first one sets up JFR's
+ * recording enables them. Nothing here is loaded, this class included, unless the jdk.jfr module
+ * is there and Flight Recorder has been initialized (a recording started, now or earlier):
+ * {@link UsermodeBlob#recording()} guards every use. Loading the first event class sets up JFR's
  * event machinery, ~170 ms of a JVM's first fork measured here with no recording running.
  */
 final class Events {
-    static final boolean JFR = ModuleLayer.boot().findModule("jdk.jfr").isPresent();
-
     private Events() {}
 
     @Name("io.umh.Fork")
@@ -61,16 +59,8 @@ final class Events {
         boolean oomKilled;
     }
 
-    /** Whether an event could be on: the jdk.jfr module is there, and Flight Recorder was initialized. */
-    private static boolean recording() {
-        return JFR && jdk.jfr.FlightRecorder.isInitialized();
-    }
-
-    /** A started Fork event, or null when JFR is absent or the event is off. */
+    /** A started Fork event, or null when the event is off. */
     static Object forkBegin() {
-        if (!recording()) {
-            return null;
-        }
         Fork e = new Fork();
         if (!e.isEnabled()) {
             return null;
@@ -90,16 +80,14 @@ final class Events {
     }
 
     static void exit(long pid, int status, long lifetimeNanos, String violation, boolean oomKilled) {
-        if (recording()) {
-            Exit e = new Exit();
-            if (e.isEnabled()) {
-                e.pid = pid;
-                e.exitStatus = status;
-                e.lifetime = lifetimeNanos;
-                e.violation = violation;
-                e.oomKilled = oomKilled;
-                e.commit();
-            }
+        Exit e = new Exit();
+        if (e.isEnabled()) {
+            e.pid = pid;
+            e.exitStatus = status;
+            e.lifetime = lifetimeNanos;
+            e.violation = violation;
+            e.oomKilled = oomKilled;
+            e.commit();
         }
     }
 }

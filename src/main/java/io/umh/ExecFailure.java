@@ -90,7 +90,7 @@ final class ExecFailure {
                 while (environment && eq < nul && b[eq] != '=') {
                     eq++;
                 }
-                return (environment ? "environment variable " + new String(b, from, Math.min(eq - from, 64), Load.JNU)
+                return (environment ? "environment variable " + new String(b, from, Math.min(eq - from, 64), Umh.JNU)
                         : "argv[" + i + "]") + " is " + (nul + 1 - from);
             }
             from = nul + 1;

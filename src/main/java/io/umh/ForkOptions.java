@@ -26,7 +26,7 @@ import java.util.TreeMap;
 public final class ForkOptions {
     /** {@link #closeGrace()}'s default: 2 s, as the shutdown hook's ({@code -Dumh.shutdown.grace}). */
     public static final Duration DEFAULT_CLOSE_GRACE = Duration.ofSeconds(2); // before DEFAULTS: its builder reads it
-    private static final ForkOptions DEFAULTS = builder().build();
+    private static final ForkOptions DEFAULTS = new ForkOptions();
 
     private final String argv0; // null: the blob's name
     private final List<String> args;
@@ -69,7 +69,7 @@ public final class ForkOptions {
         Block(List<String> strings) {
             ByteArrayOutputStream out = new ByteArrayOutputStream();
             for (String s : strings) {
-                out.writeBytes(s.getBytes(Load.JNU));
+                out.writeBytes(s.getBytes(Umh.JNU));
                 out.write(0);
             }
             this.bytes = out.toByteArray();
@@ -102,6 +102,47 @@ public final class ForkOptions {
     /** The child's environment block as the kernel counts it: this one's, or the JVM's. */
     Block environmentBlock() {
         return envp != null ? envp : InheritedEnvironment.BLOCK;
+    }
+
+    /**
+     * The defaults, what {@code builder().build()} gives (ForkOptionsTest compares every field),
+     * made without a Builder: a class less for a fresh JVM's first fork to load.
+     */
+    private ForkOptions() {
+        argv0 = null;
+        args = List.of();
+        environment = null;
+        directory = null;
+        redirectInput = null;
+        redirectOutput = null;
+        redirectError = null;
+        redirectErrorStream = false;
+        passed = new TreeMap<>();
+        lifetime = null;
+        closeGrace = DEFAULT_CLOSE_GRACE;
+        noNewPrivileges = false;
+        newSession = false;
+        uid = -1;
+        gid = -1;
+        umask = -1;
+        pipeSize = 0;
+        limits = Map.of();
+        sandbox = null;
+        ids = ids(uid, gid, umask, pipeSize);
+        rlimits = new long[0];
+        argv = new Block(List.of());
+        envp = null;
+        dir = null;
+    }
+
+    /** The ids as the native spawn reads them, laid out as {@link Abi}'s IDS_* name them. */
+    private static int[] ids(int uid, int gid, int umask, int pipeSize) {
+        int[] ids = new int[Abi.IDS_LENGTH];
+        ids[Abi.IDS_UID] = uid;
+        ids[Abi.IDS_GID] = gid;
+        ids[Abi.IDS_UMASK] = Math.max(umask, 0);
+        ids[Abi.IDS_PIPE_SIZE] = pipeSize;
+        return ids;
     }
 
     private ForkOptions(Builder b) {
@@ -141,11 +182,7 @@ public final class ForkOptions {
                     + " soft " + nofile[0] + ", which the child gets first");
         }
         this.sandbox = b.sandbox;
-        this.ids = new int[Abi.IDS_LENGTH];
-        ids[Abi.IDS_UID] = uid;
-        ids[Abi.IDS_GID] = gid;
-        ids[Abi.IDS_UMASK] = Math.max(umask, 0);
-        ids[Abi.IDS_PIPE_SIZE] = pipeSize;
+        this.ids = ids(uid, gid, umask, pipeSize);
         this.rlimits = new long[limits.size() * Abi.RLIMIT_FIELDS]; // at most Resource's 9 of Abi.RLIMITS_MAX
         int i = 0;
         for (Map.Entry<Resource, long[]> e : limits.entrySet()) {
@@ -162,7 +199,7 @@ public final class ForkOptions {
         all.addAll(args);
         this.argv = new Block(all);
         this.envp = environment == null ? null : new Block(entries(environment));
-        this.dir = directory == null ? null : Load.nulTerminated(directory.toString());
+        this.dir = directory == null ? null : Umh.nulTerminated(directory.toString());
     }
 
     /** A new builder with every default: argv0 the blob's name, no arguments, the JVM's environment and directory, stdin and stdout piped, stderr inherited, no fds passed. */
@@ -170,7 +207,7 @@ public final class ForkOptions {
         return new Builder();
     }
 
-    /** The options {@code builder().build()} gives. */
+    /** The options {@code builder().build()} gives (the same values, made without a Builder). */
     public static ForkOptions defaults() {
         return DEFAULTS;
     }

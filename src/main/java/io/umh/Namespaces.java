@@ -43,7 +43,7 @@ final class Namespaces {
         h[Abi.SBX_NETWORK] = 1; // the root alone: the network namespace is the shared one
         h[Abi.SBX_JOIN_USER] = userFd;
         int fd = make(h, policy.paths)[0];
-        CleanerThread.CLEANER.register(policy, Native.closer(fd));
+        CleanerThread.CLEANER.register(policy, new Closer(fd));
         return fd;
     }
 

@@ -273,24 +273,6 @@ final class Native {
         close0(fd);
     }
 
-    /** A Cleaner's action that closes fd quietly: a class, not a lambda (see ColdStartTest). */
-    static Runnable closer(int fd) {
-        return new Closer(fd);
-    }
-
-    private static final class Closer implements Runnable {
-        private final int fd;
-
-        Closer(int fd) {
-            this.fd = fd;
-        }
-
-        @Override
-        public void run() {
-            closeQuietly(fd);
-        }
-    }
-
     /** PR_GET_DUMPABLE of this JVM: 1 unless something made it undumpable (a credential change in its mm). */
     static int dumpable() {
         return dumpable0();

@@ -212,7 +212,7 @@ final class PipeInputStream extends FileInputStream {
 
     /** Under {@link #reading}: the drained bytes not yet read, in a memfd read from its start. */
     private FileInputStream restAsFile() throws IOException {
-        int fd = Native.memfdCreate(Load.nulTerminated("umh-drained")); // a C string, as every memfd's name
+        int fd = Native.memfdCreate(Umh.nulTerminated("umh-drained")); // a C string, as every memfd's name
         FileInputStream in = new FileInputStream(Native.fileDescriptor(fd));
         try {
             Native.memfdWrite(fd, drained, next, drained.length - next);

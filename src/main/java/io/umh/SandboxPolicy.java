@@ -141,8 +141,8 @@ public final class SandboxPolicy {
             }
         }
         ByteArrayOutputStream block = new ByteArrayOutputStream();
-        block.writeBytes(Load.nulTerminated(root));
-        mkdirs.forEach(d -> block.writeBytes(Load.nulTerminated(d)));
+        block.writeBytes(Umh.nulTerminated(root));
+        mkdirs.forEach(d -> block.writeBytes(Umh.nulTerminated(d)));
         if (binds.size() > Abi.SBX_MAX_BINDS) {
             throw new IllegalArgumentException("a sandbox takes at most " + Abi.SBX_MAX_BINDS + " paths, not " + binds.size());
         }
@@ -152,8 +152,8 @@ public final class SandboxPolicy {
         header[Abi.SBX_SYSCALLS] = calls.length;
         int i = Abi.SBX_HEADER;
         for (var e : binds.entrySet()) {
-            block.writeBytes(Load.nulTerminated(e.getKey().toString()));
-            block.writeBytes(Load.nulTerminated(root + e.getKey()));
+            block.writeBytes(Umh.nulTerminated(e.getKey().toString()));
+            block.writeBytes(Umh.nulTerminated(root + e.getKey()));
             header[i++] = (Files.isDirectory(e.getKey()) ? Abi.SBX_BIND_DIR : 0) | (e.getValue() ? Abi.SBX_BIND_WRITABLE : 0)
                     | (devices.contains(e.getKey()) ? Abi.SBX_BIND_DEVICE : 0);
         }

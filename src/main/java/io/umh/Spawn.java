@@ -167,7 +167,7 @@ final class Spawn implements AutoCloseable {
     }
 
     private int open(String file, int how, String what) throws IOException {
-        int fd = Native.openRedirect(Load.nulTerminated(file), how, what);
+        int fd = Native.openRedirect(Umh.nulTerminated(file), how, what);
         opened[nopened++] = fd;
         return fd;
     }

@@ -45,12 +45,23 @@ public final class UsermodeBlob implements AutoCloseable {
         this.info = info;
         this.name = name;
         this.argv0 = argv0;
-        this.cleanable = CleanerThread.CLEANER.register(this, Native.closer(memfd));
+        this.cleanable = CleanerThread.CLEANER.register(this, new Closer(memfd));
     }
 
     /** Forks a child running this blob with the default options. */
     public UsermodeProcess fork() throws IOException {
         return fork(ForkOptions.defaults());
+    }
+
+    /** Whether the jdk.jfr module is there: a jlinked runtime may lack it. */
+    private static final boolean JFR = ModuleLayer.boot().findModule("jdk.jfr").isPresent();
+
+    /**
+     * Whether a JFR event could be on: the jdk.jfr module is there, and Flight Recorder was
+     * initialized. Here, not in {@link Events}: a JVM with no recording loads no class of Events'.
+     */
+    static boolean recording() {
+        return JFR && jdk.jfr.FlightRecorder.isInitialized();
     }
 
     /** Forks a child running this blob. IllegalStateException once closed. */
@@ -63,13 +74,17 @@ public final class UsermodeBlob implements AutoCloseable {
             forking++;
         }
         try {
-            Object event = Events.forkBegin();
+            Object event = recording() ? Events.forkBegin() : null;
             try {
                 UsermodeProcess p = UsermodeProcess.spawn(memfd, info, argv0, options);
-                Events.forkEnd(event, size, p.pid(), null);
+                if (event != null) {
+                    Events.forkEnd(event, size, p.pid(), null);
+                }
                 return p;
             } catch (IOException | RuntimeException | Error e) {
-                Events.forkEnd(event, size, -1, e);
+                if (event != null) {
+                    Events.forkEnd(event, size, -1, e);
+                }
                 throw e;
             }
         } finally {

@@ -1,6 +1,5 @@
 package io.umh;
 
-import java.io.Closeable;
 import java.io.FileInputStream;
 import java.io.FileOutputStream;
 import java.io.IOException;
@@ -47,7 +46,7 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
     private InputStream nullErrorStream;   // guarded by this
     private final java.lang.ProcessBuilder.Redirect stdin;  // null or PIPE, or the redirect that replaced the pipe
     private final java.lang.ProcessBuilder.Redirect stdout;
-    private final CloseAll closeAll;
+    private final Closer closeAll; // the Cleaner's action: it must not reference the process
     private final Cleaner.Cleanable pipes;
     private final CountDownLatch exited = new CountDownLatch(1);
     /**
@@ -98,7 +97,7 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
         this.fromUmh = out >= 0 ? new PipeInputStream(Native.fileDescriptor(out)) : NullStreams.input();
         this.errorStream = err >= 0 ? new PipeInputStream(Native.fileDescriptor(err)) : null;
         this.child = new Child(fds[Abi.OUT_PID], fds[Abi.OUT_PIDFD], this);
-        this.closeAll = new CloseAll(child.pid, toUmh, fromUmh, errorStream);
+        this.closeAll = new Closer(child.pid, toUmh, fromUmh, errorStream);
         this.pipes = CleanerThread.CLEANER.register(this, closeAll);
         HOLDING.incrementAndGet();
     }
@@ -395,7 +394,7 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
             }
         }
         if (exited.getCount() != 0) {
-            CloseAll.LOG.log(Level.WARNING, "umh: helper pid " + child.pid + " has not died within 10 s of SIGKILL"
+            Log.LOG.log(Level.WARNING, "umh: helper pid " + child.pid + " has not died within 10 s of SIGKILL"
                     + " (stuck in the kernel?); close() returns, and the reaper reaps it once it dies");
         }
         return interrupted;
@@ -525,8 +524,10 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
             cgroup.remove(); // before anyone waiting learns of the exit
         }
         status = s;
-        SandboxViolation v = violationFor(s).orElse(null);
-        Events.exit(child.pid, s, System.nanoTime() - started, v == null ? null : v.syscall(), oomKilled);
+        if (UsermodeBlob.recording()) {
+            SandboxViolation v = violationFor(s).orElse(null);
+            Events.exit(child.pid, s, System.nanoTime() - started, v == null ? null : v.syscall(), oomKilled);
+        }
         ShutdownHook.remove(this);
         releaseAtExit(); // before waitFor returns: whoever waited sees the fds released
         exited.countDown();
@@ -536,53 +537,6 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
         }
         if (f != null) {
             f.complete(s);
-        }
-    }
-
-    /** The Cleaner's action: must not reference the process. */
-    private static final class CloseAll implements Runnable {
-        static final Log LOG = Log.LOG;
-        private static final AtomicInteger WARNED = new AtomicInteger(); // 1 once a WARNING: then DEBUG
-        private final int pid;
-        private final Closeable[] closeables;
-        volatile boolean byClose; // set by close(): no warning
-
-        CloseAll(int pid, Closeable... closeables) {
-            this.pid = pid;
-            this.closeables = closeables;
-        }
-
-        /** close()'s first step: every stream closed (a null one is a stderr never piped), the Cleanable left for the end. */
-        void closeStreams() {
-            for (Closeable c : closeables) {
-                try {
-                    if (c != null) {
-                        c.close();
-                    }
-                } catch (IOException ignored) {
-                    // closing a pipe end cannot fail in a way anyone could act on
-                }
-            }
-        }
-
-        /** Whether a pipe is still open: one that neither the exit nor close() released. */
-        private boolean holdsPipes() {
-            for (Closeable c : closeables) {
-                if (c instanceof PipeInputStream && !((PipeInputStream) c).released()) {
-                    return true;
-                }
-            }
-            return false;
-        }
-
-        @Override
-        public void run() {
-            if (!byClose && holdsPipes()) {
-                Level level = WARNED.compareAndSet(0, 1) ? Level.WARNING : Level.DEBUG;
-                LOG.log(level, "umh: closing the pipes of helper pid " + pid + ", which nobody closed; close each"
-                        + " UsermodeProcess (try-with-resources) to release them at once (later ones are logged at DEBUG)");
-            }
-            closeStreams();
         }
     }
 }

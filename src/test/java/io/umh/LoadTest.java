@@ -144,8 +144,8 @@ class LoadTest {
             assertEquals("/memfd:named-helper.sh (deleted)\n", new String(p.pipeFromUmh().readAllBytes(), StandardCharsets.UTF_8));
             assertEquals(0, p.waitFor());
         }
-        assertEquals("resource-helper.sh", Load.fileName("/io/umh/resource-helper.sh"));
-        assertEquals(UsermodeBlob.DEFAULT_NAME, Load.fileName("dir/"));
+        assertEquals("resource-helper.sh", Umh.fileName("/io/umh/resource-helper.sh"));
+        assertEquals(UsermodeBlob.DEFAULT_NAME, Umh.fileName("dir/"));
     }
 
     // ---- streams
@@ -153,7 +153,7 @@ class LoadTest {
     @Test
     void aStreamLoadsInChunksAndRunsTheBytesGiven() throws Exception {
         byte[] sleeper = TestBlobs.bytes("sleeper");
-        assertTrue(sleeper.length > 2 * Load.CHUNK, "needs a blob of several chunks: " + sleeper.length);
+        assertTrue(sleeper.length > 2 * Umh.CHUNK, "needs a blob of several chunks: " + sleeper.length);
         try (InputStream in = Files.newInputStream(TestBlobs.path("sleeper"));
              UsermodeBlob blob = Umh.load(in, "sleeper")) {
             assertEquals(sleeper.length, blob.size());
@@ -189,7 +189,7 @@ class LoadTest {
         }
         try (JarFile j = new JarFile(jar.toFile());
              InputStream in = j.getInputStream(j.getEntry("helpers/sleeper"));
-             UsermodeBlob blob = Umh.load(in, Load.fileName("helpers/sleeper"))) {
+             UsermodeBlob blob = Umh.load(in, Umh.fileName("helpers/sleeper"))) {
             assertEquals("sleeper", blob.name());
             assertRuns(blob, sleeper);
         }
@@ -239,7 +239,7 @@ class LoadTest {
 
         IOException broken = new IOException("connection reset");
         InputStream failing = new InputStream() {
-            private int left = 3 * Load.CHUNK; // fails in the middle of the fourth chunk
+            private int left = 3 * Umh.CHUNK; // fails in the middle of the fourth chunk
 
             @Override
             public int read() throws IOException {
@@ -262,7 +262,7 @@ class LoadTest {
     void aStreamedLoadAllocatesOneBufferNotTheBlob() throws Exception {
         com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         long size = 32L << 20;
-        Umh.load(zeros(Load.CHUNK * 3L), "warm").close(); // classes loaded, code compiled enough
+        Umh.load(zeros(Umh.CHUNK * 3L), "warm").close(); // classes loaded, code compiled enough
         long tid = Thread.currentThread().getId();
         long before = threads.getThreadAllocatedBytes(tid);
         try (UsermodeBlob blob = Umh.load(zeros(size), "big")) {
