@@ -30,7 +30,7 @@ final class CleanerThread implements ThreadFactory, Runnable {
     static final String[] FIRST_FORK = {
         "io.umh.Native", "io.umh.Log", "io.umh.NativeLoader",
         "io.umh.UsermodeBlob", "io.umh.Closer", "io.umh.UsermodeProcess",
-        "io.umh.PipeInputStream", "io.umh.ForkOptions", "io.umh.ForkOptions$Block",
+        "io.umh.PipeInputStream", "io.umh.ForkOptions",
         "io.umh.Spawn", "io.umh.Spawner", "io.umh.Child",
         "io.umh.ShutdownHook", "io.umh.Reaper", "io.umh.FdWatcher",
     }; // and on JDK 21+ VirtualThreads, which the caller's waitFor loads (none before: no virtual threads)

@@ -30,13 +30,13 @@ final class ExecFailure {
      * step, the errno and what of the options or the blob it concerns. Here, not in Spawn, so that
      * a first fork that works loads neither this class nor PermanentForkFailure.
      */
-    static IOException forkFailed(int rc, BlobInfo blob, ForkOptions o, ForkOptions.Block argv, Cgroup cgroup) {
+    static IOException forkFailed(int rc, BlobInfo blob, ForkOptions o, byte[] argv, Cgroup cgroup) {
         String why = Native.message("fork", rc, failureDetail(rc, blob, o, argv, cgroup));
         return permanent(rc) ? new PermanentForkFailure(why) : new IOException(why);
     }
 
     /** ": why", or "" when nothing is known beyond the errno. */
-    static String explain(int errno, BlobInfo blob, ForkOptions o, ForkOptions.Block argv) {
+    static String explain(int errno, BlobInfo blob, ForkOptions o, byte[] argv) {
         String why = null;
         if (errno == Abi.ENOEXEC) {
             why = blob.foreignCpu();
@@ -52,8 +52,8 @@ final class ExecFailure {
     }
 
     /** Which of the kernel's two limits argv and envp broke (fs/exec.c: one string, or all with their pointers), with the sizes. */
-    static String tooBig(ForkOptions o, ForkOptions.Block argv) {
-        ForkOptions.Block envp = o.environmentBlock();
+    static String tooBig(ForkOptions o, byte[] argv) {
+        byte[] envp = o.environmentBlock();
         long maxString = 32 * pageSize(); // MAX_ARG_STRLEN, the NUL included
         String one = longest(argv, false, maxString);
         if (one == null) {
@@ -64,12 +64,13 @@ final class ExecFailure {
         }
         long stack = stackLimit(o);
         long limit = Math.max(Math.min(ARG_CEILING, stack < 0 ? Long.MAX_VALUE : stack / 4), ARG_MAX);
-        long strings = argv.bytes.length + envp.bytes.length;
-        long pointers = (long) (argv.count + envp.count) * Long.BYTES;
+        long strings = argv.length + envp.length;
+        int argc = ForkOptions.count(argv), envc = ForkOptions.count(envp);
+        long pointers = (long) (argc + envc) * Long.BYTES;
         String why = limit == ARG_MAX ? "its floor, ARG_MAX" : limit == ARG_CEILING ? "its ceiling, 3/4 of 8 MiB"
                 : "a quarter of the stack limit, RLIMIT_STACK " + stack + " bytes";
-        return "argv and the environment take " + (strings + pointers) + " bytes (" + plural(argv.count, "argument") + " and "
-                + plural(envp.count, "variable") + ": " + strings + " bytes of strings, " + pointers + " of pointers), over the"
+        return "argv and the environment take " + (strings + pointers) + " bytes (" + plural(argc, "argument") + " and "
+                + plural(envc, "variable") + ": " + strings + " bytes of strings, " + pointers + " of pointers), over the"
                 + " kernel's limit of " + limit + " bytes here (" + why + "; getconf ARG_MAX)";
     }
 
@@ -78,8 +79,8 @@ final class ExecFailure {
     }
 
     /** "argv[i] is N" or "environment variable NAME is N" for the first string of {@code block} over {@code max} bytes, or null. */
-    private static String longest(ForkOptions.Block block, boolean environment, long max) {
-        byte[] b = block.bytes;
+    private static String longest(byte[] block, boolean environment, long max) {
+        byte[] b = block;
         for (int i = 0, from = 0; from < b.length; i++) {
             int nul = from;
             while (b[nul] != 0) {
@@ -147,7 +148,7 @@ final class ExecFailure {
     }
 
     /** What of the options (or, for an exec, of the blob and the system) a failed step concerns, for the exception's message. */
-    private static String failureDetail(int rc, BlobInfo blob, ForkOptions o, ForkOptions.Block argv, Cgroup cgroup) {
+    private static String failureDetail(int rc, BlobInfo blob, ForkOptions o, byte[] argv, Cgroup cgroup) {
         switch (Native.step(rc)) {
             case CHILD_EXECVEAT:
             case CHILD_EXECVE:

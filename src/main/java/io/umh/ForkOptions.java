@@ -52,42 +52,37 @@ public final class ForkOptions {
     private final Map<Resource, long[]> limits;
     private final SandboxPolicy sandbox; // null: none
 
-    /** argv0 and the arguments; only the arguments when argv0 is the blob's name ({@link #argv(byte[])} adds it). */
-    private final Block argv;
+    /** argv0 and the arguments as a {@link #block}; only the arguments when argv0 is the blob's name ({@link #argv(byte[])} adds it). */
+    private final byte[] argv;
     /** ids and rlimits as the native spawn reads them, laid out as {@link Abi}'s IDS_* and RLIMIT_* name them. */
     final int[] ids;
     final long[] rlimits;
     /** The environment block, or null for the JVM's own: the shim then passes the process's {@code environ}, as ProcessBuilder's does. */
-    final Block envp;
+    final byte[] envp;
     final byte[] dir;
 
-    /** NUL-terminated strings packed into one array, as the child's argv or envp. */
-    static final class Block {
-        final byte[] bytes;
-        final int count;
+    /**
+     * NUL-terminated strings packed into one array, as the child's argv or envp take them (an
+     * array, not a class of its own: one class less for a first fork); no string holds a NUL.
+     */
+    static byte[] block(List<String> strings) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        for (String s : strings) {
+            out.writeBytes(s.getBytes(Umh.JNU));
+            out.write(0);
+        }
+        return out.toByteArray();
+    }
 
-        Block(List<String> strings) {
-            ByteArrayOutputStream out = new ByteArrayOutputStream();
-            for (String s : strings) {
-                out.writeBytes(s.getBytes(Umh.JNU));
-                out.write(0);
+    /** How many strings {@code block} holds: its NULs. */
+    static int count(byte[] block) {
+        int n = 0;
+        for (byte b : block) {
+            if (b == 0) {
+                n++;
             }
-            this.bytes = out.toByteArray();
-            this.count = strings.size();
         }
-
-        private Block(byte[] bytes, int count) {
-            this.bytes = bytes;
-            this.count = count;
-        }
-
-        /** This block after one more string, {@code first} (NUL-terminated). */
-        Block prepend(byte[] first) {
-            byte[] b = new byte[first.length + bytes.length];
-            System.arraycopy(first, 0, b, 0, first.length);
-            System.arraycopy(bytes, 0, b, first.length, bytes.length);
-            return new Block(b, count + 1);
-        }
+        return n;
     }
 
     /**
@@ -96,11 +91,11 @@ public final class ForkOptions {
      * the JDK's CDS archive) costs a first fork nothing.
      */
     private static final class InheritedEnvironment {
-        static final Block BLOCK = new Block(entries(System.getenv()));
+        static final byte[] BLOCK = block(entries(System.getenv()));
     }
 
     /** The child's environment block as the kernel counts it: this one's, or the JVM's. */
-    Block environmentBlock() {
+    byte[] environmentBlock() {
         return envp != null ? envp : InheritedEnvironment.BLOCK;
     }
 
@@ -130,7 +125,7 @@ public final class ForkOptions {
         sandbox = null;
         ids = ids(uid, gid, umask, pipeSize);
         rlimits = new long[0];
-        argv = new Block(List.of());
+        argv = block(List.of());
         envp = null;
         dir = null;
     }
@@ -197,8 +192,8 @@ public final class ForkOptions {
             all.add(argv0);
         }
         all.addAll(args);
-        this.argv = new Block(all);
-        this.envp = environment == null ? null : new Block(entries(environment));
+        this.argv = block(all);
+        this.envp = environment == null ? null : block(entries(environment));
         this.dir = directory == null ? null : Umh.nulTerminated(directory.toString());
     }
 
@@ -241,8 +236,24 @@ public final class ForkOptions {
     }
 
     /** The child's argv block for a blob named {@code name} (NUL-terminated): argv0 or the name, then the arguments. */
-    Block argv(byte[] name) {
-        return argv0 != null ? argv : argv.prepend(name);
+    byte[] argv(byte[] name) {
+        if (argv0 != null) {
+            return argv;
+        }
+        byte[] b = new byte[name.length + argv.length];
+        System.arraycopy(name, 0, b, 0, name.length);
+        System.arraycopy(argv, 0, b, name.length, argv.length);
+        return b;
+    }
+
+    /** How many strings {@link #argv(byte[])} holds: argv0 or the name, and the arguments. */
+    int argc() {
+        return args.size() + 1;
+    }
+
+    /** How many strings {@link #envp} holds, where it is not null. */
+    int envc() {
+        return environment.size();
     }
 
     /** argv[1..], unmodifiable. */

@@ -49,7 +49,7 @@ final class Spawn implements AutoCloseable {
                 layers = withCgroup(layers, new SandboxSupport.Status(SandboxSupport.Level.NONE, e.getMessage()));
             }
         }
-        ForkOptions.Block argv = o.argv(name);
+        byte[] argv = o.argv(name);
         int flags = o.spawnFlags() | (script ? Abi.SPAWN_SCRIPT : 0) | (cgroup != null ? Abi.SPAWN_CGROUP : 0);
         int[] ids = o.ids;
         if (cgroup != null) {
@@ -60,7 +60,7 @@ final class Spawn implements AutoCloseable {
         Spawn s = null;
         try {
             s = new Spawn(o);
-            rc = Native.spawn(memfd, flags, argv.bytes, argv.count, o.envp == null ? null : o.envp.bytes, o.envp == null ? 0 : o.envp.count, o.dir,
+            rc = Native.spawn(memfd, flags, argv, o.argc(), o.envp, o.envp == null ? 0 : o.envc(), o.dir,
                     s.plan, ids, o.rlimits, sandbox, sandboxPaths, s.out);
         } catch (IOException | RuntimeException e) {
             if (cgroup != null) {

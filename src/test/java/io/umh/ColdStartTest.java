@@ -82,7 +82,7 @@ class ColdStartTest {
                 // anonymous or nested classes folded into their outer class: each is a class less to load
                 "io.umh.Spawner$Serve", "io.umh.Reaper$1", "io.umh.ShutdownHook$1", "io.umh.UsermodeProcess$1", "io.umh.Load",
                 "io.umh.NativeLoader$Shim", "io.umh.Spawn$Fds", "io.umh.Spawn$Spawned", "io.umh.Child$State", "io.umh.Child$Path",
-                "io.umh.ForkOptions$Builder", "io.umh.Native$Closer", "io.umh.UsermodeProcess$CloseAll",
+                "io.umh.ForkOptions$Builder", "io.umh.ForkOptions$Block", "io.umh.Native$Closer", "io.umh.UsermodeProcess$CloseAll",
                 // loaded only where used: a failure's exception, a redirected fd's null stream, a resource limit
                 "io.umh.internal.PermanentForkFailure", "io.umh.NullStreams", "io.umh.ForkOptions$Resource",
                 "io.umh.ForkOptions$Lifetime", "io.umh.BlobInfo$Kind", "io.umh.PropertyValues", "io.umh.Events", "io.umh.internal.VirtualThreads$ByMethodHandle",
