@@ -28,10 +28,10 @@ final class CleanerThread implements ThreadFactory, Runnable {
      * caller is loading while this thread starts.
      */
     static final String[] FIRST_FORK = {
-        "io.umh.Native", "io.umh.Log", "io.umh.NativeLoader",
+        "io.umh.Native", "io.umh.NativeLoader", // what this thread's shim load needs first
         "io.umh.UsermodeBlob", "io.umh.Closer", "io.umh.UsermodeProcess",
         "io.umh.PipeInputStream", "io.umh.ForkOptions",
-        "io.umh.Spawn", "io.umh.Spawner", "io.umh.Child",
+        "io.umh.Spawn", "io.umh.Spawner", "io.umh.Log", "io.umh.Child",
         "io.umh.ShutdownHook", "io.umh.Reaper", "io.umh.FdWatcher",
     }; // and on JDK 21+ VirtualThreads, which the caller's waitFor loads (none before: no virtual threads)
 
@@ -90,6 +90,7 @@ final class CleanerThread implements ThreadFactory, Runnable {
             // recorded by Native: the load's own ensureLoaded throws it
         }
         shimLoaded = true;
+        NativeLoader.logLoaded();
         ClassLoader loader = CleanerThread.class.getClassLoader();
         while (loadNext(loader)) {
             // one class each time round

@@ -13,7 +13,6 @@ import java.lang.System.Logger.Level;
  * on are in {@link Abi}, asserted by the C compiler.
  */
 final class Native {
-    private static final Log LOG = Log.LOG;
     private static final Throwable LOAD_FAILURE;
 
     static {
@@ -26,12 +25,12 @@ final class Native {
             // -Dumh.pidfd=false: track children by pid, as on kernels before 5.4 (for testing that path)
             if ("false".equals(System.getProperty("umh.pidfd"))) {
                 forceFallbacks0(Abi.NO_PIDFD);
-                LOG.log(Level.DEBUG, "umh: children tracked by pid, not by pidfd (-Dumh.pidfd=false)");
+                Log.LOG.log(Level.DEBUG, "umh: children tracked by pid, not by pidfd (-Dumh.pidfd=false)");
             }
             // -Dumh.clone3=false: clone, never clone3, as where clone3 is missing (no CLONE_INTO_CGROUP then)
             if ("false".equals(System.getProperty("umh.clone3"))) {
                 forceFallbacks0(Abi.NO_CLONE3);
-                LOG.log(Level.DEBUG, "umh: children cloned with clone, not clone3 (-Dumh.clone3=false)");
+                Log.LOG.log(Level.DEBUG, "umh: children cloned with clone, not clone3 (-Dumh.clone3=false)");
             }
         } catch (Throwable t) {
             failure = t;
@@ -55,7 +54,7 @@ final class Native {
             s.append("; no waitid(P_PIDFD) (5.4): children tracked by pid, not pidfd, a waiting thread each");
         }
         if (s.length() > 0) {
-            LOG.log(Level.WARNING, "umh: this kernel (" + System.getProperty("os.version") + ") lacks calls umh uses"
+            Log.LOG.log(Level.WARNING, "umh: this kernel (" + System.getProperty("os.version") + ") lacks calls umh uses"
                     + s + "; see the README's kernel table");
         }
     }

@@ -112,6 +112,21 @@ final class NativeLoader {
         }
     }
 
+    /** What was loaded and how, for {@link #logLoaded()}. */
+    private static volatile String loaded;
+
+    /**
+     * The DEBUG line that says where the shim came from: written by the cleaner thread once the
+     * shim is loaded, not by the load, so that no class of the logger's is loaded on the way to the
+     * shim, which a first load waits for.
+     */
+    static void logLoaded() {
+        String s = loaded;
+        if (s != null && Log.LOG.debug()) {
+            Log.LOG.log(System.Logger.Level.DEBUG, "umh: loaded native library " + s);
+        }
+    }
+
     /** -Dumh.native.memfd=true: load the shim from a memfd before any extraction (no file written, a slower first load). */
     static final String MEMFD_PROPERTY = "umh.native.memfd";
 
@@ -123,9 +138,7 @@ final class NativeLoader {
             tried.add("a memfd: " + whyNot);
             return false;
         }
-        if (Log.LOG.debug()) {
-            Log.LOG.log(System.Logger.Level.DEBUG, "umh: loaded native library " + shim + " (from a memfd: no file written)");
-        }
+        loaded = shim + " (from a memfd: no file written)";
         return true;
     }
 
@@ -134,7 +147,7 @@ final class NativeLoader {
     // says. The loader itself, not a class of its own: one class less for a first fork (ColdStartTest).
     private final Path jar;       // the jar whose entry it is, or null
     private final String entry;   // the entry's name in the jar
-    private final URL url;        // where it is, for messages (and the jar's directory)
+    private final URL url;        // where it is, if not in a jar (there: made for messages only, by toString)
     private byte[] bytes;         // once read
     private long crc;             // -1 until known
     private long size;            // -1 until known
@@ -161,7 +174,7 @@ final class NativeLoader {
                 try (ZipFile zip = new ZipFile(home.toFile())) { // the class loader's open jar: its directory is shared
                     ZipEntry e = zip.getEntry(resource);
                     if (e != null) {
-                        return new NativeLoader(home, resource, new URL("jar:" + home.toUri() + "!/" + resource), null, e.getCrc(), e.getSize());
+                        return new NativeLoader(home, resource, null, null, e.getCrc(), e.getSize());
                     }
                 }
             }
@@ -235,7 +248,7 @@ final class NativeLoader {
 
     @Override
     public String toString() {
-        return url.toString();
+        return jar != null ? "jar:" + jar.toUri() + "!/" + entry : url.toString();
     }
 
     /** Where to extract without -Dumh.native.dir after java.io.tmpdir, in order. */
@@ -309,9 +322,7 @@ final class NativeLoader {
     private static boolean tryLoad(Path path, List<String> tried, String how) {
         try {
             System.load(path.toAbsolutePath().toString());
-            if (Log.LOG.debug()) {
-                Log.LOG.log(System.Logger.Level.DEBUG, "umh: loaded native library " + path.toAbsolutePath() + " (" + how + ")");
-            }
+            loaded = path.toAbsolutePath() + " (" + how + ")";
             return true;
         } catch (UnsatisfiedLinkError e) {
             tried.add(how + ": " + e.getMessage());
