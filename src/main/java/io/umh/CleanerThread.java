@@ -1,5 +1,6 @@
 package io.umh;
 
+import java.io.IOException;
 import java.lang.ref.Cleaner;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -13,11 +14,14 @@ import java.util.concurrent.atomic.AtomicInteger;
  * this thread then shares with it while that one copies the bytes and forks. In a fresh JVM each
  * class of umh's jar costs 0.3-1 ms of interpreted class-loader code (an AppCDS archive of every
  * class saves ~6 ms of a ~35 ms first fork: benchmarks/analysis.md, twelfth session); on a second
- * core it overlaps with the rest. Those classes are loaded only, never initialised: no other
- * static initialiser runs here (none can start a thread or wait on what the caller initialises),
- * and a class the caller reaches first it loads itself, the other thread then finding it loaded. Native's initialiser records any failure, which the
- * load's own {@code Native.ensureLoaded()} throws, as if it had run there. The cleaning waits
- * meanwhile: nothing it could clean exists before the first load returns.
+ * core it overlaps with the rest. Those classes are loaded only, never initialised, and a class
+ * the caller reaches first it loads itself, the other thread then finding it loaded. The only
+ * initialisers that run here are Native's, which records any failure for the load's own
+ * {@code Native.ensureLoaded()} to throw, as if it had run there, and, once the shim is loaded,
+ * ShutdownHook's: none of them waits on a class the caller initialises. This thread also starts the
+ * spawner and reaper threads then ({@link #startForkThreads}), which the first fork would
+ * otherwise start and wait for. The cleaning waits meanwhile: nothing it could clean exists
+ * before the first load returns.
  */
 final class CleanerThread implements ThreadFactory, Runnable {
     static final Cleaner CLEANER = Cleaner.create(new CleanerThread());
@@ -82,6 +86,22 @@ final class CleanerThread implements ThreadFactory, Runnable {
         return t;
     }
 
+    /**
+     * The spawner and reaper threads a first fork needs, started here rather than by that fork,
+     * which would wait for each to start, and the shutdown hook that takes them out of native code
+     * at exit (else the JVM's exit waits ~300 ms for them, see ShutdownHook.retireThreads). A start
+     * that fails is tried again, and thrown, by the first fork.
+     */
+    private static void startForkThreads() {
+        try {
+            ShutdownHook.ensureRegistered();
+            Spawner.ensureStarted();
+            Reaper.ensureStarted();
+        } catch (IOException | RuntimeException | Error e) {
+            // no thread or no fd now: the first fork tries again and says why
+        }
+    }
+
     @Override
     public void run() {
         try {
@@ -91,6 +111,9 @@ final class CleanerThread implements ThreadFactory, Runnable {
         }
         shimLoaded = true;
         NativeLoader.logLoaded();
+        if (Native.loaded()) {
+            startForkThreads();
+        }
         ClassLoader loader = CleanerThread.class.getClassLoader();
         while (loadNext(loader)) {
             // one class each time round

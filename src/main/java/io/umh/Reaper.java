@@ -20,9 +20,31 @@ import java.util.function.IntConsumer;
 final class Reaper implements IntConsumer {
     /** pidfd -> its child, from {@link #watch} until {@link #forget}. */
     private static final ConcurrentHashMap<Integer, Child> CHILDREN = new ConcurrentHashMap<>();
-    private static final FdWatcher PIDFDS = new FdWatcher("umh-reaper", new Reaper()); // after CHILDREN: it reads it
+    /** The reaper thread's watcher: started by {@link #ensureStarted}, then never null. */
+    private static volatile FdWatcher pidfds;
 
     private Reaper() {}
+
+    /**
+     * The reaper thread's watcher, started at the first call: by the cleaner thread once the shim
+     * is loaded (CleanerThread), or by the first watch. Not a static initialiser, so that a start
+     * that fails (no fd for the epoll, no thread) is thrown to its caller and tried again.
+     */
+    static FdWatcher ensureStarted() throws IOException {
+        FdWatcher w = pidfds;
+        return w != null ? w : start();
+    }
+
+    private static synchronized FdWatcher start() throws IOException {
+        if (pidfds == null) {
+            try {
+                pidfds = new FdWatcher("umh-reaper", new Reaper());
+            } catch (java.io.UncheckedIOException e) {
+                throw e.getCause();
+            }
+        }
+        return pidfds;
+    }
 
     /** The watcher's handler: this class, not a method reference or a class of its own (see ColdStartTest). */
     @Override
@@ -32,9 +54,10 @@ final class Reaper implements IntConsumer {
 
     /** Starts watching {@code c}'s pidfd. Under the child's lock. */
     static void watch(Child c, int pidfd) throws IOException {
+        FdWatcher w = ensureStarted();
         CHILDREN.put(pidfd, c);
         try {
-            PIDFDS.add(pidfd);
+            w.add(pidfd);
         } catch (IOException e) {
             CHILDREN.remove(pidfd);
             throw e;
@@ -52,19 +75,19 @@ final class Reaper implements IntConsumer {
     static void forget(Child c, int pidfd, boolean watched) {
         CHILDREN.remove(pidfd, c);
         if (watched) {
-            PIDFDS.removeQuietly(pidfd);
+            pidfds.removeQuietly(pidfd);
         }
     }
 
     /** Stops waking up for {@code pidfd} while a thread waits on it itself. Under the child's lock. */
     static void pause(int pidfd) {
-        PIDFDS.removeQuietly(pidfd);
+        pidfds.removeQuietly(pidfd);
     }
 
     /** Watches a paused pidfd again; false if the epoll refused it. Under the child's lock. */
     static boolean resume(int pidfd) {
         try {
-            PIDFDS.add(pidfd);
+            pidfds.add(pidfd);
             return true;
         } catch (IOException e) {
             return false;

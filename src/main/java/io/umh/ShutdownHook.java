@@ -36,6 +36,9 @@ final class ShutdownHook implements Runnable {
 
     private ShutdownHook() {}
 
+    /** Makes sure the hook is registered (once, by this class's initialisation). */
+    static void ensureRegistered() {}
+
     /** The hook's body: this class, not a method reference or a class of its own. */
     @Override
     public void run() {

@@ -27,10 +27,7 @@ final class Spawner implements Runnable {
     /** The most spawners the pool grows to: read by the first grow(), on a spawner thread, not by a first fork. */
     private static int limit;   // guarded by Spawner.class; 0 until read
 
-    static {
-        Native.ensureLoaded();
-        start();
-    }
+    private static volatile boolean running; // the first spawner is started
 
     private Spawner() {}
 
@@ -50,10 +47,31 @@ final class Spawner implements Runnable {
 
 
     /**
-     * Makes sure the first spawner thread is started (once, by this class's initialisation). A
-     * spawn queued before it reaches native code waits for it there.
+     * Makes sure the first spawner thread is started: by the cleaner thread once the shim is
+     * loaded (CleanerThread), or by the first fork. A spawn queued before it reaches native code
+     * waits for it there. Not a static initialiser: a start that fails ("unable to create native
+     * thread") is thrown to its caller and tried again by the next, where a failed initialiser
+     * would leave every later fork a NoClassDefFoundError.
      */
-    static void ensureStarted() {}
+    static void ensureStarted() {
+        if (!running) {
+            startFirst();
+        }
+    }
+
+    private static synchronized void startFirst() {
+        if (running) {
+            return;
+        }
+        Native.ensureLoaded();
+        try {
+            start();
+        } catch (OutOfMemoryError noThread) {
+            started--;
+            throw noThread;
+        }
+        running = true;
+    }
 
     /**
      * One more spawner, unless the pool has {@code -Dumh.spawners} (then none, and none is asked for

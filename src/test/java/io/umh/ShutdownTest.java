@@ -117,6 +117,37 @@ class ShutdownTest {
                 + "forked after it by a thread that ended " + (128 + 9) + "\n", retired(List.of("emfile")));
     }
 
+    /**
+     * A JVM that loads a blob and never forks: the cleaner thread starts the spawner and reaper
+     * threads once the shim is loaded (a first fork would otherwise wait for their starts), so it
+     * registers the hook too, which takes them out of native code at exit, where HotSpot's exit
+     * would wait ~300 ms for them: a hook of the JVM's own sees the spawner retired.
+     */
+    @Test
+    void aJvmThatOnlyLoadsHasItsForkThreadsRetiredAtExit() throws Exception {
+        Process jvm = new ProcessBuilder(TestBlobs.javaCommand(List.of(), List.of(), LoadOnly.class)).redirectErrorStream(true).start();
+        String out = new String(jvm.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(0, jvm.waitFor(), out);
+        assertEquals("spawner in io.umh.Native.serveSpawns0\nreaper in io.umh.Native.epollWait0\nat exit: spawners WAITING\n", out);
+    }
+
+    /** Main of {@link #aJvmThatOnlyLoadsHasItsForkThreadsRetiredAtExit}. */
+    public static final class LoadOnly {
+        public static void main(String[] args) throws Exception {
+            UsermodeBlob loaded = Umh.load(TestBlobs.bytes("exit")); // never forked
+            System.out.println("spawner in " + Retired.awaitIn("umh-spawner", "io.umh.Native.serveSpawns0"));
+            System.out.println("reaper in " + Retired.awaitIn("umh-reaper", "io.umh.Native.epollWait0"));
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                try {
+                    System.out.println("at exit: spawners " + Retired.await("umh-spawner", Thread.State.WAITING));
+                } catch (InterruptedException e) {
+                    System.out.println("at exit: interrupted");
+                }
+            }));
+            java.lang.ref.Reference.reachabilityFence(loaded);
+        }
+    }
+
     /** What a {@link Retired} JVM printed, once it has exited 0. */
     private static String retired(List<String> args) throws Exception {
         List<String> prefix = args.isEmpty() ? List.of() : List.of("prlimit", "--nofile=512:512");
@@ -186,8 +217,17 @@ class ShutdownTest {
             return "no thread " + name;
         }
 
+        /** {@code method} once the thread named {@code name} is in it (within 10 s), or where it was. */
+        static String awaitIn(String name, String method) throws InterruptedException {
+            String seen = inMethod(name);
+            for (long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10); !seen.equals(method) && System.nanoTime() < end; Thread.sleep(1)) {
+                seen = inMethod(name);
+            }
+            return seen;
+        }
+
         /** The state every thread named prefix* reaches within 10 s (all of them), or what they were in. */
-        private static String await(String prefix, Thread.State want) throws InterruptedException {
+        static String await(String prefix, Thread.State want) throws InterruptedException {
             String seen = "no thread " + prefix;
             for (long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10); System.nanoTime() < end; Thread.sleep(1)) {
                 StringBuilder b = new StringBuilder();
