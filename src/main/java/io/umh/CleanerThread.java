@@ -52,16 +52,33 @@ final class CleanerThread implements ThreadFactory, Runnable {
 
     /**
      * On a load's thread, right before it needs the shim: while this thread is still loading it,
-     * loads first-fork classes rather than wait idle (in a fresh JVM the shim takes 8-12 ms, most
+     * loads first-fork classes rather than wait idle (in a fresh JVM the shim takes 4-12 ms, most
      * of which this thread would wait): the two threads share {@link #FIRST_FORK}, each taking the
-     * next class. Returns once the shim is loaded, or the list is done.
+     * next class; then it initialises {@link #INIT_EARLY}. Returns once the shim is loaded, or both are done.
      */
     static void whileTheShimLoads() {
         ClassLoader loader = CleanerThread.class.getClassLoader();
         while (!shimLoaded && loadNext(loader)) {
             // one class each time round
         }
+        for (int i = 0; i < INIT_EARLY.length && !shimLoaded; i++) {
+            try {
+                Class.forName(INIT_EARLY[i], true, loader); // an Error (no memory) is the load's to throw
+            } catch (ClassNotFoundException broken) {
+                // not in a broken jar's copy of umh: its fork says so
+            }
+        }
     }
+
+    /**
+     * The first fork's classes whose initialisers need no shim, initialised by a first load's
+     * thread (which initialises them a moment later anyway) once FIRST_FORK is loaded while the
+     * shim still is not: their verification and initialisers run where that thread would wait.
+     */
+    static final String[] INIT_EARLY = {
+        "io.umh.UsermodeBlob", "io.umh.ForkOptions", "io.umh.UsermodeProcess", "io.umh.Child",
+        "io.umh.PipeInputStream", "io.umh.Spawn", "io.umh.Closer",
+    };
 
     /** Loads (never initialises) the next class of FIRST_FORK: false once none is left. */
     private static boolean loadNext(ClassLoader loader) {

@@ -103,6 +103,8 @@ class ColdStartTest {
                         "io.umh.internal.VirtualThreads").contains(c)) // that one on 21+ only, by the caller
                 .sorted().collect(Collectors.toList());
         assertEquals(umh, Stream.of(CleanerThread.FIRST_FORK).sorted().collect(Collectors.toList()), "CleanerThread.FIRST_FORK");
+        // what a first load's thread initialises early is what the first fork initialises anyway (a typo would do nothing)
+        assertTrue(loaded.containsAll(List.of(CleanerThread.INIT_EARLY)), "CleanerThread.INIT_EARLY");
         // a fresh JVM's first lambda bootstraps LambdaMetafactory (tens of ms): umh's first fork makes none
         assertEquals(List.of(), loaded.stream().filter(c -> c.startsWith("io.umh.") && c.contains("$$Lambda"))
                 .collect(Collectors.toList()), "umh's lambdas");
