@@ -180,9 +180,9 @@ def coldstart_section(cold):
                "threads leave at exit since the twelfth session: 0.33 s before) included.", ""] if "jvm_ratio" in cold else []),
             f"Load before: `{cold.get('load_before')}`; after: `{cold.get('load_after')}`.", "",
             "On a 2-core machine the wall clock is bounded by all threads' CPU (the JIT's too) and shared with other builds:",
-            "see \"Twelfth session: the JVM's exit, and the cold start profiled\" below for where a first fork's time goes",
-            "now, \"Eighth session: the cold start, overlapped\" for every run then, each thread's CPU time, and why;",
-            "\"Seventh session: the cold start\" for what was cut before.", "",
+            "see \"Seventeenth session: a first fork's classes\" below for what a first fork's time was made of and what",
+            "was cut, \"Twelfth session: the JVM's exit, and the cold start profiled\" and \"Eighth session: the cold start,",
+            "overlapped\" for each thread's CPU time; \"Seventh session: the cold start\" for what was cut before.", "",
             "Reproduce: `mvn -f benchmarks/pom.xml package` after installing umh, then `benchmarks/coldstart.sh 15` (Java 17)",
             "or `benchmarks/coldstart.sh 15 /usr/lib/jvm/temurin-25-jdk-amd64`, then",
             "`python3 benchmarks/report.py docs/performance-data.json docs target/bench-results` to put the run here.", ""]
