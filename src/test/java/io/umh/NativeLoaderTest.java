@@ -59,6 +59,14 @@ class NativeLoaderTest {
         return TestBlobs.run(List.of("unshare", "-m", "true")).isEmpty();
     }
 
+    /** Umh.platform() names this CPU's platform jar, whose shim is where it says: the directory the loader reads. */
+    @Test
+    void platformNamesThisJvmsShimDirectory() {
+        String arch = System.getProperty("os.arch");
+        assertEquals(arch.equals("aarch64") ? "linux-aarch_64" : "linux-x86_64", Umh.platform(), arch);
+        assertTrue(Umh.class.getResource("/META-INF/native/" + Umh.platform() + "/libumh.so") != null, Umh.platform());
+    }
+
     @Test
     void extractsOnceUnderAContentHashName(@TempDir Path dir) throws Exception {
         String prop = "-Dumh.native.dir=" + dir;
