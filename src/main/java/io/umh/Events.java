@@ -69,14 +69,13 @@ final class Events {
         return e;
     }
 
+    /** Ends {@code event}, forkBegin's (never null: its callers call this only for one). */
     static void forkEnd(Object event, long blobSize, long pid, Throwable failure) {
-        if (event != null) {
-            Fork e = (Fork) event;
-            e.blobSize = blobSize;
-            e.pid = pid;
-            e.outcome = failure == null ? "ok" : failure.toString();
-            e.commit();
-        }
+        Fork e = (Fork) event;
+        e.blobSize = blobSize;
+        e.pid = pid;
+        e.outcome = failure == null ? "ok" : failure.toString();
+        e.commit();
     }
 
     static void exit(long pid, int status, long lifetimeNanos, String violation, boolean oomKilled) {

@@ -78,9 +78,8 @@ final class ExecFailure {
         return n + " " + noun + (n == 1 ? "" : "s");
     }
 
-    /** "argv[i] is N" or "environment variable NAME is N" for the first string of {@code block} over {@code max} bytes, or null. */
-    private static String longest(byte[] block, boolean environment, long max) {
-        byte[] b = block;
+    /** "argv[i] is N" or "environment variable NAME is N" for the first string of block {@code b} over {@code max} bytes, or null. */
+    private static String longest(byte[] b, boolean environment, long max) {
         for (int i = 0, from = 0; from < b.length; i++) {
             int nul = from;
             while (b[nul] != 0) {
@@ -152,7 +151,7 @@ final class ExecFailure {
         switch (Native.step(rc)) {
             case CHILD_EXECVEAT:
             case CHILD_EXECVE:
-                return ExecFailure.explain(Native.errno(rc), blob, o, argv);
+                return explain(Native.errno(rc), blob, o, argv);
             case CLONE3:
                 return cgroup == null ? "" : ": starting the helper in cgroup " + cgroup.path + " (CLONE_INTO_CGROUP)";
             case CHILD_CHDIR:

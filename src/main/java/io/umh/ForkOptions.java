@@ -25,7 +25,7 @@ import java.util.TreeMap;
  */
 public final class ForkOptions {
     /** {@link #closeGrace()}'s default: 2 s, as the shutdown hook's ({@code -Dumh.shutdown.grace}). */
-    public static final Duration DEFAULT_CLOSE_GRACE = Duration.ofSeconds(2); // before DEFAULTS: its builder reads it
+    public static final Duration DEFAULT_CLOSE_GRACE = Duration.ofSeconds(2); // before DEFAULTS, which reads it
     private static final ForkOptions DEFAULTS = new ForkOptions();
 
     private final String argv0; // null: the blob's name
@@ -100,7 +100,7 @@ public final class ForkOptions {
     }
 
     /**
-     * The defaults, what {@code builder().build()} gives (ForkOptionsTest compares every field),
+     * The defaults, what {@code builder().build()} gives (ForkOptionsDefaultsTest compares every field),
      * made without a Builder: a class less for a fresh JVM's first fork to load.
      */
     private ForkOptions() {

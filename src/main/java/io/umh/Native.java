@@ -59,12 +59,12 @@ final class Native {
         }
     }
 
-    /** Throws, at every use, why the shim could not be loaded. */
     /** Whether the shim loaded (Native's initialisation recorded no failure). */
     static boolean loaded() {
         return LOAD_FAILURE == null;
     }
 
+    /** Throws, at every use, why the shim could not be loaded. */
     static void ensureLoaded() {
         if (LOAD_FAILURE != null) {
             UnsatisfiedLinkError e = new UnsatisfiedLinkError(LOAD_FAILURE.getMessage());

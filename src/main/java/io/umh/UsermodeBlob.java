@@ -21,7 +21,6 @@ public final class UsermodeBlob implements AutoCloseable {
     public static final String DEFAULT_NAME = "umh-blob";
 
     private final long size;
-    private final boolean script;
     private final String name;
     /** The name, NUL-terminated in the encoding of argv: every child's argv[0] unless its options set one. */
     private final byte[] argv0;
@@ -41,7 +40,6 @@ public final class UsermodeBlob implements AutoCloseable {
     UsermodeBlob(int memfd, long size, BlobInfo info, String name, byte[] argv0) {
         this.memfd = memfd;
         this.size = size;
-        this.script = info.isScript();
         this.info = info;
         this.name = name;
         this.argv0 = argv0;
@@ -108,7 +106,7 @@ public final class UsermodeBlob implements AutoCloseable {
 
     /** Whether the blob is a {@code #!} script rather than a binary. */
     public boolean isScript() {
-        return script;
+        return info.isScript();
     }
 
     /** What the bytes are, as read at load: ELF machine and class, static or dynamic and its loader, or the {@code #!} interpreter. */
@@ -146,6 +144,6 @@ public final class UsermodeBlob implements AutoCloseable {
         synchronized (lock) {
             c = closed;
         }
-        return "UsermodeBlob[" + name + ", " + size + " bytes" + (script ? ", script" : "") + (c ? ", closed" : "") + "]";
+        return "UsermodeBlob[" + name + ", " + size + " bytes" + (info.isScript() ? ", script" : "") + (c ? ", closed" : "") + "]";
     }
 }
