@@ -301,7 +301,9 @@ public final class UsermodeProcess extends Process implements AutoCloseable {
      * {@code ProcessHandle.of(pid())} give the JDK's (they match by {@code pid()}, not by equals);
      * the JDK's equals accepts only its own class, and compareTo throws ClassCastException across
      * the two kinds. info(), children() and descendants() come from the JDK's handle while the
-     * child runs; once it has exited, they are empty.
+     * child runs; once it has exited, they are empty. Its info() waits until the kernel has
+     * finished the exec (up to a second; fork returns a fraction of a millisecond before the new
+     * argv is in place); the JDK's handle for the pid, read at once, may lack the arguments.
      */
     @Override
     public ProcessHandle toHandle() {
