@@ -126,18 +126,6 @@ static int want(int args, int n)
     return 1;
 }
 
-/* a pid that names one process: never 0, -1 or a process group */
-static int parse_pid(const char *s, pid_t *pid)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno != 0 || *end != '\0' || v <= 1 || v > INT_MAX)
-        return -1;
-    *pid = (pid_t)v;
-    return 0;
-}
-
 /* a decimal count from 1 to max */
 static int parse_count(const char *s, long max, long *v)
 {
@@ -145,6 +133,16 @@ static int parse_count(const char *s, long max, long *v)
     errno = 0;
     *v = strtol(s, &end, 10);
     return errno != 0 || *end != '\0' || end == s || *v < 1 || *v > max ? -1 : 0;
+}
+
+/* a pid that names one process: never 0, -1, 1 (init) or a process group */
+static int parse_pid(const char *s, pid_t *pid)
+{
+    long v;
+    if (parse_count(s, INT_MAX, &v) < 0 || v == 1)
+        return -1;
+    *pid = (pid_t)v;
+    return 0;
 }
 
 static int parse_hex(const char *s, unsigned long *v)

@@ -178,25 +178,12 @@ final class Cgroup {
             int dash = line.indexOf(" - ");
             if (f.length > 4 && dash > 0) {
                 String[] tail = line.substring(dash + 3).split(" ");
-                out.add(new String[] {unescape(f[4]), tail[0], tail.length > 2 ? tail[2] : ""});
+                out.add(new String[] {Mounts.unescape(f[4]), tail[0], tail.length > 2 ? tail[2] : ""});
             }
         }
         return out;
     }
 
-    /** mountinfo's octal escapes (\040 for a space). */
-    private static String unescape(String s) {
-        StringBuilder b = new StringBuilder();
-        for (int i = 0; i < s.length(); i++) {
-            if (s.charAt(i) == '\\' && i + 3 < s.length()) {
-                b.append((char) Integer.parseInt(s.substring(i + 1, i + 4), 8));
-                i += 3;
-            } else {
-                b.append(s.charAt(i));
-            }
-        }
-        return b.toString();
-    }
 
     /** This JVM's own cgroup v2 directory: its "0::" line of /proc/self/cgroup under the mount. */
     static Optional<Path> own() {

@@ -49,8 +49,8 @@ final class Mounts {
         return noexec ? "mounted noexec (on " + best + ")" : null;
     }
 
-    /** mountinfo writes space, tab, newline and backslash as \ooo. */
-    private static String unescape(String s) {
+    /** A mountinfo field: space, tab, newline and backslash are written there as \ooo (Cgroup's mounts too). */
+    static String unescape(String s) {
         if (s.indexOf('\\') < 0) {
             return s;
         }

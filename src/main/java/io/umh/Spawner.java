@@ -64,12 +64,7 @@ final class Spawner implements Runnable {
             return;
         }
         Native.ensureLoaded();
-        try {
-            start();
-        } catch (OutOfMemoryError noThread) {
-            started--;
-            throw noThread;
-        }
+        start();
         running = true;
     }
 
@@ -87,7 +82,6 @@ final class Spawner implements Runnable {
         try {
             start();
         } catch (OutOfMemoryError noThread) { // "unable to create native thread": the pool stays as it is
-            started--;
             Log.LOG.log(Level.WARNING, "umh: the spawner pool stays at " + started + " thread(s): " + noThread);
         }
     }
@@ -97,12 +91,14 @@ final class Spawner implements Runnable {
         return started;
     }
 
+    /** One more spawner thread, counted in {@link #started} once it has started: an OutOfMemoryError ("unable to create native thread") counts none. */
     private static synchronized void start() {
-        started++;
-        Thread t = new Thread(null, new Spawner(), started == 1 ? "umh-spawner" : "umh-spawner-" + started, 0, false);
+        int n = started + 1;
+        Thread t = new Thread(null, new Spawner(), n == 1 ? "umh-spawner" : "umh-spawner-" + n, 0, false);
         t.setDaemon(true);
         t.setContextClassLoader(null); // a library thread: it must not pin the loader of whoever started it
         t.start();
+        started = n;
     }
 
     /** The value of {@code -Dumh.spawners}: a number from 1 to {@link Abi#SPAWNERS_MAX}; otherwise cpus, with a warning. */
